@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite: typecheck, lint, unit, integration and browser tests.
+# WebRTC must never leave loopback, so the tests run inside a private network namespace
+# (only `lo`), as ../shared/TESTING.md describes. Chromium comes from Debian when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "[test] installing Chromium from Debian's packages"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+echo "[test] typecheck"
+npx tsc --noEmit -p tsconfig.json
+npx tsc --noEmit -p shared/tsconfig.json
+echo "[test] lint"
+npx eslint .
+echo "[test] build web page"
+npx vite build --logLevel warn
+
+run_isolated() {
+  if [ "$(id -u)" -eq 0 ]; then
+    unshare -n sh -c 'ip link set lo up && exec "$@"' sh "$@"
+  else
+    unshare -rn sh -c 'ip link set lo up && exec "$@"' sh "$@"
+  fi
+}
+echo "[test] vitest (inside a loopback-only network namespace)"
+run_isolated npx vitest run "$@"

@@ -1,0 +1,52 @@
+import type { SessionId } from '../ids.ts';
+import type { ModelManifest, UnitName } from '../model/manifest.ts';
+
+/** Where a stage's math runs. */
+export type EngineKind = 'cpu' | 'cuda' | 'wasm' | 'webgpu';
+
+/** Layers [start, end) of the model. start = 0 adds the embedding; end = numLayers adds norm + head. */
+export interface LayerRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+export type StageInput =
+  /** Token ids; only for a stage with start = 0. */
+  | { readonly kind: 'tokens'; readonly ids: Int32Array }
+  /** Hidden states [seqLen, hidden] from the previous stage. */
+  | { readonly kind: 'hidden'; readonly data: Float32Array; readonly seqLen: number };
+
+export type StageOutput =
+  /** Hidden states [seqLen, hidden] for the next stage. */
+  | { readonly kind: 'hidden'; readonly data: Float32Array; readonly seqLen: number }
+  /** Logits [vocab] of the last input position only; only for a stage with end = numLayers. */
+  | { readonly kind: 'logits'; readonly data: Float32Array };
+
+export interface StageSpec {
+  readonly manifest: ModelManifest;
+  readonly range: LayerRange;
+  /** Bytes of every unit in `unitsForRange(range)`, verified by the caller. */
+  readonly units: ReadonlyMap<UnitName, Uint8Array>;
+  /** Intra-op threads; default: what the engine thinks best. */
+  readonly threads?: number;
+}
+
+/**
+ * A loaded layer range. Keeps one KV cache per session: each `run` appends its positions to that
+ * session's cache (prefill = many tokens at once, decode = one).
+ */
+export interface Stage {
+  readonly range: LayerRange;
+  run(session: SessionId, input: StageInput): Promise<StageOutput>;
+  /** Positions already in the session's KV cache (0 for an unknown session). */
+  sessionLength(session: SessionId): number;
+  freeSession(session: SessionId): void;
+  dispose(): Promise<void>;
+}
+
+/** Builds the graph for a range (shared graph builder) and runs it on one backend. */
+export interface Engine {
+  readonly kind: EngineKind;
+  loadStage(spec: StageSpec): Promise<Stage>;
+  dispose(): Promise<void>;
+}
