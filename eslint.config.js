@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'test-results/', 'bench/results/', 'bin/'] },
+  { ignores: ['node_modules/', 'dist/', 'test-results/', 'bench/results/', 'bin/', 'types/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
