@@ -1,0 +1,89 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { Engine, EngineKind, Stage, StageSpec } from '../../shared/engine/engine.ts';
+import { EngineRuntimeError, StageInputError } from '../../shared/engine/errors.ts';
+import type { CreateOrtTensor, OrtSessionLike } from '../../shared/engine/ort-like.ts';
+import { OrtStage, warmUpStage } from '../../shared/engine/ort-stage.ts';
+import { buildStageGraph } from '../../shared/graph/build-stage-graph.ts';
+
+export interface OrtNodeEngineOptions {
+  /**
+   * 'cuda' asks for the CUDA execution provider, 'webgpu' for ORT's WebGPU provider (Dawn; on a
+   * GPU-less machine SwiftShader, which checks the graph's WebGPU path without a browser). Both
+   * fall back to CPU for nodes the provider lacks.
+   */
+  readonly device?: 'cpu' | 'cuda' | 'webgpu';
+  /** Default intra-op threads per session. */
+  readonly threads?: number;
+}
+
+const createTensor = ((type: 'float32' | 'int32', data: Float32Array | Int32Array, dims: readonly number[]) =>
+  new ort.Tensor(type, data, dims)) as CreateOrtTensor;
+
+/**
+ * Engine on onnxruntime-node. ORT reads external weights from files next to the model, so each
+ * stage writes its graph and unit files into a private temp folder, opens the session from there
+ * and deletes the folder (ORT has loaded or mapped the bytes by then).
+ */
+export class OrtNodeEngine implements Engine {
+  readonly kind: EngineKind;
+  private readonly stages = new Set<Stage>();
+
+  constructor(private readonly options: OrtNodeEngineOptions = {}) {
+    this.kind = options.device ?? 'cpu';
+  }
+
+  async loadStage(spec: StageSpec): Promise<Stage> {
+    const graph = buildStageGraph(spec.manifest, spec.range);
+    const label = `[${spec.range.start}, ${spec.range.end})`;
+    const dir = await mkdtemp(join(tmpdir(), 'ringmesh-stage-'));
+    let session: ort.InferenceSession;
+    try {
+      const written = new Set<string>();
+      for (const w of graph.weights) {
+        if (written.has(w.file)) continue;
+        const bytes = spec.units.get(w.unit);
+        if (bytes === undefined) throw new StageInputError(label, `unit ${w.unit} was not provided`);
+        await writeFile(join(dir, w.file), bytes);
+        written.add(w.file);
+      }
+      await writeFile(join(dir, 'model.onnx'), graph.model);
+      const threads = spec.threads ?? this.options.threads;
+      session = await ort.InferenceSession.create(join(dir, 'model.onnx'), {
+        executionProviders: this.kind === 'cpu' ? ['cpu'] : [this.kind, 'cpu'],
+        graphOptimizationLevel: 'all',
+        ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
+        interOpNumThreads: 1,
+        // Spinning threads of several sessions on few cores starve each other (TESTING.md).
+        extra: {
+          session: {
+            intra_op: { allow_spinning: '0' },
+            inter_op: { allow_spinning: '0' },
+            // Every node of a stage graph is meant to run on WebGPU: refuse a silent CPU fallback.
+            ...(this.kind === 'webgpu' ? { disable_cpu_ep_fallback: '1' } : {}),
+          },
+        },
+      });
+    } catch (err) {
+      if (err instanceof StageInputError) throw err;
+      throw new EngineRuntimeError(label, 'onnxruntime-node could not create the session', { cause: err });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const adapter: OrtSessionLike = {
+      run: (feeds) => session.run(feeds as ort.InferenceSession.FeedsType),
+      release: () => session.release(),
+    };
+    const stage = new OrtStage(spec.range, spec.manifest, graph, adapter, createTensor);
+    await warmUpStage(stage, spec.manifest);
+    this.stages.add(stage);
+    return stage;
+  }
+
+  async dispose(): Promise<void> {
+    for (const s of this.stages) await s.dispose();
+    this.stages.clear();
+  }
+}

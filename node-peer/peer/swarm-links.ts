@@ -1,0 +1,59 @@
+import type { PeerId } from '../../shared/ids.ts';
+import type { PieceSwarm } from '../../shared/pieces/piece-swarm.ts';
+import type { SignalingClient } from '../../shared/signaling/signaling-client.ts';
+import type { PeerConnection, Transport } from '../../shared/transport/transport.ts';
+
+export interface SwarmLinksOptions {
+  readonly signaling: SignalingClient;
+  readonly transport: Transport;
+  readonly swarm: PieceSwarm;
+  /** Re-dial members without a connection this often, ms. */
+  readonly reconcileMs?: number;
+  readonly maxPeers?: number;
+  readonly onError?: (err: unknown) => void;
+  /** Wraps each connection before the swarm sees it (instrumentation, fault injection in tests). */
+  readonly decorate?: (conn: PeerConnection) => PeerConnection;
+}
+
+/**
+ * Keeps the swarm connected to the room: every member the signaling server reports is dialed
+ * (the transport resolves glare when both sides dial), incoming connections are handed to the
+ * swarm, and the member list feeds the scheduler's origin assignment. Returns a stop function.
+ */
+export function linkSwarmToRoom(opts: SwarmLinksOptions): () => void {
+  const { signaling, transport, swarm } = opts;
+  const dialing = new Set<PeerId>();
+  const maxPeers = opts.maxPeers ?? 32;
+  const add = (conn: PeerConnection): void => swarm.addConnection(opts.decorate ? opts.decorate(conn) : conn);
+  const others = (): PeerId[] => [...signaling.members.keys()].filter((id) => id !== signaling.peerId);
+
+  const dial = (id: PeerId): void => {
+    if (dialing.has(id) || transport.connection(id) || transport.connections().length >= maxPeers) return;
+    dialing.add(id);
+    transport
+      .connect(id, { timeoutMs: 30_000 })
+      .then(add)
+      // A member that cannot be reached is retried by the next reconcile; report, don't fail.
+      .catch((err: unknown) => opts.onError?.(err))
+      .finally(() => dialing.delete(id));
+  };
+  const reconcile = (): void => {
+    swarm.setMembers(others());
+    for (const id of others()) dial(id);
+  };
+
+  const stops = [
+    transport.on('connection', add),
+    signaling.on('welcome', reconcile),
+    signaling.on('peer-joined', () => swarm.setMembers(others())),
+    signaling.on('peer-left', () => swarm.setMembers(others())),
+  ];
+  for (const conn of transport.connections()) add(conn);
+  reconcile();
+  const timer = setInterval(reconcile, opts.reconcileMs ?? 3000);
+  timer.unref?.();
+  return () => {
+    clearInterval(timer);
+    for (const s of stops) s();
+  };
+}

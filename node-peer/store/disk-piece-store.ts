@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sha256Hex } from '../../shared/crypto/sha256.ts';
+import { CorruptPieceError } from '../../shared/pieces/errors.ts';
+import type { ModelRecord, ModelStore } from '../../shared/pieces/piece-store.ts';
+import { isNotFound, toStoreError } from './fs-errors.ts';
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export interface DiskStoreOptions {
+  /** Told about each stored file found corrupt by `verify` (already deleted). */
+  readonly onCorrupt?: (err: CorruptPieceError) => void;
+}
+
+/**
+ * `NodeStore`: a cache directory of content-addressed files.
+ *
+ *   <dir>/pieces/<hash[0..2]>/<hash>   one verified piece (or a manifest, keyed by model id)
+ *   <dir>/models/<modelId>.json        written only once every piece of that model is stored
+ *   <dir>/tmp/                         writes in progress; emptied on open (a crash leaves only these)
+ *
+ * A put writes a temp file, fsyncs it and renames it into place, so a piece file is either absent
+ * or whole. What the disk gives back is still re-hashed before use (`withVerification`, `verify`):
+ * bit rot or an outside edit is deleted and reported, never served. ENOSPC/EACCES surface as
+ * StoreFullError/StorePermissionError naming the path. Open with `DiskPieceStore.open`.
+ */
+export class DiskPieceStore implements ModelStore {
+  private constructor(
+    readonly dir: string,
+    private readonly opts: DiskStoreOptions,
+  ) {}
+
+  /** Creates the layout and removes temp files a crashed run left behind. */
+  static async open(dir: string, opts: DiskStoreOptions = {}): Promise<DiskPieceStore> {
+    for (const sub of ['pieces', 'models', 'tmp']) {
+      const p = join(dir, sub);
+      await mkdir(p, { recursive: true }).catch((err: unknown) => {
+        throw toStoreError(err, p);
+      });
+    }
+    const tmp = join(dir, 'tmp');
+    for (const name of await readdir(tmp)) await rm(join(tmp, name), { force: true, recursive: true });
+    return new DiskPieceStore(dir, opts);
+  }
+
+  private pathOf(hash: string): string {
+    if (!HEX64.test(hash)) throw new RangeError(`not a hex sha256: ${hash}`);
+    return join(this.dir, 'pieces', hash.slice(0, 2), hash);
+  }
+
+  async has(hash: string): Promise<boolean> {
+    const fh = await open(this.pathOf(hash), 'r').catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw toStoreError(err, this.pathOf(hash));
+    });
+    await fh?.close();
+    return fh !== undefined;
+  }
+
+  async get(hash: string): Promise<Uint8Array | undefined> {
+    const path = this.pathOf(hash);
+    try {
+      const buf = await readFile(path);
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw toStoreError(err, path);
+    }
+  }
+
+  async put(hash: string, data: Uint8Array): Promise<void> {
+    const path = this.pathOf(hash);
+    if (await this.has(hash)) return;
+    await this.writeAtomic(path, data);
+  }
+
+  async verify(hash: string): Promise<boolean> {
+    const data = await this.get(hash);
+    if (!data) return false;
+    if ((await sha256Hex(data)) === hash) return true;
+    await this.evict(hash);
+    this.opts.onCorrupt?.(new CorruptPieceError(hash, this.pathOf(hash)));
+    return false;
+  }
+
+  async evict(hash: string): Promise<void> {
+    const path = this.pathOf(hash);
+    await unlink(path).catch((err: unknown) => {
+      if (!isNotFound(err)) throw toStoreError(err, path);
+    });
+  }
+
+  async list(): Promise<string[]> {
+    const root = join(this.dir, 'pieces');
+    const out: string[] = [];
+    for (const fan of (await readdir(root)).sort()) {
+      for (const name of (await readdir(join(root, fan))).sort()) if (HEX64.test(name)) out.push(name);
+    }
+    return out;
+  }
+
+  async getModel(modelId: string): Promise<ModelRecord | undefined> {
+    const path = join(this.dir, 'models', `${modelId}.json`);
+    try {
+      return JSON.parse(await readFile(path, 'utf8')) as ModelRecord;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      // A torn or edited record only costs a re-check of the pieces, so treat it as absent.
+      if (err instanceof SyntaxError) return undefined;
+      throw toStoreError(err, path);
+    }
+  }
+
+  async putModel(record: ModelRecord): Promise<void> {
+    await this.writeAtomic(join(this.dir, 'models', `${record.modelId}.json`), new TextEncoder().encode(JSON.stringify(record)));
+  }
+
+  async listModels(): Promise<ModelRecord[]> {
+    const names = (await readdir(join(this.dir, 'models'))).filter((n) => n.endsWith('.json')).sort();
+    const out: ModelRecord[] = [];
+    for (const n of names) {
+      const rec = await this.getModel(n.slice(0, -5));
+      if (rec) out.push(rec);
+    }
+    return out;
+  }
+
+  async deleteModel(modelId: string): Promise<void> {
+    await rm(join(this.dir, 'models', `${modelId}.json`), { force: true });
+  }
+
+  /** temp file → write → fsync → rename: readers never see a partial file, even after a crash. */
+  private async writeAtomic(path: string, data: Uint8Array): Promise<void> {
+    const tmp = join(this.dir, 'tmp', `${randomBytes(8).toString('hex')}.part`);
+    try {
+      await mkdir(join(path, '..'), { recursive: true });
+      const fh = await open(tmp, 'wx');
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw toStoreError(err, path);
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import Peer from '@thaunknown/simple-peer';
+import { setSctpSettings } from 'node-datachannel';
+import type { DataPeerFactory } from '../../shared/transport/data-peer.ts';
+import { wrapSimplePeer } from '../../shared/transport/simple-peer-data-peer.ts';
+
+/** An ICE server from configuration (STUN/TURN, credentials for TURN). */
+export interface IceServer {
+  readonly urls: string | string[];
+  readonly username?: string;
+  readonly credential?: string;
+}
+
+export interface NodeDataPeerOptions {
+  /** STUN/TURN servers; none by default (DESIGN §9: ICE servers are configuration only). */
+  readonly iceServers?: readonly IceServer[];
+  /**
+   * Local address libjuice binds to. Tests pass '127.0.0.1': TESTING.md — libjuice skips loopback
+   * otherwise, and inside a lo-only namespace there is nothing else.
+   */
+  readonly bindAddress?: string;
+  readonly portRangeBegin?: number;
+  readonly portRangeEnd?: number;
+  /**
+   * usrsctp's per-association send buffer, bytes (process-wide; applies to connections created
+   * afterwards). Data in it is no longer counted by `bufferedAmount`, so the send queue cannot put
+   * a ring frame ahead of it: a small buffer keeps ring frames from waiting behind megabytes of
+   * pieces (see bench/transport.ts). Default 256 KiB.
+   */
+  readonly sctpSendBufferBytes?: number;
+}
+
+/**
+ * simple-peer over node-datachannel: @thaunknown/simple-peer takes its RTCPeerConnection from
+ * `webrtc-polyfill`, whose Node build is node-datachannel (0.33.4 via overrides). It has no `wrtc`
+ * option; none is needed. Its polyfill calls node-datachannel's `cleanup()` when the last peer
+ * connection closes, so a process exits by itself once every connection is closed.
+ * Neither fix Feross simple-peer 9 needed (TESTING.md) applies: this polyfill's `sdp` is writable,
+ * and we trickle, so no null end-of-candidates event is awaited.
+ */
+export function createNodeDataPeerFactory(options: NodeDataPeerOptions = {}): DataPeerFactory {
+  setSctpSettings({ sendBufferSize: options.sctpSendBufferBytes ?? 256 * 1024 });
+  const config = {
+    // Always explicit: simple-peer's default config names public STUN servers.
+    iceServers: (options.iceServers ?? []).map((s) => ({ ...s })),
+    ...(options.bindAddress !== undefined ? { bindAddress: options.bindAddress } : {}),
+    ...(options.portRangeBegin !== undefined ? { portRangeBegin: options.portRangeBegin } : {}),
+    ...(options.portRangeEnd !== undefined ? { portRangeEnd: options.portRangeEnd } : {}),
+  };
+  return ({ initiator }) => wrapSimplePeer(new Peer({ initiator, trickle: true, config }));
+}

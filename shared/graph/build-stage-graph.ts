@@ -1,0 +1,86 @@
+import type { LayerRange } from '../engine/engine.ts';
+import type { ModelManifest } from '../model/manifest.ts';
+import { GraphBuilder, attr } from '../onnx/graph-builder.ts';
+import { OnnxDataType, encodeOnnxModel } from '../onnx/onnx-model.ts';
+import { InvalidLayerRangeError } from './errors.ts';
+import { LlamaBlocks, type WeightRef } from './llama-blocks.ts';
+import { ropeInverseFrequencies } from './rope.ts';
+import { StageIo } from './stage-io.ts';
+
+export const STAGE_OPSET = 21;
+
+export interface StageGraph {
+  /** ONNX model bytes; weights are external data named by unit file (`layer-003.bin` …). */
+  readonly model: Uint8Array;
+  /** Every weight the model reads, with its byte range in its unit file. */
+  readonly weights: readonly WeightRef[];
+  /** Unit files the external data refers to, in order. */
+  readonly files: readonly string[];
+  /** The graph's first input: token ids (start = 0) or hidden states. */
+  readonly input: typeof StageIo.inputIds | typeof StageIo.hiddenIn;
+  /** The graph's main output: logits (end = numLayers) or hidden states. */
+  readonly output: typeof StageIo.logits | typeof StageIo.hiddenOut;
+  /** Global indices of the layers inside, in order. */
+  readonly layers: readonly number[];
+  /** RoPE inverse frequencies to build the rope_cos/rope_sin feeds from (see ropeTables). */
+  readonly invFreq: Float32Array;
+}
+
+/**
+ * The ONNX graph for layers [start, end) of a llama-family model: embedding (Gather) when
+ * start = 0, the decoder layers with a KV cache each, final RMSNorm + classifier on the last
+ * position when end = numLayers. One graph serves prefill (S tokens) and decode (S = 1).
+ */
+export function buildStageGraph(manifest: ModelManifest, range: LayerRange): StageGraph {
+  const a = manifest.architecture;
+  if (!(Number.isInteger(range.start) && Number.isInteger(range.end) && range.start >= 0 && range.start < range.end && range.end <= a.numLayers)) {
+    throw new InvalidLayerRangeError(range.start, range.end, a.numLayers);
+  }
+  const invFreq = ropeInverseFrequencies(a, manifest.name);
+  const g = new GraphBuilder(`${manifest.name} layers ${range.start}-${range.end}`);
+  const blocks = new LlamaBlocks(g, manifest);
+  const F = OnnxDataType.FLOAT;
+
+  let hidden: string;
+  if (range.start === 0) {
+    const ids = g.input(StageIo.inputIds, OnnxDataType.INT32, ['S']);
+    hidden = g.op('Gather', [blocks.weight('embed.weight', [a.vocabSize, a.hiddenSize]), ids], { axis: attr.int(0) });
+    // Gather then Cast: only the looked-up rows are widened, never the whole table.
+    if (manifest.tensors.find((t) => t.name === 'embed.weight')?.dtype === 'fp16') hidden = g.op('Cast', [hidden], { to: attr.int(F) });
+  } else {
+    hidden = g.input(StageIo.hiddenIn, F, ['S', a.hiddenSize]);
+  }
+  const cos = g.input(StageIo.ropeCos, F, ['S', a.headDim]);
+  const sin = g.input(StageIo.ropeSin, F, ['S', a.headDim]);
+  const mask = g.input(StageIo.attnMask, F, ['S', 'T']);
+  const rep = a.numHeads / a.numKvHeads;
+  const tiledMask = rep === 1 ? mask : g.op('Tile', [mask, g.int64([rep, 1])]);
+
+  const layers: number[] = [];
+  const kvShape = (dim: string): (number | string)[] => [a.numKvHeads, dim, a.headDim];
+  for (let i = range.start; i < range.end; i++) {
+    layers.push(i);
+    const pastKey = g.input(StageIo.pastKey(i), F, kvShape('P'));
+    const pastValue = g.input(StageIo.pastValue(i), F, kvShape('P'));
+    const attn = blocks.attention(i, blocks.rmsNorm(hidden, `layers.${i}.attn_norm.weight`), { cos, sin, mask: tiledMask, pastKey, pastValue });
+    hidden = g.op('Add', [hidden, attn.out]);
+    hidden = g.op('Add', [hidden, blocks.mlp(i, blocks.rmsNorm(hidden, `layers.${i}.ffn_norm.weight`))]);
+    g.output(StageIo.presentKey(i), attn.presentKey, F, kvShape('T'));
+    g.output(StageIo.presentValue(i), attn.presentValue, F, kvShape('T'));
+  }
+
+  let output: StageGraph['output'];
+  if (range.end === a.numLayers) {
+    const last = g.op('Slice', [hidden, g.int64([-1]), g.int64([Number.MAX_SAFE_INTEGER]), g.int64([0])]);
+    const logits = blocks.linear(blocks.rmsNorm(last, 'final_norm.weight'), 'lm_head', a.vocabSize, a.hiddenSize);
+    g.output(StageIo.logits, logits, F, [1, a.vocabSize]);
+    output = StageIo.logits;
+  } else {
+    g.output(StageIo.hiddenOut, hidden, F, ['S', a.hiddenSize]);
+    output = StageIo.hiddenOut;
+  }
+
+  const model = encodeOnnxModel(g.build([{ domain: '', version: STAGE_OPSET }]));
+  const files = [...new Set(blocks.weights.map((w) => w.file))];
+  return { model, weights: blocks.weights, files, input: range.start === 0 ? StageIo.inputIds : StageIo.hiddenIn, output, layers, invFreq };
+}

@@ -1,0 +1,135 @@
+import { GraphBuilder, attr } from '../onnx/graph-builder.ts';
+import { OnnxDataType } from '../onnx/onnx-model.ts';
+import type { LlamaArchitecture, ModelManifest, TensorEntry } from '../model/manifest.ts';
+import { StageWeightError } from './errors.ts';
+
+/** A weight the graph reads as external data: a byte range of a unit file, never copied. */
+export interface WeightRef {
+  readonly tensor: string;
+  readonly unit: TensorEntry['unit'];
+  readonly file: string;
+  readonly offset: number;
+  readonly bytes: number;
+}
+
+/**
+ * Emits the llama building blocks (RMSNorm, linear, attention with KV cache and GQA, SwiGLU MLP)
+ * into a GraphBuilder, using standard opset-21 operators only: they run on onnxruntime-node CPU,
+ * onnxruntime-web WASM and WebGPU alike, and a split graph computes bit-identically to an unsplit one.
+ */
+export class LlamaBlocks {
+  readonly weights: WeightRef[] = [];
+  private readonly tensors: ReadonlyMap<string, TensorEntry>;
+  private readonly files: ReadonlyMap<string, string>;
+  private readonly arch: LlamaArchitecture;
+
+  constructor(
+    private readonly g: GraphBuilder,
+    manifest: ModelManifest,
+  ) {
+    this.arch = manifest.architecture;
+    this.tensors = new Map(manifest.tensors.map((t) => [t.name, t]));
+    this.files = new Map(manifest.units.map((u) => [u.name, u.file]));
+  }
+
+  /** A weight as a float32 value: an external initializer, Cast from fp16 when stored so. */
+  weight(name: string, shape: readonly number[]): string {
+    const t = this.tensors.get(name);
+    if (t === undefined) throw new StageWeightError(name, 'missing from the manifest');
+    if (t.shape.join(',') !== shape.join(',')) {
+      throw new StageWeightError(name, `shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+    }
+    const file = this.files.get(t.unit) ?? `${t.unit}.bin`;
+    this.weights.push({ tensor: name, unit: t.unit, file, offset: t.offset, bytes: t.bytes });
+    const value = this.g.initializer({
+      name,
+      dataType: t.dtype === 'fp16' ? OnnxDataType.FLOAT16 : OnnxDataType.FLOAT,
+      dims: t.shape,
+      data: { kind: 'external', location: file, offset: t.offset, length: t.bytes },
+    });
+    // fp16 weights, fp32 math: full-fp16 graphs are neither portable nor split-identical.
+    return t.dtype === 'fp16' ? this.g.op('Cast', [value], { to: attr.int(OnnxDataType.FLOAT) }) : value;
+  }
+
+  has(name: string): boolean {
+    return this.tensors.has(name);
+  }
+
+  /** x / sqrt(mean(x²) + eps) * w, written with Pow so ORT fuses it into one kernel. */
+  rmsNorm(x: string, weightName: string): string {
+    const g = this.g;
+    const w = this.weight(weightName, [this.arch.hiddenSize]);
+    const sq = g.op('Pow', [x, g.float32([2])]);
+    const mean = g.op('ReduceMean', [sq, g.int64([-1])], { keepdims: attr.int(1) });
+    const root = g.op('Sqrt', [g.op('Add', [mean, g.float32([this.arch.rmsEps])])]);
+    return g.op('Mul', [g.op('Div', [x, root]), w]);
+  }
+
+  /** x [S, in] · Wᵀ (+ b): weights stay in their [out, in] layout (Gemm transB). */
+  linear(x: string, name: string, out: number, inDim: number, biasName?: string): string {
+    const w = this.weight(`${name}.weight`, [out, inDim]);
+    const inputs = [x, w];
+    if (biasName !== undefined) inputs.push(this.weight(biasName, [out]));
+    return this.g.op('Gemm', inputs, { transB: attr.int(1) });
+  }
+
+  /** Rotate-half RoPE on [heads, S, headDim] with cos/sin [S, headDim]. */
+  private rope(x: string, cos: string, sin: string): string {
+    const g = this.g;
+    const half = this.arch.headDim / 2;
+    const [x1, x2] = g.opMulti('Split', [x, g.int64([half, half])], { axis: attr.int(-1) }, { outputs: 2 }) as [string, string];
+    const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: attr.int(-1) });
+    return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
+  }
+
+  /** [S, heads*headDim] → [heads, S, headDim]. */
+  private splitHeads(x: string, heads: number): string {
+    const g = this.g;
+    const r = g.op('Reshape', [x, g.int64([-1, heads, this.arch.headDim])]);
+    return g.op('Transpose', [r], { perm: attr.ints([1, 0, 2]) });
+  }
+
+  /**
+   * Self-attention of layer `i` on normalised x [S, hidden]. Appends the new keys/values to the
+   * past cache (present = concat(past, new)). Grouped-query attention without copying KV heads:
+   * the `rep` query heads sharing one KV head are stacked along the row axis, so one batched
+   * MatMul per KV head serves them all; `mask` must already be tiled to [rep*S, T].
+   */
+  attention(i: number, x: string, io: { cos: string; sin: string; mask: string; pastKey: string; pastValue: string }): {
+    out: string;
+    presentKey: string;
+    presentValue: string;
+  } {
+    const g = this.g;
+    const a = this.arch;
+    const qDim = a.numHeads * a.headDim;
+    const kvDim = a.numKvHeads * a.headDim;
+    const p = `layers.${i}`;
+    const bias = (n: string): string | undefined => (a.attentionBias && this.has(`${p}.${n}.bias`) ? `${p}.${n}.bias` : undefined);
+    const q = this.splitHeads(this.linear(x, `${p}.q`, qDim, a.hiddenSize, bias('q')), a.numHeads);
+    const k = this.splitHeads(this.linear(x, `${p}.k`, kvDim, a.hiddenSize, bias('k')), a.numKvHeads);
+    const v = this.splitHeads(this.linear(x, `${p}.v`, kvDim, a.hiddenSize, bias('v')), a.numKvHeads);
+    const qRot = g.op('Mul', [this.rope(q, io.cos, io.sin), g.float32([1 / Math.sqrt(a.headDim)])]);
+    const kRot = this.rope(k, io.cos, io.sin);
+    const presentKey = g.op('Concat', [io.pastKey, kRot], { axis: attr.int(1) });
+    const presentValue = g.op('Concat', [io.pastValue, v], { axis: attr.int(1) });
+    const qGrouped = g.op('Reshape', [qRot, g.int64([a.numKvHeads, -1, a.headDim])]);
+    const keysT = g.op('Transpose', [presentKey], { perm: attr.ints([0, 2, 1]) });
+    const scores = g.op('Add', [g.op('MatMul', [qGrouped, keysT]), io.mask]);
+    const probs = g.op('Softmax', [scores], { axis: attr.int(-1) });
+    const context = g.op('MatMul', [probs, presentValue]); // [kvHeads, rep*S, headDim]
+    const heads = g.op('Reshape', [context, g.int64([a.numHeads, -1, a.headDim])]);
+    const merged = g.op('Reshape', [g.op('Transpose', [heads], { perm: attr.ints([1, 0, 2]) }), g.int64([-1, qDim])]);
+    return { out: this.linear(merged, `${p}.o`, a.hiddenSize, qDim), presentKey, presentValue };
+  }
+
+  /** SwiGLU: down(silu(gate(x)) * up(x)). */
+  mlp(i: number, x: string): string {
+    const g = this.g;
+    const a = this.arch;
+    const gate = this.linear(x, `layers.${i}.gate`, a.intermediateSize, a.hiddenSize);
+    const up = this.linear(x, `layers.${i}.up`, a.intermediateSize, a.hiddenSize);
+    const silu = g.op('Mul', [gate, g.op('Sigmoid', [gate])]);
+    return this.linear(g.op('Mul', [silu, up]), `layers.${i}.down`, a.hiddenSize, a.intermediateSize);
+  }
+}

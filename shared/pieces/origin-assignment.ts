@@ -1,0 +1,72 @@
+/**
+ * Who fetches an origin-only piece (DESIGN §5 "the origin serves each piece about once").
+ *
+ * Every peer that wants a piece nobody holds computes the same designee: the candidates (me plus
+ * the room members that want it and are connected, or were seen too recently to have connected
+ * yet), sorted by id, indexed by a hash of the piece key. Only the designee asks the origin at
+ * once; the others wait for its HAVE and then fetch from it (or from whoever got it first). A
+ * waiting peer falls back to the origin itself when the designee makes no progress (no HAVE for
+ * `stallMs`, counted from when the piece started waiting at the earliest) or the piece has waited longer than `fallbackMs` (views of the room that disagree for
+ * long, a designee that does not want the piece after all). So the origin normally serves a piece
+ * once, and never fewer than once when peers die.
+ */
+export interface OriginCandidate {
+  readonly id: string;
+  /** Whether it wants this piece (replica=full peers want everything). */
+  readonly wants: (key: string) => boolean;
+  /** Connected to me (its HAVEs reach me). */
+  readonly connected: boolean;
+  /** Epoch ms when it was first seen in the room (signaling) or connected. */
+  readonly seenAt: number;
+  /** Epoch ms of its last HAVE to me, or of the connection when it sent none yet. */
+  readonly lastProgressAt: number;
+}
+
+export interface OriginAssignmentLimits {
+  /** How long a member seen in the room but not yet connected still counts as a candidate. */
+  readonly connectGraceMs: number;
+  /** A designee that sent no HAVE for this long is treated as stalled. */
+  readonly stallMs: number;
+  /** A piece that waited this long for its designee is fetched from the origin anyway. */
+  readonly fallbackMs: number;
+}
+
+/** FNV-1a: the same 32-bit hash of a piece key on every peer and platform. */
+export function hashKey(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** The id every peer agrees should fetch `key` from the origin. */
+export function originDesignee(key: string, self: string, members: readonly OriginCandidate[], now: number, limits: OriginAssignmentLimits): OriginCandidate | 'self' {
+  const candidates: (OriginCandidate | 'self')[] = ['self'];
+  for (const m of members) {
+    if (m.id === self || !m.wants(key)) continue;
+    if (m.connected || now - m.seenAt < limits.connectGraceMs) candidates.push(m);
+  }
+  const id = (c: OriginCandidate | 'self'): string => (c === 'self' ? self : c.id);
+  candidates.sort((a, b) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
+  return candidates[hashKey(key) % candidates.length] ?? 'self';
+}
+
+/** Whether I should fetch `key` (no connected peer has it) from the origin now. */
+export function shouldFetchFromOrigin(
+  key: string,
+  self: string,
+  members: readonly OriginCandidate[],
+  waitingSince: number,
+  now: number,
+  limits: OriginAssignmentLimits,
+): boolean {
+  const designee = originDesignee(key, self, members, now, limits);
+  if (designee === 'self') return true;
+  if (now - waitingSince >= limits.fallbackMs) return true;
+  if (!designee.connected) return false; // still within its connect grace
+  // The designee gets stallMs from when the piece started waiting: a swarm-wide hold-up (a dead
+  // peer everyone waited on) must not make every peer fetch the same piece at once.
+  return now - Math.max(designee.lastProgressAt, waitingSince) >= limits.stallMs;
+}

@@ -1,0 +1,382 @@
+import { sha256Hex } from '../crypto/sha256.ts';
+import type { ModelManifest, UnitName } from '../model/manifest.ts';
+import type { Clock } from '../signaling/clock.ts';
+import { TypedEmitter } from '../signaling/typed-emitter.ts';
+import type { PeerConnection } from '../transport/transport.ts';
+import { encodeBits } from './bitfield.ts';
+import { OriginFileMissingError, OriginHttpError, OriginRangeError, OriginUnavailableError, PeerMisbehavedError } from './errors.ts';
+import { manifestFromFile, type ManifestPiece } from './manifest-bytes.ts';
+import type { OriginCandidate } from './origin-assignment.ts';
+import type { Origin } from './origin.ts';
+import { MANIFEST_KEY, MANIFEST_UNIT, PieceCatalog } from './piece-catalog.ts';
+import { pieceName, type PieceRef } from './piece-ref.ts';
+import { PeerSession, type SessionHost } from './peer-session.ts';
+import type { ModelStore } from './piece-store.ts';
+import type { SwarmProgress } from './progress.ts';
+import { DEFAULT_LIMITS, ORIGIN, selectPieces, trackWaiting, type SchedulerLimits } from './scheduler.ts';
+
+export interface PieceSwarmOptions {
+  readonly modelId: string;
+  /** Verified store (`withVerification`): what it returns has been re-hashed. */
+  readonly store: ModelStore;
+  /** Remote origin (HTTP, shared directory): used only as the scheduler allows. */
+  readonly origin?: Origin;
+  /** This peer's own copy of the package: imported first, no coordination needed. */
+  readonly localPackage?: Origin;
+  /** Units of this peer's partition (tier 0); 'all' for every unit. */
+  readonly units: (manifest: ModelManifest) => readonly UnitName[] | 'all';
+  /** Also fetch and keep every other unit (tier 1), as a seeding server does. */
+  readonly replicaFull: boolean;
+  /** This peer's id (known once signaling welcomed it). */
+  readonly self: () => string;
+  readonly clock: Clock;
+  readonly rng: () => number;
+  readonly limits?: Partial<SchedulerLimits>;
+  readonly requestTimeoutMs?: number;
+  /** A peer with requests pending that sent nothing for this long is not counted on (and pinged). */
+  readonly peerStallMs?: number;
+  /** How long a peer without a manifest waits for one from peers before asking the origin. */
+  readonly manifestGraceMs?: number;
+  readonly tickMs?: number;
+}
+
+export interface PieceSwarmEvents {
+  progress: SwarmProgress;
+  ready: ModelManifest;
+  'peer-dropped': PeerMisbehavedError;
+  /** An origin read failed after its retries; the piece is tried again after a pause. */
+  'origin-failed': Error;
+  /** Fatal: the store cannot write (disk full, no permission); `ready` rejects too. */
+  error: Error;
+}
+
+/**
+ * Ties scheduler, store, origin and peer sessions together for one model (DESIGN §5): loads the
+ * manifest (store, then peers, then origin), verifies what the store holds, then keeps asking the
+ * scheduler for requests until every wanted piece is verified and stored, and serves every held
+ * piece to any connected peer the whole time (streaming relay). Each received piece is hashed
+ * before it is stored or announced; a peer that sends a bad one is dropped and banned.
+ */
+export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements SessionHost {
+  private readonly sessions = new Map<string, PeerSession>();
+  private readonly banned = new Set<string>();
+  private readonly members = new Map<string, number>();
+  private readonly held = new Set<string>();
+  private readonly storing = new Set<string>();
+  private readonly originInFlight = new Set<string>();
+  private readonly limits: SchedulerLimits;
+  private waiting = new Map<string, number>();
+  private catalog: PieceCatalog | undefined;
+  private manifestPiece: ManifestPiece | undefined;
+  private wanted: { ref: PieceRef; tier: number }[] = [];
+  private counters = { fromCache: 0, fromPeers: 0, fromOrigin: 0, served: 0 };
+  private startedAt = 0;
+  private manifestFetch: 'idle' | 'peer' | 'origin' = 'idle';
+  private originPausedUntil = 0;
+  private accepting = false;
+  private timer: unknown;
+  private tickQueued = false;
+  private closed = false;
+  private finished = false;
+  readonly ready: Promise<ModelManifest>;
+  private resolveReady!: (m: ModelManifest) => void;
+  private rejectReady!: (e: Error) => void;
+
+  constructor(private readonly opts: PieceSwarmOptions) {
+    super();
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.ready = new Promise((res, rej) => {
+      this.resolveReady = res;
+      this.rejectReady = rej;
+    });
+    this.ready.catch(() => undefined); // callers that never await must not see an unhandled rejection
+  }
+
+  get manifest(): ModelManifest | undefined {
+    return this.catalog?.manifest;
+  }
+
+  async start(): Promise<void> {
+    this.startedAt = this.now();
+    const cached = await this.opts.store.get(this.opts.modelId);
+    if (cached) await this.acceptManifest(cached, undefined);
+    else if (this.opts.localPackage) await this.acceptManifest(await this.opts.localPackage.read('manifest.json'), undefined);
+    this.schedule();
+  }
+
+  /** Adds an open connection to a room member; ignored for peers banned for bad data. */
+  addConnection(conn: PeerConnection): void {
+    const id = conn.remotePeerId;
+    if (this.closed || this.banned.has(id) || this.sessions.has(id)) return;
+    const s = new PeerSession(conn, this);
+    this.sessions.set(id, s);
+    this.members.set(id, this.members.get(id) ?? this.now());
+    this.sendBitfields(s);
+    this.schedule();
+  }
+
+  /** The room as signaling reports it (ids other than mine): pending members are origin candidates. */
+  setMembers(ids: readonly string[]): void {
+    const keep = new Set(ids);
+    for (const id of [...this.members.keys()]) if (!keep.has(id) && !this.sessions.has(id)) this.members.delete(id);
+    for (const id of ids) if (!this.members.has(id)) this.members.set(id, this.now());
+    this.schedule();
+  }
+
+  progress(): SwarmProgress {
+    const done = this.wanted.filter((w) => this.held.has(pieceName(w.ref)));
+    return {
+      modelId: this.opts.modelId,
+      ...this.counters,
+      piecesDone: done.length,
+      piecesTotal: this.wanted.length,
+      bytesDone: done.reduce((n, w) => n + w.ref.length, 0),
+      bytesTotal: this.wanted.reduce((n, w) => n + w.ref.length, 0),
+      peers: this.sessions.size,
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
+    for (const s of this.sessions.values()) s.conn.close('swarm closed');
+    this.sessions.clear();
+    if (!this.finished) this.rejectReady(new Error('swarm closed before the model was complete'));
+  }
+
+  // ---- SessionHost ----
+  now(): number {
+    return this.opts.clock.now();
+  }
+
+  async readPiece(unit: string, index: number): Promise<Uint8Array | undefined> {
+    if (unit === MANIFEST_UNIT) return this.manifestPiece?.bytes;
+    const ref = this.catalog?.get(`${unit}#${index}`);
+    if (!ref || !this.held.has(pieceName(ref))) return undefined;
+    const data = await this.opts.store.get(ref.hash);
+    if (!data) this.held.delete(pieceName(ref)); // found corrupt and evicted by the store
+    return data;
+  }
+
+  onOffer(): void {
+    this.schedule();
+  }
+
+  onPiece(session: PeerSession, key: string, data: Uint8Array): void {
+    void this.receive(key, data, session).catch((err: unknown) => this.fail(err));
+  }
+
+  onRequestFailed(): void {
+    this.schedule();
+  }
+
+  onServed(_s: PeerSession, bytes: number): void {
+    this.counters.served += bytes;
+  }
+
+  onClosed(session: PeerSession): void {
+    if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+    if (this.manifestFetch === 'peer') this.manifestFetch = 'idle';
+    this.schedule();
+  }
+
+  // ---- internals ----
+  private async acceptManifest(fileBytes: Uint8Array, from: PeerSession | undefined): Promise<void> {
+    if (this.catalog || this.accepting) return;
+    const m = await manifestFromFile(this.opts.modelId, fileBytes); // throws on a wrong manifest: the caller drops its sender
+    if (this.catalog || this.accepting) return;
+    this.accepting = true;
+    await this.opts.store.put(this.opts.modelId, m.bytes);
+    this.manifestPiece = m;
+    const catalog = new PieceCatalog(m.manifest);
+    const mine = new Set(catalog.select(this.opts.units(m.manifest)).map(pieceName));
+    const wanted = catalog.all
+      .map((ref) => ({ ref, tier: mine.has(pieceName(ref)) ? 0 : 1 }))
+      .filter((w) => w.tier === 0 || this.opts.replicaFull);
+    // Verify on load: a corrupt cached copy is deleted by the store and fetched again.
+    for (const ref of catalog.all) {
+      if ((await this.opts.store.has(ref.hash)) && (await this.opts.store.verify(ref.hash))) this.held.add(pieceName(ref));
+    }
+    this.counters.fromCache = wanted.filter((w) => this.held.has(pieceName(w.ref))).reduce((n, w) => n + w.ref.length, 0);
+    this.catalog = catalog;
+    this.wanted = wanted;
+    void from;
+    for (const s of this.sessions.values()) this.sendBitfields(s);
+    this.emit('progress', this.progress());
+    if (this.opts.localPackage) void this.importLocal().catch((err: unknown) => this.fail(err));
+    this.schedule();
+  }
+
+  /** A seed's own package: every wanted piece read, verified and stored, announced as it lands. */
+  private async importLocal(): Promise<void> {
+    for (const { ref } of this.wanted) {
+      if (this.closed) return;
+      const key = pieceName(ref);
+      if (this.held.has(key) || this.storing.has(key)) continue;
+      const data = await this.opts.localPackage!.read(ref.file, { offset: ref.offset, length: ref.length });
+      await this.storeVerified(key, ref, data, 'cache');
+    }
+  }
+
+  private sendBitfields(s: PeerSession): void {
+    if (this.manifestPiece) s.send({ type: 'BITFIELD', requestId: 0, unit: MANIFEST_UNIT, pieceCount: 1, bits: new Uint8Array([0x80]) });
+    if (!this.catalog) return;
+    for (const u of this.catalog.manifest.units) {
+      const bits = encodeBits(u.pieces.length, (i) => this.held.has(`${u.name}#${i}`));
+      if (bits.some((b) => b !== 0)) s.send({ type: 'BITFIELD', requestId: 0, unit: u.name, pieceCount: u.pieces.length, bits });
+    }
+  }
+
+  private async receive(key: string, data: Uint8Array, from: PeerSession): Promise<void> {
+    if (key === MANIFEST_KEY) {
+      this.manifestFetch = 'idle';
+      await this.acceptManifest(data, from).catch((err: unknown) => this.dropPeer(from, `bad manifest: ${String(err)}`));
+      return;
+    }
+    const ref = this.catalog?.get(key);
+    if (!ref) return;
+    if ((await sha256Hex(data)) !== ref.hash || data.byteLength !== ref.length) {
+      this.dropPeer(from, `sent ${key} with a bad sha256 (expected ${ref.hash.slice(0, 12)}…)`);
+      return;
+    }
+    await this.storeVerified(key, ref, data, 'peer');
+  }
+
+  private dropPeer(s: PeerSession, detail: string): void {
+    const err = new PeerMisbehavedError(s.id, detail);
+    this.banned.add(s.id);
+    s.drop(err);
+    this.emit('peer-dropped', err);
+    this.schedule();
+  }
+
+  /** `data` must already match `ref.hash` (or come from a store/package the caller trusts to be checked by put). */
+  private async storeVerified(key: string, ref: PieceRef, data: Uint8Array, source: 'peer' | 'origin' | 'cache'): Promise<void> {
+    if (this.held.has(key) || this.storing.has(key)) return;
+    this.storing.add(key);
+    try {
+      await this.opts.store.put(ref.hash, data); // the verifying store re-checks; a mismatch throws
+    } finally {
+      this.storing.delete(key);
+    }
+    this.held.add(key);
+    if (source === 'peer') this.counters.fromPeers += data.byteLength;
+    else if (source === 'origin') this.counters.fromOrigin += data.byteLength;
+    else this.counters.fromCache += data.byteLength;
+    for (const s of this.sessions.values()) s.send({ type: 'HAVE', requestId: 0, unit: ref.unit, piece: ref.index });
+    this.emit('progress', this.progress());
+    this.schedule();
+  }
+
+  private async fetchFromOrigin(ref: PieceRef): Promise<void> {
+    const key = pieceName(ref);
+    this.originInFlight.add(key);
+    try {
+      const data = await this.opts.origin!.read(ref.file, { offset: ref.offset, length: ref.length });
+      if ((await sha256Hex(data)) !== ref.hash) throw new PeerMisbehavedError(ORIGIN, `origin sent ${key} with a bad sha256`);
+      await this.storeVerified(key, ref, data, 'origin');
+    } catch (err) {
+      if (!(err instanceof PeerMisbehavedError) && !isOriginError(err)) throw err;
+      this.originPausedUntil = this.now() + 2000; // let a struggling origin breathe
+      this.emit('origin-failed', err as Error);
+    } finally {
+      this.originInFlight.delete(key);
+      this.schedule();
+    }
+  }
+
+  private schedule(): void {
+    if (this.tickQueued || this.closed) return;
+    this.tickQueued = true;
+    queueMicrotask(() => {
+      this.tickQueued = false;
+      this.tick();
+    });
+  }
+
+  private tick(): void {
+    if (this.closed) return;
+    if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
+    this.timer = this.opts.clock.setTimeout(() => this.tick(), this.opts.tickMs ?? 250);
+    for (const s of this.sessions.values()) s.expire(this.opts.requestTimeoutMs ?? 30_000);
+    if (!this.catalog) return this.tickManifest();
+    const left = this.wanted.filter((w) => !this.held.has(pieceName(w.ref)));
+    if (left.length === 0 && this.storing.size === 0) return this.finish();
+    // A stalled peer's pieces and requests are not counted on: they go elsewhere meanwhile.
+    const live = [...this.sessions.values()].filter((s) => !s.stalled(this.opts.peerStallMs ?? 4000));
+    const peers = live.map((s) => ({
+      id: s.id, has: s.has, throughput: s.throughput, wants: () => true, connected: true, seenAt: s.connectedAt, lastProgressAt: s.lastProgressAt,
+    }));
+    const pendingMembers: OriginCandidate[] = [...this.members]
+      .filter(([id]) => !this.sessions.has(id) && !this.banned.has(id))
+      .map(([id, seenAt]) => ({ id, wants: () => true, connected: false, seenAt, lastProgressAt: seenAt }));
+    const inFlight = [
+      ...live.flatMap((s) => s.inFlight().map((key) => ({ key, source: s.id }))),
+      ...[...this.originInFlight].map((key) => ({ key, source: ORIGIN })),
+      ...[...this.storing].map((key) => ({ key, source: 'store' })),
+    ];
+    const base = {
+      self: this.opts.self(), now: this.now(), wanted: left.map((w) => ({ key: pieceName(w.ref), tier: w.tier, length: w.ref.length })),
+      peers, pendingMembers, inFlight, limits: this.limits,
+      hasOrigin: this.opts.origin !== undefined && !this.opts.localPackage && this.now() >= this.originPausedUntil,
+    };
+    this.waiting = trackWaiting({ ...base, waitingSince: this.waiting });
+    for (const a of selectPieces({ ...base, waitingSince: this.waiting }, this.opts.rng)) {
+      const ref = this.catalog.get(a.key);
+      if (!ref) continue;
+      if (a.kind === 'cancel') this.sessions.get(a.source)?.cancel(a.key);
+      else if (a.source === ORIGIN) (DEBUG_ORIGIN && console.error(JSON.stringify({ dbg: 'origin', key: a.key, t: this.now(), self: base.self, peers: peers.map((p) => [p.id, p.has.has(a.key), this.now() - p.lastProgressAt, this.now() - p.seenAt]), pending: pendingMembers.map((p) => [p.id, this.now() - p.seenAt]), waiting: this.now() - (this.waiting.get(a.key) ?? this.now()) }))), void this.fetchFromOrigin(ref).catch((err: unknown) => this.fail(err));
+      else this.sessions.get(a.source)?.request(ref.unit, ref.index, ref.length);
+    }
+  }
+
+  private tickManifest(): void {
+    if (this.manifestFetch !== 'idle') return;
+    const holder = [...this.sessions.values()].find((s) => s.has.has(MANIFEST_KEY));
+    if (holder) {
+      this.manifestFetch = 'peer';
+      holder.request(MANIFEST_UNIT, 0, 0xffffffff);
+      return;
+    }
+    const grace = this.members.size > 0 ? (this.opts.manifestGraceMs ?? 1000) : 0; // alone: nobody to wait for
+    if (this.opts.origin && this.now() >= this.originPausedUntil && this.now() - this.startedAt >= grace) {
+      this.manifestFetch = 'origin';
+      void this.opts.origin
+        .read('manifest.json')
+        .then((bytes) => this.acceptManifest(bytes, undefined))
+        .catch((err: unknown) => {
+          this.originPausedUntil = this.now() + 2000;
+          this.emit('origin-failed', err as Error);
+        })
+        .finally(() => {
+          this.manifestFetch = 'idle';
+          this.schedule();
+        });
+    }
+  }
+
+  private finish(): void {
+    if (this.finished || !this.catalog) return;
+    this.finished = true;
+    const all = this.catalog.all;
+    if (all.every((r) => this.held.has(pieceName(r)))) {
+      const rec = { modelId: this.opts.modelId, pieces: all.map((r) => r.hash), bytes: all.reduce((n, r) => n + r.length, 0), lastUsed: this.now() };
+      void this.opts.store.putModel(rec).catch((err: unknown) => this.emit('error', err as Error));
+    }
+    this.emit('progress', this.progress());
+    this.emit('ready', this.catalog.manifest);
+    this.resolveReady(this.catalog.manifest);
+  }
+
+  private fail(err: unknown): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.emit('error', e);
+    this.rejectReady(e);
+  }
+}
+
+const DEBUG_ORIGIN = (globalThis as { process?: { env?: Record<string, string> } }).process?.env?.RINGMESH_DEBUG_ORIGIN === '1';
+
+function isOriginError(err: unknown): boolean {
+  return err instanceof OriginUnavailableError || err instanceof OriginHttpError || err instanceof OriginRangeError || err instanceof OriginFileMissingError;
+}

@@ -1,0 +1,171 @@
+import { shouldFetchFromOrigin, type OriginAssignmentLimits, type OriginCandidate } from './origin-assignment.ts';
+
+/** The origin as a request target; peers are named by their peer id. */
+export const ORIGIN = 'origin';
+
+/** A piece I still lack. `tier` 0 = a unit of my own partition, 1 = the rest (replica=full). */
+export interface WantedPiece {
+  readonly key: string;
+  readonly tier: number;
+  readonly length: number;
+}
+
+/** A connected peer as the scheduler sees it. */
+export interface PeerView extends OriginCandidate {
+  /** Keys of the pieces it announced (BITFIELD + HAVE). */
+  readonly has: ReadonlySet<string>;
+  /** Measured bytes/s of its PIECEs to me; undefined until measured. */
+  readonly throughput: number | undefined;
+}
+
+export interface InFlight {
+  readonly key: string;
+  /** A peer id or ORIGIN. */
+  readonly source: string;
+}
+
+export interface SchedulerLimits extends OriginAssignmentLimits {
+  /** Requests in flight per peer: at least this many (pipelining hides the round trip) … */
+  readonly minPerPeer: number;
+  /** … at most this many … */
+  readonly maxPerPeer: number;
+  /** … and in between, enough to keep `queueMs` of the peer's measured throughput queued. */
+  readonly queueMs: number;
+  readonly maxOrigin: number;
+  /** Endgame: once every wanted piece is requested, at most this many extra copies per piece. */
+  readonly endgameDuplicates: number;
+}
+
+export interface SchedulerState {
+  readonly self: string;
+  readonly now: number;
+  /** Pieces not yet verified, in priority order (needed first). */
+  readonly wanted: readonly WantedPiece[];
+  readonly peers: readonly PeerView[];
+  /** Room members seen through signaling but not (yet) connected; candidates for origin duty. */
+  readonly pendingMembers: readonly OriginCandidate[];
+  readonly inFlight: readonly InFlight[];
+  readonly hasOrigin: boolean;
+  /** When each origin-only piece started waiting (see `trackWaiting`). */
+  readonly waitingSince: ReadonlyMap<string, number>;
+  readonly limits: SchedulerLimits;
+}
+
+export type Action =
+  | { readonly kind: 'request'; readonly key: string; readonly source: string }
+  | { readonly kind: 'cancel'; readonly key: string; readonly source: string };
+
+export const DEFAULT_LIMITS: SchedulerLimits = {
+  minPerPeer: 2,
+  maxPerPeer: 8,
+  queueMs: 250,
+  maxOrigin: 3,
+  endgameDuplicates: 1,
+  connectGraceMs: 15_000,
+  stallMs: 5_000,
+  fallbackMs: 60_000,
+};
+
+/**
+ * Decides the next requests (pure; randomness only through `rng`). Rules, in order:
+ * 1. cancel requests for pieces no longer wanted (an endgame duplicate whose twin arrived);
+ * 2. pieces no request covers, by tier (my partition first), then rarest first among connected
+ *    peers, random among equals, go to the holder that would finish them soonest
+ *    ((queued + 1) / throughput), within its pipeline depth;
+ * 3. pieces no connected peer holds go to the origin only when `shouldFetchFromOrigin` says this
+ *    peer is the one to fetch them (at most `maxOrigin` at a time);
+ * 4. endgame: when nothing is left unrequested, in-flight peer requests get duplicates at other
+ *    holders with spare depth (the origin is never duplicated: it would cost origin bytes).
+ */
+export function selectPieces(state: SchedulerState, rng: () => number): Action[] {
+  const { limits } = state;
+  const actions: Action[] = [];
+  const wantedKeys = new Set(state.wanted.map((w) => w.key));
+  const load = new Map<string, number>();
+  const covering = new Map<string, Set<string>>();
+  for (const f of state.inFlight) {
+    if (!wantedKeys.has(f.key)) {
+      actions.push({ kind: 'cancel', key: f.key, source: f.source });
+      continue;
+    }
+    load.set(f.source, (load.get(f.source) ?? 0) + 1);
+    let set = covering.get(f.key);
+    if (!set) covering.set(f.key, (set = new Set()));
+    set.add(f.source);
+  }
+  const depth = (p: PeerView): number =>
+    p.throughput === undefined
+      ? limits.minPerPeer
+      : Math.max(limits.minPerPeer, Math.min(limits.maxPerPeer, Math.ceil((p.throughput * limits.queueMs) / 1000 / avgLength(state.wanted))));
+  const knownRates = state.peers.map((p) => p.throughput).filter((t): t is number => t !== undefined);
+  const defaultRate = knownRates.length ? knownRates.reduce((a, b) => a + b, 0) / knownRates.length : 1;
+  const finishCost = (p: PeerView): number => ((load.get(p.id) ?? 0) + 1) / (p.throughput ?? defaultRate);
+
+  const pickHolder = (key: string, exclude: ReadonlySet<string> | undefined): PeerView | undefined => {
+    let best: PeerView | undefined;
+    let bestCost = Number.POSITIVE_INFINITY;
+    let ties = 0;
+    for (const p of state.peers) {
+      if (!p.has.has(key) || exclude?.has(p.id) || (load.get(p.id) ?? 0) >= depth(p)) continue;
+      const cost = finishCost(p);
+      if (cost < bestCost) {
+        best = p;
+        bestCost = cost;
+        ties = 1;
+      } else if (cost === bestCost && rng() * ++ties < 1) best = p; // reservoir pick among equals
+    }
+    return best;
+  };
+  const assign = (key: string, source: string): void => {
+    actions.push({ kind: 'request', key, source });
+    load.set(source, (load.get(source) ?? 0) + 1);
+  };
+
+  const holders = (key: string): number => state.peers.reduce((n, p) => n + (p.has.has(key) ? 1 : 0), 0);
+  const open = state.wanted
+    .filter((w) => !covering.has(w.key))
+    .map((w) => ({ w, rarity: holders(w.key), tie: rng() }))
+    .sort((a, b) => a.w.tier - b.w.tier || a.rarity - b.rarity || a.tie - b.tie);
+
+  const members = [...state.peers, ...state.pendingMembers];
+  for (const { w, rarity } of open) {
+    if (rarity > 0) {
+      const peer = pickHolder(w.key, undefined);
+      if (peer) assign(w.key, peer.id);
+    } else if (state.hasOrigin && (load.get(ORIGIN) ?? 0) < limits.maxOrigin) {
+      const since = state.waitingSince.get(w.key) ?? state.now;
+      if (shouldFetchFromOrigin(w.key, state.self, members, since, state.now, limits)) assign(w.key, ORIGIN);
+    }
+  }
+
+  if (open.length === 0 && limits.endgameDuplicates > 0) {
+    for (const w of state.wanted) {
+      const sources = covering.get(w.key);
+      if (!sources || sources.has(ORIGIN) || sources.size > limits.endgameDuplicates) continue;
+      const peer = pickHolder(w.key, sources);
+      if (peer) assign(w.key, peer.id);
+    }
+  }
+  return actions;
+}
+
+/**
+ * Keeps `waitingSince` for origin-only pieces: a wanted piece that no connected peer holds and no
+ * request covers starts waiting now; any other piece stops waiting. Returns a new map.
+ */
+export function trackWaiting(state: Omit<SchedulerState, 'waitingSince'> & { waitingSince: ReadonlyMap<string, number> }): Map<string, number> {
+  const covered = new Set(state.inFlight.map((f) => f.key));
+  const next = new Map<string, number>();
+  for (const w of state.wanted) {
+    if (covered.has(w.key) || state.peers.some((p) => p.has.has(w.key))) continue;
+    next.set(w.key, state.waitingSince.get(w.key) ?? state.now);
+  }
+  return next;
+}
+
+function avgLength(wanted: readonly WantedPiece[]): number {
+  if (wanted.length === 0) return 1;
+  let n = 0;
+  for (const w of wanted) n += w.length;
+  return Math.max(1, n / wanted.length);
+}

@@ -1,0 +1,145 @@
+import type { PeerId } from '../ids.ts';
+import { TypedEmitter } from '../signaling/typed-emitter.ts';
+import { FrameAssembler } from '../wire/chunking.ts';
+import { encodeFrame } from '../wire/codec.ts';
+import { WireError } from '../wire/errors.ts';
+import type { Frame } from '../wire/frame-types.ts';
+import type { DataPeer } from './data-peer.ts';
+import { ConnectionClosedError, PeerFailedError, ProtocolViolationError, SendFailedError, TransportError } from './errors.ts';
+import { SendQueue, type SendQueueOptions } from './send-queue.ts';
+import type { ConnectionStats, PeerConnection, PeerConnectionEvents, Priority } from './transport.ts';
+
+export interface DataPeerConnectionOptions {
+  readonly sendQueue: SendQueueOptions;
+  readonly maxFrameBytes: number;
+}
+
+/**
+ * A `PeerConnection` over one connected `DataPeer`: frames are encoded, queued by priority, split
+ * into ≤ 64 KiB messages, reassembled on arrival and validated. PING is answered here; PING/PONG
+ * never reach `frame` listeners. Any malformed input closes the connection (DESIGN §9).
+ */
+export class DataPeerConnection implements PeerConnection {
+  private readonly events = new TypedEmitter<PeerConnectionEvents>();
+  private readonly queue: SendQueue;
+  private readonly assembler: FrameAssembler;
+  private readonly pings = new Map<number, { resolve: (rtt: number) => void; reject: (e: unknown) => void; timer: ReturnType<typeof setTimeout> }>();
+  private nextPingId = 1;
+  private counters = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
+  private srtt: number | undefined;
+  private closeReason: string | undefined;
+
+  constructor(readonly remotePeerId: PeerId, private readonly peer: DataPeer, private readonly opts: DataPeerConnectionOptions) {
+    this.assembler = new FrameAssembler({ maxFrameBytes: opts.maxFrameBytes });
+    const sink = {
+      get bufferedAmount() { return peer.bufferedAmount; },
+      send: (m: Uint8Array) => { peer.send(m); this.counters.bytesSent += m.byteLength; },
+    };
+    this.queue = new SendQueue(sink, opts.sendQueue, (err) => this.shutdown('send failed', new SendFailedError(remotePeerId, { cause: err })));
+    peer.onBufferedAmountLow(opts.sendQueue.lowWaterMark, () => this.queue.pump());
+    peer.on('data', (m) => this.receive(m));
+    peer.on('close', () => this.shutdown('closed by remote', new ConnectionClosedError(remotePeerId, 'closed by remote')));
+    // TESTING.md: in the browser a remote close surfaces as an `error` event, not `close`.
+    peer.on('error', (err) => this.shutdown('peer error', new PeerFailedError(remotePeerId, { cause: err })));
+  }
+
+  get closed(): boolean {
+    return this.closeReason !== undefined;
+  }
+
+  send(frame: Frame, priority: Priority = 'ring'): Promise<void> {
+    if (this.closeReason !== undefined) return Promise.reject(new ConnectionClosedError(this.remotePeerId, this.closeReason));
+    let encoded: Uint8Array;
+    try {
+      encoded = encodeFrame(frame, this.opts.maxFrameBytes);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.counters.framesSent++;
+    return this.queue.enqueue(encoded, priority);
+  }
+
+  ping(timeoutMs = 10_000): Promise<number> {
+    const requestId = this.nextPingId;
+    this.nextPingId = this.nextPingId >= 0xffffffff ? 1 : this.nextPingId + 1;
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(requestId);
+        reject(new TransportError(`PING ${requestId} to ${this.remotePeerId}: no PONG within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pings.set(requestId, { resolve, reject, timer });
+      this.send({ type: 'PING', requestId, sentAt: performance.now() }, 'ring').catch((err: unknown) => {
+        clearTimeout(timer);
+        this.pings.delete(requestId);
+        reject(err);
+      });
+    });
+  }
+
+  on<K extends keyof PeerConnectionEvents>(event: K, listener: (payload: PeerConnectionEvents[K]) => void): () => void {
+    return this.events.on(event, listener);
+  }
+
+  stats(): ConnectionStats {
+    return {
+      ...this.counters,
+      queuedBytes: this.queue.queuedBytes,
+      bufferedAmount: this.closed ? 0 : this.peer.bufferedAmount,
+      rttMs: this.srtt,
+    };
+  }
+
+  close(reason = 'closed locally'): void {
+    this.shutdown(reason, undefined);
+  }
+
+  private receive(message: Uint8Array): void {
+    if (this.closeReason !== undefined) return;
+    this.counters.bytesReceived += message.byteLength;
+    let frame: Frame | undefined;
+    try {
+      frame = this.assembler.push(message);
+    } catch (err) {
+      // Edge of the peer session: a malformed frame from this peer ends the connection, not the process.
+      if (err instanceof WireError) {
+        this.shutdown('protocol violation', new ProtocolViolationError(this.remotePeerId, { cause: err }));
+        return;
+      }
+      throw err;
+    }
+    if (frame === undefined) return;
+    this.counters.framesReceived++;
+    if (frame.type === 'PING') {
+      this.send({ type: 'PONG', requestId: frame.requestId, pingSentAt: frame.sentAt, sentAt: performance.now() }, 'ring').catch(() => {
+        // The connection closed meanwhile; its close event already tells the owner.
+      });
+      return;
+    }
+    if (frame.type === 'PONG') {
+      const waiting = this.pings.get(frame.requestId);
+      if (!waiting) return;
+      this.pings.delete(frame.requestId);
+      clearTimeout(waiting.timer);
+      const rtt = performance.now() - frame.pingSentAt;
+      this.srtt = this.srtt === undefined ? rtt : 0.875 * this.srtt + 0.125 * rtt;
+      waiting.resolve(rtt);
+      return;
+    }
+    this.events.emit('frame', frame);
+  }
+
+  private shutdown(reason: string, error: TransportError | undefined): void {
+    if (this.closeReason !== undefined) return;
+    this.closeReason = reason;
+    const closedError = error ?? new ConnectionClosedError(this.remotePeerId, reason);
+    this.queue.fail(closedError);
+    for (const p of this.pings.values()) {
+      clearTimeout(p.timer);
+      p.reject(closedError);
+    }
+    this.pings.clear();
+    this.peer.destroy();
+    this.events.emit('close', error ? { reason, error } : { reason });
+    this.events.removeAll();
+  }
+}

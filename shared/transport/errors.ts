@@ -1,0 +1,63 @@
+import { RingmeshError } from '../errors.ts';
+import type { PeerId } from '../ids.ts';
+
+/** Base of the transport's errors; `code` is stable (simple-peer style) for logs and metrics. */
+export class TransportError extends RingmeshError {
+  readonly code: string = 'ERR_TRANSPORT';
+}
+
+/** `connect()` did not get an open data channel in time (after its retries). */
+export class ConnectTimeoutError extends TransportError {
+  override readonly code = 'ERR_CONNECT_TIMEOUT';
+  constructor(readonly remotePeerId: PeerId, timeoutMs: number, attempts: number, options?: { cause?: unknown }) {
+    super(`connect to ${remotePeerId}: no open data channel after ${timeoutMs} ms (${attempts} attempts)`, options);
+  }
+}
+
+/** The connection closed (locally, remotely or on error) before or while a frame was sent. */
+export class ConnectionClosedError extends TransportError {
+  override readonly code = 'ERR_CONNECTION_CLOSED';
+  constructor(readonly remotePeerId: PeerId, readonly reason: string, options?: { cause?: unknown }) {
+    super(`connection to ${remotePeerId} closed: ${reason}`, options);
+  }
+}
+
+/** The data channel refused a message (e.g. `send()` after a remote close — TESTING.md pitfall). */
+export class SendFailedError extends TransportError {
+  override readonly code = 'ERR_SEND_FAILED';
+  constructor(readonly remotePeerId: PeerId, options?: { cause?: unknown }) {
+    super(`send to ${remotePeerId} failed: the data channel refused the message`, options);
+  }
+}
+
+/** The remote peer sent bytes that are not valid frames; the connection is dropped. */
+export class ProtocolViolationError extends TransportError {
+  override readonly code = 'ERR_PROTOCOL_VIOLATION';
+  constructor(readonly remotePeerId: PeerId, options?: { cause?: unknown }) {
+    super(`peer ${remotePeerId} sent a malformed frame`, options);
+  }
+}
+
+/** The WebRTC peer failed (ICE, DTLS, SCTP…); `cause` is the implementation's error. */
+export class PeerFailedError extends TransportError {
+  override readonly code = 'ERR_PEER_FAILED';
+  constructor(readonly remotePeerId: PeerId, options?: { cause?: unknown }) {
+    super(`WebRTC connection to ${remotePeerId} failed`, options);
+  }
+}
+
+/** `connect()` needs this peer's id from the signaling server, which it does not have yet. */
+export class NotJoinedError extends TransportError {
+  override readonly code = 'ERR_NOT_JOINED';
+  constructor(options?: { cause?: unknown }) {
+    super('the transport has not joined the signaling server yet (no local peer id)', options);
+  }
+}
+
+/** The transport itself was closed. */
+export class TransportClosedError extends TransportError {
+  override readonly code = 'ERR_TRANSPORT_CLOSED';
+  constructor() {
+    super('the transport is closed');
+  }
+}

@@ -1,0 +1,122 @@
+// The per-connection send queue (DESIGN §4): two lanes, ring before bulk, and bufferedAmount
+// backpressure so a big transfer neither starves small frames nor overflows the channel.
+import { frameChunks, type Lane } from '../wire/chunking.ts';
+
+/** The part of an RTCDataChannel the queue drives (one per lane; both lanes may share one). */
+export interface ChannelSink {
+  readonly bufferedAmount: number;
+  /** May throw (closed channel, TESTING.md: send after remote close throws while readyState says open). */
+  send(message: Uint8Array): void;
+}
+
+export interface SendQueueOptions {
+  /** Bulk messages are written only while `bufferedAmount` is below this (bytes). */
+  highWaterMark: number;
+  /** Where the channel's `bufferedamountlow` threshold sits; writing resumes once it fires. */
+  lowWaterMark: number;
+  /** Ring messages bypass the high-water mark but never push `bufferedAmount` past this (Chromium throws at 16 MiB). */
+  ringLimit: number;
+  /** Largest message handed to the channel (≤ 64 KiB by DESIGN §4; > 262,144 throws in Chromium). */
+  maxMessageBytes: number;
+}
+
+export const DEFAULT_SEND_QUEUE_OPTIONS: SendQueueOptions = {
+  highWaterMark: 256 * 1024,
+  lowWaterMark: 64 * 1024,
+  ringLimit: 8 * 1024 * 1024,
+  maxMessageBytes: 64 * 1024,
+};
+
+interface Entry {
+  chunks: Iterator<Uint8Array>;
+  next: IteratorResult<Uint8Array>;
+  bytes: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Holds encoded frames per lane and writes their ≤ 64 KiB chunks to the channel: every ring chunk
+ * before any bulk chunk, whole frames in order within a lane (the interleaving rule of
+ * chunking.ts). `enqueue` resolves once the frame's last chunk is handed to the channel — callers
+ * that await it get backpressure. Call `pump()` when the channel signals `bufferedamountlow`.
+ */
+export class SendQueue {
+  private readonly lanes: Record<Lane, Entry[]> = { ring: [], bulk: [] };
+  private queued = 0;
+  private pumping = false;
+  private failure: unknown;
+
+  constructor(
+    /** Where each lane's messages go: one channel for both, or a dedicated ring channel. */
+    private readonly sinks: Readonly<Record<Lane, ChannelSink>>,
+    private readonly opts: SendQueueOptions = DEFAULT_SEND_QUEUE_OPTIONS,
+    /** Told when the channel throws on send; the owner closes the connection. */
+    private readonly onSendError: (err: unknown) => void = () => {},
+  ) {}
+
+  /** Bytes accepted but not yet handed to the channel. */
+  get queuedBytes(): number {
+    return this.queued;
+  }
+
+  /** True while frames wait for the channel to drain (`bufferedamountlow`). */
+  get pending(): boolean {
+    return this.lanes.ring.length + this.lanes.bulk.length > 0;
+  }
+
+  enqueue(encodedFrame: Uint8Array, lane: Lane): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      const chunks = frameChunks(encodedFrame, lane, this.opts.maxMessageBytes);
+      this.lanes[lane].push({ chunks, next: chunks.next(), bytes: encodedFrame.byteLength, resolve, reject });
+      this.queued += encodedFrame.byteLength;
+      this.pump();
+    });
+  }
+
+  /** Writes as much as the water marks allow. Safe to call any time (re-entrant calls are ignored). */
+  pump(): void {
+    if (this.pumping || this.failure !== undefined) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        const lane: Lane | undefined =
+          this.lanes.ring.length > 0 && this.sinks.ring.bufferedAmount < this.opts.ringLimit ? 'ring'
+          // Bulk waits while ring frames are queued, unless they have a channel of their own.
+          : this.lanes.bulk.length > 0 && (this.lanes.ring.length === 0 || this.sinks.ring !== this.sinks.bulk) &&
+            this.sinks.bulk.bufferedAmount < this.opts.highWaterMark ? 'bulk'
+          : undefined;
+        if (lane === undefined) return;
+        this.writeOne(lane);
+      }
+    } catch (err) {
+      this.fail(err);
+      this.onSendError(err);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private writeOne(lane: Lane): void {
+    const entry = this.lanes[lane][0] as Entry;
+    const msg = entry.next.value as Uint8Array;
+    this.sinks[lane].send(msg);
+    entry.next = entry.chunks.next();
+    if (entry.next.done === true) {
+      this.lanes[lane].shift();
+      this.queued -= entry.bytes;
+      entry.resolve();
+    }
+  }
+
+  /** Rejects everything queued with `err`; later `enqueue` calls reject with it too. */
+  fail(err: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = err;
+    for (const lane of ['ring', 'bulk'] as const) {
+      for (const e of this.lanes[lane].splice(0)) e.reject(err);
+    }
+    this.queued = 0;
+  }
+}

@@ -1,0 +1,30 @@
+// Types for @thaunknown/simple-peer 10.x (the maintained ESM fork of simple-peer; ships no .d.ts).
+// Only the surface ringmesh uses. It picks its RTCPeerConnection from `webrtc-polyfill`: native in
+// browsers, node-datachannel in Node (forced to 0.33.4 by package.json overrides).
+declare module '@thaunknown/simple-peer' {
+  interface SimplePeerChannel {
+    readonly bufferedAmount: number;
+    bufferedAmountLowThreshold: number;
+    addEventListener(type: 'bufferedamountlow', listener: () => void): void;
+  }
+  interface SimplePeerOptions {
+    initiator?: boolean;
+    trickle?: boolean;
+    /** Passed to `new RTCPeerConnection(config)`; in Node extra keys reach libdatachannel. */
+    config?: object;
+    channelConfig?: object;
+    objectMode?: boolean;
+  }
+  export default class Peer {
+    constructor(options?: SimplePeerOptions);
+    readonly destroyed: boolean;
+    readonly connected: boolean;
+    readonly bufferSize: number;
+    /** Internal, but the only way to the channel's bufferedamountlow event (see wrapSimplePeer). */
+    readonly _channel: SimplePeerChannel | null;
+    signal(data: unknown): void;
+    send(chunk: Uint8Array): void;
+    destroy(err?: Error): void;
+    on(event: string, listener: (...args: never[]) => void): this;
+  }
+}

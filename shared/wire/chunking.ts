@@ -1,0 +1,128 @@
+// Splitting frames into channel messages and putting them back together.
+//
+// Interleaving rule: a sender has two lanes (ring, bulk). Within a lane, the chunks of one frame are
+// sent back to back, in order, before the lane's next frame; between any two chunks of one lane the
+// other lane may send whole frames or chunks of its own. So a small ACTIVATION can overtake a 4 MiB
+// PIECE mid-way, and a receiver holds at most one partial frame per lane: reassembly memory is
+// bounded by 2 × maxFrameBytes, and only bytes actually received are kept.
+import { decodeFrame, DEFAULT_MAX_FRAME_BYTES } from './codec.ts';
+import { ChunkSequenceError, FrameTooLargeError, InvalidFrameError } from './errors.ts';
+import type { Frame } from './frame-types.ts';
+import { FLAG_CONT, FLAG_MORE, FLAG_RING_LANE, HEADER_BYTES, readHeader, writeHeader, type FrameHeader } from './header.ts';
+
+export type Lane = 'ring' | 'bulk';
+
+/** 64 KiB: fits every browser's SCTP message limit with room to spare (DESIGN §4). */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+
+/**
+ * Splits one encoded frame (from `encodeFrame`) into messages of at most `maxMessageBytes`, each
+ * with its own header. A frame that already fits is returned as one message (lane bit set).
+ */
+export function splitFrame(encoded: Uint8Array, lane: Lane, maxMessageBytes = MAX_MESSAGE_BYTES): Uint8Array[] {
+  return [...frameChunks(encoded.slice(), lane, maxMessageBytes)];
+}
+
+/**
+ * Lazy form of `splitFrame` for the send queue, which cuts the next chunk only when the channel has
+ * room. Takes ownership of `encoded`: a frame that fits is sent as is, lane bit set in place.
+ */
+export function* frameChunks(encoded: Uint8Array, lane: Lane, maxMessageBytes = MAX_MESSAGE_BYTES): Generator<Uint8Array, void, undefined> {
+  if (maxMessageBytes <= HEADER_BYTES) throw new InvalidFrameError(`maxMessageBytes must exceed the ${HEADER_BYTES}-byte header`);
+  const h = readHeader(encoded);
+  const laneFlag = lane === 'ring' ? FLAG_RING_LANE : 0;
+  const payload = encoded.subarray(HEADER_BYTES);
+  if (encoded.byteLength <= maxMessageBytes) {
+    // The frame is ours (just encoded), so set the lane bit in place instead of copying.
+    writeHeader(encoded, { ...h, flags: laneFlag });
+    yield encoded;
+    return;
+  }
+  const step = maxMessageBytes - HEADER_BYTES;
+  for (let at = 0; at < payload.byteLength; at += step) {
+    const body = payload.subarray(at, Math.min(at + step, payload.byteLength));
+    const msg = new Uint8Array(HEADER_BYTES + body.byteLength);
+    const more = at + step < payload.byteLength ? FLAG_MORE : 0;
+    const cont = at > 0 ? FLAG_CONT : 0;
+    writeHeader(msg, { ...h, flags: laneFlag | more | cont });
+    msg.set(body, HEADER_BYTES);
+    yield msg;
+  }
+}
+
+interface Partial {
+  header: FrameHeader;
+  parts: Uint8Array[];
+  received: number;
+}
+
+/**
+ * Turns a stream of received messages back into frames. `push` returns the completed frame, or
+ * `undefined` while a chunked frame is still incomplete. Throws only `WireError` subclasses; after
+ * a throw the offending lane is reset.
+ */
+export class FrameAssembler {
+  private readonly partial: { ring?: Partial; bulk?: Partial } = {};
+  private readonly maxFrameBytes: number;
+
+  constructor(opts: { maxFrameBytes?: number } = {}) {
+    this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  }
+
+  /** Bytes currently held for incomplete frames (for stats and tests of the memory bound). */
+  get pendingBytes(): number {
+    return (this.partial.ring?.received ?? 0) + (this.partial.bulk?.received ?? 0);
+  }
+
+  push(message: Uint8Array): Frame | undefined {
+    const h = readHeader(message);
+    const lane: Lane = (h.flags & FLAG_RING_LANE) !== 0 ? 'ring' : 'bulk';
+    try {
+      return this.accept(lane, h, message);
+    } catch (err) {
+      delete this.partial[lane];
+      throw err;
+    }
+  }
+
+  private accept(lane: Lane, h: FrameHeader, message: Uint8Array): Frame | undefined {
+    const more = (h.flags & FLAG_MORE) !== 0;
+    const cont = (h.flags & FLAG_CONT) !== 0;
+    const body = message.subarray(HEADER_BYTES);
+    if (h.payloadLength > this.maxFrameBytes) {
+      throw new FrameTooLargeError(`${h.type}: payload of ${h.payloadLength} bytes exceeds ${this.maxFrameBytes}`);
+    }
+    const open = this.partial[lane];
+    if (!cont) {
+      if (open) throw new ChunkSequenceError(`${lane} lane: new ${h.type} started before ${open.header.type} finished (${open.received}/${open.header.payloadLength} bytes)`);
+      if (!more) return decodeFrame(message, this.maxFrameBytes);
+      if (body.byteLength === 0 || body.byteLength >= h.payloadLength) {
+        throw new ChunkSequenceError(`${h.type}: first chunk of ${body.byteLength} bytes for a ${h.payloadLength}-byte payload`);
+      }
+      this.partial[lane] = { header: h, parts: [body.slice()], received: body.byteLength };
+      return undefined;
+    }
+    if (!open) throw new ChunkSequenceError(`${lane} lane: continuation of ${h.type} with no frame in progress`);
+    const o = open.header;
+    if (o.type !== h.type || o.requestId !== h.requestId || o.payloadLength !== h.payloadLength) {
+      throw new ChunkSequenceError(`${lane} lane: chunk of ${h.type}#${h.requestId} interleaved into ${o.type}#${o.requestId}`);
+    }
+    const received = open.received + body.byteLength;
+    if (body.byteLength === 0 || received > o.payloadLength || (more && received === o.payloadLength)) {
+      throw new ChunkSequenceError(`${h.type}: chunk brings ${received} of ${o.payloadLength} bytes (more=${more})`);
+    }
+    open.parts.push(body.slice());
+    open.received = received;
+    if (more) return undefined;
+    if (received !== o.payloadLength) throw new ChunkSequenceError(`${h.type}: last chunk leaves ${received} of ${o.payloadLength} bytes`);
+    delete this.partial[lane];
+    const whole = new Uint8Array(HEADER_BYTES + received);
+    writeHeader(whole, { ...o, flags: 0 });
+    let at = HEADER_BYTES;
+    for (const p of open.parts) {
+      whole.set(p, at);
+      at += p.byteLength;
+    }
+    return decodeFrame(whole, this.maxFrameBytes);
+  }
+}

@@ -1,0 +1,82 @@
+import { ByteReader } from './byte-reader.ts';
+import { ByteWriter } from './byte-writer.ts';
+import { decodePing, decodePong, encodePing, encodePong } from './control-payloads.ts';
+import { FrameTooLargeError, FrameTruncatedError, InvalidFrameError } from './errors.ts';
+import type { Frame, FrameOf, FrameTypeName } from './frame-types.ts';
+import { FLAG_CONT, FLAG_MORE, HEADER_BYTES, readHeader, writeHeader } from './header.ts';
+import {
+  decodeBitfield, decodeHave, decodePiece, decodeRange, decodeReject,
+  encodeBitfield, encodeHave, encodePiece, encodeRange,
+} from './piece-payloads.ts';
+import {
+  decodeActivation, decodeError, decodeSessionEnd, decodeToken,
+  encodeActivation, encodeError, encodeSessionEnd, encodeToken,
+} from './ring-payloads.ts';
+
+/** Largest frame payload accepted by default (a 4 MiB piece or a long prefill activation fits easily). */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+type Codec<T extends FrameTypeName> = {
+  encode(w: ByteWriter, f: FrameOf<T>): void;
+  decode(r: ByteReader, requestId: number): FrameOf<T>;
+};
+
+const CODECS: { [T in FrameTypeName]: Codec<T> } = {
+  BITFIELD: { encode: encodeBitfield, decode: decodeBitfield },
+  HAVE: { encode: encodeHave, decode: decodeHave },
+  REQUEST: { encode: encodeRange, decode: (r, id) => decodeRange('REQUEST', r, id) },
+  PIECE: { encode: encodePiece, decode: decodePiece },
+  REJECT: { encode: encodeRange, decode: decodeReject },
+  CANCEL: { encode: encodeRange, decode: (r, id) => decodeRange('CANCEL', r, id) },
+  ACTIVATION: { encode: encodeActivation, decode: decodeActivation },
+  TOKEN: { encode: encodeToken, decode: decodeToken },
+  SESSION_END: { encode: encodeSessionEnd, decode: decodeSessionEnd },
+  ERROR: { encode: encodeError, decode: decodeError },
+  PING: { encode: encodePing, decode: decodePing },
+  PONG: { encode: encodePong, decode: decodePong },
+};
+
+/**
+ * Encodes one frame as a single message: header + payload. Throws `InvalidFrameError` for values the
+ * wire cannot carry (out-of-range integers, shape/byte mismatch…). Split the result with
+ * `splitFrame` before sending it on a data channel if it exceeds the message limit.
+ */
+export function encodeFrame(frame: Frame, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Uint8Array {
+  const codec = CODECS[frame.type] as Codec<FrameTypeName> | undefined;
+  if (codec === undefined) throw new InvalidFrameError(`unknown frame type ${String(frame.type)}`);
+  const w = new ByteWriter(frame.type, HEADER_BYTES + 64 + payloadHint(frame));
+  w.bytes(new Uint8Array(HEADER_BYTES));
+  codec.encode(w, frame);
+  const out = w.finish();
+  const payloadLength = out.byteLength - HEADER_BYTES;
+  if (payloadLength > maxFrameBytes) throw new FrameTooLargeError(`${frame.type}: payload of ${payloadLength} bytes exceeds ${maxFrameBytes}`);
+  if (!Number.isInteger(frame.requestId) || frame.requestId < 0 || frame.requestId > 0xffffffff) {
+    throw new InvalidFrameError(`${frame.type}: requestId must be a u32, got ${frame.requestId}`);
+  }
+  writeHeader(out, { type: frame.type, flags: 0, requestId: frame.requestId, payloadLength });
+  return out;
+}
+
+function payloadHint(f: Frame): number {
+  if (f.type === 'PIECE') return f.data.byteLength;
+  if (f.type === 'ACTIVATION') return f.tensor.data.byteLength;
+  if (f.type === 'BITFIELD') return f.bits.byteLength;
+  return 0;
+}
+
+/**
+ * Decodes one complete, unchunked frame (header + exactly `payload length` bytes). Untrusted input:
+ * throws only `WireError` subclasses.
+ */
+export function decodeFrame(bytes: Uint8Array, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Frame {
+  const h = readHeader(bytes);
+  if ((h.flags & (FLAG_MORE | FLAG_CONT)) !== 0) throw new InvalidFrameError(`${h.type}: chunk flags set on a whole frame; reassemble first`);
+  if (h.payloadLength > maxFrameBytes) throw new FrameTooLargeError(`${h.type}: payload of ${h.payloadLength} bytes exceeds ${maxFrameBytes}`);
+  const body = bytes.byteLength - HEADER_BYTES;
+  if (body < h.payloadLength) throw new FrameTruncatedError(`${h.type}: header says ${h.payloadLength} payload bytes, got ${body}`);
+  if (body > h.payloadLength) throw new InvalidFrameError(`${h.type}: ${body - h.payloadLength} bytes after the payload`);
+  const r = new ByteReader(bytes.subarray(HEADER_BYTES), h.type);
+  const frame = (CODECS[h.type] as Codec<FrameTypeName>).decode(r, h.requestId);
+  r.end();
+  return frame;
+}

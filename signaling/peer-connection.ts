@@ -1,0 +1,220 @@
+/**
+ * One WebSocket connection on the server: validates every frame, enforces the rate limit and the
+ * misbehaviour allowance, and turns frames into room operations. The peer's id, room and the
+ * `from` of relayed signals come from here, never from the client.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { asPeerId, type PeerId, type RoomId } from '../shared/ids.ts';
+import { CLOSE_CODES } from '../shared/signaling/close-codes.ts';
+import { encodeMessage, parseClientMessage } from '../shared/signaling/codec.ts';
+import type { SignalingProtocolError } from '../shared/signaling/errors.ts';
+import { ERROR_CODES, PROTOCOL_VERSION, type ClientMessage, type ErrorCode, type HelloMessage, type ServerMessage } from '../shared/signaling/protocol.ts';
+import { JoinTokenError } from './errors.ts';
+import { verifyJoinToken } from './join-token.ts';
+import type { SignalingLimits } from './options.ts';
+import type { ResumeTokens } from './resume-token.ts';
+import type { RoomMember, RoomRegistry } from './room-registry.ts';
+import type { SignalingMetrics } from './metrics.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+/** What every connection shares: one per server instance. */
+export interface ConnectionContext {
+  readonly registry: RoomRegistry;
+  readonly limits: SignalingLimits;
+  readonly resumeTokens: ResumeTokens;
+  readonly tokenSecret: string | undefined;
+  readonly metrics: SignalingMetrics;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly helloTimeoutMs: number;
+}
+
+/** Strikes refill at one per this many ms, so an occasional bad frame never adds up to a close. */
+const STRIKE_REFILL_PER_SECOND = 0.2;
+
+export class PeerConnection {
+  /** Cleared by each sweep, set by any frame or pong: a connection still false at the next sweep is dead. */
+  alive = true;
+  private joined: { room: RoomId; member: RoomMember } | undefined;
+  private closed = false;
+  private readonly rate: TokenBucket;
+  private readonly strikes: TokenBucket;
+  private warnedRate = false;
+  private readonly helloTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly ctx: ConnectionContext,
+  ) {
+    const now = ctx.now();
+    this.rate = new TokenBucket(ctx.limits.messageBurst, ctx.limits.messagesPerSecond, now);
+    this.strikes = new TokenBucket(ctx.limits.maxStrikes, STRIKE_REFILL_PER_SECOND, now);
+    this.helloTimer = setTimeout(() => this.close(CLOSE_CODES.helloTimeout, 'no hello in time'), ctx.helloTimeoutMs);
+    ws.on('message', (data, isBinary) => this.frame(data, isBinary));
+    ws.on('pong', () => (this.alive = true));
+    ws.on('close', () => this.release());
+    // ws reports bad frames (oversize, invalid UTF-8, bad opcodes) here, then closes the socket.
+    ws.on('error', (err) => ctx.log.debug({ err, peer: this.joined?.member.peerId }, 'socket error'));
+  }
+
+  get peerId(): PeerId | undefined {
+    return this.joined?.member.peerId;
+  }
+
+  /** Closes with a code the client understands; the room forgets the peer at once. */
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.ctx.metrics.closes.inc({ code: String(code) });
+    if (code !== CLOSE_CODES.normal && code !== CLOSE_CODES.serviceRestart) this.ctx.log.info({ peer: this.peerId, code, reason }, 'closing connection');
+    this.release();
+    this.ws.close(code, reason);
+  }
+
+  /** Cuts a connection that stopped answering (no close handshake to wait for). */
+  evict(): void {
+    this.ctx.metrics.evictions.inc();
+    this.ctx.log.info({ peer: this.peerId }, 'evicting dead peer');
+    this.release();
+    this.ws.terminate();
+  }
+
+  private release(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.helloTimer);
+    if (this.joined) this.ctx.registry.leave(this.joined.room, this.joined.member.peerId, this.joined.member);
+  }
+
+  private frame(data: unknown, isBinary: boolean): void {
+    this.alive = true;
+    if (this.closed) return;
+    try {
+      this.handleFrame(data, isBinary);
+    } catch (err) {
+      // Last line of defence: a bug triggered by one client closes that client, not the server.
+      this.ctx.log.error({ err, peer: this.peerId }, 'frame handler failed');
+      this.close(1011, 'internal error');
+    }
+  }
+
+  private handleFrame(data: unknown, isBinary: boolean): void {
+    const now = this.ctx.now();
+    if (!this.rate.take(now)) {
+      if (!this.warnedRate) this.reply(ERROR_CODES.rateLimited, `over ${this.ctx.limits.messagesPerSecond} frames/s: frame dropped`);
+      this.warnedRate = true;
+      this.strike(now, CLOSE_CODES.rateLimited, 'rate limit exceeded');
+      return;
+    }
+    this.warnedRate = false;
+    if (isBinary) {
+      this.reply(ERROR_CODES.binary, 'signaling frames are JSON text');
+      this.strike(now, CLOSE_CODES.policyViolation, 'too many invalid frames');
+      return;
+    }
+    const parsed = parseClientMessage(String(data));
+    if (!parsed.ok) return this.rejected(parsed.error, now);
+    this.ctx.metrics.framesReceived.inc({ type: parsed.value.type });
+    this.dispatch(parsed.value, now);
+  }
+
+  private rejected(error: SignalingProtocolError, now: number): void {
+    this.reply(error.code, error.message, error.field);
+    if (error.code === ERROR_CODES.version) return this.close(CLOSE_CODES.unsupportedVersion, 'unsupported protocol version');
+    this.strike(now, CLOSE_CODES.policyViolation, 'too many invalid frames');
+  }
+
+  private dispatch(message: ClientMessage, now: number): void {
+    if (message.type === 'heartbeat') return this.send({ type: 'pong', ...(message.nonce !== undefined ? { nonce: message.nonce } : {}) });
+    if (message.type === 'hello') return this.hello(message, now);
+    const joined = this.joined;
+    if (!joined) {
+      this.reply(ERROR_CODES.notJoined, `send hello before ${message.type}`, 'type');
+      return this.strike(now, CLOSE_CODES.policyViolation, 'too many invalid frames');
+    }
+    switch (message.type) {
+      case 'signal':
+        if (this.ctx.registry.relay(joined.room, joined.member.peerId, asPeerId(message.to), message.data)) {
+          this.ctx.metrics.signalsRelayed.inc();
+        } else {
+          // Not a strike: the target may simply have left a moment ago.
+          this.reply(ERROR_CODES.unknownPeer, `no peer ${message.to} in room ${joined.room}`, 'to');
+        }
+        return;
+      case 'report':
+        return this.ctx.registry.report(joined.room, joined.member, message.kind, message.epoch, message.data);
+      case 'leave':
+        return this.close(CLOSE_CODES.normal, 'left');
+    }
+  }
+
+  private hello(message: HelloMessage, now: number): void {
+    if (this.joined) {
+      this.reply(ERROR_CODES.alreadyJoined, `already joined room ${this.joined.room} as ${this.joined.member.peerId}`, 'type');
+      return this.strike(now, CLOSE_CODES.policyViolation, 'too many invalid frames');
+    }
+    const room = message.room;
+    if (this.ctx.tokenSecret !== undefined) {
+      try {
+        verifyJoinToken(message.token, { secret: this.ctx.tokenSecret, room, now });
+      } catch (err) {
+        if (!(err instanceof JoinTokenError)) throw err;
+        this.reply(ERROR_CODES.unauthorized, err.message, 'token');
+        return this.close(CLOSE_CODES.unauthorized, err.name);
+      }
+    }
+    const resumed = message.resume !== undefined && this.ctx.resumeTokens.verify(room, message.resume.peerId, message.resume.token);
+    const peerId = resumed && message.resume ? message.resume.peerId : asPeerId(randomBytes(12).toString('base64url'));
+    // A resumed id still held by another socket (half-open after a network change) moves here.
+    this.ctx.registry.member(room, peerId)?.kick(CLOSE_CODES.replaced, 'peer id resumed by another connection');
+    const ws = this.ws;
+    const maxBuffered = this.ctx.limits.maxBufferedBytes;
+    const member: RoomMember = {
+      peerId,
+      capabilities: message.capabilities,
+      reports: new Map(),
+      joinedAt: now,
+      send: (text) => {
+        if (ws.readyState !== ws.OPEN) return;
+        // A reader that stopped reading would make its buffer grow without bound: cut it.
+        if (ws.bufferedAmount > maxBuffered) return this.evict();
+        ws.send(text);
+      },
+      kick: (code, reason) => this.close(code, reason),
+    };
+    const result = this.ctx.registry.join(room, member);
+    if (!result.ok) {
+      this.reply(result.code, result.message, 'room');
+      return this.close(CLOSE_CODES.tryAgainLater, result.code);
+    }
+    clearTimeout(this.helloTimer);
+    this.joined = { room, member };
+    this.ctx.log.debug({ peer: peerId, room, resumed, epoch: result.epoch }, 'peer joined');
+    this.send({
+      type: 'welcome',
+      v: PROTOCOL_VERSION,
+      peerId,
+      room,
+      resumeToken: this.ctx.resumeTokens.mint(room, peerId),
+      resumed,
+      epoch: result.epoch,
+      members: result.members,
+      memberCount: result.memberCount,
+      complete: result.complete,
+    });
+  }
+
+  private strike(now: number, code: number, reason: string): void {
+    if (!this.strikes.take(now)) this.close(code, reason);
+  }
+
+  private reply(code: ErrorCode, message: string, field?: string): void {
+    this.ctx.metrics.errorsSent.inc({ code });
+    this.send({ type: 'error', code, message, ...(field !== undefined ? { field } : {}) });
+  }
+
+  private send(message: ServerMessage): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeMessage(message));
+  }
+}

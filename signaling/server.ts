@@ -1,0 +1,173 @@
+/**
+ * `createSignalingServer(options)`: one HTTP server carrying the WebSocket endpoint `/signal`,
+ * `/healthz`, `/metrics` and the built page at `/`. A value with no module state, so a test can
+ * run several side by side. No client input can crash it: every frame goes through the codec,
+ * oversize frames are cut by `ws`, and every socket has an error listener.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CLOSE_CODES } from '../shared/signaling/close-codes.ts';
+import { createHttpHandler, type HttpHandler } from './http-handler.ts';
+import { createSignalingMetrics } from './metrics.ts';
+import { DEFAULT_LIMITS, type SignalingServerOptions } from './options.ts';
+import { PeerConnection } from './peer-connection.ts';
+import { createResumeTokens } from './resume-token.ts';
+import { RoomRegistry } from './room-registry.ts';
+
+export interface SignalingServer {
+  /** `ws://host:port/signal`. */
+  readonly url: string;
+  /** `http://host:port/` (page, /healthz, /metrics). */
+  readonly httpUrl: string;
+  readonly port: number;
+  /** The HTTP routes as a function, for tests that need no socket. */
+  readonly handleHttp: HttpHandler;
+  stats(): { connections: number; peers: number; rooms: number };
+  /**
+   * Graceful shutdown: refuses new connections, closes every socket with 1012 (clients reconnect
+   * with backoff) after what was queued for it, waits up to `shutdownTimeoutMs`, then cuts the rest.
+   */
+  close(): Promise<void>;
+}
+
+const DEFAULT_STATIC_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'web');
+
+export async function createSignalingServer(options: SignalingServerOptions): Promise<SignalingServer> {
+  const host = options.host ?? '127.0.0.1';
+  const log = options.log ?? pino({ level: 'silent' });
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const now = options.now ?? Date.now;
+  const connections = new Map<WebSocket, PeerConnection>();
+  const registry = new RoomRegistry({
+    maxRooms: limits.maxRooms,
+    maxPeersPerRoom: limits.maxPeersPerRoom,
+    fullMembershipLimit: options.fullMembershipLimit ?? 1_000,
+    welcomeSampleSize: options.welcomeSampleSize ?? 64,
+    announceDelayMs: options.announceDelayMs ?? 20,
+    random: options.random ?? Math.random,
+    log,
+    ...(options.plan ? { plan: options.plan } : {}),
+  });
+  const stats = () => ({ connections: connections.size, peers: registry.peerCount, rooms: registry.roomCount });
+  const metrics = createSignalingMetrics({ connections: () => connections.size, peers: () => registry.peerCount, rooms: () => registry.roomCount });
+  const startedAt = now();
+  const handleHttp = createHttpHandler({
+    staticDir: options.staticDir ?? DEFAULT_STATIC_DIR,
+    registry: metrics.registry,
+    health: () => ({ ...stats(), uptimeSeconds: Math.round((now() - startedAt) / 1000) }),
+  });
+  const context = {
+    registry,
+    limits,
+    resumeTokens: createResumeTokens(options.resumeSecret),
+    tokenSecret: options.tokenSecret,
+    metrics,
+    log,
+    now,
+    helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
+  };
+  const allowOrigins = options.allowOrigins ? new Set(options.allowOrigins) : undefined;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });
+
+  const http = createServer((req, res) => void respond(handleHttp, req, res, log));
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy()); // a reset during the handshake is not our problem
+    const refuse = (status: number, reason: string): void => {
+      metrics.upgradesRejected.inc({ reason });
+      socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (pathnameOf(req.url) !== '/signal') return refuse(404, 'Not Found');
+    const origin = req.headers.origin;
+    if (allowOrigins && origin !== undefined && !allowOrigins.has(origin)) return refuse(403, 'Forbidden');
+    if (connections.size >= limits.maxConnections) return refuse(503, 'Service Unavailable');
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      connections.set(ws, new PeerConnection(ws, context));
+      ws.on('close', () => connections.delete(ws));
+    });
+  });
+  http.on('clientError', (_err, socket) => socket.destroy());
+
+  // Liveness sweep (y-webrtc style): ping everyone; whoever showed no sign of life since the
+  // previous sweep is dead (browsers answer protocol pings by themselves).
+  const sweep = setInterval(() => {
+    for (const [ws, conn] of connections) {
+      if (!conn.alive) {
+        conn.evict();
+        continue;
+      }
+      conn.alive = false;
+      ws.ping();
+    }
+  }, options.heartbeatIntervalMs ?? 15_000);
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  log.info({ host, port }, 'signaling server listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      clearInterval(sweep);
+      const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+      const socketsClosed = [...connections.keys()].map(
+        (ws) => new Promise<void>((resolve) => {
+          if (ws.readyState === ws.CLOSED) return resolve();
+          ws.once('close', () => resolve());
+        }),
+      );
+      for (const conn of connections.values()) conn.close(CLOSE_CODES.serviceRestart, 'server restarting');
+      registry.close();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.shutdownTimeoutMs ?? 2_000)));
+      await Promise.race([Promise.all(socketsClosed), timedOut]);
+      clearTimeout(timer);
+      for (const ws of connections.keys()) ws.terminate();
+      wss.close();
+      http.closeAllConnections();
+      await httpClosed;
+      log.info({ port }, 'signaling server closed');
+    })());
+
+  return { url: `ws://${hostPart}:${port}/signal`, httpUrl: `http://${hostPart}:${port}/`, port, handleHttp, stats, close };
+}
+
+/** The path of a request target; undefined when it does not parse (`GET http://[ HTTP/1.1`). */
+function pathnameOf(target: string | undefined): string | undefined {
+  try {
+    return new URL(target ?? '/', 'http://localhost').pathname;
+  } catch {
+    // A malformed request target comes from the client: refuse it, never throw from the handler.
+    return undefined;
+  }
+}
+
+/** Adapts node:http to the fetch-style handler. */
+async function respond(handle: HttpHandler, req: IncomingMessage, res: ServerResponse, log: pino.Logger): Promise<void> {
+  try {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (typeof value === 'string') headers.set(name, value);
+    }
+    const response = await handle(new Request(url, { method: req.method ?? 'GET', headers }));
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    res.end(Buffer.from(await response.arrayBuffer()));
+  } catch (err) {
+    // The edge: whatever went wrong, answer 500 instead of leaving the socket hanging.
+    log.error({ err, url: req.url }, 'http handler failed');
+    if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+    res.end('internal error\n');
+  }
+}

@@ -1,0 +1,86 @@
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../../shared/crypto/sha256.ts';
+import type { CorruptPieceError } from '../../../shared/pieces/errors.ts';
+import { DiskPieceStore } from '../../../node-peer/store/disk-piece-store.ts';
+import { createNodeStore } from '../../../node-peer/store/create-node-store.ts';
+import { runPieceStoreContract } from '../../contracts/piece-store.contract.ts';
+import { seededBytes } from '../../util/pieces-fixtures.ts';
+
+const run = promisify(execFile);
+const CHILD = join(import.meta.dirname, '../../util/disk-store-child.ts');
+
+runPieceStoreContract('DiskPieceStore', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rm-disk-'));
+  return {
+    store: await DiskPieceStore.open(dir),
+    reopen: () => DiskPieceStore.open(dir),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+describe('DiskPieceStore', () => {
+  it('deletes and reports a corrupt file instead of serving it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rm-disk-'));
+    const corrupt: CorruptPieceError[] = [];
+    const store = await createNodeStore(dir, (e) => corrupt.push(e));
+    const data = seededBytes(11, 50_000);
+    const hash = await sha256Hex(data);
+    await store.put(hash, data);
+    const flipped = data.slice();
+    flipped[1234] = (flipped[1234] ?? 0) ^ 0x01;
+    await writeFile(join(dir, 'pieces', hash.slice(0, 2), hash), flipped);
+    expect(await store.get(hash)).toBeUndefined();
+    expect(corrupt.map((e) => e.name)).toEqual(['CorruptPieceError']);
+    expect(await store.has(hash)).toBe(false);
+    // verify on load finds it too
+    await store.put(hash, data);
+    await writeFile(join(dir, 'pieces', hash.slice(0, 2), hash), flipped.subarray(0, 100));
+    expect(await store.verify(hash)).toBe(false);
+    expect(corrupt).toHaveLength(2);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('removes leftover temp files on open and never lists them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rm-disk-'));
+    await mkdir(join(dir, 'tmp'), { recursive: true });
+    await writeFile(join(dir, 'tmp', 'abc.part'), seededBytes(3, 100));
+    const store = await DiskPieceStore.open(dir);
+    expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+    expect(await store.list()).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reports a full disk as StoreFullError naming the path, leaving no partial piece', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rm-full-'));
+    // A 256 KiB tmpfs in a private mount namespace: the real ENOSPC, not a simulation.
+    const script = `mount -t tmpfs -o size=256k tmpfs "$1" && exec node --import tsx "$2" "$1" 20 65536`;
+    const out = await run('unshare', ['-m', 'sh', '-c', script, 'sh', dir, CHILD], { cwd: process.cwd() }).catch(
+      (e: { stdout: string }) => e,
+    );
+    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { error?: string; path?: string; stored?: string });
+    const failure = lines.at(-1);
+    expect(failure?.error).toBe('StoreFullError');
+    expect(failure?.path).toContain(join(dir, 'pieces'));
+    expect(lines.filter((l) => l.stored).length).toBeGreaterThan(0);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reports an unwritable cache directory as StorePermissionError naming the path', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rm-perm-'));
+    await chmod(dir, 0o755);
+    const cache = join(dir, 'cache');
+    await mkdir(cache, { mode: 0o755 }); // owned by root; the child runs as nobody
+    const out = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'node', '--import', 'tsx', CHILD, cache, '1', '10'], {
+      cwd: process.cwd(),
+    }).catch((e: { stdout: string }) => e);
+    const last = JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '{}') as { error?: string; path?: string };
+    expect(last.error).toBe('StorePermissionError');
+    expect(last.path).toContain(cache);
+    await rm(dir, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,170 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { hashKey, originDesignee, type OriginCandidate } from '../../../shared/pieces/origin-assignment.ts';
+import { DEFAULT_LIMITS, ORIGIN, selectPieces, trackWaiting, type Action, type PeerView, type SchedulerState, type WantedPiece } from '../../../shared/pieces/scheduler.ts';
+import { seededRng } from '../../util/pieces-fixtures.ts';
+
+const MB = 1 << 20;
+const want = (keys: string[], tier = 0): WantedPiece[] => keys.map((key) => ({ key, tier, length: 4 * MB }));
+const peer = (id: string, has: string[], throughput?: number, extra: Partial<PeerView> = {}): PeerView => ({
+  id, has: new Set(has), throughput, wants: () => true, connected: true, seenAt: 0, lastProgressAt: 0, ...extra,
+});
+const base = (over: Partial<SchedulerState>): SchedulerState => ({
+  self: 'me', now: 1000, wanted: [], peers: [], pendingMembers: [], inFlight: [], hasOrigin: true,
+  waitingSince: new Map(), limits: DEFAULT_LIMITS, ...over,
+});
+const requests = (actions: Action[]): string[] => actions.filter((a) => a.kind === 'request').map((a) => `${a.key}@${a.source}`);
+
+describe('selectPieces', () => {
+  const cases: { name: string; state: SchedulerState; expected: string[] }[] = [
+    {
+      name: 'rarest first: the piece only one peer has goes first',
+      state: base({ wanted: want(['a', 'b']), peers: [peer('p1', ['a', 'b']), peer('p2', ['a'])], limits: { ...DEFAULT_LIMITS, minPerPeer: 1 } }),
+      expected: ['b@p1', 'a@p2'],
+    },
+    {
+      name: 'needed first: my partition (tier 0) before the rest, even when rarer',
+      state: base({ wanted: [...want(['rest'], 1), ...want(['mine'], 0)], peers: [peer('p1', ['rest', 'mine'])], limits: { ...DEFAULT_LIMITS, minPerPeer: 1 } }),
+      expected: ['mine@p1'],
+    },
+    {
+      name: 'pipelining: several requests in flight per peer, up to its depth',
+      state: base({ wanted: want(['a', 'b', 'c', 'd']), peers: [peer('p1', ['a', 'b', 'c', 'd'])] }),
+      expected: ['a@p1', 'b@p1'].slice(0, 2),
+    },
+    {
+      name: 'faster peers get more: depth grows with measured throughput',
+      state: base({
+        wanted: want(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']),
+        peers: [peer('fast', ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], 100 * MB), peer('slow', ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], 5 * MB)],
+      }),
+      // fast: depth ceil(100 MB/s × 250 ms / 4 MB) = 7, each cheaper than slow's first; slow gets the 8th
+      expected: ['fast', 'fast', 'fast', 'fast', 'fast', 'fast', 'fast', 'slow'],
+    },
+    {
+      name: 'the origin only for pieces no connected peer has, when I am the designee',
+      state: base({ wanted: want(['x', 'y']), peers: [peer('p1', ['x'])] }),
+      expected: ['y@origin', 'x@p1'],
+    },
+    {
+      name: 'no origin: origin-only pieces wait',
+      state: base({ wanted: want(['y']), hasOrigin: false }),
+      expected: [],
+    },
+    {
+      name: 'endgame: an in-flight piece gets a duplicate at another holder, never at the origin',
+      state: base({
+        wanted: want(['a', 'o']),
+        peers: [peer('p1', ['a']), peer('p2', ['a'])],
+        inFlight: [{ key: 'a', source: 'p1' }, { key: 'o', source: ORIGIN }],
+      }),
+      expected: ['a@p2'],
+    },
+  ];
+  it.each(cases)('$name', ({ state, expected }) => {
+    const got = requests(selectPieces(state, seededRng(7)));
+    if (expected.every((e) => !e.includes('@'))) expect(got.map((g) => g.split('@')[1])).toEqual(expected);
+    else expect(got).toEqual(expected);
+  });
+
+  it('cancels requests for pieces no longer wanted (the twin of an endgame duplicate arrived)', () => {
+    const actions = selectPieces(base({ wanted: [], inFlight: [{ key: 'a', source: 'p2' }] }), seededRng(1));
+    expect(actions).toEqual([{ kind: 'cancel', key: 'a', source: 'p2' }]);
+  });
+
+  it('leaves origin-only pieces to their designee while it makes progress, then falls back', () => {
+    // find a key whose designee among {me, p1} is p1
+    const key = ['k0', 'k1', 'k2', 'k3', 'k4'].find((k) => ['me', 'p1'].sort()[hashKey(k) % 2] === 'p1') ?? 'k0';
+    const p1 = peer('p1', [], undefined, { lastProgressAt: 900 });
+    const s = base({ wanted: want([key]), peers: [p1], waitingSince: new Map([[key, 900]]) });
+    expect(requests(selectPieces(s, seededRng(1)))).toEqual([]);
+    const stalled = { ...s, now: 900 + DEFAULT_LIMITS.stallMs };
+    expect(requests(selectPieces(stalled, seededRng(1)))).toEqual([`${key}@origin`]);
+    const waitedLong = { ...s, peers: [{ ...p1, lastProgressAt: 900 + DEFAULT_LIMITS.fallbackMs }], now: 900 + DEFAULT_LIMITS.fallbackMs };
+    expect(requests(selectPieces(waitedLong, seededRng(1)))).toEqual([`${key}@origin`]);
+  });
+
+  it('counts room members that have not connected yet as designees during their grace', () => {
+    const pending: OriginCandidate = { id: 'zz', wants: () => true, connected: false, seenAt: 1000, lastProgressAt: 1000 };
+    const keys = Array.from({ length: 40 }, (_, i) => `layer-000#${i}`);
+    const s = base({ wanted: want(keys), pendingMembers: [pending], limits: { ...DEFAULT_LIMITS, maxOrigin: 100 } });
+    const mine = requests(selectPieces(s, seededRng(3))).length;
+    expect(mine).toBeGreaterThan(5);
+    expect(mine).toBeLessThan(35);
+    const later = { ...s, now: 1000 + DEFAULT_LIMITS.connectGraceMs };
+    expect(requests(selectPieces(later, seededRng(3)))).toHaveLength(40);
+  });
+});
+
+describe('origin assignment', () => {
+  it('every peer computes the same designee from its own point of view', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const cand = (id: string): OriginCandidate => ({ id, wants: () => true, connected: true, seenAt: 0, lastProgressAt: 0 });
+    const limits = DEFAULT_LIMITS;
+    const perPeer = new Map<string, number>();
+    for (let i = 0; i < 600; i++) {
+      const key = `layer-${i % 30}#${i}`;
+      const views = ids.map((self) => {
+        const d = originDesignee(key, self, ids.filter((x) => x !== self).map(cand), 0, limits);
+        return d === 'self' ? self : d.id;
+      });
+      expect(new Set(views).size).toBe(1);
+      perPeer.set(views[0] ?? '', (perPeer.get(views[0] ?? '') ?? 0) + 1);
+    }
+    for (const id of ids) expect(perPeer.get(id)).toBeGreaterThan(50); // spread, not piled on one peer
+  });
+});
+
+describe('selectPieces properties', () => {
+  const arb = fc.record({
+    pieces: fc.integer({ min: 0, max: 30 }),
+    peers: fc.array(fc.record({ has: fc.array(fc.boolean(), { minLength: 30, maxLength: 30 }), rate: fc.option(fc.integer({ min: 1, max: 200 })) }), { maxLength: 6 }),
+    inflight: fc.array(fc.tuple(fc.integer({ min: 0, max: 29 }), fc.integer({ min: -1, max: 5 })), { maxLength: 10 }),
+    seed: fc.integer(),
+  });
+  it('never asks a peer for a piece it lacks, never exceeds depth or origin limit, never requests what it does not want', () => {
+    fc.assert(
+      fc.property(arb, ({ pieces, peers, inflight, seed }) => {
+        const keys = Array.from({ length: pieces }, (_, i) => `u#${i}`);
+        const views = peers.map((p, i) => peer(`p${i}`, keys.filter((_, j) => p.has[j]), p.rate === null ? undefined : p.rate * MB));
+        const inFlight = inflight
+          .filter(([k, s]) => k < pieces && (s < 0 || s < views.length))
+          .map(([k, s]) => ({ key: `u#${k}`, source: s < 0 ? ORIGIN : `p${s}` }))
+          .filter((f) => f.source === ORIGIN || views.find((v) => v.id === f.source)?.has.has(f.key));
+        const state = base({ wanted: want(keys), peers: views, inFlight });
+        const actions = selectPieces(state, seededRng(seed));
+        const load = new Map<string, number>();
+        for (const f of inFlight) load.set(f.source, (load.get(f.source) ?? 0) + 1);
+        for (const a of actions) {
+          expect(a.kind).toBe('request');
+          expect(keys).toContain(a.key);
+          if (a.source !== ORIGIN) expect(views.find((v) => v.id === a.source)?.has.has(a.key)).toBe(true);
+          else expect(views.some((v) => v.has.has(a.key))).toBe(false);
+          load.set(a.source, (load.get(a.source) ?? 0) + 1);
+        }
+        const originNew = actions.filter((a) => a.source === ORIGIN).length;
+        if (originNew > 0) expect(load.get(ORIGIN)).toBeLessThanOrEqual(DEFAULT_LIMITS.maxOrigin);
+        for (const v of views) {
+          const added = actions.filter((a) => a.source === v.id).length;
+          if (added > 0) expect(load.get(v.id)).toBeLessThanOrEqual(DEFAULT_LIMITS.maxPerPeer);
+        }
+        // no piece requested twice in one round
+        const req = actions.map((a) => `${a.key}@${a.source}`);
+        expect(new Set(req).size).toBe(req.length);
+      }),
+      { numRuns: 300, seed: 42 },
+    );
+  });
+
+  it('is deterministic for a given rng seed', () => {
+    const s = base({ wanted: want(['a', 'b', 'c', 'd']), peers: [peer('p1', ['a', 'b', 'c', 'd']), peer('p2', ['a', 'b', 'c', 'd'])] });
+    expect(selectPieces(s, seededRng(5))).toEqual(selectPieces(s, seededRng(5)));
+  });
+
+  it('trackWaiting starts the clock for origin-only pieces and keeps it', () => {
+    const s = base({ wanted: want(['a', 'b', 'c']), peers: [peer('p1', ['a'])], inFlight: [{ key: 'c', source: ORIGIN }] });
+    const w1 = trackWaiting(s);
+    expect([...w1]).toEqual([['b', 1000]]);
+    expect([...trackWaiting({ ...s, now: 5000, waitingSince: w1 })]).toEqual([['b', 1000]]);
+  });
+});

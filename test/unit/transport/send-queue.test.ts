@@ -1,0 +1,118 @@
+// The queue logic against a scripted channel: the thing under test is the scheduling, so the
+// channel here is a plain recorder whose bufferedAmount the test drains by hand.
+import { describe, expect, it } from 'vitest';
+import { SendQueue, type ChannelSink, type SendQueueOptions } from '../../../shared/transport/send-queue.ts';
+import { encodeFrame, FrameAssembler, type Frame } from '../../../shared/wire/index.ts';
+import { asSessionId } from '../../../shared/ids.ts';
+
+class RecordingChannel implements ChannelSink {
+  bufferedAmount = 0;
+  maxBuffered = 0;
+  sent: Uint8Array[] = [];
+  failWith: Error | undefined;
+  send(message: Uint8Array): void {
+    if (this.failWith) throw this.failWith;
+    this.sent.push(message);
+    this.bufferedAmount += message.byteLength;
+    this.maxBuffered = Math.max(this.maxBuffered, this.bufferedAmount);
+  }
+  drain(): void {
+    this.bufferedAmount = 0;
+  }
+}
+
+const opts: SendQueueOptions = { highWaterMark: 100_000, lowWaterMark: 20_000, ringLimit: 1_000_000, maxMessageBytes: 16_384 };
+const piece = (n: number, id: number): Frame => ({ type: 'PIECE', requestId: id, unit: 'layer-000', piece: id, offset: 0, data: new Uint8Array(n).fill(id) });
+const token = (step: number): Frame => ({ type: 'TOKEN', requestId: 0, session: asSessionId('s'), step, tokenId: step, logprob: -1 });
+
+/** Frames with piece bytes as hex: vitest's deep equality is slow on MB-sized typed arrays. */
+const brief = (f: Frame): unknown => (f.type === 'PIECE' ? { ...f, data: Buffer.from(f.data).toString('hex') } : f);
+
+function decodeAll(msgs: Uint8Array[]): unknown[] {
+  const a = new FrameAssembler();
+  return msgs.flatMap((m) => a.push(m) ?? []).map(brief);
+}
+
+describe('SendQueue', () => {
+  it('stops writing bulk at the high-water mark and resumes on pump', async () => {
+    const ch = new RecordingChannel();
+    const q = new SendQueue({ ring: ch, bulk: ch }, opts);
+    let done = false;
+    const sent = q.enqueue(encodeFrame(piece(1_000_000, 1)), 'bulk').then(() => { done = true; });
+    expect(ch.bufferedAmount).toBeGreaterThanOrEqual(opts.highWaterMark);
+    expect(ch.bufferedAmount).toBeLessThan(opts.highWaterMark + opts.maxMessageBytes);
+    expect(q.pending).toBe(true);
+    for (let i = 0; i < 100 && q.pending; i++) {
+      await Promise.resolve();
+      expect(done).toBe(false);
+      ch.drain();
+      q.pump();
+    }
+    await sent;
+    expect(done).toBe(true);
+    expect(ch.maxBuffered).toBeLessThan(opts.highWaterMark + opts.maxMessageBytes);
+    expect(decodeAll(ch.sent)).toEqual([piece(1_000_000, 1)].map(brief));
+  });
+
+  it('writes ring frames ahead of queued bulk chunks, even past the high-water mark', async () => {
+    const ch = new RecordingChannel();
+    const q = new SendQueue({ ring: ch, bulk: ch }, opts);
+    const bulk = q.enqueue(encodeFrame(piece(500_000, 2)), 'bulk');
+    const before = ch.sent.length;
+    const ring = q.enqueue(encodeFrame(token(1)), 'ring');
+    await ring;
+    expect(ch.sent.length).toBe(before + 1); // written at once, not after the rest of the piece
+    while (q.pending) { ch.drain(); q.pump(); }
+    await bulk;
+    expect(decodeAll(ch.sent)).toEqual([token(1), piece(500_000, 2)].map(brief));
+  });
+
+  it('sends ring frames on a dedicated ring channel without waiting for bulk room', async () => {
+    const ring = new RecordingChannel();
+    const bulk = new RecordingChannel();
+    const q = new SendQueue({ ring, bulk }, opts);
+    const big = q.enqueue(encodeFrame(piece(500_000, 3)), 'bulk');
+    await q.enqueue(encodeFrame(token(7)), 'ring');
+    expect(decodeAll(ring.sent)).toEqual([token(7)].map(brief));
+    while (q.pending) { bulk.drain(); q.pump(); }
+    await big;
+    expect(decodeAll(bulk.sent)).toEqual([piece(500_000, 3)].map(brief));
+  });
+
+  it('keeps ring frames under the ring limit', () => {
+    const ch = new RecordingChannel();
+    ch.bufferedAmount = opts.ringLimit;
+    const q = new SendQueue({ ring: ch, bulk: ch }, opts);
+    void q.enqueue(encodeFrame(token(1)), 'ring');
+    expect(ch.sent).toHaveLength(0);
+    ch.drain();
+    q.pump();
+    expect(ch.sent).toHaveLength(1);
+  });
+
+  it('keeps frames whole and in order within a lane', async () => {
+    const ch = new RecordingChannel();
+    const q = new SendQueue({ ring: ch, bulk: ch }, opts);
+    const all = [q.enqueue(encodeFrame(piece(300_000, 1)), 'bulk'), q.enqueue(encodeFrame(piece(40_000, 2)), 'bulk')];
+    for (let i = 0; i < 3; i++) all.push(q.enqueue(encodeFrame(token(i)), 'ring'));
+    while (q.pending) { ch.drain(); q.pump(); }
+    await Promise.all(all);
+    expect(decodeAll(ch.sent)).toEqual([token(0), token(1), token(2), piece(300_000, 1), piece(40_000, 2)].map(brief));
+  });
+
+  it('rejects everything queued when the channel throws, and reports it once', async () => {
+    const ch = new RecordingChannel();
+    const errors: unknown[] = [];
+    const q = new SendQueue({ ring: ch, bulk: ch }, opts, (e) => errors.push(e));
+    const first = q.enqueue(encodeFrame(piece(400_000, 1)), 'bulk');
+    const second = q.enqueue(encodeFrame(piece(10, 2)), 'bulk');
+    ch.failWith = new Error('InvalidStateError');
+    ch.drain();
+    q.pump();
+    await expect(first).rejects.toBe(ch.failWith);
+    await expect(second).rejects.toBe(ch.failWith);
+    await expect(q.enqueue(encodeFrame(token(0)), 'ring')).rejects.toBe(ch.failWith);
+    expect(errors).toEqual([ch.failWith]);
+    expect(q.queuedBytes).toBe(0);
+  });
+});

@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { llamaUnits } from '../../node-peer/convert/llama-units.ts';
+import { openModelPackage, type ModelPackage } from '../../node-peer/model/open-model-package.ts';
+import { writeModelPackage } from '../../node-peer/model/write-model-package.ts';
+import type { LayerRange } from '../../shared/engine/engine.ts';
+import { unitsForRange, type LlamaArchitecture, type UnitName, type WeightDType } from '../../shared/model/manifest.ts';
+import { fillNormal, Xoshiro128 } from '../../shared/random/xoshiro128.ts';
+import { byteLevelVocab } from '../../shared/tokenizer/byte-level-vocab.ts';
+import { serializeLlama2cVocab } from '../../shared/tokenizer/llama2c-vocab.ts';
+
+/** A small llama shape with grouped-query attention; override fields per test. */
+export function testArchitecture(overrides: Partial<LlamaArchitecture> = {}): LlamaArchitecture {
+  return {
+    family: 'llama',
+    hiddenSize: 32,
+    intermediateSize: 48,
+    numLayers: 3,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDim: 8,
+    vocabSize: 260,
+    contextLength: 64,
+    ropeTheta: 10000,
+    ropeScaling: null,
+    rmsEps: 1e-5,
+    tiedEmbeddings: false,
+    attentionBias: false,
+    ...overrides,
+  };
+}
+
+/**
+ * Writes a seeded random package (every tensor, norms and biases included, non-trivial) into a
+ * fresh temp dir and opens it. Weights are larger than a trained model's so that a wrong wiring
+ * changes the logits visibly.
+ */
+export async function writeRandomPackage(arch: LlamaArchitecture, dtype: WeightDType = 'fp32', seed = 1): Promise<{ pkg: ModelPackage; cleanup: () => void }> {
+  const dir = join(mkdtempSync(join(tmpdir(), 'ringmesh-engine-')), 'model');
+  const rng = new Xoshiro128(seed);
+  const vocab = byteLevelVocab(arch.vocabSize);
+  await writeModelPackage(dir, {
+    name: `random-${seed}`,
+    architecture: arch,
+    dtype,
+    pieceSize: 4096,
+    tokenizer: { kind: 'llama2c', file: 'tokenizer.bin', data: serializeLlama2cVocab(vocab.pieces, vocab.scores), bos: 1, eos: [2], addBos: true, chatTemplate: null },
+    units: llamaUnits(
+      arch,
+      {
+        get(name, shape) {
+          const out = fillNormal(rng, new Float32Array(shape.reduce((p, d) => p * d, 1)), name.endsWith('norm.weight') ? 0.2 : 0.3);
+          if (name.endsWith('norm.weight')) for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) + 1;
+          return Promise.resolve(out);
+        },
+      },
+      dtype,
+    ),
+  });
+  return { pkg: await openModelPackage(dir), cleanup: () => rmSync(join(dir, '..'), { recursive: true, force: true }) };
+}
+
+/** Every unit a range needs, read and verified. */
+export async function readRangeUnits(pkg: ModelPackage, range: LayerRange): Promise<Map<UnitName, Uint8Array>> {
+  const units = new Map<UnitName, Uint8Array>();
+  for (const u of unitsForRange(pkg.manifest.architecture.numLayers, range.start, range.end)) units.set(u, await pkg.readUnit(u));
+  return units;
+}
+
+/** Index of the largest value (first on ties). */
+export function argmax(xs: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < xs.length; i++) if ((xs[i] as number) > (xs[best] as number)) best = i;
+  return best;
+}
+
+/** Largest absolute difference between two equally long arrays. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  return m;
+}

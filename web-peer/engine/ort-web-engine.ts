@@ -1,0 +1,93 @@
+import type * as OrtWeb from 'onnxruntime-web';
+import type { Engine, EngineKind, Stage, StageSpec } from '../../shared/engine/engine.ts';
+import { EngineRuntimeError, StageInputError } from '../../shared/engine/errors.ts';
+import type { CreateOrtTensor, OrtSessionLike } from '../../shared/engine/ort-like.ts';
+import { OrtStage, warmUpStage } from '../../shared/engine/ort-stage.ts';
+import { buildStageGraph } from '../../shared/graph/build-stage-graph.ts';
+
+export interface OrtWebEngineOptions {
+  /** 'auto' (default): WebGPU when an adapter exists, else WASM. */
+  readonly backend?: 'auto' | 'webgpu' | 'wasm';
+  /** WASM threads (ort.env.wasm.numThreads), set once per page/process before the first session. */
+  readonly threads?: number;
+  /**
+   * The onnxruntime-web module. Default: `import('onnxruntime-web')`, which in Node resolves to
+   * its Node build that loads the .wasm files from node_modules/onnxruntime-web/dist by itself.
+   */
+  readonly ort?: typeof OrtWeb;
+}
+
+interface GpuNavigator {
+  readonly gpu?: { requestAdapter(): Promise<unknown> };
+}
+
+async function hasWebGpuAdapter(): Promise<boolean> {
+  const nav = (globalThis as { navigator?: GpuNavigator }).navigator;
+  if (nav?.gpu === undefined) return false;
+  try {
+    return (await nav.gpu.requestAdapter()) !== null;
+  } catch {
+    return false; // no adapter is an ordinary outcome here, not an error: fall back to WASM
+  }
+}
+
+/**
+ * Engine on onnxruntime-web. Weights are handed to ORT as external data mounted under their unit
+ * file names (`externalData: [{ path, data }]`), so the unit bytes are used as they are.
+ */
+export class OrtWebEngine implements Engine {
+  kind: EngineKind = 'wasm';
+  private ort: typeof OrtWeb | undefined;
+  private readonly stages = new Set<Stage>();
+
+  constructor(private readonly options: OrtWebEngineOptions = {}) {}
+
+  private async runtime(): Promise<typeof OrtWeb> {
+    if (this.ort !== undefined) return this.ort;
+    const ort = this.options.ort ?? (await import('onnxruntime-web'));
+    const backend = this.options.backend ?? 'auto';
+    this.kind = backend === 'webgpu' || (backend === 'auto' && (await hasWebGpuAdapter())) ? 'webgpu' : 'wasm';
+    if (this.options.threads !== undefined) ort.env.wasm.numThreads = this.options.threads;
+    this.ort = ort;
+    return ort;
+  }
+
+  async loadStage(spec: StageSpec): Promise<Stage> {
+    const ort = await this.runtime();
+    const graph = buildStageGraph(spec.manifest, spec.range);
+    const label = `[${spec.range.start}, ${spec.range.end})`;
+    const externalData: { path: string; data: Uint8Array }[] = [];
+    for (const w of graph.weights) {
+      if (externalData.some((e) => e.path === w.file)) continue;
+      const data = spec.units.get(w.unit);
+      if (data === undefined) throw new StageInputError(label, `unit ${w.unit} was not provided`);
+      externalData.push({ path: w.file, data });
+    }
+    let session: OrtWeb.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(graph.model, {
+        executionProviders: [this.kind],
+        graphOptimizationLevel: 'all',
+        externalData,
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
+      });
+    } catch (err) {
+      throw new EngineRuntimeError(label, `onnxruntime-web (${this.kind}) could not create the session`, { cause: err });
+    }
+    const createTensor = ((type: 'float32' | 'int32', data: Float32Array | Int32Array, dims: readonly number[]) =>
+      new ort.Tensor(type, data, dims)) as CreateOrtTensor;
+    const adapter: OrtSessionLike = {
+      run: (feeds) => session.run(feeds as OrtWeb.InferenceSession.FeedsType),
+      release: () => session.release(),
+    };
+    const stage = new OrtStage(spec.range, spec.manifest, graph, adapter, createTensor);
+    await warmUpStage(stage, spec.manifest);
+    this.stages.add(stage);
+    return stage;
+  }
+
+  async dispose(): Promise<void> {
+    for (const s of this.stages) await s.dispose();
+    this.stages.clear();
+  }
+}

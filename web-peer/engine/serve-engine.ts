@@ -1,0 +1,67 @@
+import type { Engine, Stage } from '../../shared/engine/engine.ts';
+import { asSessionId } from '../../shared/ids.ts';
+import type { EngineReply, EngineRequest, MessagePortLike } from './engine-messages.ts';
+
+/**
+ * The Worker side: runs `engine` for requests arriving on `port` (see WorkerEngine for the page
+ * side). Output buffers are transferred back, not copied.
+ */
+export function serveEngine(port: MessagePortLike, engine: Engine): void {
+  const stages = new Map<number, Stage>();
+  let nextStage = 1;
+  const reply = (r: EngineReply, transfer: Transferable[] = []): void => port.postMessage(r, transfer);
+
+  const handle = async (req: EngineRequest): Promise<void> => {
+    switch (req.type) {
+      case 'load': {
+        const stage = await engine.loadStage({
+          manifest: req.manifest,
+          range: req.range,
+          units: new Map(req.units),
+          ...(req.threads === undefined ? {} : { threads: req.threads }),
+        });
+        const handleId = nextStage++;
+        stages.set(handleId, stage);
+        reply({ type: 'loaded', id: req.id, stage: handleId, kind: engine.kind });
+        return;
+      }
+      case 'run': {
+        const output = await stageOf(req.stage).run(asSessionId(req.session), req.input);
+        // Transfer only a buffer the output owns whole; a view into a larger one is copied.
+        const data = output.data;
+        const owned = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+        reply({ type: 'output', id: req.id, output }, owned ? [data.buffer as ArrayBuffer] : []);
+        return;
+      }
+      case 'free':
+        stageOf(req.stage).freeSession(asSessionId(req.session));
+        reply({ type: 'done', id: req.id });
+        return;
+      case 'dispose-stage':
+        await stages.get(req.stage)?.dispose();
+        stages.delete(req.stage);
+        reply({ type: 'done', id: req.id });
+        return;
+      case 'dispose':
+        await engine.dispose();
+        stages.clear();
+        reply({ type: 'done', id: req.id });
+        return;
+    }
+  };
+
+  const stageOf = (handleId: number): Stage => {
+    const s = stages.get(handleId);
+    if (s === undefined) throw new Error(`no stage ${handleId} in this worker`);
+    return s;
+  };
+
+  port.addEventListener('message', (event) => {
+    const req = event.data as EngineRequest;
+    // The Worker boundary is an edge: every failure becomes an error reply for the waiting caller.
+    handle(req).catch((err: unknown) => {
+      const e = err instanceof Error ? err : new Error(String(err));
+      reply({ type: 'error', id: req.id, name: e.name, message: e.message });
+    });
+  });
+}
