@@ -32,6 +32,11 @@ const rssBytes = (pid: number): number => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m?.[1] ? Number(m[1]) * 1024 : Number.NaN;
 };
+/** User + system CPU seconds of a process so far (Linux clock ticks, 100 Hz). */
+const cpuSeconds = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function startServer(size: number): Promise<{ child: ChildProcess; url: string }> {
@@ -68,7 +73,8 @@ function join1(url: string, joinMs: number[]): Promise<Client> {
       if (text.startsWith('{"type":"signal"')) client.onSignal?.((JSON.parse(text) as { data: unknown }).data);
       else if (text.startsWith('{"type":"welcome"')) {
         joinMs.push(performance.now() - t0);
-        client.peerId = (JSON.parse(text) as { peerId: string }).peerId;
+        // The id comes first; skip parsing the member list (up to ~250 KB) in the client process.
+        client.peerId = /"peerId":"([^"]+)"/.exec(text.slice(0, 200))?.[1] ?? '';
         resolve(client);
       } else if (text.startsWith('{"type":"error"')) reject(new Error(text));
     });
@@ -83,6 +89,7 @@ async function runSize(size: number): Promise<Row> {
   try {
     await sleep(500);
     const rssBefore = rssBytes(pid);
+    const cpuBefore = cpuSeconds(pid);
     const joinMs: number[] = [];
     const t0 = performance.now();
     for (let i = 0; i < size && Date.now() < deadline; i += concurrency) {
@@ -90,6 +97,7 @@ async function runSize(size: number): Promise<Row> {
       clients.push(...batch);
     }
     const joinWallS = (performance.now() - t0) / 1000;
+    const joinCpuS = cpuSeconds(pid) - cpuBefore;
     await sleep(1000); // let the last announcement batches drain
     const rssAfter = rssBytes(pid);
     const relayMs: number[] = [];
@@ -106,6 +114,7 @@ async function runSize(size: number): Promise<Row> {
     return {
       peers: clients.length,
       'join wall s': joinWallS,
+      'server CPU s (joins)': joinCpuS,
       'join p50 ms': median(joinMs),
       'join p99 ms': percentile(joinMs, 99),
       'relay p50 ms': median(relayMs),

@@ -25,7 +25,7 @@ export function createSignalingMetrics(stats: { connections(): number; peers(): 
     framesReceived: new Counter({ name: 'ringmesh_signal_frames_received_total', help: 'Valid frames received, by type', labelNames: ['type'], registers }),
     errorsSent: new Counter({ name: 'ringmesh_signal_errors_total', help: 'error frames sent, by code', labelNames: ['code'], registers }),
     signalsRelayed: new Counter({ name: 'ringmesh_signal_signals_relayed_total', help: 'signal frames relayed', registers }),
-    evictions: new Counter({ name: 'ringmesh_signal_evictions_total', help: 'Connections evicted for missing heartbeats', registers }),
+    evictions: new Counter({ name: 'ringmesh_signal_evictions_total', help: 'Connections cut for missing heartbeats or an overfull output buffer', registers }),
     closes: new Counter({ name: 'ringmesh_signal_closes_total', help: 'Connections closed by the server, by close code', labelNames: ['code'], registers }),
     upgradesRejected: new Counter({ name: 'ringmesh_signal_upgrades_rejected_total', help: 'WebSocket upgrades refused, by reason', labelNames: ['reason'], registers }),
   };

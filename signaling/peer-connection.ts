@@ -10,7 +10,8 @@ import { asPeerId, type PeerId, type RoomId } from '../shared/ids.ts';
 import { CLOSE_CODES } from '../shared/signaling/close-codes.ts';
 import { encodeMessage, parseClientMessage } from '../shared/signaling/codec.ts';
 import type { SignalingProtocolError } from '../shared/signaling/errors.ts';
-import { ERROR_CODES, PROTOCOL_VERSION, type ClientMessage, type ErrorCode, type HelloMessage, type ServerMessage } from '../shared/signaling/protocol.ts';
+import { ERROR_CODES, PROTOCOL_VERSION, type ClientMessage, type ErrorCode, type HelloMessage, type ServerMessage, type WelcomeMessage } from '../shared/signaling/protocol.ts';
+import { encodeWithList } from './encode-with-list.ts';
 import { JoinTokenError } from './errors.ts';
 import { verifyJoinToken } from './join-token.ts';
 import type { SignalingLimits } from './options.ts';
@@ -31,7 +32,7 @@ export interface ConnectionContext {
   readonly helloTimeoutMs: number;
 }
 
-/** Strikes refill at one per this many ms, so an occasional bad frame never adds up to a close. */
+/** Strikes refill at one per 5 s, so an occasional bad frame never adds up to a close. */
 const STRIKE_REFILL_PER_SECOND = 0.2;
 
 export class PeerConnection {
@@ -72,11 +73,13 @@ export class PeerConnection {
     this.ws.close(code, reason);
   }
 
-  /** Cuts a connection that stopped answering (no close handshake to wait for). */
-  evict(): void {
-    this.ctx.metrics.evictions.inc();
-    this.ctx.log.info({ peer: this.peerId }, 'evicting dead peer');
-    this.release();
+  /** Cuts a connection that stopped answering or reading (no close handshake to wait for). */
+  evict(reason: string): void {
+    if (!this.closed) {
+      this.ctx.metrics.evictions.inc();
+      this.ctx.log.info({ peer: this.peerId, reason }, 'evicting peer');
+      this.release();
+    }
     this.ws.terminate();
   }
 
@@ -178,7 +181,7 @@ export class PeerConnection {
       send: (text) => {
         if (ws.readyState !== ws.OPEN) return;
         // A reader that stopped reading would make its buffer grow without bound: cut it.
-        if (ws.bufferedAmount > maxBuffered) return this.evict();
+        if (ws.bufferedAmount > maxBuffered) return this.evict('output buffer over limit');
         ws.send(text);
       },
       kick: (code, reason) => this.close(code, reason),
@@ -191,7 +194,7 @@ export class PeerConnection {
     clearTimeout(this.helloTimer);
     this.joined = { room, member };
     this.ctx.log.debug({ peer: peerId, room, resumed, epoch: result.epoch }, 'peer joined');
-    this.send({
+    const welcome: Omit<WelcomeMessage, 'members'> = {
       type: 'welcome',
       v: PROTOCOL_VERSION,
       peerId,
@@ -199,10 +202,10 @@ export class PeerConnection {
       resumeToken: this.ctx.resumeTokens.mint(room, peerId),
       resumed,
       epoch: result.epoch,
-      members: result.members,
       memberCount: result.memberCount,
       complete: result.complete,
-    });
+    };
+    if (ws.readyState === ws.OPEN) ws.send(encodeWithList(welcome, 'members', result.membersJson));
   }
 
   private strike(now: number, code: number, reason: string): void {

@@ -3,15 +3,20 @@
  * `send(text)`, so the registry is exercised directly by the server and by tests.
  *
  * Membership changes bump the room's epoch at once, but are announced in batches: every
- * `announceDelayMs` one `peer-left` + one `peer-joined` (+ one `plan`) go to the whole room. Rooms
+ * `announceDelayMs` (longer for big rooms) one `peer-left` + one `peer-joined` (+ one `plan`) go
+ * to the whole room. Rooms
  * above `fullMembershipLimit` get no per-peer announcements at all and a sampled member list in
  * `welcome` — otherwise n joins would cost O(n²) frames (10 000 peers: 10⁸ member records).
  */
 import type { Logger } from 'pino';
 import type { PeerId, RoomId } from '../shared/ids.ts';
 import { encodeMessage } from '../shared/signaling/codec.ts';
-import type { Capabilities, PeerInfo } from '../shared/signaling/protocol.ts';
+import type { PeerInfo } from '../shared/signaling/protocol.ts';
+import { encodeWithList } from './encode-with-list.ts';
 import type { MemberView, PlanHook } from './options.ts';
+
+/** Extra batching per member: a 1 000-peer room announces at most every 100 ms. */
+const ANNOUNCE_MS_PER_MEMBER = 0.1;
 
 export interface RoomMember extends MemberView {
   readonly reports: Map<string, { readonly epoch: number; readonly data: unknown }>;
@@ -22,7 +27,14 @@ export interface RoomMember extends MemberView {
 }
 
 export type JoinResult =
-  | { readonly ok: true; readonly epoch: number; readonly members: PeerInfo[]; readonly memberCount: number; readonly complete: boolean }
+  | {
+      readonly ok: true;
+      readonly epoch: number;
+      /** The welcome's member list, each record already JSON (see encode-with-list.ts). */
+      readonly membersJson: readonly string[];
+      readonly memberCount: number;
+      readonly complete: boolean;
+    }
   | { readonly ok: false; readonly code: 'room-full' | 'too-many-rooms'; readonly message: string };
 
 export interface RoomRegistryOptions {
@@ -40,6 +52,8 @@ interface Room {
   readonly id: RoomId;
   epoch: number;
   readonly members: Map<PeerId, RoomMember>;
+  /** Each member's PeerInfo as JSON, serialized once at join. */
+  readonly infoJson: Map<PeerId, string>;
   /** Ids in an array for O(1) random sampling (swap-remove on leave). */
   readonly ids: PeerId[];
   readonly slot: Map<PeerId, number>;
@@ -74,7 +88,7 @@ export class RoomRegistry {
       if (this.rooms.size >= this.options.maxRooms) {
         return { ok: false, code: 'too-many-rooms', message: `server holds its maximum of ${this.options.maxRooms} rooms` };
       }
-      room = { id: roomId, epoch: 0, members: new Map(), ids: [], slot: new Map(), announced: new Set(), dirty: new Set(), timer: undefined };
+      room = { id: roomId, epoch: 0, members: new Map(), infoJson: new Map(), ids: [], slot: new Map(), announced: new Set(), dirty: new Set(), timer: undefined };
       this.rooms.set(roomId, room);
     }
     if (room.members.size >= this.options.maxPeersPerRoom && !room.members.has(member.peerId)) {
@@ -86,10 +100,12 @@ export class RoomRegistry {
       room.ids.push(member.peerId);
     }
     room.members.set(member.peerId, member);
+    const info: PeerInfo = { peerId: member.peerId, capabilities: member.capabilities };
+    room.infoJson.set(member.peerId, JSON.stringify(info));
     this.changed(room, member.peerId);
     const complete = room.members.size <= this.options.fullMembershipLimit;
-    const members = complete ? [...room.members.values()].map(toInfo) : this.sample(room, member);
-    return { ok: true, epoch: room.epoch, members, memberCount: room.members.size, complete };
+    const membersJson = complete ? [...room.infoJson.values()] : this.sample(room, member);
+    return { ok: true, epoch: room.epoch, membersJson, memberCount: room.members.size, complete };
   }
 
   /** Removes `peerId` if it is still `member` (a replaced connection's late close is ignored). */
@@ -97,6 +113,7 @@ export class RoomRegistry {
     const room = this.rooms.get(roomId);
     if (!room || room.members.get(peerId) !== member) return;
     room.members.delete(peerId);
+    room.infoJson.delete(peerId);
     const at = room.slot.get(peerId) ?? -1;
     const last = room.ids.pop();
     if (last !== undefined && last !== peerId && at >= 0) {
@@ -139,18 +156,20 @@ export class RoomRegistry {
   private changed(room: Room, peerId: PeerId): void {
     room.epoch += 1;
     room.dirty.add(peerId);
-    room.timer ??= setTimeout(() => this.flush(room), this.options.announceDelayMs);
+    // The window grows with the room so its broadcast rate (members × flushes/s) stays bounded.
+    const window = Math.max(this.options.announceDelayMs, room.members.size * ANNOUNCE_MS_PER_MEMBER);
+    room.timer ??= setTimeout(() => this.flush(room), window);
   }
 
   private flush(room: Room): void {
     room.timer = undefined;
     if (this.rooms.get(room.id) !== room) return;
-    const joined: PeerInfo[] = [];
+    const joined: string[] = [];
     const left: PeerId[] = [];
     for (const id of room.dirty) {
-      const member = room.members.get(id);
-      if (member) {
-        joined.push(toInfo(member));
+      const info = room.infoJson.get(id);
+      if (info !== undefined) {
+        joined.push(info);
         room.announced.add(id);
       } else if (room.announced.delete(id)) {
         left.push(id);
@@ -160,7 +179,7 @@ export class RoomRegistry {
     const memberCount = room.members.size;
     if (memberCount <= this.options.fullMembershipLimit) {
       if (left.length > 0) this.broadcast(room, encodeMessage({ type: 'peer-left', epoch: room.epoch, peerIds: left, memberCount }));
-      if (joined.length > 0) this.broadcast(room, encodeMessage({ type: 'peer-joined', epoch: room.epoch, peers: joined, memberCount }));
+      if (joined.length > 0) this.broadcast(room, encodeWithList({ type: 'peer-joined', epoch: room.epoch, memberCount }, 'peers', joined));
     }
     this.runPlan(room);
   }
@@ -184,7 +203,7 @@ export class RoomRegistry {
   }
 
   /** The joiner plus up to welcomeSampleSize − 1 distinct random others (Floyd's algorithm). */
-  private sample(room: Room, self: RoomMember): PeerInfo[] {
+  private sample(room: Room, self: RoomMember): string[] {
     const n = room.ids.length;
     const k = Math.min(n, this.options.welcomeSampleSize);
     const picked = new Set<number>([room.slot.get(self.peerId) ?? 0]);
@@ -192,15 +211,11 @@ export class RoomRegistry {
       const t = Math.floor(this.options.random() * (j + 1));
       picked.add(picked.has(t) ? j : t);
     }
-    const out: PeerInfo[] = [];
+    const out: string[] = [];
     for (const i of picked) {
-      const member = room.members.get(room.ids[i] as PeerId);
-      if (member) out.push(toInfo(member));
+      const info = room.infoJson.get(room.ids[i] as PeerId);
+      if (info !== undefined) out.push(info);
     }
     return out;
   }
-}
-
-function toInfo(member: { readonly peerId: PeerId; readonly capabilities: Capabilities }): PeerInfo {
-  return { peerId: member.peerId, capabilities: member.capabilities };
 }

@@ -97,7 +97,7 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
   const sweep = setInterval(() => {
     for (const [ws, conn] of connections) {
       if (!conn.alive) {
-        conn.evict();
+        conn.evict('no pong since the last sweep');
         continue;
       }
       conn.alive = false;

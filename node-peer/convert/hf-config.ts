@@ -30,6 +30,8 @@ const configSchema = z.object({
   rms_norm_eps: z.number().positive().nullish(),
   tie_word_embeddings: z.boolean().nullish(),
   attention_bias: z.boolean().nullish(),
+  sliding_window: posInt.nullish(),
+  use_sliding_window: z.boolean().nullish(),
 });
 
 export interface HfModelConfig {
@@ -65,7 +67,7 @@ export function parseHfConfig(json: unknown, file: string): HfModelConfig {
       numKvHeads: kvHeads,
       headDim: c.head_dim ?? c.hidden_size / c.num_attention_heads,
       vocabSize: c.vocab_size,
-      contextLength: c.max_position_embeddings,
+      contextLength: contextLength(architecture, c),
       ropeTheta: c.rope_theta ?? 10000,
       ropeScaling: ropeScaling(c.rope_scaling ?? null, file),
       rmsEps: c.rms_norm_eps ?? 1e-6,
@@ -74,6 +76,15 @@ export function parseHfConfig(json: unknown, file: string): HfModelConfig {
       attentionBias: architecture === 'Qwen2ForCausalLM' ? true : (c.attention_bias ?? false),
     },
   };
+}
+
+/**
+ * Positions served. With sliding-window attention (Mistral; Qwen2 when `use_sliding_window`) full
+ * attention equals the model's own only within the window, so the context is capped there.
+ */
+function contextLength(architecture: HfModelConfig['architecture'], c: z.infer<typeof configSchema>): number {
+  const windowed = architecture === 'MistralForCausalLM' || c.use_sliding_window === true;
+  return windowed && typeof c.sliding_window === 'number' ? Math.min(c.max_position_embeddings, c.sliding_window) : c.max_position_embeddings;
 }
 
 function ropeScaling(s: z.infer<typeof configSchema>['rope_scaling'], file: string): RopeScaling | null {

@@ -49,7 +49,7 @@ export function parseLlama2cHeader(bytes: Uint8Array, fileBytes: number, file: s
   const headSize = dim / nHeads;
   const kvDim = (dim * nKvHeads) / nHeads;
   const L = nLayers;
-  const sizes: [keyof Llama2cLayout['offsets'], number][] = [
+  const sizes: [Exclude<keyof Llama2cLayout['offsets'], 'wcls'>, number][] = [
     ['embed', header.vocabSize * dim],
     ['rmsAtt', L * dim],
     ['wq', L * dim * dim],
@@ -61,15 +61,15 @@ export function parseLlama2cHeader(bytes: Uint8Array, fileBytes: number, file: s
     ['w2', L * dim * hiddenDim],
     ['w3', L * hiddenDim * dim],
     ['rmsFinal', dim],
-    ['wcls', seqLen * headSize], // legacy freq_cis_real + imag (seq_len*head_size/2 each), skipped
   ];
-  const offsets: Record<string, number> = {};
+  const offsets: Partial<Record<keyof Llama2cLayout['offsets'], number>> = {};
   let at = LLAMA2C_HEADER_BYTES;
   for (const [name, floats] of sizes) {
     offsets[name] = at;
     at += floats * 4;
   }
-  offsets.wcls = header.shared ? offsets.embed as number : at;
+  at += seqLen * headSize * 4; // legacy RoPE tables: freq_cis_real + freq_cis_imag, seq_len*head_size/2 each, skipped
+  offsets.wcls = header.shared ? LLAMA2C_HEADER_BYTES : at;
   const expected = header.shared ? at : at + header.vocabSize * dim * 4;
   if (fileBytes !== expected) {
     throw new CheckpointFormatError(

@@ -14,7 +14,7 @@ import { createNodeTransport } from '../transport/node-transport.ts';
 import type { PeerConnection } from '../../shared/transport/transport.ts';
 import type { WebRtcTransport } from '../../shared/transport/webrtc-transport.ts';
 import { resolveModel } from './resolve-model.ts';
-import { linkSwarmToRoom } from './swarm-links.ts';
+import { linkSwarmToRoom } from '../../shared/pieces/room-links.ts';
 
 export interface PiecePeerOptions {
   readonly signalUrl: string;

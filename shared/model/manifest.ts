@@ -18,6 +18,8 @@
  *                 `layers.i.down.weight` [hidden, intermediate]  (llama2.c w2)
  *     head:       `final_norm.weight` [hidden], `lm_head.weight` [vocab, hidden]
  *                 (a copy of the embedding when `tiedEmbeddings`, so the last stage is self-contained)
+ * - Converters write every tensor in the manifest's `dtype`; readers still go by each tensor's own
+ *   `dtype` field. Byte order is little-endian.
  * - RoPE uses the Hugging Face "rotate half" layout; converters from interleaved checkpoints
  *   (llama2.c, Meta) permute q/k rows so the graph needs only one layout.
  */

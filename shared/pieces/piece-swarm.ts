@@ -358,14 +358,19 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
   private finish(): void {
     if (this.finished || !this.catalog) return;
     this.finished = true;
-    const all = this.catalog.all;
+    void this.complete(this.catalog).catch((err: unknown) => this.fail(err));
+  }
+
+  /** The model record is written before `ready`: a page closed right after still finds it cached. */
+  private async complete(catalog: PieceCatalog): Promise<void> {
+    const all = catalog.all;
     if (all.every((r) => this.held.has(pieceName(r)))) {
       const rec = { modelId: this.opts.modelId, pieces: all.map((r) => r.hash), bytes: all.reduce((n, r) => n + r.length, 0), lastUsed: this.now() };
-      void this.opts.store.putModel(rec).catch((err: unknown) => this.emit('error', err as Error));
+      await this.opts.store.putModel(rec);
     }
     this.emit('progress', this.progress());
-    this.emit('ready', this.catalog.manifest);
-    this.resolveReady(this.catalog.manifest);
+    this.emit('ready', catalog.manifest);
+    this.resolveReady(catalog.manifest);
   }
 
   private fail(err: unknown): void {

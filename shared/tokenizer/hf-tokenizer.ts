@@ -46,7 +46,7 @@ export class HfTokenizer implements Tokenizer {
   /** Streams by re-decoding the tail: decoders (Metaspace, ByteLevel) depend on neighbours. */
   createDecoder(context: readonly number[] = []): TokenStreamDecoder {
     const ids = [...context];
-    const text = (): string => this.lib.decode(ids, { skip_special_tokens: true });
+    const text = (): string => this.decode(ids);
     let emitted = text().length;
     const flush = (final: boolean): string => {
       let full = text();
@@ -66,6 +66,7 @@ export class HfTokenizer implements Tokenizer {
   }
 
   decode(ids: readonly number[]): string {
-    return this.lib.decode([...ids], { skip_special_tokens: true });
+    // The library rejects an empty list; nothing decodes to nothing.
+    return ids.length === 0 ? '' : this.lib.decode([...ids], { skip_special_tokens: true });
   }
 }

@@ -129,4 +129,3 @@ export class Llama2cTokenizer implements Tokenizer {
   }
 }
 
-export { parseLlama2cVocab };

@@ -1,12 +1,12 @@
 import type { PeerId } from '../ids.ts';
 import { TypedEmitter } from '../signaling/typed-emitter.ts';
-import { FrameAssembler } from '../wire/chunking.ts';
+import { FrameAssembler, messageLane } from '../wire/chunking.ts';
 import { encodeFrame } from '../wire/codec.ts';
 import { WireError } from '../wire/errors.ts';
 import type { Frame } from '../wire/frame-types.ts';
-import type { DataPeer } from './data-peer.ts';
+import type { DataLane, DataPeer } from './data-peer.ts';
 import { ConnectionClosedError, PeerFailedError, ProtocolViolationError, SendFailedError, TransportError } from './errors.ts';
-import { SendQueue, type SendQueueOptions } from './send-queue.ts';
+import { SendQueue, type ChannelSink, type SendQueueOptions } from './send-queue.ts';
 import type { ConnectionStats, PeerConnection, PeerConnectionEvents, Priority } from './transport.ts';
 
 export interface DataPeerConnectionOptions {
@@ -28,15 +28,23 @@ export class DataPeerConnection implements PeerConnection {
   private counters = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
   private srtt: number | undefined;
   private closeReason: string | undefined;
+  /** Bulk bytes received and processed but not yet credited back to the sender. */
+  private uncredited = 0;
+  /** Frames that arrived before anyone listened (the owner gets the connection a tick later). */
+  private early: Frame[] | undefined = [];
 
   constructor(readonly remotePeerId: PeerId, private readonly peer: DataPeer, private readonly opts: DataPeerConnectionOptions) {
     this.assembler = new FrameAssembler({ maxFrameBytes: opts.maxFrameBytes });
-    const sink = {
-      get bufferedAmount() { return peer.bufferedAmount; },
-      send: (m: Uint8Array) => { peer.send(m); this.counters.bytesSent += m.byteLength; },
-    };
-    this.queue = new SendQueue(sink, opts.sendQueue, (err) => this.shutdown('send failed', new SendFailedError(remotePeerId, { cause: err })));
-    peer.onBufferedAmountLow(opts.sendQueue.lowWaterMark, () => this.queue.pump());
+    const { ring, bulk } = peer.lanes;
+    const counted = (lane: DataLane): ChannelSink => ({
+      get bufferedAmount() { return lane.bufferedAmount; },
+      send: (m: Uint8Array) => { lane.send(m); this.counters.bytesSent += m.byteLength; },
+    });
+    const bulkSink = counted(bulk);
+    const sinks = { bulk: bulkSink, ring: ring === bulk ? bulkSink : counted(ring) };
+    this.queue = new SendQueue(sinks, opts.sendQueue, (err) => this.shutdown('send failed', new SendFailedError(remotePeerId, { cause: err })));
+    bulk.onBufferedAmountLow(opts.sendQueue.lowWaterMark, () => this.queue.pump());
+    if (ring !== bulk) ring.onBufferedAmountLow(opts.sendQueue.lowWaterMark, () => this.queue.pump());
     peer.on('data', (m) => this.receive(m));
     peer.on('close', () => this.shutdown('closed by remote', new ConnectionClosedError(remotePeerId, 'closed by remote')));
     // TESTING.md: in the browser a remote close surfaces as an `error` event, not `close`.
@@ -77,14 +85,20 @@ export class DataPeerConnection implements PeerConnection {
   }
 
   on<K extends keyof PeerConnectionEvents>(event: K, listener: (payload: PeerConnectionEvents[K]) => void): () => void {
-    return this.events.on(event, listener);
+    const off = this.events.on(event, listener);
+    if (event === 'frame' && this.early) {
+      const held = this.early;
+      this.early = undefined;
+      for (const f of held) this.events.emit('frame', f);
+    }
+    return off;
   }
 
   stats(): ConnectionStats {
     return {
       ...this.counters,
       queuedBytes: this.queue.queuedBytes,
-      bufferedAmount: this.closed ? 0 : this.peer.bufferedAmount,
+      bufferedAmount: this.closed ? 0 : this.peer.lanes.bulk.bufferedAmount + (this.peer.lanes.ring === this.peer.lanes.bulk ? 0 : this.peer.lanes.ring.bufferedAmount),
       rttMs: this.srtt,
     };
   }
@@ -107,12 +121,17 @@ export class DataPeerConnection implements PeerConnection {
       }
       throw err;
     }
+    if (messageLane(message) === 'bulk') this.credit(message.byteLength);
     if (frame === undefined) return;
     this.counters.framesReceived++;
     if (frame.type === 'PING') {
       this.send({ type: 'PONG', requestId: frame.requestId, pingSentAt: frame.sentAt, sentAt: performance.now() }, 'ring').catch(() => {
         // The connection closed meanwhile; its close event already tells the owner.
       });
+      return;
+    }
+    if (frame.type === 'CREDIT') {
+      this.queue.grant(frame.bytes);
       return;
     }
     if (frame.type === 'PONG') {
@@ -125,7 +144,26 @@ export class DataPeerConnection implements PeerConnection {
       waiting.resolve(rtt);
       return;
     }
+    if (this.early) {
+      // Bounded: nobody listening after this many frames is a bug in the owner, not a reason to grow.
+      if (this.early.length < 1024) this.early.push(frame);
+      return;
+    }
     this.events.emit('frame', frame);
+  }
+
+  /**
+   * Grants the sender `bytes` more once a quarter of the window has been consumed here. The frame
+   * listeners ran synchronously before this, so a credit means "processed", not just "arrived".
+   */
+  private credit(bytes: number): void {
+    this.uncredited += bytes;
+    if (this.uncredited < this.opts.sendQueue.windowBytes / 4) return;
+    const grant = this.uncredited;
+    this.uncredited = 0;
+    this.send({ type: 'CREDIT', requestId: 0, bytes: grant }, 'ring').catch(() => {
+      // The connection closed meanwhile; its close event already tells the owner.
+    });
   }
 
   private shutdown(reason: string, error: TransportError | undefined): void {

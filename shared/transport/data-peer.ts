@@ -1,22 +1,34 @@
+import type { Lane } from '../wire/chunking.ts';
+
+/** One data channel as the send queue sees it. */
+export interface DataLane {
+  readonly bufferedAmount: number;
+  /** Writes one message; throws when the channel is not open. */
+  send(message: Uint8Array): void;
+  /** Sets the channel's `bufferedAmountLowThreshold` and calls `listener` on each `bufferedamountlow`. */
+  onBufferedAmountLow(threshold: number, listener: () => void): void;
+}
+
 /**
- * The slice of a WebRTC peer (one RTCPeerConnection + one data channel) the transport needs. The
- * node and browser sides inject a factory (node-peer/transport, web-peer/transport); both wrap
- * @thaunknown/simple-peer with `wrapSimplePeer`.
+ * The slice of a WebRTC peer (one RTCPeerConnection, one or two data channels) the transport
+ * needs. The node and browser sides inject a factory (node-peer/transport, web-peer/transport);
+ * both wrap @thaunknown/simple-peer with `wrapSimplePeer`.
  */
 export interface DataPeer {
   /** Feed a signal (SDP/ICE) from the remote side. */
   signal(data: unknown): void;
-  /** Writes one message; throws when the channel is not open. */
-  send(message: Uint8Array): void;
-  readonly bufferedAmount: number;
-  /** Sets the channel's `bufferedAmountLowThreshold` and calls `listener` on each `bufferedamountlow`. */
-  onBufferedAmountLow(threshold: number, listener: () => void): void;
+  /**
+   * Where each lane's messages go once connected. `ring` may be a dedicated channel (so ring
+   * frames do not queue behind bulk data inside the SCTP stack) or the same object as `bulk`.
+   */
+  readonly lanes: Readonly<Record<Lane, DataLane>>;
+  /** `connect` fires once every channel is open; `data` carries messages from any channel. */
   on(event: 'signal', listener: (data: unknown) => void): void;
   on(event: 'connect' | 'close', listener: () => void): void;
   on(event: 'data', listener: (message: Uint8Array) => void): void;
   on(event: 'error', listener: (err: unknown) => void): void;
   readonly destroyed: boolean;
-  /** Closes channel and peer connection, releasing native handles. Idempotent. */
+  /** Closes channels and peer connection, releasing native handles. Idempotent. */
   destroy(): void;
 }
 

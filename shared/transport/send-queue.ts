@@ -18,6 +18,12 @@ export interface SendQueueOptions {
   ringLimit: number;
   /** Largest message handed to the channel (≤ 64 KiB by DESIGN §4; > 262,144 throws in Chromium). */
   maxMessageBytes: number;
+  /**
+   * Bulk bytes allowed in flight: sent but not yet credited back by the receiver (CREDIT frames).
+   * WebRTC cannot pause a receiver, so without this its unread backlog grows and ring frames queue
+   * behind it; the window bounds that backlog. Infinity disables it.
+   */
+  windowBytes: number;
 }
 
 export const DEFAULT_SEND_QUEUE_OPTIONS: SendQueueOptions = {
@@ -25,6 +31,7 @@ export const DEFAULT_SEND_QUEUE_OPTIONS: SendQueueOptions = {
   lowWaterMark: 64 * 1024,
   ringLimit: 8 * 1024 * 1024,
   maxMessageBytes: 64 * 1024,
+  windowBytes: 256 * 1024,
 };
 
 interface Entry {
@@ -44,6 +51,7 @@ interface Entry {
 export class SendQueue {
   private readonly lanes: Record<Lane, Entry[]> = { ring: [], bulk: [] };
   private queued = 0;
+  private inFlight = 0;
   private pumping = false;
   private failure: unknown;
 
@@ -85,7 +93,7 @@ export class SendQueue {
           this.lanes.ring.length > 0 && this.sinks.ring.bufferedAmount < this.opts.ringLimit ? 'ring'
           // Bulk waits while ring frames are queued, unless they have a channel of their own.
           : this.lanes.bulk.length > 0 && (this.lanes.ring.length === 0 || this.sinks.ring !== this.sinks.bulk) &&
-            this.sinks.bulk.bufferedAmount < this.opts.highWaterMark ? 'bulk'
+            this.sinks.bulk.bufferedAmount < this.opts.highWaterMark && this.windowAllows() ? 'bulk'
           : undefined;
         if (lane === undefined) return;
         this.writeOne(lane);
@@ -98,10 +106,28 @@ export class SendQueue {
     }
   }
 
+  /** Bulk bytes sent and not yet credited. */
+  get bytesInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** The receiver consumed `bytes` more bulk bytes (a CREDIT frame): open the window and write on. */
+  grant(bytes: number): void {
+    this.inFlight = Math.max(0, this.inFlight - bytes);
+    this.pump();
+  }
+
+  private windowAllows(): boolean {
+    const next = (this.lanes.bulk[0] as Entry).next.value as Uint8Array;
+    // One message always fits an empty window, so a window smaller than a message cannot stall.
+    return this.inFlight === 0 || this.inFlight + next.byteLength <= this.opts.windowBytes;
+  }
+
   private writeOne(lane: Lane): void {
     const entry = this.lanes[lane][0] as Entry;
     const msg = entry.next.value as Uint8Array;
     this.sinks[lane].send(msg);
+    if (lane === 'bulk') this.inFlight += msg.byteLength;
     entry.next = entry.chunks.next();
     if (entry.next.done === true) {
       this.lanes[lane].shift();

@@ -1,14 +1,22 @@
-import type { DataPeer } from './data-peer.ts';
+import type { DataLane, DataPeer } from './data-peer.ts';
+
+/** A data channel as simple-peer's internals and the RTCPeerConnection expose it (browser or polyfill). */
+export interface RtcChannelLike {
+  readonly bufferedAmount: number;
+  readonly readyState: string;
+  bufferedAmountLowThreshold: number;
+  binaryType: string;
+  send(data: Uint8Array): void;
+  close(): void;
+  addEventListener(type: 'bufferedamountlow' | 'open' | 'close' | 'error', listener: () => void): void;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+}
 
 /** The structural surface of a @thaunknown/simple-peer instance that `wrapSimplePeer` uses. */
 export interface SimplePeerLike {
   readonly destroyed: boolean;
-  readonly bufferSize: number;
-  readonly _channel: {
-    readonly bufferedAmount: number;
-    bufferedAmountLowThreshold: number;
-    addEventListener(type: 'bufferedamountlow', listener: () => void): void;
-  } | null;
+  readonly _channel: RtcChannelLike | null;
+  readonly _pc: { createDataChannel(label: string, init: { negotiated: true; id: number }): RtcChannelLike } | null;
   signal(data: unknown): void;
   send(chunk: Uint8Array): void;
   destroy(err?: Error): void;
@@ -16,38 +24,96 @@ export interface SimplePeerLike {
 }
 
 /**
- * Adapts a simple-peer instance (Node or browser) to `DataPeer`. Node and browser differ only in
- * the RTCPeerConnection underneath, which the fork picks itself.
+ * SCTP stream id of the dedicated ring channel (negotiated out of band: both sides create it with
+ * this id, no extra signalling). simple-peer's own channel takes id 0 or 1 (DTLS role).
  */
-export function wrapSimplePeer(peer: SimplePeerLike): DataPeer {
+export const RING_CHANNEL_ID = 7;
+
+function laneOf(channel: RtcChannelLike): DataLane {
+  return {
+    get bufferedAmount() { return channel.bufferedAmount; },
+    send: (m) => channel.send(m),
+    onBufferedAmountLow(threshold, listener) {
+      channel.bufferedAmountLowThreshold = threshold;
+      // Beside simple-peer's own onbufferedamountlow (its stream API, unused here).
+      channel.addEventListener('bufferedamountlow', listener);
+    },
+  };
+}
+
+const toBytes = (data: unknown): Uint8Array | undefined =>
+  data instanceof ArrayBuffer ? new Uint8Array(data)
+  : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  : undefined;
+
+/**
+ * Adapts a just-constructed simple-peer instance (Node or browser: they differ only in the
+ * RTCPeerConnection underneath, which the fork picks itself) to `DataPeer`. With `ringChannel`
+ * it adds a second, negotiated data channel for ring frames; measured in bench/transport.ts, it
+ * keeps small frames from waiting behind bulk data already inside the SCTP stack.
+ */
+export function wrapSimplePeer(peer: SimplePeerLike, options: { ringChannel?: boolean } = {}): DataPeer {
+  const dataListeners: Array<(m: Uint8Array) => void> = [];
+  const connectListeners: Array<() => void> = [];
+  // Messages can arrive before the owner listens (the remote may see the connection open first):
+  // hold them until the first `data` listener.
+  const early: Uint8Array[] = [];
+  const deliver = (m: Uint8Array): void => {
+    if (dataListeners.length === 0) early.push(m);
+    for (const l of dataListeners) l(m);
+  };
+  let ring: RtcChannelLike | undefined;
+  let peerConnected = false;
+  let ringOpen = false;
+  const maybeConnected = (): void => {
+    if (peerConnected && (ring === undefined || ringOpen) && !peer.destroyed) for (const l of connectListeners) l();
+  };
+  if (options.ringChannel !== false && peer._pc) {
+    ring = peer._pc.createDataChannel('ringmesh-ring', { negotiated: true, id: RING_CHANNEL_ID });
+    ring.binaryType = 'arraybuffer';
+    ring.addEventListener('open', () => { ringOpen = true; maybeConnected(); });
+    ring.addEventListener('message', (e) => { const m = toBytes(e.data); if (m) deliver(m); });
+    // Losing the ring channel loses the connection: tear the whole peer down.
+    const lost = (): void => { if (!peer.destroyed) peer.destroy(new Error('ring data channel closed')); };
+    ring.addEventListener('close', lost);
+    ring.addEventListener('error', lost);
+  }
+  peer.on('connect', () => { peerConnected = true; maybeConnected(); });
+  peer.on('data', (m: Uint8Array) => deliver(m));
+  let lanes: Record<'ring' | 'bulk', DataLane> | undefined;
   return {
     signal(data) {
       // TESTING.md pitfall: a late signal can reach a peer that was just destroyed; simple-peer
       // throws ERR_DESTROYED then. Nothing is left to negotiate, so drop it.
       if (!peer.destroyed) peer.signal(data);
     },
-    send(message) {
-      peer.send(message);
-    },
-    get bufferedAmount() {
-      return peer.bufferSize;
-    },
-    onBufferedAmountLow(threshold, listener) {
-      const channel = peer._channel;
-      if (!channel) return;
-      // simple-peer keeps its own onbufferedamountlow handler (64 KiB threshold) for its stream
-      // API, which we do not use; addEventListener sits beside it and our threshold replaces its.
-      channel.bufferedAmountLowThreshold = threshold;
-      channel.addEventListener('bufferedamountlow', listener);
+    get lanes() {
+      if (!lanes) {
+        if (!peer._channel) throw new Error('data channel not open yet');
+        const bulk = laneOf(peer._channel);
+        lanes = { bulk, ring: ring ? laneOf(ring) : bulk };
+      }
+      return lanes;
     },
     on(event: string, listener: (...args: never[]) => void) {
-      peer.on(event, listener);
+      if (event === 'data') {
+        const l = listener as (m: Uint8Array) => void;
+        dataListeners.push(l);
+        for (const m of early.splice(0)) l(m);
+      }
+      else if (event === 'connect') connectListeners.push(listener as () => void);
+      else peer.on(event, listener);
     },
     get destroyed() {
       return peer.destroyed;
     },
     destroy() {
       if (!peer.destroyed) peer.destroy();
+      try {
+        ring?.close();
+      } catch {
+        // already closed with its peer connection
+      }
     },
   };
 }

@@ -4,8 +4,13 @@
 declare module '@thaunknown/simple-peer' {
   interface SimplePeerChannel {
     readonly bufferedAmount: number;
+    readonly readyState: string;
     bufferedAmountLowThreshold: number;
-    addEventListener(type: 'bufferedamountlow', listener: () => void): void;
+    binaryType: string;
+    send(data: Uint8Array): void;
+    close(): void;
+    addEventListener(type: 'bufferedamountlow' | 'open' | 'close' | 'error', listener: () => void): void;
+    addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
   }
   interface SimplePeerOptions {
     initiator?: boolean;
@@ -22,6 +27,8 @@ declare module '@thaunknown/simple-peer' {
     readonly bufferSize: number;
     /** Internal, but the only way to the channel's bufferedamountlow event (see wrapSimplePeer). */
     readonly _channel: SimplePeerChannel | null;
+    /** Internal: the RTCPeerConnection, used to add the negotiated ring channel (see wrapSimplePeer). */
+    readonly _pc: { createDataChannel(label: string, init: { negotiated: true; id: number }): SimplePeerChannel } | null;
     signal(data: unknown): void;
     send(chunk: Uint8Array): void;
     destroy(err?: Error): void;

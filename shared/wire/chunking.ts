@@ -50,6 +50,11 @@ export function* frameChunks(encoded: Uint8Array, lane: Lane, maxMessageBytes = 
   }
 }
 
+/** The lane a received message travelled on (its header's RING bit); call only after it decoded. */
+export function messageLane(message: Uint8Array): Lane {
+  return ((message[4] ?? 0) & FLAG_RING_LANE) !== 0 ? 'ring' : 'bulk';
+}
+
 interface Partial {
   header: FrameHeader;
   parts: Uint8Array[];

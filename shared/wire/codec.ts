@@ -1,6 +1,6 @@
 import { ByteReader } from './byte-reader.ts';
 import { ByteWriter } from './byte-writer.ts';
-import { decodePing, decodePong, encodePing, encodePong } from './control-payloads.ts';
+import { decodeCredit, decodePing, decodePong, encodeCredit, encodePing, encodePong } from './control-payloads.ts';
 import { FrameTooLargeError, FrameTruncatedError, InvalidFrameError } from './errors.ts';
 import type { Frame, FrameOf, FrameTypeName } from './frame-types.ts';
 import { FLAG_CONT, FLAG_MORE, HEADER_BYTES, readHeader, writeHeader } from './header.ts';
@@ -34,6 +34,7 @@ const CODECS: { [T in FrameTypeName]: Codec<T> } = {
   ERROR: { encode: encodeError, decode: decodeError },
   PING: { encode: encodePing, decode: decodePing },
   PONG: { encode: encodePong, decode: decodePong },
+  CREDIT: { encode: encodeCredit, decode: decodeCredit },
 };
 
 /**

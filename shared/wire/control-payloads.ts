@@ -1,5 +1,5 @@
 // Payloads of the control frames: PING carries the sender's clock, PONG echoes it beside its own
-// (float64 milliseconds; only finite values are accepted).
+// (float64 milliseconds; only finite values are accepted); CREDIT grants a u32 byte count > 0.
 import type { ByteReader } from './byte-reader.ts';
 import type { ByteWriter } from './byte-writer.ts';
 import { InvalidFrameError } from './errors.ts';
@@ -24,4 +24,15 @@ export function encodePong(w: ByteWriter, f: FrameOf<'PONG'>): void {
 
 export function decodePong(r: ByteReader, requestId: number): FrameOf<'PONG'> {
   return { type: 'PONG', requestId, pingSentAt: finite(r.f64('pingSentAt'), 'PONG pingSentAt'), sentAt: finite(r.f64('sentAt'), 'PONG sentAt') };
+}
+
+export function encodeCredit(w: ByteWriter, f: FrameOf<'CREDIT'>): void {
+  if (f.bytes === 0) throw new InvalidFrameError('CREDIT: bytes must be > 0');
+  w.u32(f.bytes, 'bytes');
+}
+
+export function decodeCredit(r: ByteReader, requestId: number): FrameOf<'CREDIT'> {
+  const bytes = r.u32('bytes');
+  if (bytes === 0) throw new InvalidFrameError('CREDIT: bytes must be > 0');
+  return { type: 'CREDIT', requestId, bytes };
 }

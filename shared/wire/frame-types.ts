@@ -14,6 +14,7 @@ export const FRAME_TYPES = {
   ERROR: 19,
   PING: 32,
   PONG: 33,
+  CREDIT: 34,
 } as const;
 
 export type FrameTypeName = keyof typeof FRAME_TYPES;
@@ -64,9 +65,16 @@ export interface PingFrame extends FrameBase { type: 'PING'; sentAt: number }
 /** Answer to a PING (same request id): its `sentAt` echoed, and the responder's clock. */
 export interface PongFrame extends FrameBase { type: 'PONG'; pingSentAt: number; sentAt: number }
 
+/**
+ * Flow control: the receiver has consumed `bytes` more bytes of bulk-lane messages, so the sender
+ * may have that many more in flight. Keeps the receiver's backlog (which WebRTC cannot pause)
+ * small, so ring frames are not stuck behind it.
+ */
+export interface CreditFrame extends FrameBase { type: 'CREDIT'; bytes: number }
+
 export type Frame =
   | BitfieldFrame | HaveFrame | RequestFrame | PieceFrame | RejectFrame | CancelFrame
-  | ActivationFrame | TokenFrame | SessionEndFrame | ErrorFrame | PingFrame | PongFrame;
+  | ActivationFrame | TokenFrame | SessionEndFrame | ErrorFrame | PingFrame | PongFrame | CreditFrame;
 
 /** The frame type with a given name, e.g. `FrameOf<'PIECE'>`. */
 export type FrameOf<T extends FrameTypeName> = Extract<Frame, { type: T }>;

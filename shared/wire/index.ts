@@ -2,5 +2,5 @@
 export * from './frame-types.ts';
 export * from './errors.ts';
 export { encodeFrame, decodeFrame, DEFAULT_MAX_FRAME_BYTES } from './codec.ts';
-export { splitFrame, FrameAssembler, MAX_MESSAGE_BYTES, type Lane } from './chunking.ts';
+export { splitFrame, frameChunks, messageLane, FrameAssembler, MAX_MESSAGE_BYTES, type Lane } from './chunking.ts';
 export { HEADER_BYTES, WIRE_VERSION } from './header.ts';

@@ -41,7 +41,10 @@ signaling.on('state', (s) => emit({ event: 'state', state: s.state }));
 // Tuning knobs for bench experiments; the defaults are the product's.
 const tuning = {
   ...(process.env['RINGMESH_SCTP_SNDBUF'] ? { sctpSendBufferBytes: Number(process.env['RINGMESH_SCTP_SNDBUF']) } : {}),
-  ...(process.env['RINGMESH_HIGH_WATER'] ? { sendQueue: { highWaterMark: Number(process.env['RINGMESH_HIGH_WATER']), lowWaterMark: Number(process.env['RINGMESH_HIGH_WATER']) / 4 } } : {}),
+  sendQueue: {
+    ...(process.env['RINGMESH_HIGH_WATER'] ? { highWaterMark: Number(process.env['RINGMESH_HIGH_WATER']), lowWaterMark: Number(process.env['RINGMESH_HIGH_WATER']) / 4 } : {}),
+    ...(process.env['RINGMESH_WINDOW'] ? { windowBytes: Number(process.env['RINGMESH_WINDOW']) } : {}),
+  },
 };
 const transport = createNodeTransport({ signaling, bindAddress: '127.0.0.1', ...tuning });
 const resumers = new Map<string, () => void>();

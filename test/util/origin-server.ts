@@ -60,6 +60,13 @@ export async function startOriginServer(opts: OriginServerOptions): Promise<Orig
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // CORS, so browser pages on another port can read ranges (as from a real CDN / Hugging Face).
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-expose-headers', 'content-range, content-length, accept-ranges');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { 'access-control-allow-headers': 'range, authorization', 'access-control-allow-methods': 'GET' }).end();
+      return;
+    }
     server.requests++;
     if (failures.n > 0) {
       failures.n--;

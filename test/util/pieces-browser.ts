@@ -15,7 +15,10 @@ export async function startPageServer(): Promise<{ url: string; close: () => Pro
     configFile: false,
     logLevel: 'error',
     server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
-    optimizeDeps: { noDiscovery: true, include: [] },
+    // Scan the test pages up front so CommonJS dependencies (simple-peer's streamx) are pre-bundled
+    // before the first load, not discovered mid-test (which would reload the page).
+    optimizeDeps: { entries: ['test/browser/pieces/fixtures/*.html'] },
+    cacheDir: 'node_modules/.vite-pieces-tests',
   });
   await server.listen();
   const addr = server.httpServer?.address();

@@ -4,6 +4,7 @@ import { EngineRuntimeError, StageInputError } from '../../shared/engine/errors.
 import type { CreateOrtTensor, OrtSessionLike } from '../../shared/engine/ort-like.ts';
 import { OrtStage, warmUpStage } from '../../shared/engine/ort-stage.ts';
 import { buildStageGraph } from '../../shared/graph/build-stage-graph.ts';
+import { StageIo } from '../../shared/graph/stage-io.ts';
 
 export interface OrtWebEngineOptions {
   /** 'auto' (default): WebGPU when an adapter exists, else WASM. */
@@ -29,6 +30,15 @@ async function hasWebGpuAdapter(): Promise<boolean> {
   } catch {
     return false; // no adapter is an ordinary outcome here, not an error: fall back to WASM
   }
+}
+
+function kvOnGpu(layers: readonly number[]): Record<string, 'gpu-buffer'> {
+  const out: Record<string, 'gpu-buffer'> = {};
+  for (const i of layers) {
+    out[StageIo.presentKey(i)] = 'gpu-buffer';
+    out[StageIo.presentValue(i)] = 'gpu-buffer';
+  }
+  return out;
 }
 
 /**
@@ -69,6 +79,8 @@ export class OrtWebEngine implements Engine {
         executionProviders: [this.kind],
         graphOptimizationLevel: 'all',
         externalData,
+        // On WebGPU the KV caches stay on the GPU between runs (fed back as they are).
+        ...(this.kind === 'webgpu' ? { preferredOutputLocation: kvOnGpu(graph.layers) } : {}),
         extra: { session: { intra_op: { allow_spinning: '0' } } },
       });
     } catch (err) {

@@ -114,6 +114,22 @@ describe('signaling server: rate limit', () => {
   });
 });
 
+describe('signaling server: slow readers', () => {
+  it('cuts a peer that stops reading instead of buffering for it without bound', async () => {
+    const { url } = await start({ announceDelayMs: 5, limits: { maxBufferedBytes: 256 * 1024, messagesPerSecond: 100_000, messageBurst: 100_000 } });
+    const sender = await connect(url);
+    await sender.hello('r');
+    const slow = await connect(url);
+    const ws = await slow.hello('r');
+    await sender.next('peer-joined', (m) => m.peers.some((p) => p.peerId === ws.peerId));
+    slow.ws.pause(); // stops reading: the kernel buffers fill, then the server's output buffer grows
+    const left = sender.next('peer-left', (m) => m.peerIds.includes(ws.peerId));
+    const payload = 'x'.repeat(60_000);
+    for (let i = 0; i < 400; i++) sender.send({ type: 'signal', to: ws.peerId, data: payload });
+    expect(await left).toMatchObject({ peerIds: [ws.peerId] });
+  });
+});
+
 describe('signaling server: capacity', () => {
   it('refuses a full room and too many rooms with 1013', async () => {
     const { url } = await start({ limits: { maxPeersPerRoom: 1, maxRooms: 1 } });

@@ -33,23 +33,30 @@ describe('manifest schema', () => {
     expect(parseManifest(structuredClone(tinyManifest())).name).toBe('tiny');
   });
 
-  const cases: [string, (m: Record<string, any>) => void, string][] = [ // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['wrong format', (m) => (m.format = 'other/1'), 'format'],
-    ['negative hidden size', (m) => (m.architecture.hiddenSize = -1), 'architecture.hiddenSize'],
-    ['kv heads not dividing heads', (m) => (m.architecture.numKvHeads = 3), 'architecture.numKvHeads'],
-    ['missing piece hash', (m) => m.units[1].pieces.pop(), 'units.1.pieces'],
-    ['bad hash', (m) => (m.units[0].pieces[0] = 'xyz'), 'units.0.pieces.0'],
-    ['path in file name', (m) => (m.units[0].file = '../embed.bin'), 'units.0.file'],
-    ['misaligned tensor', (m) => (m.tensors[2].offset = 20), 'tensors.2.offset'],
-    ['bytes not matching shape', (m) => (m.tensors[0].bytes = 4), 'tensors.0.bytes'],
-    ['tensor past its unit', (m) => (m.tensors[3].offset = 64), 'tensors.3.offset'],
-    ['missing unit', (m) => m.units.splice(1, 1), 'units'],
-    ['missing tokenizer field', (m) => delete m.tokenizer.sha256, 'tokenizer.sha256'],
+  // [what, path to the field, new value (DELETE removes it, POP drops the last element), field named]
+  const DELETE = Symbol('delete');
+  const POP = Symbol('pop');
+  const cases: [string, (string | number)[], unknown, string][] = [
+    ['wrong format', ['format'], 'other/1', 'format'],
+    ['negative hidden size', ['architecture', 'hiddenSize'], -1, 'architecture.hiddenSize'],
+    ['kv heads not dividing heads', ['architecture', 'numKvHeads'], 3, 'architecture.numKvHeads'],
+    ['missing piece hash', ['units', 1, 'pieces'], POP, 'units.1.pieces'],
+    ['bad hash', ['units', 0, 'pieces', 0], 'xyz', 'units.0.pieces.0'],
+    ['path in file name', ['units', 0, 'file'], '../embed.bin', 'units.0.file'],
+    ['misaligned tensor', ['tensors', 2, 'offset'], 20, 'tensors.2.offset'],
+    ['bytes not matching shape', ['tensors', 0, 'bytes'], 4, 'tensors.0.bytes'],
+    ['tensor past its unit', ['tensors', 3, 'offset'], 64, 'tensors.3.offset'],
+    ['missing unit', ['units'], POP, 'units'],
+    ['missing tokenizer field', ['tokenizer', 'sha256'], DELETE, 'tokenizer.sha256'],
   ];
-  for (const [what, mutate, field] of cases) {
+  for (const [what, path, value, field] of cases) {
     it(`rejects ${what}, naming ${field}`, () => {
-      const m = structuredClone(tinyManifest()) as unknown as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-      mutate(m);
+      const m: unknown = structuredClone(tinyManifest());
+      const parent = path.slice(0, -1).reduce<unknown>((o, k) => (o as Record<string | number, unknown>)[k], m) as Record<string | number, unknown>;
+      const key = path[path.length - 1] as string | number;
+      if (value === DELETE) delete parent[key];
+      else if (value === POP) (parent[key] as unknown[]).pop();
+      else parent[key] = value;
       let caught: unknown;
       try {
         parseManifest(m, 'x/manifest.json');

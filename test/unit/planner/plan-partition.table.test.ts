@@ -71,7 +71,8 @@ describe('planPartition: embed and head placement', () => {
     const s = shape({ numLayers: 6, embedBytes: 150, headBytes: 150 });
     const plan = planned(planPartition(s, [member('a', 200), member('b', 550), member('c', 200), member('d', 400)]));
     expect(plan.ring[0]?.start).toBe(0);
-    for (const st of plan.ring) expect(st.reservedBytes).toBeLessThanOrEqual({ a: 200, b: 550, c: 200, d: 400 }[st.peerId] ?? 0);
+    const budgets: Record<string, number> = { a: 200, b: 550, c: 200, d: 400 };
+    for (const st of plan.ring) expect(st.reservedBytes).toBeLessThanOrEqual(budgets[st.peerId] ?? 0);
     expect([plan.ring[0]?.peerId, plan.ring.at(-1)?.peerId].sort()).toEqual(['b', 'd']);
   });
 

@@ -85,9 +85,10 @@ describe('RoomRegistry', () => {
     const last = results[4];
     expect(last).toMatchObject({ ok: true, memberCount: 5, complete: false });
     if (last?.ok) {
-      expect(last.members).toHaveLength(3);
-      expect(new Set(last.members.map((m) => m.peerId)).size).toBe(3);
-      expect(last.members.map((m) => m.peerId)).toContain('e');
+      const ids = last.membersJson.map((j) => (JSON.parse(j) as { peerId: string }).peerId);
+      expect(ids).toHaveLength(3);
+      expect(new Set(ids).size).toBe(3);
+      expect(ids).toContain('e');
     }
   });
 

@@ -21,7 +21,7 @@ class RecordingChannel implements ChannelSink {
   }
 }
 
-const opts: SendQueueOptions = { highWaterMark: 100_000, lowWaterMark: 20_000, ringLimit: 1_000_000, maxMessageBytes: 16_384 };
+const opts: SendQueueOptions = { highWaterMark: 100_000, lowWaterMark: 20_000, ringLimit: 1_000_000, maxMessageBytes: 16_384, windowBytes: Infinity };
 const piece = (n: number, id: number): Frame => ({ type: 'PIECE', requestId: id, unit: 'layer-000', piece: id, offset: 0, data: new Uint8Array(n).fill(id) });
 const token = (step: number): Frame => ({ type: 'TOKEN', requestId: 0, session: asSessionId('s'), step, tokenId: step, logprob: -1 });
 
@@ -77,6 +77,26 @@ describe('SendQueue', () => {
     while (q.pending) { bulk.drain(); q.pump(); }
     await big;
     expect(decodeAll(bulk.sent)).toEqual([piece(500_000, 3)].map(brief));
+  });
+
+  it('keeps bulk bytes in flight within the credit window', async () => {
+    const ch = new RecordingChannel();
+    const q = new SendQueue({ ring: ch, bulk: ch }, { ...opts, windowBytes: 40_000 });
+    const sent = q.enqueue(encodeFrame(piece(200_000, 4)), 'bulk');
+    ch.drain();
+    q.pump();
+    expect(q.bytesInFlight).toBeLessThanOrEqual(40_000);
+    const before = ch.sent.length;
+    expect(before).toBeGreaterThan(0);
+    await q.enqueue(encodeFrame(token(1)), 'ring'); // ring frames are not subject to the window
+    expect(ch.sent.length).toBe(before + 1);
+    for (let i = 0; i < 100 && q.pending; i++) {
+      ch.drain();
+      q.grant(q.bytesInFlight);
+      expect(q.bytesInFlight).toBeLessThanOrEqual(40_000);
+    }
+    await sent;
+    expect(decodeAll(ch.sent)).toEqual([token(1), piece(200_000, 4)].map(brief));
   });
 
   it('keeps ring frames under the ring limit', () => {

@@ -26,6 +26,7 @@ describe('frame codec', () => {
         '00000001' + '00000002' + '00000003' + '000102030405060708090a0b',
     );
     expect(hex(encodeFrame(SAMPLE_FRAMES.SESSION_END))).toBe('524d0112000000000000000000000005' + '03732d31' + '01');
+    expect(hex(encodeFrame(SAMPLE_FRAMES.CREDIT))).toBe('524d0122000000000000000000000004' + '00010000');
   });
 
   it('rejects a bad magic, version, type, flags and reserved bytes with their own errors', () => {

@@ -1,7 +1,7 @@
-import type { PeerId } from '../../shared/ids.ts';
-import type { PieceSwarm } from '../../shared/pieces/piece-swarm.ts';
-import type { SignalingClient } from '../../shared/signaling/signaling-client.ts';
-import type { PeerConnection, Transport } from '../../shared/transport/transport.ts';
+import type { PeerId } from '../ids.ts';
+import type { SignalingClient } from '../signaling/signaling-client.ts';
+import type { PeerConnection, Transport } from '../transport/transport.ts';
+import type { PieceSwarm } from './piece-swarm.ts';
 
 export interface SwarmLinksOptions {
   readonly signaling: SignalingClient;
@@ -49,11 +49,17 @@ export function linkSwarmToRoom(opts: SwarmLinksOptions): () => void {
     signaling.on('peer-left', () => swarm.setMembers(others())),
   ];
   for (const conn of transport.connections()) add(conn);
-  reconcile();
-  const timer = setInterval(reconcile, opts.reconcileMs ?? 3000);
-  timer.unref?.();
+  let stopped = false;
+  let timer: unknown;
+  const loop = (): void => {
+    if (stopped) return;
+    reconcile();
+    timer = setTimeout(loop, opts.reconcileMs ?? 3000);
+  };
+  loop();
   return () => {
-    clearInterval(timer);
+    stopped = true;
+    clearTimeout(timer as Parameters<typeof clearTimeout>[0]);
     for (const s of stops) s();
   };
 }

@@ -1,0 +1,43 @@
+import { RingmeshError } from '../errors.ts';
+
+/** A request failed more often than its retry budget allows; `cause` holds the last failure. */
+export class RetriesExhaustedError extends RingmeshError {
+  constructor(
+    readonly session: string,
+    readonly failures: number,
+    readonly lastReason: string,
+  ) {
+    super(`session ${session}: ring failed ${failures} times, expected at most ${failures - 1} (last failure: ${lastReason})`);
+  }
+}
+
+/** A request did not complete before its deadline. */
+export class DeadlineExceededError extends RingmeshError {
+  constructor(
+    readonly session: string,
+    readonly deadlineAt: number,
+    readonly tokens: number,
+  ) {
+    super(`session ${session}: deadline ${deadlineAt} passed after ${tokens} tokens, expected completion before it`);
+  }
+}
+
+/** No ring was ready to serve a request within the wait allowed for one. */
+export class NoRingError extends RingmeshError {
+  constructor(
+    readonly session: string,
+    readonly waitedMs: number,
+  ) {
+    super(`session ${session}: no ready ring after waiting ${waitedMs} ms, expected a plan whose stages are all ready`);
+  }
+}
+
+/** Generation options out of range (maxTokens < 1, temperature < 0, …). */
+export class InvalidGenerateOptionsError extends RingmeshError {
+  constructor(
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`generate option ${field}: ${detail}`);
+  }
+}

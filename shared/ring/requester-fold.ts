@@ -1,0 +1,174 @@
+// The requester's ring-session state machine as a pure fold (DESIGN §7): apply(event, state) →
+// {state, effects}. Every request ends with `finished` or `failed` — never silence: a running
+// request must see a token within stepTimeoutMs, a waiting one a ring within replanWaitMs, and
+// each failure spends one retry.
+import type { RingmeshError } from '../errors.ts';
+import { asSessionId, type PeerId, type SessionId } from '../ids.ts';
+import { DeadlineExceededError, NoRingError, RetriesExhaustedError } from './errors.ts';
+import type { RequestSpec, RequestState, RequesterEffect, RequesterEvent, RequesterState, RequesterStep } from './requester-state.ts';
+
+/** Wire session id of one submission of a request: a new one per attempt, so frames of an
+ * abandoned attempt can never be taken for the current one. */
+export function wireSessionId(session: SessionId, attempt: number): SessionId {
+  return asSessionId(`${session}.${attempt}`);
+}
+
+/** Mutable scratch for one application; the fold returns fresh immutable state. */
+class Step {
+  readonly requests: Map<SessionId, RequestState>;
+  readonly effects: RequesterEffect[] = [];
+  constructor(readonly state: RequesterState) {
+    this.requests = new Map(state.requests);
+  }
+  done(over: Partial<Pick<RequesterState, 'epoch' | 'ring'>> = {}): RequesterStep {
+    return { state: { ...this.state, ...over, requests: this.requests }, effects: this.effects };
+  }
+  drop(reason: Extract<RequesterEffect, { type: 'dropped' }>['reason'], detail: string): RequesterStep {
+    this.effects.push({ type: 'dropped', reason, detail });
+    return this.done();
+  }
+}
+
+export function applyRequesterEvent(event: RequesterEvent, state: RequesterState): RequesterStep {
+  const step = new Step(state);
+  switch (event.type) {
+    case 'submitted': {
+      if (state.requests.has(event.session)) return step.drop('duplicate-session', `session ${event.session} is already in flight`);
+      const request: RequestState = {
+        id: event.session, spec: event.spec, generated: [], phase: 'waiting', attempt: 0, wire: null,
+        epoch: -1, stages: [], failures: 0, since: event.now,
+      };
+      if (state.ring === null) step.requests.set(event.session, request);
+      else submit(step, request, state.epoch, state.ring, event.now);
+      return step.done();
+    }
+    case 'plan-changed': {
+      if (event.epoch <= state.epoch) return step.drop('stale-plan', `plan epoch ${event.epoch}, already at ${state.epoch}`);
+      const ring = event.ring.length === 0 ? null : event.ring;
+      for (const r of state.requests.values()) {
+        if (r.phase === 'running') endOnStages(step, r);
+        // Every stage may hold different layers now, so a running request restarts on the new ring.
+        if (ring !== null) submit(step, r, event.epoch, ring, event.now);
+        else step.requests.set(r.id, { ...r, phase: 'waiting', since: event.now });
+      }
+      return step.done({ epoch: event.epoch, ring });
+    }
+    case 'token-received': {
+      const r = byWire(state, event.session);
+      if (r === undefined) return step.drop('unknown-session', `token for ${event.session}, which is not a current submission`);
+      if (event.epoch !== r.epoch) return step.drop('stale-epoch', `token of epoch ${event.epoch} for ${event.session}, expected ${r.epoch}`);
+      if (event.step !== r.generated.length) {
+        return step.drop('wrong-step', `token of step ${event.step} for ${event.session}, expected ${r.generated.length}`);
+      }
+      if (r.spec.stop.includes(event.tokenId)) {
+        endOnStages(step, r);
+        finish(step, r, { type: 'finished', session: r.id, reason: 'stop', tokens: r.generated, stopToken: event.tokenId });
+        return step.done();
+      }
+      const generated = [...r.generated, event.tokenId];
+      step.effects.push({ type: 'emit-token', session: r.id, step: event.step, tokenId: event.tokenId });
+      if (generated.length >= r.spec.maxTokens) {
+        endOnStages(step, r);
+        finish(step, r, { type: 'finished', session: r.id, reason: 'length', tokens: generated });
+      } else {
+        step.requests.set(r.id, { ...r, generated, since: event.now });
+      }
+      return step.done();
+    }
+    case 'stage-failed': {
+      const hit = [...state.requests.values()].filter(
+        (r) => r.phase === 'running' && (event.session !== undefined ? r.wire === event.session : event.peer !== undefined && r.stages.includes(event.peer)),
+      );
+      if (hit.length === 0) return step.drop('unknown-session', `failure (${event.reason}) matches no running submission`);
+      for (const r of hit) fail(step, r, event.reason, event.now);
+      return step.done();
+    }
+    case 'ended': {
+      const r = byWire(state, event.session);
+      if (r === undefined) return step.drop('unknown-session', `end of ${event.session}, which is not a current submission`);
+      fail(step, r, `a stage ended the session: ${event.reason}`, event.now);
+      return step.done();
+    }
+    case 'cancelled': {
+      const r = state.requests.get(event.session);
+      if (r === undefined) return step.drop('unknown-session', `cancel of ${event.session}, which is not in flight`);
+      if (r.phase === 'running') endOnStages(step, r);
+      finish(step, r, { type: 'finished', session: r.id, reason: 'cancelled', tokens: r.generated });
+      return step.done();
+    }
+    case 'tick': {
+      for (const r of state.requests.values()) tick(step, r, event.now);
+      return step.done();
+    }
+  }
+}
+
+/** Checks one request's deadline and timeouts. */
+function tick(step: Step, r: RequestState, now: number): void {
+  const { config, ring, epoch } = step.state;
+  if (r.spec.deadlineAt !== undefined && now >= r.spec.deadlineAt) {
+    if (r.phase === 'running') endOnStages(step, r);
+    giveUp(step, r, new DeadlineExceededError(r.id, r.spec.deadlineAt, r.generated.length));
+  } else if (r.phase === 'running' && now - r.since >= config.stepTimeoutMs) {
+    fail(step, r, `no token within ${config.stepTimeoutMs} ms`, now);
+  } else if (r.phase === 'waiting' && now - r.since >= config.replanWaitMs) {
+    // No new ring came: try again on the current one, or give up if there is none.
+    if (ring !== null) submit(step, r, epoch, ring, now);
+    else giveUp(step, r, new NoRingError(r.id, now - r.since));
+  }
+}
+
+/** One failure of the current submission: spend a retry, then re-submit or wait for a new ring. */
+function fail(step: Step, r: RequestState, reason: string, now: number): void {
+  endOnStages(step, r);
+  const failures = r.failures + 1;
+  if (failures > step.state.config.maxRetries) {
+    giveUp(step, r, new RetriesExhaustedError(r.id, failures, reason));
+    return;
+  }
+  const { ring, epoch } = step.state;
+  // A ring newer than the failed submission is already known: no need to wait for one.
+  if (ring !== null && epoch > r.epoch) submit(step, { ...r, failures }, epoch, ring, now);
+  else step.requests.set(r.id, { ...r, failures, phase: 'waiting', since: now });
+}
+
+/** Sends prompt + tokens so far to stage 0 of `ring` as a fresh submission. */
+function submit(step: Step, r: RequestState, epoch: number, ring: readonly PeerId[], now: number): void {
+  const attempt = r.attempt + 1;
+  const wire = wireSessionId(r.id, attempt);
+  step.requests.set(r.id, { ...r, phase: 'running', attempt, wire, epoch, stages: ring, since: now });
+  step.effects.push({
+    type: 'send-prefill',
+    to: ring[0] as PeerId,
+    message: {
+      type: 'prefill',
+      session: wire,
+      epoch,
+      step: r.generated.length,
+      tokens: [...r.spec.prompt, ...r.generated],
+      init: initOf(r.spec, step.state.config.self),
+    },
+  });
+}
+
+function initOf(spec: RequestSpec, self: PeerId): Extract<RequesterEffect, { type: 'send-prefill' }>['message']['init'] {
+  return { replyTo: self, maxTokens: spec.maxTokens, stop: spec.stop, sampling: spec.sampling };
+}
+
+function endOnStages(step: Step, r: RequestState): void {
+  if (r.wire !== null && r.stages.length > 0) step.effects.push({ type: 'send-end', to: r.stages, session: r.wire });
+}
+
+function finish(step: Step, r: RequestState, effect: RequesterEffect): void {
+  step.requests.delete(r.id);
+  step.effects.push(effect);
+}
+
+function giveUp(step: Step, r: RequestState, error: RingmeshError): void {
+  finish(step, r, { type: 'failed', session: r.id, error, tokens: r.generated });
+}
+
+function byWire(state: RequesterState, wire: SessionId): RequestState | undefined {
+  for (const r of state.requests.values()) if (r.phase === 'running' && r.wire === wire) return r;
+  return undefined;
+}

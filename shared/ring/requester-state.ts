@@ -1,0 +1,108 @@
+// Requester-side ring sessions as data: state, the events that change it and the effects it asks
+// the edges to perform. `applyRequesterEvent` (requester-fold.ts) is the fold over these.
+import type { RingmeshError } from '../errors.ts';
+import type { PeerId, SessionId } from '../ids.ts';
+import type { RingPrefill, SamplingOptions } from './messages.ts';
+
+/** Fixed per requester. */
+export interface RequesterConfig {
+  /** This peer: stages send tokens here. */
+  readonly self: PeerId;
+  /** Ring failures a request survives; the next one ends it with RetriesExhaustedError. */
+  readonly maxRetries: number;
+  /** A running session with no token for this long counts as a failed (timed-out) stage. */
+  readonly stepTimeoutMs: number;
+  /** After a failure, how long to wait for a new ring before re-submitting to the current one. */
+  readonly replanWaitMs: number;
+}
+
+/** One generation request, fixed at submission. */
+export interface RequestSpec {
+  readonly prompt: readonly number[];
+  readonly maxTokens: number;
+  readonly stop: readonly number[];
+  readonly sampling: SamplingOptions;
+  /** Absolute time (same clock as events' `now`) by which it must complete; none if absent. */
+  readonly deadlineAt?: number;
+}
+
+/** A request in flight. Finished requests leave the state (their end is an effect). */
+export interface RequestState {
+  readonly id: SessionId;
+  readonly spec: RequestSpec;
+  readonly generated: readonly number[];
+  /** `waiting`: no usable ring yet (or after a failure); `running`: a submission is in flight. */
+  readonly phase: 'waiting' | 'running';
+  /** Submissions so far; each uses its own wire session id so stale frames cannot mix in. */
+  readonly attempt: number;
+  /** Wire session id of the current submission (null before the first). */
+  readonly wire: SessionId | null;
+  /** Epoch and stages of the current submission. */
+  readonly epoch: number;
+  readonly stages: readonly PeerId[];
+  readonly failures: number;
+  /** When the current phase began; for `running`, when the last token arrived. */
+  readonly since: number;
+}
+
+export interface RequesterState {
+  readonly config: RequesterConfig;
+  /** Latest ready ring, or null when none can serve. */
+  readonly epoch: number;
+  readonly ring: readonly PeerId[] | null;
+  readonly requests: ReadonlyMap<SessionId, RequestState>;
+}
+
+/** Every event carries the time it is applied at; the fold never reads a clock. */
+export type RequesterEvent =
+  | { readonly type: 'submitted'; readonly now: number; readonly session: SessionId; readonly spec: RequestSpec }
+  /** The ring of `epoch` is ready (all stages loaded); an empty ring means none can serve. */
+  | { readonly type: 'plan-changed'; readonly now: number; readonly epoch: number; readonly ring: readonly PeerId[] }
+  | { readonly type: 'token-received'; readonly now: number; readonly session: SessionId; readonly epoch: number; readonly step: number; readonly tokenId: number }
+  /** A stage reported a failure for `session` (wire id), or `peer` is gone (every session through it). */
+  | { readonly type: 'stage-failed'; readonly now: number; readonly session?: SessionId; readonly peer?: PeerId; readonly reason: string }
+  /** A stage ended the session on its side (e.g. evicted it) before it completed. */
+  | { readonly type: 'ended'; readonly now: number; readonly session: SessionId; readonly reason: string }
+  /** The caller gave up on the request. */
+  | { readonly type: 'cancelled'; readonly now: number; readonly session: SessionId }
+  /** Time passed: timeouts and deadlines are checked. */
+  | { readonly type: 'tick'; readonly now: number };
+
+export type FinishReason = 'stop' | 'length' | 'cancelled';
+
+export type RequesterEffect =
+  | { readonly type: 'send-prefill'; readonly to: PeerId; readonly message: RingPrefill }
+  /** Free the session's KV caches on these stages (best effort). */
+  | { readonly type: 'send-end'; readonly to: readonly PeerId[]; readonly session: SessionId }
+  | { readonly type: 'emit-token'; readonly session: SessionId; readonly step: number; readonly tokenId: number }
+  | { readonly type: 'finished'; readonly session: SessionId; readonly reason: FinishReason; readonly tokens: readonly number[]; readonly stopToken?: number }
+  | { readonly type: 'failed'; readonly session: SessionId; readonly error: RingmeshError; readonly tokens: readonly number[] }
+  /** An event that changed nothing, with why (for logs and tests). */
+  | { readonly type: 'dropped'; readonly reason: DropReason; readonly detail: string };
+
+export type DropReason = 'unknown-session' | 'stale-epoch' | 'wrong-step' | 'stale-plan' | 'duplicate-session';
+
+export interface RequesterStep {
+  readonly state: RequesterState;
+  readonly effects: readonly RequesterEffect[];
+}
+
+export function initialRequesterState(config: RequesterConfig): RequesterState {
+  return { config, epoch: -1, ring: null, requests: new Map() };
+}
+
+/**
+ * When the edge should deliver the next `tick`: the earliest deadline, step timeout or re-plan
+ * wait among the requests; null when nothing is waiting on time.
+ */
+export function nextWakeAt(state: RequesterState): number | null {
+  let at: number | null = null;
+  const consider = (t: number): void => {
+    at = at === null ? t : Math.min(at, t);
+  };
+  for (const r of state.requests.values()) {
+    if (r.spec.deadlineAt !== undefined) consider(r.spec.deadlineAt);
+    consider(r.since + (r.phase === 'running' ? state.config.stepTimeoutMs : state.config.replanWaitMs));
+  }
+  return at;
+}

@@ -1,0 +1,48 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { convertLlama2c } from '../../../node-peer/convert/convert-llama2c.ts';
+import { CHROMIUM_ARGS, startPageServer } from '../../util/pieces-browser.ts';
+import { goldenCases, MODELS_DIR } from '../../util/models.ts';
+
+// OrtWebEngine inside Chromium: WASM, and WebGPU on SwiftShader (--enable-unsafe-webgpu, GPU
+// process allowed), each reproducing the run.c golden ids of the GQA model, split in two.
+const root = process.cwd();
+let work: string;
+let server: { url: string; close: () => Promise<void> };
+let browser: Browser;
+let page: Page;
+const c = goldenCases()[2];
+
+beforeAll(async () => {
+  if (c === undefined) throw new Error('golden case 2 missing');
+  // Under the repository (gitignored test-results/) so the dev server may serve it.
+  work = mkdtempSync(join(root, 'test-results', 'engine-browser-'));
+  await convertLlama2c(join(MODELS_DIR, c.model), join(MODELS_DIR, c.tokenizer), join(work, 'model'));
+  server = await startPageServer();
+  const args = [...CHROMIUM_ARGS.filter((a) => a !== '--disable-gpu'), '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader'];
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args });
+  page = await browser.newPage();
+  await page.goto(`${server.url}/test/browser/engine/fixtures/engine-page.html`);
+  await page.waitForFunction(() => document.title === 'ready');
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+});
+
+describe('OrtWebEngine in Chromium', () => {
+  it.each(['wasm', 'webgpu'] as const)('%s: golden greedy ids, split in two', async (backend) => {
+    if (c === undefined) throw new Error('golden case 2 missing');
+    const base = `/${relative(root, join(work, 'model'))}`;
+    const out = await page.evaluate(
+      (req) => (globalThis as unknown as { rmEngine: { run(r: unknown): Promise<{ kind: string; ids: number[] }> } }).rmEngine.run(req),
+      { base, backend, promptIds: c.prompt_ids, steps: c.steps, stages: 2 },
+    );
+    expect(out.kind).toBe(backend);
+    expect(out.ids).toEqual(c.generated_ids);
+  });
+});
