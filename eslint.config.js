@@ -17,7 +17,14 @@ export default tseslint.config(
   {
     files: ['shared/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'os', 'crypto', 'onnxruntime-node', 'node-datachannel', 'ws', 'undici'] }],
+      // shared/ runs in browsers too: no Node built-ins or Node-only packages.
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: ['node:*'],
+          paths: ['fs', 'path', 'os', 'crypto', 'onnxruntime-node', 'node-datachannel', 'ws', 'undici'],
+        },
+      ],
     },
   },
 );

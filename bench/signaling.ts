@@ -4,7 +4,7 @@
 // pairs. Reports join latency (hello → welcome), relay latency (signal a → b) and server RSS per
 // peer. Each size is bounded in time; the fd limit must exceed the size (`ulimit -n`), and the
 // server child needs as many fds again.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,6 +127,14 @@ async function runSize(size: number): Promise<Row> {
     for (const c of clients) c.ws.terminate();
     await sleep(500);
   }
+}
+
+// Each client is one fd here and one in the server child: warn before running into the limit.
+const fdLimit = Number(execSync('ulimit -n', { shell: '/bin/sh' }).toString().trim());
+const largest = Math.max(...sizes);
+if (Number.isFinite(fdLimit) && fdLimit < largest + 200) {
+  console.error(`fd limit ${fdLimit} is below ${largest} peers: raise it first (ulimit -n ${largest + 1000}) or pass --sizes`);
+  process.exit(2);
 }
 
 const rows: Row[] = [];

@@ -189,7 +189,9 @@ export class RoomRegistry {
     if (!hook) return;
     let plan: unknown;
     try {
-      plan = hook(room.id, [...room.members.values()], room.epoch);
+      // Plain views: the planner gets data, not the members' send/kick handles.
+      const views: MemberView[] = [...room.members.values()].map(({ peerId, capabilities, reports, joinedAt }) => ({ peerId, capabilities, reports, joinedAt }));
+      plan = hook(room.id, views, room.epoch);
     } catch (err) {
       // The planner is someone else's code: a throw must cost this epoch's plan, not the server.
       this.options.log.error({ err, room: room.id, epoch: room.epoch }, 'plan hook failed');

@@ -74,6 +74,7 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
   const allowOrigins = options.allowOrigins ? new Set(options.allowOrigins) : undefined;
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });
 
+  let closing: Promise<void> | undefined;
   const http = createServer((req, res) => void respond(handleHttp, req, res, log));
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy()); // a reset during the handshake is not our problem
@@ -84,11 +85,17 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
     if (pathnameOf(req.url) !== '/signal') return refuse(404, 'Not Found');
     const origin = req.headers.origin;
     if (allowOrigins && origin !== undefined && !allowOrigins.has(origin)) return refuse(403, 'Forbidden');
-    if (connections.size >= limits.maxConnections) return refuse(503, 'Service Unavailable');
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      connections.set(ws, new PeerConnection(ws, context));
-      ws.on('close', () => connections.delete(ws));
-    });
+    if (closing || connections.size >= limits.maxConnections) return refuse(503, 'Service Unavailable');
+    try {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        connections.set(ws, new PeerConnection(ws, context));
+        ws.on('close', () => connections.delete(ws));
+      });
+    } catch (err) {
+      // The upgrade edge: whatever a client's handshake triggers costs that socket only.
+      log.warn({ err }, 'upgrade failed');
+      socket.destroy();
+    }
   });
   http.on('clientError', (_err, socket) => socket.destroy());
 
@@ -116,7 +123,6 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
   const hostPart = host.includes(':') ? `[${host}]` : host;
   log.info({ host, port }, 'signaling server listening');
 
-  let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       clearInterval(sweep);

@@ -5,7 +5,7 @@ import { byteLevelVocab } from '../../shared/tokenizer/byte-level-vocab.ts';
 import { serializeLlama2cVocab } from '../../shared/tokenizer/llama2c-vocab.ts';
 import { writeModelPackage } from '../model/write-model-package.ts';
 import type { ConvertOptions } from './convert-options.ts';
-import { CheckpointFormatError } from './errors.ts';
+import { InvalidModelShapeError } from './errors.ts';
 import { llamaUnits, type TensorSource } from './llama-units.ts';
 
 export interface DemoModelShape {
@@ -27,7 +27,7 @@ const INIT_STD = 0.02;
 export function demoArchitecture(s: DemoModelShape): LlamaArchitecture {
   const kvHeads = s.kvHeads ?? s.heads;
   const bad = (what: string): never => {
-    throw new CheckpointFormatError('demo-model', what);
+    throw new InvalidModelShapeError(what);
   };
   if (s.hidden % s.heads !== 0 || (s.hidden / s.heads) % 2 !== 0) bad(`hidden ${s.hidden} must split into ${s.heads} heads of even size`);
   if (s.heads % kvHeads !== 0) bad(`kv heads ${kvHeads} must divide heads ${s.heads}`);

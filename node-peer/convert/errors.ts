@@ -34,3 +34,10 @@ export class UnknownSourceError extends RingmeshError {
     super(`${file}: ${detail}`, options);
   }
 }
+
+/** A requested demo-model shape cannot form a Llama model (heads not dividing hidden, tiny vocab …). */
+export class InvalidModelShapeError extends RingmeshError {
+  constructor(detail: string) {
+    super(`demo model shape: ${detail}`);
+  }
+}

@@ -1,6 +1,8 @@
+import { join } from 'node:path';
 import type { Engine, LayerRange, Stage } from '../../shared/engine/engine.ts';
 import { assertChain } from '../../shared/generate/stage-chain.ts';
 import { unitsForRange, type UnitName } from '../../shared/model/manifest.ts';
+import { findUnit } from '../../shared/model/pieces.ts';
 import type { ModelPackage } from '../model/open-model-package.ts';
 
 /**
@@ -14,8 +16,12 @@ export async function loadChain(engine: Engine, pkg: ModelPackage, ranges: reado
   try {
     for (const range of ranges) {
       const units = new Map<UnitName, Uint8Array>();
-      for (const u of unitsForRange(numLayers, range.start, range.end)) units.set(u, await pkg.readUnit(u));
-      stages.push(await engine.loadStage({ manifest: pkg.manifest, range, units, ...(threads === undefined ? {} : { threads }) }));
+      const unitFiles = new Map<UnitName, string>();
+      for (const u of unitsForRange(numLayers, range.start, range.end)) {
+        units.set(u, await pkg.readUnit(u));
+        unitFiles.set(u, join(pkg.dir, findUnit(pkg.manifest, u).file));
+      }
+      stages.push(await engine.loadStage({ manifest: pkg.manifest, range, units, unitFiles, ...(threads === undefined ? {} : { threads }) }));
     }
   } catch (err) {
     for (const s of stages) await s.dispose();

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { link, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -23,9 +23,24 @@ const createTensor = ((type: 'float32' | 'int32', data: Float32Array | Int32Arra
   new ort.Tensor(type, data, dims)) as CreateOrtTensor;
 
 /**
+ * Puts a unit file next to the model: a hard link to the package's file when there is one on the
+ * same file system (no copy; ORT refuses symlinks that leave the model's folder), else the bytes.
+ */
+async function placeUnit(target: string, bytes: Uint8Array, source: string | undefined): Promise<void> {
+  if (source !== undefined) {
+    const linked = await link(source, target).then(
+      () => true,
+      () => false, // another file system or no permission: fall back to writing the bytes
+    );
+    if (linked) return;
+  }
+  await writeFile(target, bytes);
+}
+
+/**
  * Engine on onnxruntime-node. ORT reads external weights from files next to the model, so each
- * stage writes its graph and unit files into a private temp folder, opens the session from there
- * and deletes the folder (ORT has loaded or mapped the bytes by then).
+ * stage puts its graph and unit files (hard-linked or written) into a private temp folder, opens
+ * the session from there and deletes the folder (ORT has loaded or mapped the bytes by then).
  */
 export class OrtNodeEngine implements Engine {
   readonly kind: EngineKind;
@@ -46,7 +61,7 @@ export class OrtNodeEngine implements Engine {
         if (written.has(w.file)) continue;
         const bytes = spec.units.get(w.unit);
         if (bytes === undefined) throw new StageInputError(label, `unit ${w.unit} was not provided`);
-        await writeFile(join(dir, w.file), bytes);
+        await placeUnit(join(dir, w.file), bytes, spec.unitFiles?.get(w.unit));
         written.add(w.file);
       }
       await writeFile(join(dir, 'model.onnx'), graph.model);

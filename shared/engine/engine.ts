@@ -27,13 +27,21 @@ export interface StageSpec {
   readonly range: LayerRange;
   /** Bytes of every unit in `unitsForRange(range)`, verified by the caller. */
   readonly units: ReadonlyMap<UnitName, Uint8Array>;
+  /**
+   * Where the same verified unit files lie on disk, when they do (Node): an engine that reads
+   * weights from files may hard-link them instead of writing a copy. Optional; `units` is enough.
+   */
+  readonly unitFiles?: ReadonlyMap<UnitName, string>;
   /** Intra-op threads; default: what the engine thinks best. */
   readonly threads?: number;
 }
 
 /**
  * A loaded layer range. Keeps one KV cache per session: each `run` appends its positions to that
- * session's cache (prefill = many tokens at once, decode = one).
+ * session's cache (prefill = many tokens at once, decode = one). Runs may be issued concurrently
+ * for different sessions (pipelining); a stage queues them. Errors: `StageInputError` (wrong input
+ * kind or shape, token id outside the vocabulary), `ContextLengthExceededError`, `EngineRuntimeError`
+ * (shared/engine/errors.ts); a failed run leaves the session's cache as it was.
  */
 export interface Stage {
   readonly range: LayerRange;
@@ -44,7 +52,12 @@ export interface Stage {
   dispose(): Promise<void>;
 }
 
-/** Builds the graph for a range (shared graph builder) and runs it on one backend. */
+/**
+ * Builds the graph for a range (shared/graph/build-stage-graph.ts) and runs it on one backend.
+ * Implementations: `OrtNodeEngine` (node-peer/engine), `OrtWebEngine` and the Worker proxy
+ * `WorkerEngine` (web-peer/engine). `loadStage` warms the stage up once before returning it;
+ * `dispose` disposes every stage the engine loaded.
+ */
 export interface Engine {
   readonly kind: EngineKind;
   loadStage(spec: StageSpec): Promise<Stage>;

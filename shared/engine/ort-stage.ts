@@ -6,6 +6,7 @@ import type { ModelManifest } from '../model/manifest.ts';
 import type { LayerRange, Stage, StageInput, StageOutput } from './engine.ts';
 import { ContextLengthExceededError, EngineRuntimeError, StageInputError } from './errors.ts';
 import type { CreateOrtTensor, OrtSessionLike, OrtTensorLike } from './ort-like.ts';
+import { createSerialQueue, type SerialQueue } from './serial-queue.ts';
 
 interface SessionState {
   length: number;
@@ -20,7 +21,6 @@ interface SessionState {
  */
 export class OrtStage implements Stage {
   private readonly sessions = new Map<SessionId, SessionState>();
-  private queue: Promise<unknown> = Promise.resolve();
   private readonly label: string;
   private disposed = false;
 
@@ -30,15 +30,14 @@ export class OrtStage implements Stage {
     private readonly graph: StageGraph,
     private readonly session: OrtSessionLike,
     private readonly createTensor: CreateOrtTensor,
+    /** Where runs queue up: per stage by default; onnxruntime-web needs one queue per engine. */
+    private readonly serial: SerialQueue = createSerialQueue(),
   ) {
     this.label = `[${range.start}, ${range.end})`;
   }
 
   run(session: SessionId, input: StageInput): Promise<StageOutput> {
-    const next = this.queue.then(() => this.runNow(session, input));
-    // Keep the chain alive after a failure; the caller sees the rejection through `next`.
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.serial(() => this.runNow(session, input));
   }
 
   sessionLength(session: SessionId): number {
@@ -57,8 +56,7 @@ export class OrtStage implements Stage {
     if (this.disposed) return;
     this.disposed = true;
     for (const id of [...this.sessions.keys()]) this.freeSession(id);
-    await this.queue;
-    await this.session.release();
+    await this.serial(() => this.session.release());
   }
 
   private mainInput(input: StageInput): { tensor: OrtTensorLike; seqLen: number } {

@@ -18,6 +18,8 @@ export interface OriginCandidate {
   readonly connected: boolean;
   /** Epoch ms when it was first seen in the room (signaling) or connected. */
   readonly seenAt: number;
+  /** Epoch ms when it joined the room as far as I know: -Infinity for members already there when I joined. */
+  readonly joinedAt?: number;
   /** Epoch ms of its last HAVE to me, or of the connection when it sent none yet. */
   readonly lastProgressAt: number;
 }
@@ -29,6 +31,11 @@ export interface OriginAssignmentLimits {
   readonly stallMs: number;
   /** A piece that waited this long for its designee is fetched from the origin anyway. */
   readonly fallbackMs: number;
+  /**
+   * After a member joins (or I join), assignments move. For this long, a piece that moved to me
+   * from someone else is left to them: they may be fetching it already under the old view.
+   */
+  readonly handoffMs: number;
 }
 
 /** FNV-1a: the same 32-bit hash of a piece key on every peer and platform. */
@@ -61,12 +68,25 @@ export function shouldFetchFromOrigin(
   waitingSince: number,
   now: number,
   limits: OriginAssignmentLimits,
+  /** When I joined (my own `seenAt`). */
+  selfSince = Number.NEGATIVE_INFINITY,
 ): boolean {
-  const designee = originDesignee(key, self, members, now, limits);
-  if (designee === 'self') return true;
   if (now - waitingSince >= limits.fallbackMs) return true;
+  const designee = originDesignee(key, self, members, now, limits);
+  if (designee === 'self') return !movedFromOther(key, self, members, now, limits, selfSince);
   if (!designee.connected) return false; // still within its connect grace
   // The designee gets stallMs from when the piece started waiting: a swarm-wide hold-up (a dead
   // peer everyone waited on) must not make every peer fetch the same piece at once.
   return now - Math.max(designee.lastProgressAt, waitingSince) >= limits.stallMs;
+}
+
+/** Whether `key` belonged to another candidate in the view before the joins of the last handoffMs. */
+function movedFromOther(key: string, self: string, members: readonly OriginCandidate[], now: number, limits: OriginAssignmentLimits, selfSince: number): boolean {
+  const live = (m: OriginCandidate): boolean => m.connected || now - m.seenAt < limits.connectGraceMs;
+  const recent = (t: number): boolean => now - t < limits.handoffMs;
+  const old = members.filter((m) => live(m) && !recent(m.joinedAt ?? m.seenAt));
+  if (old.length === 0) return false; // nobody was there before: nobody can be fetching it
+  if (recent(selfSince)) return true; // I am new: in the old view it was one of theirs
+  if (old.length === members.filter(live).length) return false; // nobody new: the view did not change
+  return originDesignee(key, self, old, now, limits) !== 'self';
 }

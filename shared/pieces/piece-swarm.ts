@@ -60,7 +60,8 @@ export interface PieceSwarmEvents {
 export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements SessionHost {
   private readonly sessions = new Map<string, PeerSession>();
   private readonly banned = new Set<string>();
-  private readonly members = new Map<string, number>();
+  /** Room members: when I first saw each, and when it joined (-Infinity: before me). */
+  private readonly members = new Map<string, { seenAt: number; joinedAt: number }>();
   private readonly held = new Set<string>();
   private readonly storing = new Set<string>();
   private readonly originInFlight = new Set<string>();
@@ -110,16 +111,20 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     if (this.closed || this.banned.has(id) || this.sessions.has(id)) return;
     const s = new PeerSession(conn, this);
     this.sessions.set(id, s);
-    this.members.set(id, this.members.get(id) ?? this.now());
+    if (!this.members.has(id)) this.members.set(id, { seenAt: this.now(), joinedAt: this.now() });
     this.sendBitfields(s);
     this.schedule();
   }
 
-  /** The room as signaling reports it (ids other than mine): pending members are origin candidates. */
-  setMembers(ids: readonly string[]): void {
+  /**
+   * The room as signaling reports it (ids other than mine): pending members are origin candidates.
+   * `beforeMe`: these were in the room when I joined (the welcome), so they may already be fetching.
+   */
+  setMembers(ids: readonly string[], beforeMe = false): void {
     const keep = new Set(ids);
     for (const id of [...this.members.keys()]) if (!keep.has(id) && !this.sessions.has(id)) this.members.delete(id);
-    for (const id of ids) if (!this.members.has(id)) this.members.set(id, this.now());
+    const now = this.now();
+    for (const id of ids) if (!this.members.has(id)) this.members.set(id, { seenAt: now, joinedAt: beforeMe ? Number.NEGATIVE_INFINITY : now });
     this.schedule();
   }
 
@@ -305,18 +310,19 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     // A stalled peer's pieces and requests are not counted on: they go elsewhere meanwhile.
     const live = [...this.sessions.values()].filter((s) => !s.stalled(this.opts.peerStallMs ?? 4000));
     const peers = live.map((s) => ({
-      id: s.id, has: s.has, throughput: s.throughput, wants: () => true, connected: true, seenAt: s.connectedAt, lastProgressAt: s.lastProgressAt,
+      id: s.id, has: s.has, throughput: s.throughput, wants: () => true, connected: true, seenAt: s.connectedAt,
+      joinedAt: this.members.get(s.id)?.joinedAt ?? s.connectedAt, lastProgressAt: s.lastProgressAt,
     }));
     const pendingMembers: OriginCandidate[] = [...this.members]
       .filter(([id]) => !this.sessions.has(id) && !this.banned.has(id))
-      .map(([id, seenAt]) => ({ id, wants: () => true, connected: false, seenAt, lastProgressAt: seenAt }));
+      .map(([id, m]) => ({ id, wants: () => true, connected: false, seenAt: m.seenAt, joinedAt: m.joinedAt, lastProgressAt: m.seenAt }));
     const inFlight = [
       ...live.flatMap((s) => s.inFlight().map((key) => ({ key, source: s.id }))),
       ...[...this.originInFlight].map((key) => ({ key, source: ORIGIN })),
       ...[...this.storing].map((key) => ({ key, source: 'store' })),
     ];
     const base = {
-      self: this.opts.self(), now: this.now(), wanted: left.map((w) => ({ key: pieceName(w.ref), tier: w.tier, length: w.ref.length })),
+      self: this.opts.self(), selfSince: this.startedAt, now: this.now(), wanted: left.map((w) => ({ key: pieceName(w.ref), tier: w.tier, length: w.ref.length })),
       peers, pendingMembers, inFlight, limits: this.limits,
       hasOrigin: this.opts.origin !== undefined && !this.opts.localPackage && this.now() >= this.originPausedUntil,
     };

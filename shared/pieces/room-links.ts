@@ -37,23 +37,25 @@ export function linkSwarmToRoom(opts: SwarmLinksOptions): () => void {
       .catch((err: unknown) => opts.onError?.(err))
       .finally(() => dialing.delete(id));
   };
-  const reconcile = (): void => {
-    swarm.setMembers(others());
+  const reconcile = (beforeMe = false): void => {
+    swarm.setMembers(others(), beforeMe);
     for (const id of others()) dial(id);
   };
 
   const stops = [
     transport.on('connection', add),
-    signaling.on('welcome', reconcile),
+    signaling.on('welcome', () => reconcile(true)), // a welcome lists who was there before me
     signaling.on('peer-joined', () => swarm.setMembers(others())),
     signaling.on('peer-left', () => swarm.setMembers(others())),
   ];
   for (const conn of transport.connections()) add(conn);
   let stopped = false;
   let timer: unknown;
+  let first = true; // linked after the welcome: its members were there before me
   const loop = (): void => {
     if (stopped) return;
-    reconcile();
+    reconcile(first);
+    first = false;
     timer = setTimeout(loop, opts.reconcileMs ?? 3000);
   };
   loop();

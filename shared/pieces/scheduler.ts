@@ -38,6 +38,8 @@ export interface SchedulerLimits extends OriginAssignmentLimits {
 
 export interface SchedulerState {
   readonly self: string;
+  /** When this peer joined (its swarm started), for the origin handoff rule. */
+  readonly selfSince?: number;
   readonly now: number;
   /** Pieces not yet verified, in priority order (needed first). */
   readonly wanted: readonly WantedPiece[];
@@ -62,6 +64,7 @@ export const DEFAULT_LIMITS: SchedulerLimits = {
   maxOrigin: 3,
   endgameDuplicates: 1,
   connectGraceMs: 15_000,
+  handoffMs: 2_000,
   stallMs: 5_000,
   fallbackMs: 60_000,
 };
@@ -134,7 +137,7 @@ export function selectPieces(state: SchedulerState, rng: () => number): Action[]
       if (peer) assign(w.key, peer.id);
     } else if (state.hasOrigin && (load.get(ORIGIN) ?? 0) < limits.maxOrigin) {
       const since = state.waitingSince.get(w.key) ?? state.now;
-      if (shouldFetchFromOrigin(w.key, state.self, members, since, state.now, limits)) assign(w.key, ORIGIN);
+      if (shouldFetchFromOrigin(w.key, state.self, members, since, state.now, limits, state.selfSince)) assign(w.key, ORIGIN);
     }
   }
 

@@ -8,7 +8,15 @@ export interface LruOptions {
   readonly isPinned?: (hash: string) => boolean;
   /** Told about each model evicted to make room. */
   readonly onEvict?: (record: ModelRecord) => void;
+  /**
+   * Waits before retrying after an eviction: browsers free IndexedDB space lazily, and retrying at
+   * once would evict the next model for space that is already on its way. Default: 100/300/900 ms.
+   */
+  readonly settle?: (attempt: number) => Promise<void>;
 }
+
+const SETTLE_TRIES = 3;
+const defaultSettle = (attempt: number): Promise<void> => new Promise((r) => setTimeout(r, 100 * 3 ** attempt));
 
 /**
  * Least-recently-used eviction of whole models. When the inner store reports its quota full
@@ -33,13 +41,19 @@ export function withLru<S extends ModelStore>(store: S, opts: LruOptions): S {
   }
   const overrides = {
     async put(hash: string, data: Uint8Array): Promise<void> {
+      let settling = -1; // -1: nothing evicted yet
       for (;;) {
         try {
           return await store.put(hash, data);
         } catch (err) {
           // Only a full quota is handled here: make room and retry; anything else is the caller's.
           if (!(err instanceof StoreQuotaError)) throw err;
+          if (settling >= 0 && settling < SETTLE_TRIES) {
+            await (opts.settle ?? defaultSettle)(settling++);
+            continue;
+          }
           if (!(await evictOldest())) throw err;
+          settling = 0;
         }
       }
     },

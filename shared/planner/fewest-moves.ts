@@ -26,52 +26,55 @@ export function keptLayers(layout: Layout, before: Ranges): number {
 }
 
 /**
- * Counts for a fixed order, each floor or ceil of its quota, Σ = numLayers, maximising kept
- * layers (dynamic programme over stages × number of ceilings used so far). Null when float error
- * left no valid rounding (the caller then skips this order).
+ * Counts for a fixed order maximising kept layers, each within `slack` layers of floor/ceil of its
+ * quota (slack 0: floor or ceil, the fresh-plan guarantee), inside [1, cap], summing to numLayers.
+ * Dynamic programme over (stage, first layer of the next stage); on equal kept layers the count
+ * nearer its quota wins. Null when no such counts exist (float error at the band's edge).
  */
-function keepMostRounding(order: readonly Entry[], quotas: readonly number[], numLayers: number, before: Ranges): number[] | null {
-  const choices = quotas.map(roundingChoices);
+function keepMostCounts(
+  order: readonly Entry[],
+  quotas: readonly number[],
+  caps: readonly number[],
+  numLayers: number,
+  before: Ranges,
+  slack: number,
+): number[] | null {
   const n = order.length;
-  const ups = numLayers - choices.reduce((s, [lo]) => s + lo, 0);
-  if (ups < 0 || ups > choices.filter(([lo, hi]) => hi > lo).length) return null;
-  // best[i][r]: most kept layers over stages < i with r of them rounded up; -1 = unreachable.
-  const best: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(ups + 1).fill(-1));
-  const tookUp: boolean[][] = Array.from({ length: n + 1 }, () => new Array<boolean>(ups + 1).fill(false));
+  // best[i][p]: most kept layers when stages < i cover layers [0, p); -1 = unreachable.
+  const best: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(numLayers + 1).fill(-1));
+  const pick: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(numLayers + 1).fill(0));
   (best[0] as number[])[0] = 0;
-  let prefixLo = 0;
   for (let i = 0; i < n; i++) {
-    const [lo, hi] = choices[i] as readonly [number, number];
+    const q = quotas[i] as number;
+    const [floor, ceil] = roundingChoices(q);
+    const lo = Math.max(1, floor - slack);
+    const hi = Math.min(caps[i] as number, ceil + slack);
+    const options: number[] = [];
+    for (let c = lo; c <= hi; c++) options.push(c);
+    options.sort((a, b) => Math.abs(a - q) - Math.abs(b - q) || a - b);
     const range = before.get((order[i] as Entry).member.peerId);
     const row = best[i] as number[];
     const next = best[i + 1] as number[];
-    const nextUp = tookUp[i + 1] as boolean[];
-    for (let r = 0; r <= ups; r++) {
-      const here = row[r] as number;
+    const nextPick = pick[i + 1] as number[];
+    for (let p = 0; p <= numLayers; p++) {
+      const here = row[p] as number;
       if (here < 0) continue;
-      const start = prefixLo + r;
-      const keepLo = here + overlap(range, start, start + lo);
-      if (keepLo > (next[r] as number)) {
-        next[r] = keepLo;
-        nextUp[r] = false;
-      }
-      if (hi > lo && r < ups) {
-        const keepHi = here + overlap(range, start, start + hi);
-        if (keepHi > (next[r + 1] as number)) {
-          next[r + 1] = keepHi;
-          nextUp[r + 1] = true;
+      for (const c of options) {
+        if (p + c > numLayers) continue;
+        const kept = here + overlap(range, p, p + c);
+        if (kept > (next[p + c] as number)) {
+          next[p + c] = kept;
+          nextPick[p + c] = c;
         }
       }
     }
-    prefixLo += lo;
   }
-  if (((best[n] as number[])[ups] as number) < 0) return null;
+  if (((best[n] as number[])[numLayers] as number) < 0) return null;
   const counts = new Array<number>(n);
-  for (let i = n, r = ups; i > 0; i--) {
-    const up = (tookUp[i] as boolean[])[r] as boolean;
-    const [lo, hi] = choices[i - 1] as readonly [number, number];
-    counts[i - 1] = up ? hi : lo;
-    if (up) r--;
+  for (let i = n, p = numLayers; i > 0; i--) {
+    const c = (pick[i] as number[])[p] as number;
+    counts[i - 1] = c;
+    p -= c;
   }
   return counts;
 }
@@ -84,11 +87,11 @@ function withNewcomers(survivors: readonly Entry[], newcomers: readonly Entry[],
 /**
  * The layout over the fresh layout's stages that moves fewest layers from `previous`. Candidates:
  * the surviving stages in their previous order (rotations of it only if that order cannot hold
- * embed and head) with the new stages inserted as one block at every position, each rounded by
- * `keepMostRounding`; and the fresh layout itself, so a re-plan never moves more than planning
+ * embed and head) with the new stages inserted as one block at every position, each counted by
+ * `keepMostCounts`; and the fresh layout itself, so a re-plan never moves more than planning
  * from scratch. Ties go to the earlier candidate (unrotated, block earlier), the fresh one last.
  */
-export function fewestMovesLayout(fresh: Layout, previous: Plan, numLayers: number): Layout {
+export function fewestMovesLayout(fresh: Layout, previous: Plan, numLayers: number, slack = 0): Layout {
   const before: Ranges = new Map(previous.ring.map((s) => [s.peerId, [s.start, s.end] as const]));
   const stages = new Map(fresh.order.map((e) => [e.member.peerId, e] as const));
   const survivors = previous.ring.flatMap((s) => stages.get(s.peerId) ?? []);
@@ -101,7 +104,7 @@ export function fewestMovesLayout(fresh: Layout, previous: Plan, numLayers: numb
       const order = withNewcomers(ring, newcomers, at);
       const fit = orderQuotas(order, numLayers);
       if (fit === null) continue;
-      const counts = keepMostRounding(order, fit.quotas, numLayers, before);
+      const counts = keepMostCounts(order, fit.quotas, fit.caps, numLayers, before, slack);
       if (counts !== null) out.push({ order, counts });
     }
     return out;

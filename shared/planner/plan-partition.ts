@@ -4,8 +4,8 @@ import { totalModelBytes, validateModelShape, type ModelShape } from './model-sh
 import { layoutToPlan, toEntries } from './layout.ts';
 import { freshLayout } from './fresh-layout.ts';
 import { fewestMovesLayout } from './fewest-moves.ts';
-import { InsufficientMemoryError } from './errors.ts';
-import type { Plan, PlanResult } from './plan.ts';
+import { InsufficientMemoryError, InvalidPlanInputError } from './errors.ts';
+import type { Plan, PlanOptions, PlanResult } from './plan.ts';
 
 /**
  * Splits the model's layers into a ring over `members` (DESIGN §6; algorithm and guarantees in
@@ -16,14 +16,17 @@ import type { Plan, PlanResult } from './plan.ts';
  * - Layer counts are within one layer of the memory-capped split in proportion to
  *   memory ÷ time-per-layer (exo's memory-proportional split when speeds are equal).
  * - With `previous`, ring order and rounding are chosen to move as few layers as possible, and
- *   never more than a from-scratch plan would.
+ *   never more than a from-scratch plan would; `options.moveSlackLayers` trades balance for fewer
+ *   moves (counts then within 1 + slack layers of their quota).
  * - Members too small for a layer, or whose share rounds to nothing, are seeders.
  * - When no ring can hold the model: `insufficient` with the exact budget one more peer would need.
  *
  * Throws InvalidPlanInputError / DuplicateMemberError on malformed input.
  */
-export function planPartition(model: ModelShape, members: readonly Member[], previous?: Plan): PlanResult {
+export function planPartition(model: ModelShape, members: readonly Member[], previous?: Plan, options: PlanOptions = {}): PlanResult {
   validateModelShape(model);
+  const slack = options.moveSlackLayers ?? 0;
+  if (!Number.isSafeInteger(slack) || slack < 0) throw new InvalidPlanInputError('options.moveSlackLayers', `${slack} must be an integer ≥ 0`);
   const all = toEntries(model, canonicalMembers(members));
   const missing = missingBytes(model, all.map((e) => e.cap));
   const eligible = all.filter((e) => e.cap.middle >= 1);
@@ -36,7 +39,7 @@ export function planPartition(model: ModelShape, members: readonly Member[], pre
       offeredBytes: all.reduce((s, e) => s + e.member.memoryBytes, 0),
     };
   }
-  const layout = previous === undefined ? fresh : fewestMovesLayout(fresh, previous, model.numLayers);
+  const layout = previous === undefined ? fresh : fewestMovesLayout(fresh, previous, model.numLayers, slack);
   return { kind: 'planned', plan: layoutToPlan(model, layout, all) };
 }
 

@@ -31,6 +31,15 @@ export interface Plan {
   readonly seeders: readonly Seeder[];
 }
 
+/** Tuning of a re-plan (only used together with a previous plan). */
+export interface PlanOptions {
+  /**
+   * Layers a re-plan may put on a stage beyond floor/ceil of its proportional quota, to move fewer
+   * layers. 0 (default) keeps the fresh-plan guarantee |count − quota| < 1; k relaxes it to < 1 + k.
+   */
+  readonly moveSlackLayers?: number;
+}
+
 /** The planner's answer: a plan, or exactly how much memory is missing. */
 export type PlanResult =
   | { readonly kind: 'planned'; readonly plan: Plan }

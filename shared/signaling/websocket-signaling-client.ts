@@ -69,6 +69,9 @@ class WebSocketSignalingClient implements SignalingClient {
     this.connecting = new Promise<WelcomeMessage>((resolve, reject) => {
       this.settleConnect = { resolve, reject };
     });
+    // Callers that fire and forget connect() and later close() must not get an unhandled
+    // rejection; those that await it still see the error.
+    this.connecting.catch(() => {});
     this.open();
     return this.connecting;
   }

@@ -1,3 +1,4 @@
+import { mergeBestPairs } from './best-pair-merge.ts';
 import { TokenIdRangeError } from './errors.ts';
 import { parseLlama2cVocab, type Llama2cVocab } from './llama2c-vocab.ts';
 import type { EncodeOptions, Tokenizer, TokenStreamDecoder } from './tokenizer.ts';
@@ -69,8 +70,17 @@ export class Llama2cTokenizer implements Tokenizer {
     return this.merge(tokens);
   }
 
-  /** Greedy merges: repeatedly fuse the adjacent pair whose concatenation scores best (first wins ties). */
+  /** Greedy merges exactly as run.c: best-scoring adjacent pair first, leftmost on ties. */
   private merge(tokens: number[]): number[] {
+    return mergeBestPairs(
+      tokens,
+      (l, r) => this.ids.get(this.pieceKey(l) + this.pieceKey(r)),
+      (id) => this.vocab.scores[id] as number,
+    );
+  }
+
+  /** run.c's quadratic loop, kept as the executable definition `merge` is tested against. */
+  mergeQuadratic(tokens: number[]): number[] {
     for (;;) {
       let bestScore = -1e10;
       let bestId = -1;

@@ -121,6 +121,9 @@ export class WebRtcTransport implements Transport {
         lastError = err;
         const stale = this.attempts.get(remote);
         if (stale) this.dropAttempt(stale);
+        // A fast failure (ICE/DTLS error) must not spin: back off a little before the next offer.
+        const pause = Math.min(250 * attempts, deadline - performance.now());
+        if (pause > 0) await new Promise<void>((r) => setTimeout(r, pause));
       }
     }
     throw new ConnectTimeoutError(remote, total, attempts, { cause: lastError });

@@ -3,6 +3,7 @@ import type { Engine, EngineKind, Stage, StageSpec } from '../../shared/engine/e
 import { EngineRuntimeError, StageInputError } from '../../shared/engine/errors.ts';
 import type { CreateOrtTensor, OrtSessionLike } from '../../shared/engine/ort-like.ts';
 import { OrtStage, warmUpStage } from '../../shared/engine/ort-stage.ts';
+import { createSerialQueue } from '../../shared/engine/serial-queue.ts';
 import { buildStageGraph } from '../../shared/graph/build-stage-graph.ts';
 import { StageIo } from '../../shared/graph/stage-io.ts';
 
@@ -49,6 +50,9 @@ export class OrtWebEngine implements Engine {
   kind: EngineKind = 'wasm';
   private ort: typeof OrtWeb | undefined;
   private readonly stages = new Set<Stage>();
+  // onnxruntime-web corrupts its state when two sessions run at once (one WASM instance): all
+  // stages of this engine share one queue.
+  private readonly serial = createSerialQueue();
 
   constructor(private readonly options: OrtWebEngineOptions = {}) {}
 
@@ -75,14 +79,14 @@ export class OrtWebEngine implements Engine {
     }
     let session: OrtWeb.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(graph.model, {
+      session = await this.serial(() => ort.InferenceSession.create(graph.model, {
         executionProviders: [this.kind],
         graphOptimizationLevel: 'all',
         externalData,
         // On WebGPU the KV caches stay on the GPU between runs (fed back as they are).
         ...(this.kind === 'webgpu' ? { preferredOutputLocation: kvOnGpu(graph.layers) } : {}),
         extra: { session: { intra_op: { allow_spinning: '0' } } },
-      });
+      }));
     } catch (err) {
       throw new EngineRuntimeError(label, `onnxruntime-web (${this.kind}) could not create the session`, { cause: err });
     }
@@ -92,7 +96,7 @@ export class OrtWebEngine implements Engine {
       run: (feeds) => session.run(feeds as OrtWeb.InferenceSession.FeedsType),
       release: () => session.release(),
     };
-    const stage = new OrtStage(spec.range, spec.manifest, graph, adapter, createTensor);
+    const stage = new OrtStage(spec.range, spec.manifest, graph, adapter, createTensor, this.serial);
     await warmUpStage(stage, spec.manifest);
     this.stages.add(stage);
     return stage;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeDemoModel } from '../../../node-peer/convert/demo-model.ts';
+import { InvalidModelShapeError } from '../../../node-peer/convert/errors.ts';
 import { openModelPackage } from '../../../node-peer/model/open-model-package.ts';
 import { tensorArray } from '../../../shared/model/tensor-view.ts';
 import { createTokenizer } from '../../../shared/tokenizer/create-tokenizer.ts';
@@ -21,6 +22,8 @@ describe('demo model', () => {
     const c = await writeDemoModel(tmp.path('c'), { ...shape, seed: 8 }, { pieceSize: 8192 });
     expect(b.modelId).toBe(a.modelId);
     expect(c.manifest.units[1]?.pieces).not.toEqual(a.manifest.units[1]?.pieces);
+    await expect(writeDemoModel(tmp.path('bad'), { ...shape, heads: 5 })).rejects.toBeInstanceOf(InvalidModelShapeError);
+    await expect(writeDemoModel(tmp.path('bad'), { ...shape, vocab: 100 })).rejects.toBeInstanceOf(InvalidModelShapeError);
     expect(a.manifest.architecture).toMatchObject({ numLayers: 3, hiddenSize: 48, numHeads: 6, numKvHeads: 2, headDim: 8, vocabSize: 400, intermediateSize: 128 });
   });
 

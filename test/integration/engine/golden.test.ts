@@ -92,4 +92,11 @@ describe('golden greedy through the real CLI process', () => {
     const out = JSON.parse(stdout) as { promptIds: number[]; generatedIds: number[]; text: string };
     expect(out).toMatchObject({ promptIds: c.prompt_ids, generatedIds: c.generated_ids, text: c.stdout.slice(0, -1) });
   });
+
+  it('a split that does not fit the model exits 1 with the typed error on stderr', async () => {
+    const c = cases[2];
+    if (c === undefined) throw new Error('golden case 2 missing');
+    const child = run(process.execPath, [bin, 'generate', '--model', packages.get(c.model)?.dir ?? '', '--prompt', 'x', '--split', '2,2']);
+    await expect(child).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('InvalidSplitError') as unknown });
+  });
 });

@@ -96,6 +96,25 @@ describe('selectPieces', () => {
   });
 });
 
+describe('origin handoff after a join', () => {
+  const cand = (id: string, seenAt: number): OriginCandidate => ({ id, wants: () => true, connected: true, seenAt, lastProgressAt: seenAt });
+  const keys = Array.from({ length: 60 }, (_, i) => `embed#${i}`);
+  it('a newcomer leaves its newly assigned pieces to the old members for handoffMs', () => {
+    const s = base({ wanted: want(keys), peers: [peer('old', [], undefined, { seenAt: 0, lastProgressAt: 0 })], selfSince: 9_500, now: 10_000, limits: { ...DEFAULT_LIMITS, maxOrigin: 100 } });
+    expect(requests(selectPieces(s, seededRng(1)))).toEqual([]);
+    expect(requests(selectPieces({ ...s, now: 9_500 + DEFAULT_LIMITS.handoffMs }, seededRng(1))).length).toBeGreaterThan(10);
+  });
+  it('an old member keeps fetching what stayed its own, and waits on what moved to it from another old member', () => {
+    const members = [cand('m1', 0), cand('m2', 0), cand('new', 9_900)];
+    const now = 10_000;
+    const mine = keys.filter((k) => originDesignee(k, 'me', members, now, DEFAULT_LIMITS) === 'self');
+    const mineBefore = new Set(keys.filter((k) => originDesignee(k, 'me', members.slice(0, 2), now, DEFAULT_LIMITS) === 'self'));
+    const s = base({ wanted: want(keys), peers: members.map((m) => peer(m.id, [], undefined, m)), selfSince: 0, now, limits: { ...DEFAULT_LIMITS, maxOrigin: 100 } });
+    const got = requests(selectPieces(s, seededRng(1))).map((r) => r.split('@')[0]);
+    expect(new Set(got)).toEqual(new Set(mine.filter((k) => mineBefore.has(k))));
+  });
+});
+
 describe('origin assignment', () => {
   it('every peer computes the same designee from its own point of view', () => {
     const ids = ['a', 'b', 'c', 'd', 'e', 'f'];

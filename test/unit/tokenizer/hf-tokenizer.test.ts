@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TokenizerFormatError } from '../../../shared/tokenizer/errors.ts';
 import { createTokenizer } from '../../../shared/tokenizer/create-tokenizer.ts';
@@ -6,6 +7,7 @@ import { HfTokenizer } from '../../../shared/tokenizer/hf-tokenizer.ts';
 import { Llama2cTokenizer } from '../../../shared/tokenizer/llama2c-tokenizer.ts';
 import { serializeLlama2cVocab } from '../../../shared/tokenizer/llama2c-vocab.ts';
 import { llama2cVocabToHfJson } from '../../util/hf-tokenizer-json.ts';
+import { modelFile } from '../../util/models.ts';
 
 // The same byte-level vocab as a llama2.c tokenizer.bin and as an HF tokenizer.json.
 const v = byteLevelVocab(420);
@@ -42,5 +44,19 @@ describe('HfTokenizer', () => {
     expect(t).toBeInstanceOf(Llama2cTokenizer);
     expect(t.eos).toEqual([2]);
     expect(() => createTokenizer({ ...entry, kind: 'llama2c', file: 'tokenizer.bin' }, binBytes, 500)).toThrow(TokenizerFormatError);
+  });
+});
+
+describe('tokenizer.json generated from a llama2.c vocab', () => {
+  it('encodes every text exactly like run.c\'s algorithm on the real aidreams vocab', () => {
+    const l = Llama2cTokenizer.fromBytes(modelFile('aidreams-tok512.bin'), 'tok', { expectedVocab: 512 });
+    const h = new HfTokenizer(llama2cVocabToHfJson(l.vocab), { bos: 1, eos: [1], addBos: true });
+    const alphabet = fc.constantFrom(...'the machine dreams of probability, a   gentle hum. ÄéΩ✓\n\tXYZqj0123456789'.split(''));
+    fc.assert(
+      fc.property(fc.array(alphabet, { maxLength: 80 }).map((a) => a.join('')), (text) => {
+        expect(h.encode(text)).toEqual(l.encode(text));
+      }),
+      { seed: 3, numRuns: 300 },
+    );
   });
 });

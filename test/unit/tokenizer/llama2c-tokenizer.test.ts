@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TokenizerFormatError } from '../../../shared/tokenizer/errors.ts';
 import { Llama2cTokenizer } from '../../../shared/tokenizer/llama2c-tokenizer.ts';
@@ -68,5 +69,21 @@ describe('Llama2cTokenizer rules', () => {
     expect(() => Llama2cTokenizer.fromBytes(bytes, 't.bin', { expectedVocab: 32000 })).toThrow(TokenizerFormatError);
     expect(() => Llama2cTokenizer.fromBytes(bytes, 't.bin', { expectedVocab: 500 })).toThrow(/vocab size mismatch/);
     expect(() => Llama2cTokenizer.fromBytes(new Uint8Array(2), 't.bin')).toThrow(TokenizerFormatError);
+  });
+});
+
+describe('fast merge', () => {
+  it('gives exactly what run.c\'s quadratic merge loop gives', () => {
+    const tok = Llama2cTokenizer.fromBytes(modelFile('aidreams-tok512.bin'), 'tok', { expectedVocab: 512 });
+    const alphabet = fc.constantFrom(...'the machine dreams of probability, a   gentle hum. ÄéΩ✓\n'.split(''));
+    fc.assert(
+      fc.property(fc.array(alphabet, { maxLength: 200 }).map((a) => a.join('')), (text) => {
+        const fast = tok.encode(text, { bos: true });
+        // Re-run from the pre-merge tokens: encode with no merges possible = the byte/codepoint list.
+        const raw = new Llama2cTokenizer({ ...tok.vocab, scores: tok.vocab.scores.map(() => -2e10) }).encode(text, { bos: true });
+        expect(fast).toEqual(tok.mergeQuadratic(raw));
+      }),
+      { seed: 2, numRuns: 200 },
+    );
   });
 });

@@ -1,0 +1,174 @@
+// Runs one stage of the ring: admits incoming ring messages (stage-sessions.ts), runs the engine's
+// Stage, forwards hidden states to the next stage, and on the last stage picks the token and sends
+// it to stage 0 (next step) and to the requester. Transport-agnostic: messages go out through the
+// injected `send`, and come in through `handle` from whatever adapter decodes the wire frames.
+import type { Stage, StageInput } from '../engine/engine.ts';
+import type { PeerId, SessionId } from '../ids.ts';
+import type { RingMessage, RingSend, SessionInit } from './messages.ts';
+import { admitFrame, endSession, enterEpoch, evictIdle, emptyStageSessions, type FrameDrop, type StageFrame, type StageSessions } from './stage-sessions.ts';
+import { pickStepToken, tokenLogprob, type PickStepToken } from './step-sampler.ts';
+
+export interface RingStageRunnerOptions {
+  readonly self: PeerId;
+  readonly stage: Stage;
+  readonly numLayers: number;
+  readonly send: RingSend;
+  readonly clock: { now(): number };
+  /** Sessions with no frame for this long are evicted by `evictIdle`. */
+  readonly idleMs: number;
+  readonly pick?: PickStepToken;
+}
+
+/** What became of one incoming message (for logs and tests). */
+export type HandleOutcome = { readonly kind: 'ran' } | { readonly kind: 'freed' } | { readonly kind: 'dropped'; readonly reason: FrameDrop | 'not-for-stage'; readonly detail: string };
+
+export class RingStageRunner {
+  private sessions: StageSessions = emptyStageSessions;
+  private ring: readonly PeerId[] = [];
+  /** Per-session chain: a session's steps run in order, different sessions overlap. */
+  private readonly chains = new Map<SessionId, Promise<void>>();
+  /** What each held session was opened with (requester, sampling, limits). */
+  private readonly initOf = new Map<SessionId, SessionInit>();
+
+  constructor(private readonly opts: RingStageRunnerOptions) {}
+
+  private get isFirst(): boolean {
+    return this.opts.stage.range.start === 0;
+  }
+
+  private get isLast(): boolean {
+    return this.opts.stage.range.end === this.opts.numLayers;
+  }
+
+  /** The stage serves `epoch` with this ring order: caches of other epochs are freed. */
+  setPlan(epoch: number, ring: readonly PeerId[]): void {
+    this.ring = ring;
+    const r = enterEpoch(this.sessions, epoch);
+    this.sessions = r.state;
+    this.free(r.free);
+  }
+
+  /** Frees idle sessions' caches; returns them. Call it from a timer (idleMs / 2 apart, say). */
+  evictIdle(): readonly SessionId[] {
+    const r = evictIdle(this.sessions, this.opts.clock.now(), this.opts.idleMs);
+    this.sessions = r.state;
+    // Tell each requester, so it re-submits instead of waiting for its step timeout.
+    const notify = r.free.flatMap((s) => {
+      const init = this.initOf.get(s);
+      return init === undefined ? [] : [[init.replyTo, s] as const];
+    });
+    this.free(r.free);
+    for (const [to, session] of notify) this.opts.send(to, { type: 'end', session, reason: 'evicted' });
+    return r.free;
+  }
+
+  /**
+   * Admits a message synchronously (so arrival order decides step order), then runs it after the
+   * session's previous step. Resolves when this message's work is done.
+   */
+  handle(message: RingMessage): Promise<HandleOutcome> {
+    if (message.type === 'end') {
+      const r = endSession(this.sessions, message.session);
+      this.sessions = r.state;
+      this.free(r.free);
+      return Promise.resolve({ kind: 'freed' });
+    }
+    if (message.type === 'failure') return Promise.resolve(this.notForStage('failure reports go to the requester'));
+    let frame: StageFrame;
+    let input: StageInput;
+    if (message.type === 'prefill') {
+      if (!this.isFirst) return Promise.resolve(this.notForStage('prefill sent to a stage that does not hold layer 0'));
+      frame = { kind: 'first', session: message.session, epoch: message.epoch, step: message.step, init: message.init };
+      input = { kind: 'tokens', ids: Int32Array.from(message.tokens) };
+    } else if (message.type === 'token') {
+      if (!this.isFirst) return Promise.resolve(this.notForStage('token sent to a stage that does not hold layer 0'));
+      frame = { kind: 'next', session: message.session, epoch: message.epoch, step: message.step + 1 };
+      input = { kind: 'tokens', ids: Int32Array.of(message.tokenId) };
+    } else {
+      if (this.isFirst) return Promise.resolve(this.notForStage('activation sent to the stage that holds layer 0'));
+      frame = message.init !== undefined
+        ? { kind: 'first', session: message.session, epoch: message.epoch, step: message.step, init: message.init }
+        : { kind: 'next', session: message.session, epoch: message.epoch, step: message.step };
+      input = { kind: 'hidden', data: message.hidden, seqLen: message.seqLen };
+    }
+    const admitted = admitFrame(this.sessions, frame, this.opts.clock.now());
+    if (!admitted.accepted) return Promise.resolve({ kind: 'dropped', reason: admitted.reason, detail: admitted.detail });
+    this.sessions = admitted.state;
+    this.initOf.set(frame.session, admitted.session.init);
+    const previous = this.chains.get(frame.session) ?? Promise.resolve();
+    const run = previous
+      .then(() => this.run(frame, input, admitted.session.init))
+      // Anything else failing (a send that throws) ends the session here rather than leaving its
+      // chain rejected; the requester notices through its step timeout and re-submits.
+      .catch(() => this.drop(frame.session));
+    this.chains.set(frame.session, run);
+    return run.then(() => ({ kind: 'ran' }) as const);
+  }
+
+  private async run(frame: StageFrame, input: StageInput, init: SessionInit): Promise<void> {
+    if (!this.sessions.sessions.has(frame.session)) return; // ended or evicted while queued
+    const { session, epoch, step } = frame;
+    let output;
+    try {
+      output = await this.opts.stage.run(session, input);
+    } catch (error) {
+      // Edge of the stage: the requester decides what happens next (retry on a new ring).
+      this.drop(session);
+      this.opts.send(init.replyTo, { type: 'failure', session, epoch, message: `stage ${this.opts.self}: ${String(error)}` });
+      return;
+    }
+    if (output.kind === 'hidden') {
+      const next = this.nextPeer();
+      if (next === undefined) return;
+      const seqLen = output.seqLen;
+      this.opts.send(next, {
+        type: 'activation', session, epoch, step, seqLen, hidden: output.data,
+        ...(frame.kind === 'first' ? { init } : {}),
+      });
+      return;
+    }
+    const tokenId = (this.opts.pick ?? pickStepToken)(output.data, init.sampling, step);
+    const token = { type: 'token', session, epoch, step, tokenId, logprob: tokenLogprob(output.data, tokenId) } as const;
+    this.opts.send(init.replyTo, token);
+    if (init.stop.includes(tokenId) || step + 1 >= init.maxTokens) {
+      this.drop(session); // the requester frees the other stages
+      return;
+    }
+    const first = this.ring[0];
+    if (first === this.opts.self) void this.handle(token);
+    else if (first !== undefined) this.opts.send(first, token);
+  }
+
+  /** Resolves once no step of any session is queued or running (tests, graceful shutdown). */
+  async whenIdle(): Promise<void> {
+    for (;;) {
+      const pending = [...this.chains.values()];
+      await Promise.all(pending);
+      // Work queued meanwhile (a single-stage ring feeds itself) adds new chains: wait for those too.
+      if ([...this.chains.values()].every((p) => pending.includes(p))) return;
+    }
+  }
+
+  private nextPeer(): PeerId | undefined {
+    const i = this.ring.indexOf(this.opts.self);
+    return i < 0 ? undefined : this.ring[i + 1];
+  }
+
+  private drop(session: SessionId): void {
+    const r = endSession(this.sessions, session);
+    this.sessions = r.state;
+    this.free(r.free);
+  }
+
+  private free(sessions: readonly SessionId[]): void {
+    for (const s of sessions) {
+      this.opts.stage.freeSession(s);
+      this.chains.delete(s);
+      this.initOf.delete(s);
+    }
+  }
+
+  private notForStage(detail: string): HandleOutcome {
+    return { kind: 'dropped', reason: 'not-for-stage', detail };
+  }
+}
