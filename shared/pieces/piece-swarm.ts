@@ -331,7 +331,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
       const ref = this.catalog.get(a.key);
       if (!ref) continue;
       if (a.kind === 'cancel') this.sessions.get(a.source)?.cancel(a.key);
-      else if (a.source === ORIGIN) (DEBUG_ORIGIN && console.error(JSON.stringify({ dbg: 'origin', key: a.key, t: this.now(), self: base.self, peers: peers.map((p) => [p.id, p.has.has(a.key), this.now() - p.lastProgressAt, this.now() - p.seenAt]), pending: pendingMembers.map((p) => [p.id, this.now() - p.seenAt]), waiting: this.now() - (this.waiting.get(a.key) ?? this.now()) }))), void this.fetchFromOrigin(ref).catch((err: unknown) => this.fail(err));
+      else if (a.source === ORIGIN) void this.fetchFromOrigin(ref).catch((err: unknown) => this.fail(err));
       else this.sessions.get(a.source)?.request(ref.unit, ref.index, ref.length);
     }
   }
@@ -386,7 +386,6 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
   }
 }
 
-const DEBUG_ORIGIN = (globalThis as { process?: { env?: Record<string, string> } }).process?.env?.RINGMESH_DEBUG_ORIGIN === '1';
 
 function isOriginError(err: unknown): boolean {
   return err instanceof OriginUnavailableError || err instanceof OriginHttpError || err instanceof OriginRangeError || err instanceof OriginFileMissingError;
