@@ -22,6 +22,7 @@ const flag = (name: string): string | undefined => { const i = args.indexOf(`--$
 const RUNS = Number(flag('runs') ?? 3);
 const ONLY = new Set((flag('only') ?? 'tcp,ws,node,browser-node,browser-browser').split(','));
 const PINGS = 200;
+const PING_ROUNDS = 4;
 
 function reexecIsolated(): never | void {
   const others = Object.keys(os.networkInterfaces()).filter((n) => n !== 'lo');
@@ -56,25 +57,28 @@ async function startSink(kind: 'tcp' | 'ws', total: number): Promise<{ port: num
   return { port, child };
 }
 
-async function tcpThroughput(total: number): Promise<number[]> {
+/** One open baseline connection; `runOnce` sends `total` bytes and returns MB/s. */
+interface Baseline { runOnce(): Promise<number>; rtts: number[]; close(): void }
+
+async function openTcp(total: number): Promise<Baseline> {
   const { port, child } = await startSink('tcp', total);
   const sock = connect(port, '127.0.0.1');
   await once(sock, 'connect');
   const block = Buffer.alloc(MiB, 7);
-  const out: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    const t0 = performance.now();
-    const ack = once(sock, 'data');
-    for (let sent = 0; sent < total; sent += block.length) if (!sock.write(block)) await once(sock, 'drain');
-    await ack;
-    out.push(total / MiB / ((performance.now() - t0) / 1000));
-  }
-  sock.destroy();
-  child.kill();
-  return out;
+  return {
+    rtts: [],
+    async runOnce() {
+      const t0 = performance.now();
+      const ack = once(sock, 'data');
+      for (let sent = 0; sent < total; sent += block.length) if (!sock.write(block)) await once(sock, 'drain');
+      await ack;
+      return total / MiB / ((performance.now() - t0) / 1000);
+    },
+    close() { sock.destroy(); child.kill(); },
+  };
 }
 
-async function wsBench(total: number): Promise<{ mbps: number[]; rtts: number[] }> {
+async function openWs(total: number): Promise<Baseline> {
   const { port, child } = await startSink('ws', total);
   const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
   await once(ws, 'open');
@@ -82,26 +86,30 @@ async function wsBench(total: number): Promise<{ mbps: number[]; rtts: number[] 
   const rtts: number[] = [];
   for (let i = 0; i < PINGS; i++) { const t = performance.now(); const echo = next(); ws.send('p'); await echo; rtts.push(performance.now() - t); }
   const block = Buffer.alloc(MiB, 7);
-  const mbps: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    const t0 = performance.now();
-    const ack = next();
-    for (let sent = 0; sent < total; sent += block.length) {
-      ws.send(block);
-      while (ws.bufferedAmount > 8 * MiB) await new Promise((res) => setTimeout(res, 1));
-    }
-    await ack;
-    mbps.push(total / MiB / ((performance.now() - t0) / 1000));
-  }
-  ws.close();
-  child.kill();
-  return { mbps, rtts };
+  return {
+    rtts,
+    async runOnce() {
+      const t0 = performance.now();
+      const ack = next();
+      for (let sent = 0; sent < total; sent += block.length) {
+        ws.send(block);
+        while (ws.bufferedAmount > 8 * MiB) await new Promise((res) => setTimeout(res, 1));
+      }
+      await ack;
+      return total / MiB / ((performance.now() - t0) / 1000);
+    },
+    close() { ws.close(); child.kill(); },
+  };
 }
 
 // ── ringmesh data channels ───────────────────────────────────────────────────────────────────
 interface PathResult { mbps: number[]; idle: number[]; loaded: number[]; extra?: Row }
 
-async function nodeNode(signaling: SignalingServer, bulk: number): Promise<PathResult> {
+/**
+ * node↔node bulk runs, each preceded by one run of every baseline, so the data channel and the
+ * baselines it is compared with see the same ambient load on this shared machine.
+ */
+async function nodeNode(signaling: SignalingServer, bulk: number, baselines: Array<{ b: Baseline; mbps: number[] }>): Promise<PathResult> {
   const peer = (n: string): PeerProcess => PeerProcess.start(n, 'test/util/node-transport-peer.ts', [signaling.url, 'bench-nn']);
   const a = peer('a');
   const b = peer('b');
@@ -112,18 +120,25 @@ async function nodeNode(signaling: SignalingServer, bulk: number): Promise<PathR
     await a.waitFor((e) => e.event === 'connected', 30_000, 'connected');
     const mbps: number[] = [];
     for (let r = 0; r < RUNS; r++) {
+      for (const x of baselines) x.mbps.push(await x.b.runOnce());
       a.command({ cmd: 'send', to: idB, tag: `~t${r}`, bytes: bulk, seed: r + 1 });
       const sent = await a.waitFor((e) => e.event === 'sent' && e.tag === `~t${r}`, 120_000, 'sent');
       mbps.push(bulk / MiB / ((sent.ms as number) / 1000));
     }
-    const idleMark = a.mark();
-    a.command({ cmd: 'ping', to: idB, count: PINGS });
-    const idle = (await a.waitFor((e) => e.event === 'pinged', 60_000, 'pings', idleMark)).rtts as number[];
-    const loadMark = a.mark();
-    a.command({ cmd: 'send', to: idB, tag: '~load', bytes: 2 * bulk, seed: 9 });
-    a.command({ cmd: 'ping', to: idB, count: PINGS });
-    const loaded = (await a.waitFor((e) => e.event === 'pinged', 120_000, 'pings under load', loadMark)).rtts as number[];
-    await a.waitFor((e) => e.event === 'sent' && e.tag === '~load', 120_000, 'load sent');
+    // Idle and loaded pings alternate in rounds, so both see the same ambient load on this
+    // shared machine; each loaded round runs its pings while a bulk transfer is under way.
+    const idle: number[] = [];
+    const loaded: number[] = [];
+    for (let round = 0; round < PING_ROUNDS; round++) {
+      const idleMark = a.mark();
+      a.command({ cmd: 'ping', to: idB, count: PINGS / PING_ROUNDS });
+      idle.push(...((await a.waitFor((e) => e.event === 'pinged', 60_000, 'pings', idleMark)).rtts as number[]));
+      const loadMark = a.mark();
+      a.command({ cmd: 'send', to: idB, tag: `~load${round}`, bytes: bulk / 2, seed: 9 });
+      a.command({ cmd: 'ping', to: idB, count: PINGS / PING_ROUNDS });
+      loaded.push(...((await a.waitFor((e) => e.event === 'pinged', 120_000, 'pings under load', loadMark)).rtts as number[]));
+      await a.waitFor((e) => e.event === 'sent' && e.tag === `~load${round}`, 120_000, 'load sent', loadMark);
+    }
     return { mbps, idle, loaded };
   } finally {
     a.kill();
@@ -196,27 +211,29 @@ const rttCols = (idle: number[], loaded: number[]): Row => ({
   'bulk RTT p50 ms': percentile(loaded, 50), 'bulk RTT p99 ms': percentile(loaded, 99),
   'p99 bulk/idle': percentile(loaded, 99) / percentile(idle, 99),
 });
-if (ONLY.has('tcp')) {
-  const mbps = await tcpThroughput(512 * MiB);
-  data['tcp'] = { mbps };
-  rows.push({ path: 'raw TCP (2 processes)', 'MB/s': median(mbps) });
-}
-let wsMbps = Number.NaN;
-if (ONLY.has('ws')) {
-  const ws = await wsBench(128 * MiB);
-  data['ws'] = ws;
-  wsMbps = median(ws.mbps);
-  rows.push({ path: 'WebSocket (2 processes)', 'MB/s': wsMbps, 'RTT p50 ms': percentile(ws.rtts, 50), 'RTT p99 ms': percentile(ws.rtts, 99) });
-}
+const baselines: Array<{ name: string; b: Baseline; mbps: number[] }> = [];
+if (ONLY.has('tcp')) baselines.push({ name: 'tcp', b: await openTcp(512 * MiB), mbps: [] });
+if (ONLY.has('ws')) baselines.push({ name: 'ws', b: await openWs(128 * MiB), mbps: [] });
 const signaling = await createSignalingServer({ port: 0 });
 let browser: Browser | undefined;
+let wsMbps = Number.NaN;
 try {
   if (ONLY.has('node')) {
-    const r = await nodeNode(signaling, 64 * MiB);
+    const r = await nodeNode(signaling, 64 * MiB, baselines);
     data['node-node'] = r;
     rows.push({ path: 'node↔node data channel', 'MB/s': median(r.mbps), ...rttCols(r.idle, r.loaded) });
-    if (!Number.isNaN(wsMbps)) data['node-node vs ws'] = median(r.mbps) / wsMbps;
+  } else {
+    for (let i = 0; i < RUNS; i++) for (const x of baselines) x.mbps.push(await x.b.runOnce());
   }
+  for (const x of baselines) x.b.close();
+  for (const x of [...baselines].reverse()) {
+    data[x.name] = { mbps: x.mbps, rtts: x.b.rtts };
+    if (x.name === 'ws') wsMbps = median(x.mbps);
+    rows.unshift(x.name === 'ws'
+      ? { path: 'WebSocket (2 processes)', 'MB/s': median(x.mbps), 'RTT p50 ms': percentile(x.b.rtts, 50), 'RTT p99 ms': percentile(x.b.rtts, 99) }
+      : { path: 'raw TCP (2 processes)', 'MB/s': median(x.mbps) });
+  }
+  if (ONLY.has('node') && !Number.isNaN(wsMbps)) data['node-node vs ws'] = median((data['node-node'] as PathResult).mbps) / wsMbps;
   if (ONLY.has('browser-node') || ONLY.has('browser-browser')) {
     ensureWebBuild();
     browser = await launchWebRtcChromium();

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { SignalingConfigError } from './errors.ts';
 import { mintJoinToken } from './join-token.ts';
 import type { SignalingLimits } from './options.ts';
+import { createRingPlanHook, REPLAN_REPORT_KINDS } from './plan-hook.ts';
 import { createSignalingServer } from './server.ts';
 
 const env = process.env;
@@ -83,6 +84,9 @@ async function main(): Promise<void> {
     port: num('port') ?? 8787,
     log,
     limits,
+    // Every room is a ring room: plan it from its members and the model shape they report.
+    plan: createRingPlanHook({ log }),
+    replanOnReports: REPLAN_REPORT_KINDS,
     ...(tokenSecret ? { tokenSecret } : {}),
     ...(resumeSecret ? { resumeSecret } : {}),
     ...(staticDir ? { staticDir } : {}),

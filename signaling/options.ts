@@ -55,6 +55,11 @@ export interface SignalingServerOptions {
   /** Browser origins allowed to open /signal; absent = any. Requests without an Origin header (non-browser peers) always pass. */
   readonly allowOrigins?: readonly string[];
   readonly plan?: PlanHook;
+  /**
+   * Report kinds that change what the plan hook sees (e.g. a member reporting the model's shape):
+   * a report of such a kind with new data bumps the room's epoch and runs the hook again.
+   */
+  readonly replanOnReports?: ReadonlySet<string>;
   /** Protocol ping sweep, ms (default 15 000): a socket silent for a whole sweep is evicted. */
   readonly heartbeatIntervalMs?: number;
   /** Close a socket that sent no `hello` after this long, ms (default 10 000). */

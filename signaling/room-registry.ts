@@ -44,6 +44,7 @@ export interface RoomRegistryOptions {
   readonly welcomeSampleSize: number;
   readonly announceDelayMs: number;
   readonly plan?: PlanHook;
+  readonly replanOnReports?: ReadonlySet<string>;
   readonly random: () => number;
   readonly log: Logger;
 }
@@ -142,7 +143,10 @@ export class RoomRegistry {
   report(roomId: RoomId, from: RoomMember, kind: string, epoch: number, data: unknown): void {
     const room = this.rooms.get(roomId);
     if (!room) return;
+    const before = from.reports.get(kind);
     from.reports.set(kind, { epoch, data });
+    // What the planner reads changed: plan again (as a membership change would, epoch bumped).
+    if (this.options.replanOnReports?.has(kind) && (before === undefined || JSON.stringify(before.data) !== JSON.stringify(data))) this.replan(room);
     if (room.members.size > this.options.fullMembershipLimit) return;
     this.broadcast(room, encodeMessage({ type: 'report', from: from.peerId, epoch, kind, ...(data !== undefined ? { data } : {}) }));
   }
@@ -154,8 +158,13 @@ export class RoomRegistry {
   }
 
   private changed(room: Room, peerId: PeerId): void {
-    room.epoch += 1;
     room.dirty.add(peerId);
+    this.replan(room);
+  }
+
+  /** Bumps the epoch and schedules the batched announcement + plan run. */
+  private replan(room: Room): void {
+    room.epoch += 1;
     // The window grows with the room so its broadcast rate (members × flushes/s) stays bounded.
     const window = Math.max(this.options.announceDelayMs, room.members.size * ANNOUNCE_MS_PER_MEMBER);
     room.timer ??= setTimeout(() => this.flush(room), window);

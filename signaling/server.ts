@@ -52,6 +52,7 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
     random: options.random ?? Math.random,
     log,
     ...(options.plan ? { plan: options.plan } : {}),
+    ...(options.replanOnReports ? { replanOnReports: options.replanOnReports } : {}),
   });
   const stats = () => ({ connections: connections.size, peers: registry.peerCount, rooms: registry.roomCount });
   const metrics = createSignalingMetrics({ connections: () => connections.size, peers: () => registry.peerCount, rooms: () => registry.roomCount });

@@ -1,19 +1,55 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { freemem, homedir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { RingmeshError } from '../../shared/errors.ts';
-import { startPiecePeer } from '../peer/piece-peer.ts';
-import { createProgressReporter } from '../peer/progress-reporter.ts';
+import type { ModelManifest } from '../../shared/model/manifest.ts';
+import { startNodePeer } from '../peer/node-peer-runtime.ts';
+import type { NodePeer } from '../peer/node-peer-types.ts';
+import { formatBytes, parseByteSize, parseIceServer, parsePort, parseSeconds, parseSignalUrl, parseThreads } from './option-parsers.ts';
+import { probeSignaling, SignalingUnreachableError } from './signal-probe.ts';
+import { startLegacyPiecePeer } from './start-legacy.ts';
+import { serveApi, type RunningApi } from './start-api.ts';
+import { createStartReporter } from './start-reporter.ts';
 
-interface StartOptions {
+export interface StartOptions {
   signal: string;
   model: string;
+  memory?: number;
+  apiPort?: number;
+  apiHost: string;
+  apiKey?: string;
+  cacheDir: string;
+  token?: string;
+  iceServer?: string[];
   origin?: string;
   originToken?: string;
-  joinToken?: string;
   replica?: 'full';
-  cacheDir: string;
   layers?: { start: number; end: number };
   bindAddress?: string;
+  threads?: number;
+  fitTimeout: number;
 }
+
+/** Exit codes of `node-peer start` (README, docs/troubleshooting.md). */
+export const EXIT = { ok: 0, error: 1, usage: 2, insufficientMemory: 3, signalingUnreachable: 4 } as const;
+
+/** The model does not fit the memory the room's peers offer (the plan says how much is missing). */
+export class ModelDoesNotFitError extends RingmeshError {
+  constructor(
+    readonly missingBytes: number,
+    memoryBytes: number,
+    waitedS: number,
+  ) {
+    super(
+      `insufficient memory: the model needs ${formatBytes(missingBytes)} more than the room's peers offer ` +
+        `(this peer: --memory ${formatBytes(memoryBytes)}; waited ${waitedS} s for more peers). ` +
+        `Give this peer more --memory, start more peers, or raise --fit-timeout to wait longer`,
+    );
+  }
+}
+
+const defaultCacheDir = (): string => join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'ringmesh');
 
 function parseReplica(v: string): 'full' {
   if (v !== 'full') throw new InvalidArgumentError('only "full" is supported');
@@ -26,57 +62,178 @@ function parseLayers(v: string): { start: number; end: number } {
   return { start: Number(m[1]), end: Number(m[2]) };
 }
 
+const env = (name: string): string => `RINGMESH_${name}`;
+
 /**
- * `node-peer start`: join the model's room and swarm its pieces (issue 4). Keeps serving until
- * SIGINT/SIGTERM. The ring and the API attach here in later issues.
+ * `node-peer start`: join the model's room, take the layers the plan gives this peer (sized to
+ * --memory), swarm the pieces, serve the ring, and with --api-port serve the OpenAI-compatible API
+ * whose requests run through the ring. Runs until SIGINT/SIGTERM.
  */
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
-    .description('join a swarm: get the model pieces this peer needs (from cache, peers, origin) and serve them to others')
-    .requiredOption('--signal <url>', 'signaling server, ws(s)://host:port/signal')
-    .requiredOption('--model <dir|url|id>', 'a local package directory, an http(s) package base URL, or a model id (hex sha256)')
-    .option('--origin <url|dir>', 'where pieces no peer has come from (http(s) base URL, Hugging Face …/resolve/<rev>/ URL, or directory)')
-    .option('--origin-token <token>', 'bearer token for the origin (or env RINGMESH_ORIGIN_TOKEN)')
-    .option('--join-token <token>', 'signaling join token, when the server requires one')
-    .option('--replica <mode>', '"full": fetch and keep every unit, whatever the partition', parseReplica)
-    .option('--layers <a:b>', 'this peer\'s layer range (default: all layers)', parseLayers)
-    .option('--cache-dir <dir>', 'piece cache directory', process.env.RINGMESH_CACHE_DIR ?? '.ringmesh-cache')
-    .option('--bind-address <ip>', 'local address for WebRTC (127.0.0.1 on loopback-only hosts)')
-    .action(async (o: StartOptions) => {
-      const report = createProgressReporter(process.stdout);
-      try {
-        const peer = await startPiecePeer({
-          signalUrl: o.signal,
-          model: o.model,
-          cacheDir: o.cacheDir,
-          replicaFull: o.replica === 'full',
-          ...(o.origin ? { origin: o.origin } : {}),
-          ...((o.originToken ?? process.env.RINGMESH_ORIGIN_TOKEN) ? { originToken: o.originToken ?? process.env.RINGMESH_ORIGIN_TOKEN } : {}),
-          ...(o.joinToken ? { joinToken: o.joinToken } : {}),
-          ...(o.layers ? { layers: o.layers } : {}),
-          ...(o.bindAddress ? { bindAddress: o.bindAddress } : {}),
-          onCorrupt: (err) => report.event('corrupt-piece', { name: err.name, hash: err.hash, message: err.message }),
-        });
-        report.event('joined', { modelId: peer.modelId, peerId: peer.signaling.peerId });
-        peer.swarm.on('progress', (p) => report.progress(p));
-        peer.swarm.on('peer-dropped', (e) => report.event('peer-dropped', { peer: e.peer, message: e.message }));
-        peer.swarm.on('origin-failed', (e) => report.event('origin-failed', { name: e.name, message: e.message }));
-        const stop = async (): Promise<void> => {
-          report.stop();
-          await peer.close();
-          process.exit(0);
-        };
-        process.once('SIGINT', () => void stop());
-        process.once('SIGTERM', () => void stop());
-        const manifest = await peer.swarm.ready;
-        report.event('ready', { units: manifest.units.length, ...peer.swarm.progress() });
-      } catch (err) {
-        report.stop();
-        // The CLI edge: typed errors become one clear line and exit code 1.
-        if (!(err instanceof RingmeshError)) throw err;
-        process.stderr.write(`error: ${err.name}: ${err.message}\n`);
-        process.exit(1);
-      }
+    .description('join a ringmesh swarm: serve a share of the model\'s layers in the ring, swap weight pieces with peers, and optionally serve an OpenAI-compatible API')
+    .addOption(new Option('--signal <url>', 'signaling server WebSocket URL, ws(s)://host:port/signal').env(env('SIGNAL')).argParser(parseSignalUrl).makeOptionMandatory())
+    .addOption(new Option('--model <dir|url|id>', 'model package: a local directory (this peer seeds it), an http(s) base URL, or a model id (64 hex digits; pieces come from peers or --origin)').env(env('MODEL')).makeOptionMandatory())
+    .addOption(new Option('--memory <size>', 'memory this peer offers for weights + KV cache, e.g. 8GiB, 512MiB; 0 = seed pieces and make requests only (default: half the free memory)').env(env('MEMORY')).argParser(parseByteSize))
+    .addOption(new Option('--api-port <port>', 'serve the OpenAI-compatible HTTP API on this port (0 = any free port); no API without it').env(env('API_PORT')).argParser(parsePort))
+    .addOption(new Option('--api-host <host>', 'interface the API listens on').env(env('API_HOST')).default('127.0.0.1'))
+    .addOption(new Option('--api-key <key>', 'require "Authorization: Bearer <key>" on API requests').env(env('API_KEY')))
+    .addOption(new Option('--cache-dir <dir>', 'piece cache directory').env(env('CACHE_DIR')).default(defaultCacheDir()))
+    .addOption(new Option('--token <token>', 'join token, when the signaling server requires one (ringmesh-signal --mint-token)').env(env('TOKEN')))
+    .addOption(new Option('--join-token <token>').hideHelp())
+    .addOption(new Option('--ice-server <url>', 'STUN/TURN server URL (repeatable; comma-separated in the env var); none by default').env(env('ICE_SERVERS')).argParser(parseIceServer))
+    .addOption(new Option('--origin <url|dir>', 'where pieces no peer has come from (http(s) base URL or directory)').env(env('ORIGIN')))
+    .addOption(new Option('--origin-token <token>', 'bearer token for the origin').env(env('ORIGIN_TOKEN')))
+    .addOption(new Option('--replica <mode>', '"full": fetch and keep every unit, not only this peer\'s layers (without --memory and --api-port: a pure seeder, no ring stage)').env(env('REPLICA')).argParser(parseReplica))
+    .addOption(new Option('--threads <n>', 'intra-op threads of this peer\'s stage').env(env('THREADS')).argParser(parseThreads))
+    .addOption(new Option('--fit-timeout <seconds>', 'how long to wait for enough peers when the room\'s memory is short of the model, before exiting with code 3').env(env('FIT_TIMEOUT')).argParser(parseSeconds).default(60))
+    .addOption(new Option('--bind-address <ip>', 'local address for WebRTC (127.0.0.1 on loopback-only hosts)').env(env('BIND_ADDRESS')))
+    .addOption(new Option('--layers <a:b>', 'pieces only: fetch the units of layers [a, b) and take no part in the ring').argParser(parseLayers))
+    .addHelpText(
+      'after',
+      `
+Every option can also come from the environment variable named after it (RINGMESH_SIGNAL, RINGMESH_MEMORY, …).
+
+Examples:
+  node-peer start --signal ws://127.0.0.1:8787/signal --model ./models/demo --memory 2GiB --api-port 8080
+  RINGMESH_SIGNAL=wss://ring.example.org/signal RINGMESH_TOKEN=… node-peer start --model <model id> --memory 8GiB
+
+Output: a progress bar on a terminal, otherwise one JSON line per event (joined, plan, progress,
+ready, ring-ready, api, …). Exit codes: 0 stopped by SIGINT/SIGTERM, 1 runtime error, 2 bad flag,
+3 insufficient memory (the model does not fit the room), 4 signaling server unreachable.`,
+    )
+    .action(async (o: StartOptions & { joinToken?: string; iceServer?: string[] | string }) => {
+      // An env var gives the list as one comma-separated string (commander does not split it).
+      if (typeof o.iceServer === 'string') o.iceServer = (o.iceServer as string).split(',').filter(Boolean).reduce<string[]>((acc, u) => parseIceServer(u.trim(), acc), []);
+      if (o.token === undefined && o.joinToken !== undefined) o.token = o.joinToken;
+      process.exit(await runStart(o as StartOptions));
     });
+}
+
+/**
+ * Pieces only, no ring stage: `--layers a:b`, or `--replica full` with neither --memory nor
+ * --api-port (a seeding server that keeps every unit and serves pieces).
+ */
+const piecesOnly = (o: StartOptions): boolean => o.layers !== undefined || (o.replica === 'full' && o.memory === undefined && o.apiPort === undefined);
+
+/** tokenizer.json of a local package, for the BOS/EOS text chat templates write; undefined otherwise. */
+async function localTokenizerBytes(model: string, manifest: ModelManifest): Promise<Uint8Array | undefined> {
+  if (manifest.tokenizer.kind !== 'hf-json') return undefined;
+  return readFile(join(model, manifest.tokenizer.file)).then((b) => new Uint8Array(b), () => undefined); // not a directory: templates get empty BOS/EOS text
+}
+
+async function runStart(o: StartOptions): Promise<number> {
+  const report = createStartReporter(process.stdout);
+  let peer: { close(): Promise<void> } | null = null;
+  let api: RunningApi | null = null;
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) {
+      process.exit(130); // a second Ctrl-C: do not wait for the graceful path
+    }
+    stopping = true;
+    report.event('stopping', { signal, openRequests: api?.openRequests ?? 0 });
+    await api?.close(); // cancels open generations: their ring sessions end and free the stages' caches
+    await peer?.close(); // leaves the room
+    report.stop();
+    process.exit(EXIT.ok);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  try {
+    await probeSignaling(o.signal);
+    if (piecesOnly(o)) {
+      const legacy = await startLegacyPiecePeer(o, report);
+      peer = legacy;
+      if (o.apiPort !== undefined) {
+        api = await serveApi(o, await legacy.localModel());
+        report.event('api', { url: api.url });
+      }
+      await legacy.ready;
+      return await new Promise<number>(() => undefined); // serve until a signal
+    }
+    const memoryBytes = o.memory ?? Math.floor(freemem() / 2);
+    const node = await startNodePeer({
+      signalUrl: o.signal,
+      model: o.model,
+      memoryBytes,
+      cacheDir: o.cacheDir,
+      ...(o.origin === undefined ? {} : { origin: o.origin }),
+      ...(o.originToken === undefined ? {} : { originToken: o.originToken }),
+      ...(o.token === undefined ? {} : { joinToken: o.token }),
+      ...(o.iceServer === undefined ? {} : { iceServers: o.iceServer }),
+      ...(o.bindAddress === undefined ? {} : { bindAddress: o.bindAddress }),
+      ...(o.replica === 'full' ? { replicaFull: true } : {}),
+      ...(o.threads === undefined ? {} : { threads: o.threads }),
+      onEvent: (e) => {
+        const { event, ...rest } = e;
+        report.event(event, rest);
+      },
+    });
+    peer = node;
+    report.event('joined', { peerId: node.peerId, modelId: node.modelId, model: node.manifest.name, memoryBytes });
+    const fit = watchFit(node, o.fitTimeout * 1000);
+    const progress = setInterval(() => report.pieces(node.modelId, node.status()), 500);
+    progress.unref();
+    if (o.apiPort !== undefined) {
+      if (node.tokenizer === null) throw new TokenizerUnavailableError(node.modelId);
+      const tokenizerBytes = await localTokenizerBytes(o.model, node.manifest);
+      api = await serveApi(o, {
+        manifest: node.manifest,
+        modelId: node.modelId,
+        tokenizer: node.tokenizer,
+        requester: node.requester,
+        ...(tokenizerBytes === undefined ? {} : { tokenizerBytes }),
+        status: () => ({ ...node.status() }),
+      });
+      report.event('api', { url: api.url });
+    }
+    const missing = await fit;
+    if (missing !== null) throw new ModelDoesNotFitError(missing, memoryBytes, o.fitTimeout);
+    return await new Promise<number>(() => undefined);
+  } catch (err) {
+    report.stop();
+    // The CLI edge: typed errors become one clear line and an exit code.
+    if (!(err instanceof RingmeshError)) throw err;
+    process.stderr.write(`error: ${err.name}: ${err.message}\n`);
+    await api?.close().catch(() => undefined);
+    await peer?.close().catch(() => undefined); // best effort while exiting with the real error
+    return err instanceof ModelDoesNotFitError ? EXIT.insufficientMemory : err instanceof SignalingUnreachableError ? EXIT.signalingUnreachable : EXIT.error;
+  }
+}
+
+/** The runtime has no tokenizer (neither package nor origin gave one): the API cannot encode prompts. */
+export class TokenizerUnavailableError extends RingmeshError {
+  constructor(readonly modelId: string) {
+    super(`model ${modelId}: no tokenizer available (from the package, peers or origin), expected one to serve --api-port`);
+  }
+}
+
+/**
+ * Resolves null once a plan gives the room enough memory; resolves with the missing bytes when the
+ * room stays short for `timeoutMs` after the first plan that says so.
+ */
+function watchFit(node: NodePeer, timeoutMs: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    let shortSince: number | null = null;
+    const tick = setInterval(() => {
+      const s = node.status();
+      if (s.planEpoch === null) return;
+      if (s.missingBytes === null) {
+        shortSince = null;
+        if (s.readyRing !== null) {
+          clearInterval(tick);
+          resolve(null);
+        }
+        return;
+      }
+      shortSince ??= Date.now();
+      if (Date.now() - shortSince >= timeoutMs) {
+        clearInterval(tick);
+        resolve(s.missingBytes);
+      }
+    }, 200);
+  });
 }

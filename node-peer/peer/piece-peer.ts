@@ -11,9 +11,11 @@ import type { WebSocketConstructor } from '../../shared/signaling/web-socket-lik
 import { createSignalingClient } from '../../shared/signaling/websocket-signaling-client.ts';
 import { createNodeStore } from '../store/create-node-store.ts';
 import { createNodeTransport } from '../transport/node-transport.ts';
+import type { IceServer } from '../transport/node-data-peer.ts';
 import type { PeerConnection } from '../../shared/transport/transport.ts';
 import type { WebRtcTransport } from '../../shared/transport/webrtc-transport.ts';
 import { resolveModel } from './resolve-model.ts';
+import type { Origin } from '../../shared/pieces/origin.ts';
 import { linkSwarmToRoom } from '../../shared/pieces/room-links.ts';
 
 export interface PiecePeerOptions {
@@ -25,8 +27,15 @@ export interface PiecePeerOptions {
   readonly joinToken?: string;
   readonly cacheDir: string;
   readonly replicaFull: boolean;
-  /** Layers [start, end) of this peer's partition; all units when absent. */
-  readonly layers?: { start: number; end: number };
+  /**
+   * Layers [start, end) of this peer's partition; all units when absent; 'none' to start with no
+   * units and add them later with `swarm.fetchUnits` (a ring peer, once it has a plan).
+   */
+  readonly layers?: { start: number; end: number } | 'none';
+  /** What this peer announces to the planner (default: a node on CPU with no memory offered). */
+  readonly capabilities?: { readonly memoryBytes?: number; readonly speedMsPerLayer?: number; readonly engine?: 'cpu' | 'cuda' };
+  /** STUN/TURN servers for WebRTC (none by default). */
+  readonly iceServers?: readonly IceServer[];
   /** libjuice bind address ('127.0.0.1' on loopback-only hosts and in tests). */
   readonly bindAddress?: string;
   readonly limits?: Partial<SchedulerLimits>;
@@ -39,6 +48,10 @@ export interface PiecePeer {
   readonly modelId: string;
   readonly swarm: PieceSwarm;
   readonly signaling: SignalingClient;
+  /** The data channels the swarm uses; other layers (the ring) may send their frames on it too. */
+  readonly transport: WebRtcTransport;
+  /** This peer's own package (a seed) or the origin, to read files outside the swarm (tokenizer). */
+  readonly files?: { read(path: string): Promise<Uint8Array> };
   close(): Promise<void>;
 }
 
@@ -54,16 +67,28 @@ export async function startPiecePeer(opts: PiecePeerOptions): Promise<PiecePeer>
     url: opts.signalUrl,
     WebSocket: WebSocket as unknown as WebSocketConstructor,
     room: asRoomId(model.modelId),
-    capabilities: { kind: 'node', engine: 'cpu', memoryBytes: 0, modelsHeld: [], modelsWanted: [model.modelId] },
+    capabilities: {
+      kind: 'node', engine: opts.capabilities?.engine ?? 'cpu', memoryBytes: opts.capabilities?.memoryBytes ?? 0,
+      ...(opts.capabilities?.speedMsPerLayer === undefined ? {} : { speedMsPerLayer: opts.capabilities.speedMsPerLayer }),
+      modelsHeld: [], modelsWanted: [model.modelId],
+    },
     ...(opts.joinToken ? { token: opts.joinToken } : {}),
   });
-  const transport: WebRtcTransport = createNodeTransport({ signaling, ...(opts.bindAddress ? { bindAddress: opts.bindAddress } : {}) });
+  const transport: WebRtcTransport = createNodeTransport({
+    signaling,
+    ...(opts.bindAddress ? { bindAddress: opts.bindAddress } : {}),
+    ...(opts.iceServers ? { iceServers: [...opts.iceServers] } : {}),
+  });
   const swarm = new PieceSwarm({
     modelId: model.modelId,
     store,
     ...(model.origin ? { origin: model.origin } : {}),
     ...(model.localPackage ? { localPackage: model.localPackage } : {}),
-    units: (m): readonly UnitName[] | 'all' => (opts.layers ? unitsForRange(m.architecture.numLayers, opts.layers.start, Math.min(opts.layers.end, m.architecture.numLayers)) : 'all'),
+    units: (m): readonly UnitName[] | 'all' => {
+      const layers = opts.layers;
+      if (layers === 'none') return [];
+      return layers ? unitsForRange(m.architecture.numLayers, layers.start, Math.min(layers.end, m.architecture.numLayers)) : 'all';
+    },
     replicaFull: opts.replicaFull,
     self: () => signaling.peerId ?? '',
     clock: systemClock,
@@ -77,6 +102,8 @@ export async function startPiecePeer(opts: PiecePeerOptions): Promise<PiecePeer>
     modelId: model.modelId,
     swarm,
     signaling,
+    transport,
+    ...(model.localPackage ?? model.origin ? { files: (model.localPackage ?? model.origin) as Origin } : {}),
     async close() {
       unlink();
       swarm.close();

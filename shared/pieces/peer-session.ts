@@ -65,10 +65,15 @@ export class PeerSession {
     return [...this.outstanding.values()].map((o) => o.key);
   }
 
+  /**
+   * Sends a control frame (BITFIELD, HAVE, REQUEST, CANCEL) on the high-priority lane: a few bytes
+   * each, they must not wait behind megabytes of PIECE data, or peers would see stale offers and
+   * take a busy peer for a stalled one. Only PIECE payloads travel on the bulk lane.
+   */
   send(frame: Frame): void {
     if (this.closed) return;
     // A failed send means the connection is going away; its close event cleans up.
-    this.conn.send(frame, 'bulk').catch(() => undefined);
+    this.conn.send(frame, frame.type === 'PIECE' ? 'bulk' : 'ring').catch(() => undefined);
   }
 
   request(unit: string, piece: number, length: number): void {
@@ -116,6 +121,7 @@ export class PeerSession {
       this.pinging = true;
       this.conn
         .ping(ms)
+        .then(() => (this.lastHeardAt = this.host.now())) // alive, only slow: count on it again
         .catch(() => this.conn.close('no answer to PING'))
         .finally(() => (this.pinging = false));
     }
@@ -183,7 +189,7 @@ export class PeerSession {
         const data = await this.host.readPiece(r.unit, r.piece);
         const base = { requestId: r.requestId, unit: r.unit, piece: r.piece, offset: r.offset };
         if (!data || r.offset >= data.byteLength) {
-          await this.conn.send({ type: 'REJECT', ...base, length: r.length, reason: data ? 'invalid' : 'missing' }, 'bulk');
+          await this.conn.send({ type: 'REJECT', ...base, length: r.length, reason: data ? 'invalid' : 'missing' }, 'ring');
           continue;
         }
         const slice = data.subarray(r.offset, Math.min(data.byteLength, r.offset + r.length));

@@ -1,4 +1,4 @@
-import { sha256Hex } from '../crypto/sha256.ts';
+import { PieceHashMismatchError, PieceLengthError } from '../model/errors.ts';
 import type { ModelManifest, UnitName } from '../model/manifest.ts';
 import type { Clock } from '../signaling/clock.ts';
 import { TypedEmitter } from '../signaling/typed-emitter.ts';
@@ -38,6 +38,11 @@ export interface PieceSwarmOptions {
   /** How long a peer without a manifest waits for one from peers before asking the origin. */
   readonly manifestGraceMs?: number;
   readonly tickMs?: number;
+  /**
+   * Bytes of recently stored pieces kept in memory to serve without a store read and re-hash
+   * (streaming relay: what peers ask for is mostly what just arrived). Default 64 MiB; 0 disables.
+   */
+  readonly serveCacheBytes?: number;
 }
 
 export interface PieceSwarmEvents {
@@ -65,6 +70,9 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
   private readonly held = new Set<string>();
   private readonly storing = new Set<string>();
   private readonly originInFlight = new Set<string>();
+  /** Verified bytes of recently stored pieces, oldest first (see `serveCacheBytes`). */
+  private readonly recent = new Map<string, Uint8Array>();
+  private recentBytes = 0;
   private readonly limits: SchedulerLimits;
   private waiting = new Map<string, number>();
   private catalog: PieceCatalog | undefined;
@@ -79,6 +87,8 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
   private tickQueued = false;
   private closed = false;
   private finished = false;
+  /** Units asked for by `fetchUnits`, waiting until all their pieces are held. */
+  private wants: { units: ReadonlySet<string>; resolve: () => void; reject: (e: Error) => void }[] = [];
   readonly ready: Promise<ModelManifest>;
   private resolveReady!: (m: ModelManifest) => void;
   private rejectReady!: (e: Error) => void;
@@ -128,6 +138,60 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     this.schedule();
   }
 
+  /**
+   * Adds `units` to this peer's own partition (tier 0: a re-plan gave it other layers) and resolves
+   * with each unit's verified bytes once all their pieces are held (fetched like any wanted piece).
+   */
+  async fetchUnits(units: readonly UnitName[]): Promise<Map<UnitName, Uint8Array>> {
+    await new Promise<void>((resolve, reject) => {
+      if (this.closed) return reject(new Error('swarm closed'));
+      this.wants.push({ units: new Set(units), resolve, reject });
+      this.schedule();
+    });
+    const out = new Map<UnitName, Uint8Array>();
+    for (const unit of units) out.set(unit, await this.readUnit(unit));
+    return out;
+  }
+
+  /** A whole unit's verified bytes from the store (its pieces concatenated). */
+  private async readUnit(unit: UnitName): Promise<Uint8Array> {
+    const refs = (this.catalog?.all ?? []).filter((r) => r.unit === unit);
+    const size = refs.reduce((n, r) => n + r.length, 0);
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const ref of refs) {
+      const data = await this.opts.store.get(ref.hash);
+      if (!data || data.byteLength !== ref.length) throw new Error(`piece ${pieceName(ref)} left the store before its unit was read`);
+      out.set(data, at);
+      at += data.byteLength;
+    }
+    return out;
+  }
+
+  /** Puts asked-for units into `wanted` (tier 0) and resolves the asks whose pieces are all held. */
+  private applyWants(catalog: PieceCatalog): void {
+    if (this.wants.length === 0) return;
+    const byKey = new Map(this.wanted.map((w, i) => [pieceName(w.ref), i]));
+    const before = this.wanted.length;
+    for (const w of this.wants) {
+      for (const ref of catalog.all) {
+        if (!w.units.has(ref.unit)) continue;
+        const i = byKey.get(pieceName(ref));
+        if (i === undefined) {
+          byKey.set(pieceName(ref), this.wanted.length);
+          this.wanted.push({ ref, tier: 0 });
+        } else if ((this.wanted[i] as { tier: number }).tier !== 0) {
+          this.wanted[i] = { ref, tier: 0 };
+        }
+      }
+    }
+    // A seed's own package never goes through the scheduler: import the added units directly.
+    if (this.wanted.length > before && this.opts.localPackage) void this.importLocal().catch((err: unknown) => this.fail(err));
+    const done = this.wants.filter((w) => catalog.all.every((r) => !w.units.has(r.unit) || this.held.has(pieceName(r))));
+    this.wants = this.wants.filter((w) => !done.includes(w));
+    for (const w of done) w.resolve();
+  }
+
   progress(): SwarmProgress {
     const done = this.wanted.filter((w) => this.held.has(pieceName(w.ref)));
     return {
@@ -146,7 +210,11 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
     for (const s of this.sessions.values()) s.conn.close('swarm closed');
     this.sessions.clear();
+    this.recent.clear();
+    this.recentBytes = 0;
     if (!this.finished) this.rejectReady(new Error('swarm closed before the model was complete'));
+    for (const w of this.wants) w.reject(new Error('swarm closed before the units were complete'));
+    this.wants = [];
   }
 
   // ---- SessionHost ----
@@ -158,6 +226,8 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     if (unit === MANIFEST_UNIT) return this.manifestPiece?.bytes;
     const ref = this.catalog?.get(`${unit}#${index}`);
     if (!ref || !this.held.has(pieceName(ref))) return undefined;
+    const hot = this.recent.get(pieceName(ref));
+    if (hot) return hot; // verified when it was stored, in this process: no need to read and hash again
     const data = await this.opts.store.get(ref.hash);
     if (!data) this.held.delete(pieceName(ref)); // found corrupt and evicted by the store
     return data;
@@ -240,11 +310,13 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     }
     const ref = this.catalog?.get(key);
     if (!ref) return;
-    if ((await sha256Hex(data)) !== ref.hash || data.byteLength !== ref.length) {
-      this.dropPeer(from, `sent ${key} with a bad sha256 (expected ${ref.hash.slice(0, 12)}…)`);
-      return;
+    try {
+      await this.storeVerified(key, ref, data, 'peer');
+    } catch (err) {
+      // The verifying store hashed the bytes once and refused them: this peer sent a bad piece.
+      if (!isBadPiece(err)) throw err;
+      this.dropPeer(from, `sent ${key} with a bad sha256 or length (expected ${ref.hash.slice(0, 12)}…, ${ref.length} bytes)`);
     }
-    await this.storeVerified(key, ref, data, 'peer');
   }
 
   private dropPeer(s: PeerSession, detail: string): void {
@@ -255,7 +327,11 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     this.schedule();
   }
 
-  /** `data` must already match `ref.hash` (or come from a store/package the caller trusts to be checked by put). */
+  /**
+   * Stores `data` as `ref` and announces it. The store is a verifying one (`withVerification`): its
+   * put hashes the bytes, once, and throws PieceHashMismatchError/PieceLengthError on a mismatch,
+   * so nothing unverified is stored, announced or served.
+   */
   private async storeVerified(key: string, ref: PieceRef, data: Uint8Array, source: 'peer' | 'origin' | 'cache'): Promise<void> {
     if (this.held.has(key) || this.storing.has(key)) return;
     this.storing.add(key);
@@ -265,6 +341,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
       this.storing.delete(key);
     }
     this.held.add(key);
+    this.remember(key, data);
     if (source === 'peer') this.counters.fromPeers += data.byteLength;
     else if (source === 'origin') this.counters.fromOrigin += data.byteLength;
     else this.counters.fromCache += data.byteLength;
@@ -278,15 +355,28 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     this.originInFlight.add(key);
     try {
       const data = await this.opts.origin!.read(ref.file, { offset: ref.offset, length: ref.length });
-      if ((await sha256Hex(data)) !== ref.hash) throw new PeerMisbehavedError(ORIGIN, `origin sent ${key} with a bad sha256`);
       await this.storeVerified(key, ref, data, 'origin');
     } catch (err) {
-      if (!(err instanceof PeerMisbehavedError) && !isOriginError(err)) throw err;
+      // A failing origin, or one whose bytes the store refused: pause it and try again later.
+      if (!isBadPiece(err) && !isOriginError(err)) throw err;
       this.originPausedUntil = this.now() + 2000; // let a struggling origin breathe
       this.emit('origin-failed', err as Error);
     } finally {
       this.originInFlight.delete(key);
       this.schedule();
+    }
+  }
+
+  /** Keeps a just-verified piece in memory for serving, evicting the oldest beyond `serveCacheBytes`. */
+  private remember(key: string, data: Uint8Array): void {
+    const budget = this.opts.serveCacheBytes ?? 64 * 1024 * 1024;
+    if (data.byteLength > budget) return;
+    this.recent.set(key, data);
+    this.recentBytes += data.byteLength;
+    for (const [k, d] of this.recent) {
+      if (this.recentBytes <= budget) break;
+      this.recent.delete(k);
+      this.recentBytes -= d.byteLength;
     }
   }
 
@@ -305,10 +395,12 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     this.timer = this.opts.clock.setTimeout(() => this.tick(), this.opts.tickMs ?? 250);
     for (const s of this.sessions.values()) s.expire(this.opts.requestTimeoutMs ?? 30_000);
     if (!this.catalog) return this.tickManifest();
+    this.applyWants(this.catalog);
     const left = this.wanted.filter((w) => !this.held.has(pieceName(w.ref)));
     if (left.length === 0 && this.storing.size === 0) return this.finish();
     // A stalled peer's pieces and requests are not counted on: they go elsewhere meanwhile.
-    const live = [...this.sessions.values()].filter((s) => !s.stalled(this.opts.peerStallMs ?? 4000));
+    const sessions = [...this.sessions.values()];
+    const live = sessions.filter((s) => !s.stalled(this.opts.peerStallMs ?? 4000));
     const peers = live.map((s) => ({
       id: s.id, has: s.has, throughput: s.throughput, wants: () => true, connected: true, seenAt: s.connectedAt,
       joinedAt: this.members.get(s.id)?.joinedAt ?? s.connectedAt, lastProgressAt: s.lastProgressAt,
@@ -316,6 +408,13 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     const pendingMembers: OriginCandidate[] = [...this.members]
       .filter(([id]) => !this.sessions.has(id) && !this.banned.has(id))
       .map(([id, m]) => ({ id, wants: () => true, connected: false, seenAt: m.seenAt, joinedAt: m.joinedAt, lastProgressAt: m.seenAt }));
+    // A stalled peer is not asked for pieces, but it stays an origin candidate: every peer must see
+    // the same candidates to agree on designees, and the stall rule (no HAVE for stallMs) already
+    // moves its pieces to the origin if it really is stuck.
+    for (const s of sessions) {
+      if (live.includes(s)) continue;
+      pendingMembers.push({ id: s.id, wants: () => true, connected: true, seenAt: s.connectedAt, joinedAt: this.members.get(s.id)?.joinedAt ?? s.connectedAt, lastProgressAt: s.lastProgressAt });
+    }
     const inFlight = [
       ...live.flatMap((s) => s.inFlight().map((key) => ({ key, source: s.id }))),
       ...[...this.originInFlight].map((key) => ({ key, source: ORIGIN })),
@@ -386,6 +485,10 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
   }
 }
 
+
+function isBadPiece(err: unknown): boolean {
+  return err instanceof PieceHashMismatchError || err instanceof PieceLengthError;
+}
 
 function isOriginError(err: unknown): boolean {
   return err instanceof OriginUnavailableError || err instanceof OriginHttpError || err instanceof OriginRangeError || err instanceof OriginFileMissingError;

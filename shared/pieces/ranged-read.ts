@@ -78,7 +78,8 @@ export async function readRanged(get: HttpGet, url: string, range: ByteRange | u
         }
         const take = Math.min(c.length, want - received);
         if (take > 0) {
-          chunks.push(c.slice(0, take));
+          // The client hands us each chunk to keep: only a chunk cut short needs its own copy.
+          chunks.push(take === c.length ? c : c.slice(0, take));
           received += take;
         }
         if (received >= want) break;

@@ -24,8 +24,19 @@ const defaultSettle = (attempt: number): Promise<void> => new Promise((r) => set
  * pieces (a half-evicted model is therefore never counted as cached), and the put is retried.
  * When no model is left to evict, the StoreQuotaError reaches the caller. `getModel` refreshes
  * the model's place in the LRU order.
+ *
+ * Puts run concurrently (a swarm stores several pieces at once), so evictions are serialized: one
+ * model at a time, oldest first, and a put that hit the quota while another put's eviction was
+ * running retries against the space that eviction freed before it evicts anything itself. A
+ * StoreQuotaError therefore means every older model is gone (and `onEvict` has heard of each).
  */
 export function withLru<S extends ModelStore>(store: S, opts: LruOptions): S {
+  let running: Promise<boolean> | undefined;
+  /** Completed evictions so far: a put that failed before the latest one finished retries first. */
+  let evictions = 0;
+  /** Waits left, shared by all puts, before the next model is evicted. */
+  let settleLeft = 0;
+
   async function evictOldest(): Promise<boolean> {
     const models = (await store.listModels()).sort((a, b) => a.lastUsed - b.lastUsed);
     const victim = models[0];
@@ -39,21 +50,40 @@ export function withLru<S extends ModelStore>(store: S, opts: LruOptions): S {
     opts.onEvict?.(victim);
     return true;
   }
+  /** Evicts one model; only ever one eviction at a time (callers check `running` first). */
+  async function makeRoom(): Promise<boolean> {
+    running = evictOldest();
+    try {
+      const evicted = await running;
+      if (evicted) {
+        evictions++;
+        settleLeft = SETTLE_TRIES;
+      }
+      return evicted;
+    } finally {
+      running = undefined;
+    }
+  }
+
   const overrides = {
     async put(hash: string, data: Uint8Array): Promise<void> {
-      let settling = -1; // -1: nothing evicted yet
       for (;;) {
+        const seen = evictions;
         try {
           return await store.put(hash, data);
         } catch (err) {
           // Only a full quota is handled here: make room and retry; anything else is the caller's.
           if (!(err instanceof StoreQuotaError)) throw err;
-          if (settling >= 0 && settling < SETTLE_TRIES) {
-            await (opts.settle ?? defaultSettle)(settling++);
+          if (running) {
+            await running.catch(() => undefined); // another put is evicting: retry against what it frees
             continue;
           }
-          if (!(await evictOldest())) throw err;
-          settling = 0;
+          if (evictions !== seen) continue; // an eviction finished during this attempt: retry at once
+          if (settleLeft > 0) {
+            await (opts.settle ?? defaultSettle)(SETTLE_TRIES - settleLeft--);
+            continue;
+          }
+          if (!(await makeRoom())) throw err;
         }
       }
     },

@@ -43,7 +43,12 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
       return step.done();
     }
     case 'plan-changed': {
-      if (event.epoch <= state.epoch) return step.drop('stale-plan', `plan epoch ${event.epoch}, already at ${state.epoch}`);
+      // The same epoch may come twice: first with no ring (plan known, stages still loading), then
+      // with its ring once every stage is ready. Anything else not newer is stale.
+      const becameReady = event.epoch === state.epoch && state.ring === null && event.ring.length > 0;
+      if (event.epoch < state.epoch || (event.epoch === state.epoch && !becameReady)) {
+        return step.drop('stale-plan', `plan epoch ${event.epoch}, already at ${state.epoch}`);
+      }
       const ring = event.ring.length === 0 ? null : event.ring;
       for (const r of state.requests.values()) {
         if (r.phase === 'running') endOnStages(step, r);

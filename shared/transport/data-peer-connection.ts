@@ -30,6 +30,7 @@ export class DataPeerConnection implements PeerConnection {
   private closeReason: string | undefined;
   /** Bulk bytes received and processed but not yet credited back to the sender. */
   private uncredited = 0;
+  private creditScheduled = false;
   /** Frames that arrived before anyone listened (the owner gets the connection a tick later). */
   private early: Frame[] | undefined = [];
 
@@ -56,6 +57,10 @@ export class DataPeerConnection implements PeerConnection {
   }
 
   send(frame: Frame, priority: Priority = 'ring'): Promise<void> {
+    return this.sendFrame(frame, priority, false);
+  }
+
+  private sendFrame(frame: Frame, priority: Priority, control: boolean): Promise<void> {
     if (this.closeReason !== undefined) return Promise.reject(new ConnectionClosedError(this.remotePeerId, this.closeReason));
     let encoded: Uint8Array;
     try {
@@ -64,7 +69,7 @@ export class DataPeerConnection implements PeerConnection {
       return Promise.reject(err);
     }
     this.counters.framesSent++;
-    return this.queue.enqueue(encoded, priority);
+    return this.queue.enqueue(encoded, priority, control);
   }
 
   ping(timeoutMs = 10_000): Promise<number> {
@@ -121,9 +126,11 @@ export class DataPeerConnection implements PeerConnection {
       }
       throw err;
     }
-    if (messageLane(message) === 'bulk') this.credit(message.byteLength);
+    const lane = messageLane(message);
+    if (lane === 'bulk') this.credit(message.byteLength);
     if (frame === undefined) return;
     this.counters.framesReceived++;
+    if (lane === 'ring' && frame.type !== 'CREDIT') this.queue.noteRingActivity();
     if (frame.type === 'PING') {
       this.send({ type: 'PONG', requestId: frame.requestId, pingSentAt: frame.sentAt, sentAt: performance.now() }, 'ring').catch(() => {
         // The connection closed meanwhile; its close event already tells the owner.
@@ -153,15 +160,25 @@ export class DataPeerConnection implements PeerConnection {
   }
 
   /**
-   * Grants the sender `bytes` more once a quarter of the window has been consumed here. The frame
-   * listeners ran synchronously before this, so a credit means "processed", not just "arrived".
+   * Grants the sender the bytes of every bulk message processed here. Credits of messages that
+   * arrive in one burst are batched into one CREDIT (sent from a microtask). The frame listeners
+   * ran synchronously before this, so a credit means "processed", not just "arrived". Crediting
+   * every message (not every quarter window) is what lets the sender shrink its window to one
+   * small message while ring traffic flows without ever waiting on bytes the receiver holds back.
    */
   private credit(bytes: number): void {
     this.uncredited += bytes;
-    if (this.uncredited < this.opts.sendQueue.windowBytes / 4) return;
+    if (this.creditScheduled) return;
+    this.creditScheduled = true;
+    queueMicrotask(() => this.flushCredit());
+  }
+
+  private flushCredit(): void {
+    this.creditScheduled = false;
+    if (this.uncredited === 0 || this.closeReason !== undefined) return;
     const grant = this.uncredited;
     this.uncredited = 0;
-    this.send({ type: 'CREDIT', requestId: 0, bytes: grant }, 'ring').catch(() => {
+    this.sendFrame({ type: 'CREDIT', requestId: 0, bytes: grant }, 'ring', true).catch(() => {
       // The connection closed meanwhile; its close event already tells the owner.
     });
   }

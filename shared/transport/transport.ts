@@ -60,6 +60,11 @@ export interface PeerConnection {
 export interface TransportEvents {
   /** A connection opened by a remote peer (this side answered), now open. */
   connection: PeerConnection;
+  /**
+   * Every connection as it opens, whichever side dialed, before any of its frames is delivered
+   * (layers that only listen — the ring — subscribe to frames here).
+   */
+  open: PeerConnection;
 }
 
 export interface ConnectOptions {

@@ -191,6 +191,7 @@ export class WebRtcTransport implements Transport {
     conn.on('close', () => {
       if (this.open.get(attempt.remote) === conn) this.open.delete(attempt.remote);
     });
+    this.events.emit('open', conn);
     for (const w of [...(this.waiters.get(attempt.remote) ?? [])]) w.resolve(conn);
     if (!attempt.initiator) this.events.emit('connection', conn);
   }

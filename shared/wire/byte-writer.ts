@@ -13,6 +13,10 @@ export class ByteWriter {
     this.view = new DataView(this.buf.buffer);
   }
 
+  /**
+   * Reserves n bytes and returns their offset. Call it before reading `view`/`buf`: it may replace
+   * them (growth), and `this.view.setX(this.room(n), …)` would write into the old, smaller buffer.
+   */
   private room(n: number): number {
     if (this.pos + n > this.buf.byteLength) {
       const next = new Uint8Array(Math.max(this.buf.byteLength * 2, this.pos + n));
@@ -33,30 +37,35 @@ export class ByteWriter {
 
   u8(v: number, field: string): this {
     this.checkInt(v, 0xff, field);
-    this.view.setUint8(this.room(1), v);
+    const at = this.room(1);
+    this.view.setUint8(at, v);
     return this;
   }
 
   u16(v: number, field: string): this {
     this.checkInt(v, 0xffff, field);
-    this.view.setUint16(this.room(2), v);
+    const at = this.room(2);
+    this.view.setUint16(at, v);
     return this;
   }
 
   u32(v: number, field: string): this {
     this.checkInt(v, 0xffffffff, field);
-    this.view.setUint32(this.room(4), v);
+    const at = this.room(4);
+    this.view.setUint32(at, v);
     return this;
   }
 
   f64(v: number, field: string): this {
     if (typeof v !== 'number') throw new InvalidFrameError(`${this.what}: ${field} must be a number`);
-    this.view.setFloat64(this.room(8), v);
+    const at = this.room(8);
+    this.view.setFloat64(at, v);
     return this;
   }
 
   bytes(b: Uint8Array): this {
-    this.buf.set(b, this.room(b.byteLength));
+    const at = this.room(b.byteLength);
+    this.buf.set(b, at);
     return this;
   }
 

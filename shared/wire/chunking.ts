@@ -27,19 +27,29 @@ export function splitFrame(encoded: Uint8Array, lane: Lane, maxMessageBytes = MA
  * Lazy form of `splitFrame` for the send queue, which cuts the next chunk only when the channel has
  * room. Takes ownership of `encoded`: a frame that fits is sent as is, lane bit set in place.
  */
-export function* frameChunks(encoded: Uint8Array, lane: Lane, maxMessageBytes = MAX_MESSAGE_BYTES): Generator<Uint8Array, void, undefined> {
-  if (maxMessageBytes <= HEADER_BYTES) throw new InvalidFrameError(`maxMessageBytes must exceed the ${HEADER_BYTES}-byte header`);
+export function* frameChunks(
+  encoded: Uint8Array,
+  lane: Lane,
+  /** A number, or a function asked before each chunk is cut (the send queue shrinks chunks while ring traffic flows). */
+  maxMessageBytes: number | (() => number) = MAX_MESSAGE_BYTES,
+): Generator<Uint8Array, void, undefined> {
+  const limit = (): number => {
+    const n = typeof maxMessageBytes === 'number' ? maxMessageBytes : maxMessageBytes();
+    if (n <= HEADER_BYTES) throw new InvalidFrameError(`maxMessageBytes must exceed the ${HEADER_BYTES}-byte header`);
+    return n;
+  };
+  const first = limit();
   const h = readHeader(encoded);
   const laneFlag = lane === 'ring' ? FLAG_RING_LANE : 0;
   const payload = encoded.subarray(HEADER_BYTES);
-  if (encoded.byteLength <= maxMessageBytes) {
+  if (encoded.byteLength <= first) {
     // The frame is ours (just encoded), so set the lane bit in place instead of copying.
     writeHeader(encoded, { ...h, flags: laneFlag });
     yield encoded;
     return;
   }
-  const step = maxMessageBytes - HEADER_BYTES;
-  for (let at = 0; at < payload.byteLength; at += step) {
+  // Chunk sizes may differ within a frame: the assembler only counts the bytes.
+  for (let at = 0, step = first - HEADER_BYTES; at < payload.byteLength; at += step, step = limit() - HEADER_BYTES) {
     const body = payload.subarray(at, Math.min(at + step, payload.byteLength));
     const msg = new Uint8Array(HEADER_BYTES + body.byteLength);
     const more = at + step < payload.byteLength ? FLAG_MORE : 0;

@@ -12,6 +12,7 @@ import {
   decodeActivation, decodeError, decodeSessionEnd, decodeToken,
   encodeActivation, encodeError, encodeSessionEnd, encodeToken,
 } from './ring-payloads.ts';
+import { decodeSessionInit, encodeSessionInit } from './session-init-payload.ts';
 
 /** Largest frame payload accepted by default (a 4 MiB piece or a long prefill activation fits easily). */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
@@ -32,6 +33,7 @@ const CODECS: { [T in FrameTypeName]: Codec<T> } = {
   TOKEN: { encode: encodeToken, decode: decodeToken },
   SESSION_END: { encode: encodeSessionEnd, decode: decodeSessionEnd },
   ERROR: { encode: encodeError, decode: decodeError },
+  SESSION_INIT: { encode: encodeSessionInit, decode: decodeSessionInit },
   PING: { encode: encodePing, decode: decodePing },
   PONG: { encode: encodePong, decode: decodePong },
   CREDIT: { encode: encodeCredit, decode: decodeCredit },

@@ -12,6 +12,7 @@ export const FRAME_TYPES = {
   TOKEN: 17,
   SESSION_END: 18,
   ERROR: 19,
+  SESSION_INIT: 20,
   PING: 32,
   PONG: 33,
   CREDIT: 34,
@@ -20,7 +21,7 @@ export const FRAME_TYPES = {
 export type FrameTypeName = keyof typeof FRAME_TYPES;
 
 /** Tensor element types an ACTIVATION may carry, with their wire byte and element size. */
-export const DTYPES = { fp32: { code: 0, bytes: 4 }, fp16: { code: 1, bytes: 2 } } as const;
+export const DTYPES = { fp32: { code: 0, bytes: 4 }, fp16: { code: 1, bytes: 2 }, int32: { code: 2, bytes: 4 } } as const;
 export type TensorDtype = keyof typeof DTYPES;
 
 /** Why a REQUEST was refused. */
@@ -28,7 +29,7 @@ export const REJECT_REASONS = ['missing', 'busy', 'invalid'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 /** Why a ring session ended. */
-export const SESSION_END_REASONS = ['done', 'cancelled', 'error'] as const;
+export const SESSION_END_REASONS = ['done', 'cancelled', 'error', 'evicted'] as const;
 export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 
 /** Fields every frame has: the header's request id (0 when the frame answers nothing). */
@@ -58,6 +59,14 @@ export interface ActivationFrame extends FrameBase { type: 'ACTIVATION'; session
 export interface TokenFrame extends FrameBase { type: 'TOKEN'; session: SessionId; step: number; tokenId: number; logprob: number }
 /** A session is over: stages drop its KV cache. */
 export interface SessionEndFrame extends FrameBase { type: 'SESSION_END'; session: SessionId; reason: SessionEndReason }
+/**
+ * How a ring session runs, sent once per session right before its first ACTIVATION (same channel,
+ * so it arrives first): who gets the tokens, when to stop, how the last stage samples.
+ */
+export interface SessionInitFrame extends FrameBase {
+  type: 'SESSION_INIT'; session: SessionId; replyTo: string; maxTokens: number; stop: number[];
+  temperature: number; topP: number; topK: number; seed: number;
+}
 /** A peer-level error; `code` is a stable UPPER_SNAKE identifier, `message` is for humans. */
 export interface ErrorFrame extends FrameBase { type: 'ERROR'; code: string; message: string }
 /** Liveness/RTT probe; `sentAt` is the sender's clock in ms. */
@@ -74,7 +83,7 @@ export interface CreditFrame extends FrameBase { type: 'CREDIT'; bytes: number }
 
 export type Frame =
   | BitfieldFrame | HaveFrame | RequestFrame | PieceFrame | RejectFrame | CancelFrame
-  | ActivationFrame | TokenFrame | SessionEndFrame | ErrorFrame | PingFrame | PongFrame | CreditFrame;
+  | ActivationFrame | TokenFrame | SessionEndFrame | SessionInitFrame | ErrorFrame | PingFrame | PongFrame | CreditFrame;
 
 /** The frame type with a given name, e.g. `FrameOf<'PIECE'>`. */
 export type FrameOf<T extends FrameTypeName> = Extract<Frame, { type: T }>;

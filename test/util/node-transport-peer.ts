@@ -44,6 +44,9 @@ const tuning = {
   sendQueue: {
     ...(process.env['RINGMESH_HIGH_WATER'] ? { highWaterMark: Number(process.env['RINGMESH_HIGH_WATER']), lowWaterMark: Number(process.env['RINGMESH_HIGH_WATER']) / 4 } : {}),
     ...(process.env['RINGMESH_WINDOW'] ? { windowBytes: Number(process.env['RINGMESH_WINDOW']) } : {}),
+    ...(process.env['RINGMESH_ACTIVE_WINDOW'] ? { ringActiveWindowBytes: Number(process.env['RINGMESH_ACTIVE_WINDOW']) } : {}),
+    ...(process.env['RINGMESH_ACTIVE_MSG'] ? { ringActiveMessageBytes: Number(process.env['RINGMESH_ACTIVE_MSG']) } : {}),
+    ...(process.env['RINGMESH_QUIET_MS'] ? { ringQuietMs: Number(process.env['RINGMESH_QUIET_MS']) } : {}),
   },
 };
 const transport = createNodeTransport({ signaling, bindAddress: '127.0.0.1', ...tuning });

@@ -60,18 +60,12 @@ describe('browser peer of the piece swarm', () => {
     const ctx = await launchPersistent(join(dir, 'profile-six'));
     try {
       for (let i = 0; i < 6; i++) {
-        peers.push(startPeerProcess(`n${i}`, ['--signal', signaling.url, '--model', pkg.modelId, '--origin', origin.url, '--replica', 'full', '--cache-dir', join(dir, `six-c${i}`)], { env: { RINGMESH_DEBUG_ORIGIN: '1' } }));
+        peers.push(startPeerProcess(`n${i}`, ['--signal', signaling.url, '--model', pkg.modelId, '--origin', origin.url, '--replica', 'full', '--cache-dir', join(dir, `six-c${i}`)]));
       }
       const page = await openSwarmPage(ctx, { model: pkg.modelId, signal: signaling.url, origin: origin.url, db: 'six' });
       const [state] = await Promise.all([waitSettled(page, 180_000), ...peers.map((p) => p.waitFor((e) => e.event === 'ready', 180_000))]);
       expect(state.error).toBeUndefined();
       expect(state.progress?.bytesDone).toBe(pkg.bytes);
-      const dups = [...origin.bytesByPiece].filter(([k, b]) => !k.startsWith('manifest') && b > PIECE).map(([k]) => k.replace('.bin', ''));
-      if (dups.length) {
-        console.log('DUPS', dups, 'browser', await page.evaluate(() => JSON.stringify((globalThis as unknown as { rmSwarm: unknown }).rmSwarm)));
-        for (const p of peers) for (const l of p.stderr().split('\n')) if (dups.some((d) => l.includes(`"${d}"`))) console.log('DBG', p.name, l);
-        for (const p of peers) console.log('EV', p.name, JSON.stringify(p.events.filter((e) => e.event !== 'progress')));
-      }
       for (const [piece, bytes] of origin.bytesByPiece) if (!piece.startsWith('manifest')) expect(bytes, piece).toBeLessThanOrEqual(PIECE);
       expect(pieceBytes(origin)).toBe(pkg.bytes);
     } finally {

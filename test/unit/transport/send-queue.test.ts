@@ -2,7 +2,7 @@
 // channel here is a plain recorder whose bufferedAmount the test drains by hand.
 import { describe, expect, it } from 'vitest';
 import { SendQueue, type ChannelSink, type SendQueueOptions } from '../../../shared/transport/send-queue.ts';
-import { encodeFrame, FrameAssembler, type Frame } from '../../../shared/wire/index.ts';
+import { encodeFrame, FrameAssembler, messageLane, type Frame } from '../../../shared/wire/index.ts';
 import { asSessionId } from '../../../shared/ids.ts';
 
 class RecordingChannel implements ChannelSink {
@@ -97,6 +97,43 @@ describe('SendQueue', () => {
     }
     await sent;
     expect(decodeAll(ch.sent)).toEqual([token(1), piece(200_000, 4)].map(brief));
+  });
+
+  it('shrinks the bulk window and messages while ring traffic flows, and restores them when it stops', async () => {
+    const ch = new RecordingChannel();
+    let now = 0;
+    const active = { ...opts, windowBytes: 60_000, ringActiveWindowBytes: 8_000, ringActiveMessageBytes: 4_096, ringQuietMs: 100 };
+    const q = new SendQueue({ ring: ch, bulk: ch }, active, undefined, () => now);
+    const bulkMessages = (): Uint8Array[] => ch.sent.filter((m) => messageLane(m) === 'bulk');
+    // A control frame (CREDIT) on the ring lane is not ring activity.
+    const credit: Frame = { type: 'CREDIT', requestId: 0, bytes: 1 };
+    await q.enqueue(encodeFrame(credit), 'ring', true);
+    expect(q.ringActive).toBe(false);
+    const sent = q.enqueue(encodeFrame(piece(200_000, 5)), 'bulk');
+    expect(q.bytesInFlight).toBeGreaterThan(8_000); // the full window: several 16 KiB messages
+    expect(Math.max(...bulkMessages().map((m) => m.byteLength))).toBe(opts.maxMessageBytes);
+
+    await q.enqueue(encodeFrame(token(1)), 'ring');
+    expect(q.ringActive).toBe(true);
+    const cutAt = bulkMessages().length + 1; // the next chunk was cut before the token arrived
+    for (let i = 0; i < 20; i++) {
+      ch.drain();
+      q.grant(q.bytesInFlight);
+      // The first write after the token may be the full-size chunk already cut (alone in the window).
+      if (i > 0) expect(q.bytesInFlight).toBeLessThanOrEqual(8_000);
+    }
+    expect(bulkMessages().slice(cutAt).every((m) => m.byteLength <= 4_096)).toBe(true);
+
+    now = 100; // quiet for ringQuietMs: back to the full window and full-size messages
+    expect(q.ringActive).toBe(false);
+    const before = bulkMessages().length;
+    for (let i = 0; i < 100 && q.pending; i++) {
+      ch.drain();
+      q.grant(q.bytesInFlight);
+    }
+    await sent;
+    expect(Math.max(...bulkMessages().slice(before + 1).map((m) => m.byteLength))).toBe(opts.maxMessageBytes);
+    expect(decodeAll(ch.sent)).toEqual([credit, token(1), piece(200_000, 5)].map(brief));
   });
 
   it('keeps ring frames under the ring limit', () => {

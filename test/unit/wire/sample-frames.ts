@@ -17,6 +17,10 @@ export const SAMPLE_FRAMES: { [T in FrameTypeName]: Extract<Frame, { type: T }> 
   },
   TOKEN: { type: 'TOKEN', requestId: 0, session, step: 5, tokenId: 50256, logprob: -0.125 },
   SESSION_END: { type: 'SESSION_END', requestId: 0, session, reason: 'cancelled' },
+  SESSION_INIT: {
+    type: 'SESSION_INIT', requestId: 0, session, replyTo: 'peer-a', maxTokens: 64, stop: [1, 2],
+    temperature: 0.7, topP: 0.9, topK: 40, seed: 12345,
+  },
   ERROR: { type: 'ERROR', requestId: 9, code: 'SHAPE_MISMATCH', message: 'expected [1, 64], got [1, 65] — ü' },
   PING: { type: 'PING', requestId: 1, sentAt: 1234.5 },
   PONG: { type: 'PONG', requestId: 1, pingSentAt: 1234.5, sentAt: 99.25 },

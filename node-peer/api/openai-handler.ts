@@ -1,0 +1,259 @@
+/**
+ * The OpenAI-compatible API as `(Request) => Promise<Response>`, testable without a socket:
+ * GET /v1/models, POST /v1/chat/completions, POST /v1/completions (JSON or server-sent events),
+ * GET /status (ringmesh extension), CORS with preflight. Errors use OpenAI's shape.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ZodType } from 'zod';
+import type { ModelManifest } from '../../shared/model/manifest.ts';
+import type { Requester } from '../../shared/ring/requester.ts';
+import type { Tokenizer } from '../../shared/tokenizer/tokenizer.ts';
+import { ApiError, badRequest } from './api-errors.ts';
+import { chatRequestSchema, completionRequestSchema, type ChatRequest, type CompletionRequest } from './api-schemas.ts';
+import type { ChatRenderer } from './chat-template.ts';
+import { streamCompletion, type CompletionDelta, type CompletionOutcome, type CompletionParams } from './completion-stream.ts';
+import { toApiError } from './error-mapping.ts';
+import { sseResponse } from './sse.ts';
+
+export interface OpenAiHandlerOptions {
+  readonly requester: Requester;
+  readonly tokenizer: Tokenizer;
+  readonly manifest: ModelManifest;
+  readonly modelId: string;
+  readonly chat: ChatRenderer;
+  /** When set, requests need `Authorization: Bearer <apiKey>`. */
+  readonly apiKey?: string;
+  /** Origins CORS allows; default any (`*`). */
+  readonly corsOrigins?: readonly string[];
+  /** Extra fields for GET /status (peers, ring, …). */
+  readonly status?: () => Record<string, unknown>;
+  /** Seconds since the epoch (default: the wall clock). */
+  readonly now?: () => number;
+}
+
+export type ApiHandler = (request: Request) => Promise<Response>;
+
+type Kind = 'chat' | 'text';
+
+interface Prepared {
+  readonly kind: Kind;
+  readonly promptIds: readonly number[];
+  readonly params: CompletionParams;
+  readonly stream: boolean;
+  readonly includeUsage: boolean;
+  readonly returnIds: boolean;
+}
+
+export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
+  const now = o.now ?? ((): number => Math.floor(Date.now() / 1000));
+  let active = 0;
+  let served = 0;
+  /** Counts generations from start to end (completed, stopped, failed or cancelled) for /status. */
+  async function* counted(gen: AsyncGenerator<CompletionDelta, CompletionOutcome>): AsyncGenerator<CompletionDelta, CompletionOutcome> {
+    active++;
+    try {
+      const outcome = yield* gen;
+      served += outcome.completionTokens;
+      return outcome;
+    } finally {
+      active--;
+    }
+  }
+  const contextLength = o.manifest.architecture.contextLength;
+  const modelName = o.manifest.name;
+
+  const cors = (request: Request): Record<string, string> => {
+    const origin = request.headers.get('origin');
+    const allowed = o.corsOrigins === undefined ? '*' : origin !== null && o.corsOrigins.includes(origin) ? origin : null;
+    if (allowed === null) return {};
+    return {
+      'access-control-allow-origin': allowed,
+      'access-control-allow-methods': 'GET, POST, OPTIONS',
+      'access-control-allow-headers': request.headers.get('access-control-request-headers') ?? 'authorization, content-type',
+      'access-control-max-age': '86400',
+      ...(allowed === '*' ? {} : { vary: 'origin' }),
+    };
+  };
+
+  const checkModel = (model: string): void => {
+    if (model !== modelName && model !== o.modelId) {
+      throw new ApiError(404, `The model '${model}' does not exist; this peer serves '${modelName}' (id ${o.modelId})`, 'not_found_error', 'model', 'model_not_found');
+    }
+  };
+
+  const params = (r: ChatRequest | CompletionRequest, promptTokens: number, maxTokens: number | null | undefined): CompletionParams => {
+    const room = contextLength - promptTokens;
+    if (room < 1) {
+      throw badRequest(`This model's maximum context length is ${contextLength} tokens, but the prompt has ${promptTokens} tokens`, 'messages', 'context_length_exceeded');
+    }
+    return {
+      maxTokens: Math.min(maxTokens ?? room, room),
+      temperature: r.temperature ?? 1,
+      topP: r.top_p ?? 1,
+      stopStrings: r.stop === null || r.stop === undefined ? [] : typeof r.stop === 'string' ? [r.stop] : r.stop,
+      ...(r.top_k === null || r.top_k === undefined ? {} : { topK: r.top_k }),
+      ...(r.seed === null || r.seed === undefined ? {} : { seed: r.seed }),
+    };
+  };
+
+  const prepareChat = (r: ChatRequest): Prepared => {
+    checkModel(r.model);
+    const rendered = o.chat.render(r.messages);
+    const promptIds = o.tokenizer.encode(rendered.text, rendered.hasBos ? { bos: false } : {});
+    return finish('chat', r, promptIds, r.max_completion_tokens ?? r.max_tokens);
+  };
+
+  const prepareText = (r: CompletionRequest): Prepared => {
+    checkModel(r.model);
+    const prompt = r.prompt;
+    let promptIds: number[];
+    if (typeof prompt === 'string') promptIds = o.tokenizer.encode(prompt);
+    else if (typeof prompt[0] === 'string') promptIds = o.tokenizer.encode(prompt[0]);
+    else promptIds = prompt as number[];
+    const bad = promptIds.find((id) => id >= o.tokenizer.vocabSize);
+    if (bad !== undefined) throw badRequest(`prompt token id ${bad} is outside the vocabulary (size ${o.tokenizer.vocabSize})`, 'prompt');
+    if (promptIds.length === 0) throw badRequest('the prompt encodes to no tokens', 'prompt');
+    return finish('text', r, promptIds, r.max_tokens);
+  };
+
+  const finish = (kind: Kind, r: ChatRequest | CompletionRequest, promptIds: number[], maxTokens: number | null | undefined): Prepared => ({
+    kind,
+    promptIds,
+    params: params(r, promptIds.length, maxTokens),
+    stream: r.stream === true,
+    includeUsage: r.stream_options?.include_usage === true,
+    returnIds: r.return_token_ids === true,
+  });
+
+  const complete = async (p: Prepared, signal: AbortSignal): Promise<Response> => {
+    const id = newId(p.kind);
+    const created = now();
+    const gen = counted(streamCompletion(o.requester, o.tokenizer, p.promptIds, p.params, signal));
+    const usage = (n: number): Record<string, number> => ({ prompt_tokens: p.promptIds.length, completion_tokens: n, total_tokens: p.promptIds.length + n });
+    const head = { id, object: p.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model: modelName };
+    const promptIdsField = p.returnIds ? { prompt_token_ids: p.promptIds } : {};
+
+    if (!p.stream) {
+      let text = '';
+      const ids: number[] = [];
+      let step = await gen.next();
+      while (step.done !== true) {
+        text += step.value.text;
+        ids.push(...step.value.ids);
+        step = await gen.next();
+      }
+      const outcome: CompletionOutcome = step.value;
+      const tokenIds = p.returnIds ? { token_ids: ids } : {};
+      const choice =
+        p.kind === 'chat'
+          ? { index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: outcome.finishReason, ...tokenIds }
+          : { index: 0, text, logprobs: null, finish_reason: outcome.finishReason, ...tokenIds };
+      return Response.json({
+        id,
+        object: p.kind === 'chat' ? 'chat.completion' : 'text_completion',
+        created,
+        model: modelName,
+        system_fingerprint: null,
+        ...promptIdsField,
+        choices: [choice],
+        usage: usage(outcome.completionTokens),
+      });
+    }
+
+    // Streaming: the first step runs before the response starts, so a request the ring rejects
+    // outright (no ring, bad options) still gets a proper HTTP error instead of a broken stream.
+    const first = await gen.next();
+    const chunk = (delta: CompletionDelta | null, finishReason: string | null, extra: Record<string, unknown> = {}): unknown => {
+      const ids = p.returnIds && delta !== null ? { token_ids: delta.ids } : {};
+      const choice =
+        p.kind === 'chat'
+          ? { index: 0, delta: delta === null ? {} : { content: delta.text }, logprobs: null, finish_reason: finishReason, ...ids }
+          : { index: 0, text: delta?.text ?? '', logprobs: null, finish_reason: finishReason, ...ids };
+      return { ...head, system_fingerprint: null, ...extra, choices: [choice] };
+    };
+    async function* events(): AsyncGenerator<unknown> {
+      if (p.kind === 'chat') {
+        yield { ...head, system_fingerprint: null, ...promptIdsField, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] };
+      }
+      let step = first;
+      let firstText = p.kind === 'text';
+      while (step.done !== true) {
+        yield chunk(step.value, null, firstText ? promptIdsField : {});
+        firstText = false;
+        step = await gen.next();
+      }
+      if (step.value.finishReason === null) return; // the client left; nobody reads the rest
+      yield chunk(null, step.value.finishReason);
+      if (p.includeUsage) yield { ...head, system_fingerprint: null, choices: [], usage: usage(step.value.completionTokens) };
+    }
+    return sseResponse(events(), async () => {
+      await gen.return({ finishReason: null, completionTokens: 0 });
+    });
+  };
+
+  const route = async (request: Request): Promise<Response> => {
+    const { pathname } = new URL(request.url);
+    const path = pathname.replace(/\/+$/, '');
+    if (path === '/status' && request.method === 'GET') {
+      return Response.json({ status: 'ok', model: modelName, modelId: o.modelId, peerId: o.requester.peerId, activeRequests: active, tokensServed: served, ...o.status?.() });
+    }
+    if (path === '/healthz' && request.method === 'GET') return Response.json({ status: 'ok' });
+    if (o.apiKey !== undefined && request.headers.get('authorization') !== `Bearer ${o.apiKey}`) {
+      throw new ApiError(401, 'Missing or wrong API key: send Authorization: Bearer <key>', 'authentication_error', null, 'invalid_api_key');
+    }
+    if (path === '/v1/models' && request.method === 'GET') {
+      return Response.json({ object: 'list', data: [modelEntry()] });
+    }
+    if (path === `/v1/models/${modelName}` || path === `/v1/models/${o.modelId}`) return Response.json(modelEntry());
+    if (path === '/v1/chat/completions' || path === '/v1/completions') {
+      if (request.method !== 'POST') throw new ApiError(405, `${path} takes POST`, 'invalid_request_error', null, 'method_not_allowed');
+      const body = await readJson(request);
+      const prepared = path === '/v1/chat/completions' ? prepareChat(validate(chatRequestSchema, body)) : prepareText(validate(completionRequestSchema, body));
+      return complete(prepared, request.signal);
+    }
+    throw new ApiError(404, `Unknown endpoint ${request.method} ${pathname}`, 'not_found_error', null, 'unknown_url');
+  };
+
+  const modelEntry = (): Record<string, unknown> => ({
+    id: modelName,
+    object: 'model',
+    created: 0,
+    owned_by: 'ringmesh',
+    ringmesh: { model_id: o.modelId, context_length: contextLength, layers: o.manifest.architecture.numLayers },
+  });
+
+  return async (request) => {
+    const headers = cors(request);
+    if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers });
+    let response: Response;
+    try {
+      response = await route(request);
+    } catch (err) {
+      const api = toApiError(err);
+      response = Response.json(api.toBody(), { status: api.status });
+    }
+    for (const [k, v] of Object.entries(headers)) response.headers.set(k, v);
+    return response;
+  };
+}
+
+function newId(kind: Kind): string {
+  return `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
+}
+
+async function readJson(request: Request): Promise<unknown> {
+  const text = await request.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw badRequest('The request body is not valid JSON', null, 'invalid_json');
+  }
+}
+
+function validate<T>(schema: ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const param = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : null;
+  throw badRequest(issue ? `${param ?? 'body'}: ${issue.message}` : 'invalid request body', param, 'invalid_value');
+}

@@ -1,0 +1,66 @@
+import { InvalidArgumentError } from 'commander';
+
+const UNITS: Record<string, number> = {
+  '': 1, b: 1,
+  k: 1024, kib: 1024, kb: 1000,
+  m: 1024 ** 2, mib: 1024 ** 2, mb: 1000 ** 2,
+  g: 1024 ** 3, gib: 1024 ** 3, gb: 1000 ** 3,
+  t: 1024 ** 4, tib: 1024 ** 4, tb: 1000 ** 4,
+};
+
+/** "8GiB", "512MiB", "1.5GB", "4g", "1073741824" → bytes. KiB/MiB/GiB and bare K/M/G are powers of 1024; KB/MB/GB of 1000. */
+export function parseByteSize(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
+  const unit = m ? UNITS[(m[2] ?? '').toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new InvalidArgumentError(`"${value}" is not a size: expected a number with an optional unit, e.g. 8GiB, 512MiB, 1.5GB or 1073741824`);
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(bytes)) throw new InvalidArgumentError(`"${value}" is too large`);
+  return bytes;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`"${value}" is not a TCP port: expected an integer from 0 (any free port) to 65535`);
+  return n;
+}
+
+export function parseSignalUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not a URL: expected ws://host:port/signal or wss://host/signal`);
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new InvalidArgumentError(`"${value}" must start with ws:// or wss:// (the signaling server's WebSocket endpoint, e.g. ws://127.0.0.1:8787/signal)`);
+  return value;
+}
+
+export function parseIceServer(value: string, previous: string[] | undefined): string[] {
+  if (!/^(stun|turns?):[^\s]+$/.test(value)) {
+    throw new InvalidArgumentError(`"${value}" is not an ICE server URL: expected stun:host:port, turn:host:port or turns:host:port`);
+  }
+  return [...(previous ?? []), value];
+}
+
+export function parseThreads(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new InvalidArgumentError(`"${value}" is not a thread count: expected an integer ≥ 1`);
+  return n;
+}
+
+export function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a duration: expected seconds ≥ 0`);
+  return n;
+}

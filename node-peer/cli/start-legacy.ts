@@ -1,0 +1,60 @@
+import { stat } from 'node:fs/promises';
+import { RingmeshError } from '../../shared/errors.ts';
+import { openLocalModel, type LocalModel } from '../api/local-requester.ts';
+import { OrtNodeEngine } from '../engine/ort-node-engine.ts';
+import { startPiecePeer } from '../peer/piece-peer.ts';
+import type { StartOptions } from './start-command.ts';
+import type { StartReporter } from './start-reporter.ts';
+
+/** --api-port without the ring needs the package on this machine. */
+export class LocalModelRequiredError extends RingmeshError {
+  constructor(readonly model: string) {
+    super(`--model ${model}: serving the API without a ring needs a local package directory, expected one`);
+  }
+}
+
+export interface LegacyPeer {
+  /** Resolves when every wanted piece is verified. */
+  readonly ready: Promise<void>;
+  /** The whole model on this process (for --api-port without a ring). */
+  localModel(): Promise<LocalModel>;
+  close(): Promise<void>;
+}
+
+/**
+ * Pieces-only peer (`--layers`, or a checkout without the ring runtime): swarms the pieces and,
+ * with --api-port, answers from a whole local copy of the model.
+ */
+export async function startLegacyPiecePeer(o: StartOptions, report: StartReporter): Promise<LegacyPeer> {
+  const peer = await startPiecePeer({
+    signalUrl: o.signal,
+    model: o.model,
+    cacheDir: o.cacheDir,
+    replicaFull: o.replica === 'full',
+    ...(o.origin ? { origin: o.origin } : {}),
+    ...(o.originToken ? { originToken: o.originToken } : {}),
+    ...(o.token ? { joinToken: o.token } : {}),
+    ...(o.layers ? { layers: o.layers } : {}),
+    ...(o.bindAddress ? { bindAddress: o.bindAddress } : {}),
+    onCorrupt: (err) => report.event('corrupt-piece', { name: err.name, hash: err.hash, message: err.message }),
+  });
+  report.event('joined', { modelId: peer.modelId, peerId: peer.signaling.peerId });
+  peer.swarm.on('progress', (p) => report.progress(p));
+  peer.swarm.on('peer-dropped', (e) => report.event('peer-dropped', { peer: e.peer, message: e.message }));
+  peer.swarm.on('origin-failed', (e) => report.event('origin-failed', { name: e.name, message: e.message }));
+  const ready = peer.swarm.ready.then((manifest) => report.event('ready', { units: manifest.units.length, ...peer.swarm.progress() }));
+  let local: LocalModel | null = null;
+  return {
+    ready,
+    async localModel() {
+      const isDir = await stat(o.model).then((s) => s.isDirectory(), () => false);
+      if (!isDir) throw new LocalModelRequiredError(o.model);
+      local ??= await openLocalModel(o.model, new OrtNodeEngine({ device: 'cpu', ...(o.threads === undefined ? {} : { threads: o.threads }) }), o.threads);
+      return local;
+    },
+    async close() {
+      await local?.close();
+      await peer.close();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+// A whole Node peer (issue 5): the piece swarm (piece-peer.ts) + this peer's ring stage on
+// onnxruntime-node + a requester, all on one signaling client and one transport. Types in
+// node-peer-types.ts; the CLI (`node-peer start`) and the HTTP API build on `startNodePeer`.
+import { asPeerId } from '../../shared/ids.ts';
+import { systemClock } from '../../shared/signaling/clock.ts';
+import { RingPeer } from '../../shared/ring/ring-peer.ts';
+import { OrtNodeEngine } from '../engine/ort-node-engine.ts';
+import { loadTokenizer, waitForManifest } from '../ring/swarm-ring-inputs.ts';
+import type { IceServer } from '../transport/node-data-peer.ts';
+import type { NodePeer, NodePeerOptions, NodePeerStatus } from './node-peer-types.ts';
+import { startPiecePeer } from './piece-peer.ts';
+
+export type { NodePeer, NodePeerEvent, NodePeerOptions, NodePeerStatus } from './node-peer-types.ts';
+
+const MODEL_ID = /^[0-9a-f]{64}$/;
+
+/**
+ * Joins the model's room, swarms its pieces and takes part in the ring: on every plan this peer
+ * fetches the units of its layers, loads them, reports ready and serves its stage; `requester`
+ * generates through the ring. A peer given a local package directory seeds the whole package.
+ * Resolves once the manifest is known; rejects with ManifestTimeoutError, TokenizerMismatchError
+ * or the signaling/transport errors of joining.
+ */
+export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
+  const seeds = !MODEL_ID.test(opts.model) && !/^https?:\/\//.test(opts.model);
+  const iceServers: IceServer[] | undefined = opts.iceServers?.map((s) => (typeof s === 'string' ? { urls: s } : s));
+  const piece = await startPiecePeer({
+    signalUrl: opts.signalUrl,
+    model: opts.model,
+    cacheDir: opts.cacheDir,
+    replicaFull: opts.replicaFull ?? false,
+    // A seed keeps its whole package in the swarm; others fetch units as plans give them layers.
+    ...(seeds || opts.replicaFull === true ? {} : { layers: 'none' as const }),
+    capabilities: { memoryBytes: opts.memoryBytes, ...(opts.speedMsPerLayer === undefined ? {} : { speedMsPerLayer: opts.speedMsPerLayer }) },
+    ...(opts.origin ? { origin: opts.origin } : {}),
+    ...(opts.originToken ? { originToken: opts.originToken } : {}),
+    ...(opts.joinToken ? { joinToken: opts.joinToken } : {}),
+    ...(opts.bindAddress ? { bindAddress: opts.bindAddress } : {}),
+    ...(iceServers ? { iceServers } : {}),
+  });
+  const engine = new OrtNodeEngine(opts.threads === undefined ? {} : { threads: opts.threads });
+  let ring: RingPeer | undefined;
+  try {
+    const manifest = await waitForManifest(piece.swarm, piece.modelId, opts.manifestTimeoutMs ?? 60_000);
+    const tokenizer = await loadTokenizer(piece.files, manifest);
+    const peerId = piece.signaling.peerId ?? asPeerId('');
+    ring = new RingPeer({
+      modelId: piece.modelId,
+      manifest,
+      signaling: piece.signaling,
+      transport: piece.transport,
+      engine,
+      units: piece.swarm,
+      clock: systemClock,
+      dtype: opts.activationDtype ?? 'fp32',
+      ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+      ...(opts.sessionIdleMs === undefined ? {} : { sessionIdleMs: opts.sessionIdleMs }),
+      ...(opts.requester ? { requester: opts.requester } : {}),
+      ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+    });
+    const r = ring;
+    let closing: Promise<void> | undefined;
+    return {
+      peerId,
+      modelId: piece.modelId,
+      manifest,
+      tokenizer,
+      requester: r.requester,
+      status(): NodePeerStatus {
+        const p = piece.swarm.progress();
+        return {
+          peerId,
+          ...r.status(),
+          pieces: { bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, fromCache: p.fromCache, fromPeers: p.fromPeers, fromOrigin: p.fromOrigin, served: p.served },
+          members: piece.signaling.members.size,
+        };
+      },
+      close: () =>
+        (closing ??= (async () => {
+          await r.close();
+          await piece.close();
+          await engine.dispose();
+        })()),
+    };
+  } catch (err) {
+    await ring?.close();
+    await piece.close();
+    await engine.dispose();
+    throw err;
+  }
+}

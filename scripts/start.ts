@@ -1,0 +1,149 @@
+/**
+ * `npm start`: the whole demo on this machine — builds the web page when its sources changed,
+ * writes the built-in demo model once (into .ringmesh/), starts the signaling server (serving the
+ * page) and a Node peer that seeds the model, takes a share of its layers and serves the
+ * OpenAI-compatible API, then prints the URL to open. Ctrl-C stops everything cleanly.
+ *
+ * Environment: RINGMESH_PORT (page + signaling, default 8787), RINGMESH_API_PORT (default 8080),
+ * RINGMESH_HOST (default 127.0.0.1), RINGMESH_DEMO_MEMORY (the Node peer's --memory, default
+ * 64MiB: the whole demo model fits, so the API answers alone; a browser that contributes more
+ * memory takes a proportional share of the layers).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { writeDemoModel } from '../node-peer/convert/demo-model.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const STATE = join(ROOT, '.ringmesh');
+const MODEL_DIR = join(STATE, 'demo-model');
+const WEB_OUT = join(ROOT, 'dist', 'web');
+const host = process.env['RINGMESH_HOST'] ?? '127.0.0.1';
+const port = Number(process.env['RINGMESH_PORT'] ?? 8787);
+const apiPort = Number(process.env['RINGMESH_API_PORT'] ?? 8080);
+const memory = process.env['RINGMESH_DEMO_MEMORY'] ?? '64MiB';
+/** The demo model: 8 layers of hidden 256 (~6M parameters, ~25 MB fp32) — quick to make and to share. */
+const DEMO_SHAPE = { layers: 8, hidden: 256, heads: 8, kvHeads: 4, vocab: 512, context: 1024, seed: 0 };
+
+const children: ChildProcess[] = [];
+const say = (line: string): void => void process.stdout.write(`[ringmesh] ${line}\n`);
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: 'inherit' });
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`))));
+  });
+}
+
+async function buildPageIfStale(): Promise<void> {
+  const index = join(WEB_OUT, 'index.html');
+  const sources = Math.max(newestMtime(join(ROOT, 'web-peer')), newestMtime(join(ROOT, 'shared')));
+  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
+  say('building the web page (vite build)…');
+  await run(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn']);
+}
+
+async function demoModel(): Promise<string> {
+  if (existsSync(join(MODEL_DIR, 'manifest.json'))) {
+    const { openModelPackage } = await import('../node-peer/model/open-model-package.ts');
+    return (await openModelPackage(MODEL_DIR)).modelId;
+  }
+  say(`writing the demo model to ${MODEL_DIR} (once)…`);
+  const { modelId } = await writeDemoModel(MODEL_DIR, DEMO_SHAPE, { pieceSize: 1024 * 1024 });
+  return modelId;
+}
+
+/** Spawns a child, forwards its lines with a prefix, and resolves with the first line matching `ready`. */
+function startChild(name: string, args: string[], ready: (line: string) => string | null, quiet: (line: string) => boolean): Promise<string> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const onLine = (line: string): void => {
+      if (!done) {
+        const hit = ready(line);
+        if (hit !== null) {
+          done = true;
+          resolve(hit);
+        }
+      }
+      if (!quiet(line)) process.stdout.write(`  ${name} | ${line}\n`);
+    };
+    createInterface({ input: child.stdout! }).on('line', onLine);
+    createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(`  ${name} | ${line}\n`));
+    child.once('exit', (code, signal) => {
+      if (!done) reject(new Error(`${name} exited (${code ?? signal}) before it was ready`));
+      else if (!stopping) {
+        say(`${name} exited (${code ?? signal}); stopping`);
+        void stop(1);
+      }
+    });
+  });
+}
+
+let stopping = false;
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say('stopping: the peer finishes or cancels its requests and leaves the room, then the server closes…');
+  // Peer first (leaves the room cleanly), then the signaling server.
+  for (const child of [...children].reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  say('stopped.');
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  // Ctrl-C in a terminal reaches the children too (same process group); they shut down on their own
+  // and `stop` waits for them.
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  await buildPageIfStale();
+  const modelId = await demoModel();
+  await writeFile(join(WEB_OUT, 'ringmesh.json'), JSON.stringify({ room: modelId, api: `http://${host}:${apiPort}/v1` }));
+  const pageUrl = await startChild(
+    'signal',
+    [join(ROOT, 'bin', 'ringmesh-signal.js'), '--host', host, '--port', String(port), '--log-level', 'warn'],
+    (line) => (line.startsWith('page ') ? line.slice(5).trim() : null),
+    (line) => line.startsWith('signaling ') || line.startsWith('page '),
+  );
+  const signalUrl = `ws://${host}:${port}/signal`;
+  const apiUrl = await startChild(
+    'peer',
+    [join(ROOT, 'bin', 'node-peer.js'), 'start', '--signal', signalUrl, '--model', MODEL_DIR, '--memory', memory, '--api-port', String(apiPort), '--api-host', host, '--cache-dir', join(STATE, 'cache'), '--fit-timeout', '31536000'],
+    (line) => {
+      const m = /"event":"api","url":"([^"]+)"/.exec(line);
+      return m ? m[1]! : null;
+    },
+    (line) => /"event":"(progress|api)"/.test(line),
+  );
+  say('');
+  say(`open ${pageUrl}?room=${modelId}`);
+  say(`     (the page contributes this browser's GPU to the ring and has a chat box)`);
+  say(`OpenAI-compatible API: ${apiUrl}/v1  (model "${`demo-${DEMO_SHAPE.layers}x${DEMO_SHAPE.hidden}-seed${DEMO_SHAPE.seed}`}")`);
+  say('Ctrl-C stops everything.');
+  say('');
+}
+
+main().catch(async (err: unknown) => {
+  // The script's edge: one line, then stop whatever already started.
+  process.stderr.write(`[ringmesh] npm start failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  await stop(1);
+});

@@ -1,0 +1,275 @@
+// One peer's part in the ring, on any platform (DESIGN §2 steps 3–6, §7): follows the server's
+// plans, loads this peer's stage (units from the injected source, graph on the injected engine),
+// reports `ready`, runs the stage over the transport, and serves as a requester. Node and the
+// browser differ only in what they inject (engine, transport, unit source).
+import type { Engine, LayerRange, Stage } from '../engine/engine.ts';
+import type { PeerId, SessionId } from '../ids.ts';
+import { unitsForRange, type ModelManifest, type UnitName } from '../model/manifest.ts';
+import { modelShapeFromManifest } from '../planner/model-shape.ts';
+import type { Clock } from '../signaling/clock.ts';
+import type { SignalingClient } from '../signaling/signaling-client.ts';
+import type { Transport } from '../transport/transport.ts';
+import type { RingMessage } from './messages.ts';
+import type { RequesterConfig } from './requester-state.ts';
+import { RingLink } from './ring-link.ts';
+import { MODEL_REPORT, parseRingPlan, READY_REPORT, readyReportSchema, ringPeers, type ModelReport, type PlannedRing, type RingPlan } from './ring-plan.ts';
+import { RingRequester } from './ring-requester.ts';
+import { RingStageRunner } from './stage-runner.ts';
+
+/** Where a stage's unit bytes come from (the piece swarm: local store, peers, origin). */
+export interface UnitSource {
+  /** Resolves with every unit's verified bytes once all are held (fetching what is missing). */
+  fetchUnits(units: readonly UnitName[]): Promise<ReadonlyMap<UnitName, Uint8Array>>;
+}
+
+export type RingPeerEvent =
+  | { readonly event: 'plan'; readonly epoch: number; readonly layers: LayerRange | null; readonly ring: PlannedRing['ring'] }
+  | { readonly event: 'insufficient-memory'; readonly epoch: number; readonly missingBytes: number }
+  | { readonly event: 'stage-loaded'; readonly epoch: number; readonly start: number; readonly end: number; readonly ms: number }
+  | { readonly event: 'ring-ready'; readonly epoch: number; readonly ring: readonly string[] }
+  | { readonly event: 'frame-dropped'; readonly reason: string; readonly detail: string }
+  | { readonly event: 'error'; readonly message: string };
+
+export interface RingPeerOptions {
+  readonly modelId: string;
+  readonly manifest: ModelManifest;
+  readonly signaling: SignalingClient;
+  readonly transport: Transport;
+  readonly engine: Engine;
+  readonly units: UnitSource;
+  readonly clock: Clock;
+  readonly threads?: number;
+  readonly dtype?: 'fp32' | 'fp16';
+  /** Context the ring serves (KV reservation per stage); default the model's. */
+  readonly contextTokens?: number;
+  readonly sessionIdleMs?: number;
+  readonly requester?: Partial<Omit<RequesterConfig, 'self'>>;
+  readonly onEvent?: (e: RingPeerEvent) => void;
+}
+
+export interface RingPeerStatus {
+  readonly planEpoch: number | null;
+  readonly layers: LayerRange | null;
+  readonly loaded: boolean;
+  readonly readyRing: readonly PeerId[] | null;
+  readonly missingBytes: number | null;
+}
+
+interface Loaded {
+  readonly range: LayerRange;
+  readonly stage: Stage;
+}
+
+export class RingPeer {
+  readonly requester: RingRequester;
+  private readonly link: RingLink;
+  private plan: { epoch: number; plan: RingPlan } | null = null;
+  private readonly readyEpoch = new Map<PeerId, number>();
+  private readyAnnounced = -1;
+  private loaded: Loaded | null = null;
+  private runner: RingStageRunner | null = null;
+  /** Stage loads run one after another; each checks at its end whether it is still wanted. */
+  private loading: Promise<void> = Promise.resolve();
+  private readonly stops: (() => void)[] = [];
+  private evictTimer: unknown;
+  private closed = false;
+  private sessionCounter = 0;
+
+  constructor(private readonly opts: RingPeerOptions) {
+    const self = opts.signaling.peerId;
+    if (self === undefined) throw new Error('RingPeer needs a joined signaling client (its peer id)');
+    this.link = new RingLink({
+      transport: opts.transport,
+      self: () => opts.signaling.peerId,
+      dtype: opts.dtype ?? 'fp32',
+      deliver: (m) => this.deliver(m),
+      onPeerLost: (peer, reason) => this.requester.onPeerLost(peer, reason),
+      onDrop: (reason, detail) => this.emit({ event: 'frame-dropped', reason, detail }),
+    });
+    const r = opts.requester ?? {};
+    this.requester = new RingRequester({
+      config: { self, maxRetries: r.maxRetries ?? 3, stepTimeoutMs: r.stepTimeoutMs ?? 30_000, replanWaitMs: r.replanWaitMs ?? 120_000 },
+      send: (to, m) => { console.error('REQSEND', to, m.type); this.link.send(to, m); },
+      clock: opts.clock,
+      newSessionId: () => `${self}-${(++this.sessionCounter).toString(36)}` as SessionId,
+      pickSeed: () => Math.floor(Math.random() * 2 ** 31),
+    });
+    this.stops.push(
+      opts.signaling.on('plan', (p) => this.onPlan(p.epoch, parseRingPlan(p.plan))),
+      opts.signaling.on('report', (rep) => {
+        if (rep.kind !== READY_REPORT) return;
+        const ready = readyReportSchema.safeParse(rep.data);
+        if (!ready.success) return;
+        this.readyEpoch.set(rep.from, ready.data.planEpoch);
+        this.checkReady();
+      }),
+      // After a reconnect the server may have forgotten this member's reports: send them again.
+      opts.signaling.on('welcome', () => this.reportModel()),
+    );
+    const idleMs = opts.sessionIdleMs ?? 120_000;
+    const evict = (): void => {
+      if (this.closed) return;
+      this.runner?.evictIdle();
+      this.evictTimer = opts.clock.setTimeout(evict, Math.max(1000, idleMs / 2));
+    };
+    this.evictTimer = opts.clock.setTimeout(evict, Math.max(1000, idleMs / 2));
+    this.reportModel();
+  }
+
+  status(): RingPeerStatus {
+    const p = this.plan;
+    const mine = p?.plan.kind === 'planned' ? p.plan.ring.find((s) => s.peerId === this.opts.signaling.peerId) : undefined;
+    const layers = mine ? { start: mine.start, end: mine.end } : null;
+    return {
+      planEpoch: p?.epoch ?? null,
+      layers,
+      loaded: layers === null || (this.runner !== null && sameRange(this.loaded?.range, layers)),
+      readyRing: p !== null && this.readyAnnounced === p.epoch && p.plan.kind === 'planned' ? ringPeers(p.plan) : null,
+      missingBytes: p?.plan.kind === 'insufficient' ? p.plan.missingBytes : null,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.requester.close();
+    this.opts.clock.clearTimeout(this.evictTimer);
+    for (const s of this.stops) s();
+    this.link.close();
+    await this.loading;
+    this.runner = null;
+    await this.loaded?.stage.dispose();
+    this.loaded = null;
+  }
+
+  /** Tells the server the model's shape (it plans from it). */
+  private reportModel(): void {
+    const report: ModelReport = { modelId: this.opts.modelId, shape: modelShapeFromManifest(this.opts.manifest, this.opts.contextTokens) };
+    this.report(MODEL_REPORT, report);
+  }
+
+  private report(kind: string, data: unknown): void {
+    try {
+      this.opts.signaling.report(kind, data);
+    } catch (err) {
+      // Not joined right now: the welcome after the reconnect re-reports the model; a lost ready
+      // report is repeated with the next plan.
+      this.emit({ event: 'error', message: `report ${kind}: ${String(err)}` });
+    }
+  }
+
+  private onPlan(epoch: number, plan: RingPlan | null): void {
+    if (this.closed || plan === null || plan.modelId !== this.opts.modelId) return;
+    this.plan = { epoch, plan };
+    // Until every stage of this plan is ready, requests wait (and running ones stop).
+    this.requester.onPlan(epoch, []);
+    if (plan.kind === 'insufficient') {
+      this.emit({ event: 'insufficient-memory', epoch, missingBytes: plan.missingBytes });
+      this.runner = null;
+      return;
+    }
+    const self = this.opts.signaling.peerId;
+    const mine = plan.ring.find((s) => s.peerId === self);
+    const layers = mine ? { start: mine.start, end: mine.end } : null;
+    this.emit({ event: 'plan', epoch, layers, ring: plan.ring });
+    if (layers === null) {
+      this.runner = null;
+      this.loading = this.loading.then(() => this.unload());
+      return;
+    }
+    if (this.loaded !== null && sameRange(this.loaded.range, layers)) {
+      this.serve(epoch, plan, this.loaded);
+      return;
+    }
+    this.runner = null; // frames for the old layers stop here; the new stage is not there yet
+    this.loading = this.loading.then(() => this.load(epoch, layers)).catch((err: unknown) => this.emit({ event: 'error', message: `loading layers [${layers.start}, ${layers.end}): ${String(err)}` }));
+  }
+
+  private async unload(): Promise<void> {
+    const old = this.loaded;
+    this.loaded = null;
+    await old?.stage.dispose();
+  }
+
+  private async load(epoch: number, range: LayerRange): Promise<void> {
+    if (this.isStale(epoch, range)) return;
+    const started = this.opts.clock.now();
+    await this.unload(); // free the old layers' memory before taking the new ones
+    const units = await this.opts.units.fetchUnits(unitsForRange(this.opts.manifest.architecture.numLayers, range.start, range.end));
+    if (this.isStale(epoch, range)) return;
+    const stage = await this.opts.engine.loadStage({ manifest: this.opts.manifest, range, units, ...(this.opts.threads === undefined ? {} : { threads: this.opts.threads }) });
+    if (this.closed) return void (await stage.dispose());
+    this.loaded = { range, stage };
+    this.emit({ event: 'stage-loaded', epoch, start: range.start, end: range.end, ms: this.opts.clock.now() - started });
+    // A newer plan may have arrived meanwhile: serve it if it still wants these layers.
+    const p = this.plan;
+    if (p !== null && p.plan.kind === 'planned') {
+      const mine = p.plan.ring.find((s) => s.peerId === this.opts.signaling.peerId);
+      if (mine && sameRange(mine, range)) this.serve(p.epoch, p.plan, this.loaded);
+    }
+  }
+
+  /** A load is stale once the latest plan no longer gives this peer `range`. */
+  private isStale(epoch: number, range: LayerRange): boolean {
+    const p = this.plan;
+    if (this.closed || p === null || p.plan.kind !== 'planned') return true;
+    if (p.epoch === epoch) return false;
+    const mine = p.plan.ring.find((s) => s.peerId === this.opts.signaling.peerId);
+    return !(mine && sameRange(mine, range));
+  }
+
+  private serve(epoch: number, plan: PlannedRing, loaded: Loaded): void {
+    const self = this.opts.signaling.peerId as PeerId;
+    if (this.runner === null || this.runnerStage !== loaded.stage) {
+      this.runner = new RingStageRunner({
+        self, stage: loaded.stage, numLayers: plan.numLayers,
+        send: (to, m) => this.link.send(to, m),
+        clock: this.opts.clock,
+        idleMs: this.opts.sessionIdleMs ?? 120_000,
+      });
+      this.runnerStage = loaded.stage;
+    }
+    this.runner.setPlan(epoch, ringPeers(plan));
+    this.readyEpoch.set(self, epoch);
+    this.report(READY_REPORT, { planEpoch: epoch });
+    this.checkReady();
+  }
+
+  private runnerStage: Stage | null = null;
+
+  private checkReady(): void {
+    const p = this.plan;
+    if (p === null || p.plan.kind !== 'planned' || this.readyAnnounced === p.epoch) return;
+    const ring = ringPeers(p.plan);
+    if (!ring.every((peer) => this.readyEpoch.get(peer) === p.epoch)) return;
+    this.readyAnnounced = p.epoch;
+    this.emit({ event: 'ring-ready', epoch: p.epoch, ring });
+    this.requester.onPlan(p.epoch, ring);
+  }
+
+  /** Routes an incoming (or local) ring message to this peer's stage and/or requester. */
+  private deliver(m: RingMessage): void {
+    console.error('DELIVER', this.opts.signaling.peerId, m.type, m.session, this.runner === null);
+    if (this.closed) return;
+    const toRunner = m.type === 'prefill' || m.type === 'activation' || m.type === 'token' || (m.type === 'end' && (m.reason === 'done' || m.reason === 'cancelled'));
+    const toRequester = m.type === 'token' || m.type === 'failure' || (m.type === 'end' && (m.reason === 'evicted' || m.reason === 'failed'));
+    if (toRequester) this.requester.onMessage(m);
+    if (!toRunner) return;
+    const runner = this.runner;
+    if (runner === null) {
+      if (m.type !== 'token') this.emit({ event: 'frame-dropped', reason: 'no-stage', detail: `${m.session}: ${m.type} while this peer has no loaded stage` });
+      return;
+    }
+    void runner.handle(m).then((outcome) => {
+      // Tokens reach every role of a peer; the stage ignoring one meant for the requester is normal.
+      if (outcome.kind === 'dropped' && m.type !== 'token') this.emit({ event: 'frame-dropped', reason: outcome.reason, detail: outcome.detail });
+    });
+  }
+
+  private emit(e: RingPeerEvent): void {
+    this.opts.onEvent?.(e);
+  }
+}
+
+function sameRange(a: LayerRange | undefined, b: LayerRange): boolean {
+  return a !== undefined && a.start === b.start && a.end === b.end;
+}

@@ -1,0 +1,57 @@
+// What the signaling server broadcasts as `plan.plan` for ring rooms (signaling/plan-hook.ts), and
+// the reports peers send for it. Parsed with zod on receipt: it comes over the network.
+import { z } from 'zod';
+import type { PeerId } from '../ids.ts';
+import type { ModelShape } from '../planner/model-shape.ts';
+
+const stageSchema = z.object({ peerId: z.string().min(1).max(64), start: z.number().int().nonnegative(), end: z.number().int().positive() });
+
+export const ringPlanSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('planned'),
+    modelId: z.string().max(128),
+    numLayers: z.number().int().positive(),
+    ring: z.array(stageSchema).min(1),
+    seeders: z.array(z.string()),
+  }),
+  z.object({
+    kind: z.literal('insufficient'),
+    modelId: z.string().max(128),
+    missingBytes: z.number().nonnegative(),
+    requiredBytes: z.number().nonnegative(),
+  }),
+]);
+export type RingPlan = z.infer<typeof ringPlanSchema>;
+export type PlannedRing = Extract<RingPlan, { kind: 'planned' }>;
+
+/** The plan in a `plan` message, or null when it is not a ring plan (another hook, a newer format). */
+export function parseRingPlan(plan: unknown): RingPlan | null {
+  const r = ringPlanSchema.safeParse(plan);
+  return r.success ? r.data : null;
+}
+
+export function ringPeers(plan: PlannedRing): PeerId[] {
+  return plan.ring.map((s) => s.peerId as PeerId);
+}
+
+/** Report kinds of the ring (signaling `report`). */
+export const MODEL_REPORT = 'model';
+export const READY_REPORT = 'ready';
+
+/** `report model`: the shape of the model this peer serves, so the server can plan. */
+export const modelReportSchema = z.object({
+  modelId: z.string().max(128),
+  shape: z.object({
+    numLayers: z.number().int().positive(),
+    bytesPerLayer: z.number().int().positive(),
+    embedBytes: z.number().int().nonnegative(),
+    headBytes: z.number().int().nonnegative(),
+    kvBytesPerTokenPerLayer: z.number().int().nonnegative(),
+    contextTokens: z.number().int().positive(),
+  }),
+});
+export type ModelReport = { readonly modelId: string; readonly shape: ModelShape };
+
+/** `report ready`: this peer's stage for plan `planEpoch` is loaded and serving. */
+export const readyReportSchema = z.object({ planEpoch: z.number().int().nonnegative() });
+export type ReadyReport = z.infer<typeof readyReportSchema>;

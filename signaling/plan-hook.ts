@@ -1,0 +1,58 @@
+// The ring planner as the signaling server's plan hook (DESIGN §2.3, §6): on every membership
+// change (and when a member reports the model's shape) it plans the room's ring from the members'
+// capabilities, re-planning from the room's previous plan so few layers move.
+import type { Logger } from 'pino';
+import type { PeerId, RoomId } from '../shared/ids.ts';
+import type { Member } from '../shared/planner/member.ts';
+import type { Plan } from '../shared/planner/plan.ts';
+import { planPartition } from '../shared/planner/plan-partition.ts';
+import { MODEL_REPORT, modelReportSchema, type ModelReport, type RingPlan } from '../shared/ring/ring-plan.ts';
+import type { MemberView, PlanHook } from './options.ts';
+
+/** Members that announce no speed count as this (so equal unknowns split by memory alone). */
+const DEFAULT_SPEED_MS_PER_LAYER = 1;
+/** Previous plans kept (one per room); the oldest room is forgotten first. */
+const MAX_ROOMS_REMEMBERED = 1_000;
+
+export interface RingPlanHookOptions {
+  readonly log?: Logger;
+}
+
+/** The model shape of the room: the first member (join order) that reported a valid one. */
+function roomModel(members: readonly MemberView[]): ModelReport | undefined {
+  for (const m of members) {
+    const r = modelReportSchema.safeParse(m.reports.get(MODEL_REPORT)?.data);
+    if (r.success) return r.data;
+  }
+  return undefined;
+}
+
+/** Report kinds after which the room is planned again (the model shape arriving). */
+export const REPLAN_REPORT_KINDS: ReadonlySet<string> = new Set([MODEL_REPORT]);
+
+export function createRingPlanHook(opts: RingPlanHookOptions = {}): PlanHook {
+  const previous = new Map<RoomId, { modelId: string; plan: Plan }>();
+  return (room, members, epoch): RingPlan | undefined => {
+    const model = roomModel(members);
+    if (model === undefined) return undefined; // nobody told us the model yet: nothing to plan
+    const planMembers: Member[] = members.map((m) => ({
+      peerId: m.peerId,
+      memoryBytes: m.capabilities.memoryBytes,
+      speedMsPerLayer: m.capabilities.speedMsPerLayer ?? DEFAULT_SPEED_MS_PER_LAYER,
+      kind: m.capabilities.kind,
+    }));
+    const before = previous.get(room);
+    const usable = before !== undefined && before.modelId === model.modelId && before.plan.ring.at(-1)?.end === model.shape.numLayers;
+    const result = planPartition(model.shape, planMembers, usable ? before.plan : undefined);
+    if (result.kind === 'insufficient') {
+      opts.log?.info({ room, epoch, missingBytes: result.missingBytes }, 'ring plan: insufficient memory');
+      return { kind: 'insufficient', modelId: model.modelId, missingBytes: result.missingBytes, requiredBytes: result.requiredBytes };
+    }
+    previous.delete(room);
+    previous.set(room, { modelId: model.modelId, plan: result.plan });
+    if (previous.size > MAX_ROOMS_REMEMBERED) previous.delete(previous.keys().next().value as RoomId);
+    const ring = result.plan.ring.map((s) => ({ peerId: s.peerId as string, start: s.start, end: s.end }));
+    opts.log?.info({ room, epoch, ring }, 'ring plan');
+    return { kind: 'planned', modelId: model.modelId, numLayers: model.shape.numLayers, ring, seeders: result.plan.seeders.map((s) => s.peerId as PeerId as string) };
+  };
+}

@@ -1,0 +1,145 @@
+// Acceptance (issue 6, item 3): `node-peer` help text, each bad flag, an unreachable signaling
+// server and a model that does not fit — a clear message and a non-zero exit code each. Plus
+// `node-peer status` and a clean SIGINT. Real processes; run inside a loopback-only namespace.
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeDemoModel } from '../../../node-peer/convert/demo-model.ts';
+import { startPeerProcess } from '../../util/pieces-processes.ts';
+import { freePort, startSignalingProcess, type SignalingProcess } from '../../util/signaling-process.ts';
+import { makeTempDir } from '../../util/temp-dir.ts';
+
+const BIN = join(import.meta.dirname, '../../../bin/node-peer.js');
+const tmp = makeTempDir('cli');
+let signaling: SignalingProcess;
+let model: string;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const cli = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
+  promisify(execFile)(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+
+beforeAll(async () => {
+  model = tmp.path('demo');
+  await writeDemoModel(model, { layers: 2, hidden: 64, heads: 4, vocab: 512, context: 256, seed: 1 });
+  signaling = await startSignalingProcess({ port: await freePort() });
+});
+
+afterAll(async () => {
+  await signaling?.stop();
+  tmp.cleanup();
+});
+
+const start = (...extra: string[]): string[] => ['start', '--signal', signaling.url, '--model', model, '--cache-dir', tmp.path('cache'), '--bind-address', '127.0.0.1', ...extra];
+
+describe('node-peer help', () => {
+  it('lists the commands', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['start', 'status', 'generate', 'convert', 'demo-model']) expect(r.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+  });
+
+  it('start --help explains every option, its environment variable, examples and exit codes', async () => {
+    const r = await cli(['start', '--help']);
+    expect(r.code).toBe(0);
+    for (const [flag, env] of [
+      ['--signal', 'RINGMESH_SIGNAL'], ['--model', 'RINGMESH_MODEL'], ['--memory', 'RINGMESH_MEMORY'], ['--api-port', 'RINGMESH_API_PORT'],
+      ['--cache-dir', 'RINGMESH_CACHE_DIR'], ['--token', 'RINGMESH_TOKEN'], ['--ice-server', 'RINGMESH_ICE_SERVERS'],
+    ]) {
+      expect(r.stdout).toContain(flag!);
+      expect(r.stdout).toContain(env!);
+    }
+    expect(r.stdout).toMatch(/Examples:/);
+    expect(r.stdout).toMatch(/3 insufficient memory/);
+    expect(r.stdout).toMatch(/4 signaling server unreachable/);
+  });
+});
+
+describe('node-peer start: bad flags exit 2 with a message naming the flag', () => {
+  const cases: Array<[string, string[], RegExp, Record<string, string>?]> = [
+    ['missing --signal', ['start', '--model', 'x'], /required option '--signal <url>' not specified/],
+    ['missing --model', ['start', '--signal', 'ws://127.0.0.1:1/signal'], /required option '--model <dir\|url\|id>' not specified/],
+    ['--signal not ws', ['start', '--signal', 'http://127.0.0.1/signal', '--model', 'x'], /--signal.*must start with ws:\/\/ or wss:\/\//],
+    ['--signal not a URL', ['start', '--signal', 'nowhere', '--model', 'x'], /--signal.*is not a URL/],
+    ['--memory not a size', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--memory', 'lots'], /--memory.*"lots" is not a size.*8GiB/],
+    ['--memory bad unit', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--memory', '8XB'], /--memory.*not a size/],
+    ['--api-port out of range', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--api-port', '70000'], /--api-port.*not a TCP port/],
+    ['--ice-server not stun/turn', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--ice-server', 'http://stun'], /--ice-server.*not an ICE server URL/],
+    ['--threads 0', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--threads', '0'], /--threads.*not a thread count/],
+    ['--fit-timeout negative', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--fit-timeout', '-1'], /--fit-timeout.*not a duration/],
+    ['unknown flag', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--bogus'], /unknown option '--bogus'/],
+    ['bad env var', ['start', '--signal', 'ws://h/signal', '--model', 'x'], /--memory.*from env 'RINGMESH_MEMORY'.*not a size/, { RINGMESH_MEMORY: 'much' }],
+  ];
+  for (const [name, args, message, env] of cases) {
+    it(name, async () => {
+      const r = await cli(args, env);
+      expect(r.stderr).toMatch(message);
+      expect(r.code).toBe(2);
+    });
+  }
+
+  it('every option also comes from the environment', async () => {
+    // All flags from RINGMESH_*; the signaling URL points nowhere, so it gets as far as probing it.
+    const r = await cli(['start'], { RINGMESH_SIGNAL: `ws://127.0.0.1:${await freePort()}/signal`, RINGMESH_MODEL: model, RINGMESH_MEMORY: '64MiB', RINGMESH_API_PORT: '0', RINGMESH_ICE_SERVERS: 'stun:127.0.0.1:3478,turn:127.0.0.1:3479' });
+    expect(r.stderr).toMatch(/cannot reach the signaling server/);
+    expect(r.code).toBe(4);
+  });
+});
+
+describe('node-peer start: runtime failures', () => {
+  it('an unreachable signaling server: exit 4 naming the URL', async () => {
+    const url = `ws://127.0.0.1:${await freePort()}/signal`;
+    const started = Date.now();
+    const r = await cli(['start', '--signal', url, '--model', model, '--cache-dir', tmp.path('c-unreach')]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain(`cannot reach the signaling server at ${url}: ECONNREFUSED`);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it('a model that does not fit: exit 3 saying how much memory is missing', async () => {
+    const r = await cli(start('--memory', '64KiB', '--fit-timeout', '0', '--cache-dir', tmp.path('c-small')));
+    expect(r.stderr).toMatch(/ModelDoesNotFitError: insufficient memory: the model needs [\d.]+ (KiB|MiB) more than the room's peers offer \(this peer: --memory 64\.0 KiB/);
+    expect(r.code).toBe(3);
+  });
+});
+
+describe('a running peer: status and SIGINT', () => {
+  it('status reads the API and the signaling server; SIGINT leaves the room and exits 0', async () => {
+    const peer = startPeerProcess('api-peer', ['--signal', signaling.url, '--model', model, '--memory', '64MiB', '--api-port', '0', '--cache-dir', tmp.path('c-run')]);
+    try {
+      const api = String((await peer.waitFor((e) => e.event === 'api', 60_000))['url']);
+      await peer.waitFor((e) => e.event === 'ring-ready', 60_000);
+      const st = await cli(['status', '--api', api, '--signal', signaling.url, '--json']);
+      expect(st.code).toBe(0);
+      const status = JSON.parse(st.stdout) as { peer: { model: string; layers: unknown; readyRing: unknown[] }; models: string[]; signaling: { peers: number } };
+      expect(status.models).toEqual(['demo-2x64-seed1']);
+      expect(status.peer).toMatchObject({ model: 'demo-2x64-seed1', layers: { start: 0, end: 2 } });
+      expect(status.peer.readyRing).toHaveLength(1);
+      expect(status.signaling.peers).toBe(1);
+      peer.kill('SIGINT');
+      expect(await peer.exited).toBe(0);
+      expect(peer.events.some((e) => e.event === 'stopping')).toBe(true);
+      const health = (await (await fetch(`${signaling.httpUrl}healthz`)).json()) as { peers: number };
+      expect(health.peers).toBe(0);
+    } finally {
+      peer.kill('SIGKILL');
+    }
+  });
+
+  it('status of nothing running: exit 1; with no target: exit 2', async () => {
+    const r = await cli(['status', '--api', `http://127.0.0.1:${await freePort()}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot reach a node peer's API at http:\/\/127\.0\.0\.1:\d+\/status: ECONNREFUSED/);
+    const none = await cli(['status']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/give --api <url> and\/or --signal <url>/);
+  });
+});

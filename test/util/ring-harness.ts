@@ -1,0 +1,78 @@
+// A real ring for the tests and bench: an in-process signaling server running the ring plan hook
+// (recording every plan it broadcasts) and Node peer processes (ring-peer-child.ts) on loopback.
+import { join } from 'node:path';
+import type { NodePeerOptions } from '../../node-peer/peer/node-peer-types.ts';
+import type { RingPlan } from '../../shared/ring/ring-plan.ts';
+import { createRingPlanHook, REPLAN_REPORT_KINDS } from '../../signaling/plan-hook.ts';
+import { createSignalingServer, type SignalingServer } from '../../signaling/server.ts';
+import { PeerProcess, type PeerEvent } from './peer-process.ts';
+
+const CHILD = join(import.meta.dirname, 'ring-peer-child.ts');
+
+export interface RecordedPlan {
+  readonly epoch: number;
+  readonly plan: RingPlan;
+}
+
+export async function startRingSignaling(): Promise<{ server: SignalingServer; plans: RecordedPlan[] }> {
+  const plans: RecordedPlan[] = [];
+  const hook = createRingPlanHook();
+  const server = await createSignalingServer({
+    port: 0,
+    plan: (room, members, epoch) => {
+      const plan = hook(room, members, epoch);
+      if (plan !== undefined) plans.push({ epoch, plan: plan as RingPlan });
+      return plan;
+    },
+    replanOnReports: REPLAN_REPORT_KINDS,
+  });
+  return { server, plans };
+}
+
+export type RingPeerProcess = PeerProcess & { peerId: string };
+
+/** Starts one peer process and waits for its `started` event (manifest known). */
+export async function startRingPeer(name: string, options: NodePeerOptions, timeoutMs = 60_000): Promise<RingPeerProcess> {
+  const p = PeerProcess.start(name, CHILD, [JSON.stringify({ bindAddress: '127.0.0.1', ...options })]);
+  const started = await p.waitFor((e) => e.event === 'started', timeoutMs, 'started');
+  return Object.assign(p, { peerId: started['peerId'] as string });
+}
+
+/** Waits until `p` sees a ready ring of exactly `peers` (in any order). */
+export function waitRingReady(p: PeerProcess, peers: readonly string[], timeoutMs = 60_000, from = 0): Promise<PeerEvent> {
+  const want = [...peers].sort().join(',');
+  return p.waitFor((e) => e.event === 'ring-ready' && [...(e['ring'] as string[])].sort().join(',') === want, timeoutMs, `ring-ready of ${want}`, from);
+}
+
+export interface Generated {
+  readonly tokens: number[];
+  readonly reason: string;
+  readonly stopToken?: number;
+  readonly times: number[];
+}
+
+let nextId = 0;
+
+/** Runs one generation on `p` (its requester) and resolves with its end event. */
+export async function generateOn(p: PeerProcess, prompt: readonly number[], maxTokens: number, stop: readonly number[] = [], timeoutMs = 120_000): Promise<Generated> {
+  const id = `g${++nextId}`;
+  const from = p.mark();
+  p.command({ cmd: 'generate', id, prompt, maxTokens, stop });
+  const e = await p.waitFor((ev) => (ev.event === 'generated' || ev.event === 'generate-failed') && ev['id'] === id, timeoutMs, `generation ${id}`, from);
+  if (e.event === 'generate-failed') throw new Error(`${p.name}: generation ${id} failed: ${String(e['name'])}: ${String(e['message'])}`);
+  return e as unknown as Generated;
+}
+
+/** Greedy ids as run.c prints them: the generated tokens, then the stop id when one ended it. */
+export function asGoldenIds(g: Generated): number[] {
+  return g.stopToken === undefined ? g.tokens : [...g.tokens, g.stopToken];
+}
+
+/** Closes a peer (SIGKILL if it does not exit in time). */
+export async function stopPeer(p: PeerProcess): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.command({ cmd: 'close' });
+  const timer = setTimeout(() => p.kill(), 5_000);
+  await p.exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,43 @@
+// A Node peer process for the ring tests and bench: `startNodePeer(JSON argv[2])`, its events as
+// JSON lines on stdout; commands on stdin: {cmd:"generate", id, prompt, maxTokens, stop?} →
+// {event:"generated", id, tokens, reason, stopToken?} or {event:"generate-failed", id, name, message};
+// {cmd:"status"} → {event:"status", …}; {cmd:"close"} → closes and exits 0.
+import { createInterface } from 'node:readline';
+import { startNodePeer, type NodePeerOptions } from '../../node-peer/peer/node-peer-runtime.ts';
+
+const out = (e: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(e)}\n`);
+const options = JSON.parse(process.argv[2] ?? '{}') as NodePeerOptions;
+const peer = await startNodePeer({ ...options, onEvent: (e) => out({ ...e }) });
+out({ event: 'started', peerId: peer.peerId, modelId: peer.modelId, layers: peer.manifest.architecture.numLayers });
+
+interface GenerateCommand { cmd: 'generate'; id: string; prompt: number[]; maxTokens: number; stop?: number[]; temperature?: number; seed?: number }
+type Command = GenerateCommand | { cmd: 'status' } | { cmd: 'close' };
+
+async function generate(c: GenerateCommand): Promise<void> {
+  const startedAt = performance.now();
+  const times: number[] = [];
+  try {
+    for await (const e of peer.requester.generate(c.prompt, {
+      maxTokens: c.maxTokens, stop: c.stop ?? [],
+      ...(c.temperature === undefined ? {} : { temperature: c.temperature }), ...(c.seed === undefined ? {} : { seed: c.seed }),
+    })) {
+      if (e.kind === 'token') {
+        times.push(performance.now() - startedAt);
+        out({ event: 'token', id: c.id, step: e.step, token: e.id });
+      } else {
+        out({ event: 'generated', id: c.id, tokens: e.tokens, reason: e.reason, ...(e.stopToken === undefined ? {} : { stopToken: e.stopToken }), times });
+      }
+    }
+  } catch (err) {
+    const e = err as Error;
+    out({ event: 'generate-failed', id: c.id, name: e.name, message: e.message });
+  }
+}
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const c = JSON.parse(line) as Command;
+  console.error('CMD', line);
+  if (c.cmd === 'generate') void generate(c);
+  else if (c.cmd === 'status') out({ event: 'status', ...peer.status() });
+  else if (c.cmd === 'close') void peer.close().then(() => process.exit(0));
+});
