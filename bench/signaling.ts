@@ -1,8 +1,9 @@
-// `npm run bench -- signaling [--sizes 1000,5000,10000] [--concurrency 100] [--relays 500]`
+// `npm run bench -- signaling [--sizes 1000,5000,10000] [--concurrency 100] [--relays 500] [--runs 3]`
 // For each size: a fresh `ringmesh-signal` child process (so its memory is measured apart from the
 // clients'), that many WebSocket clients on loopback joining one room, then relays between random
 // pairs. Reports join latency (hello → welcome), relay latency (signal a → b) and server RSS per
-// peer. Each size is bounded in time; the fd limit must exceed the size (`ulimit -n`), and the
+// peer; each size is run --runs times (a fresh server each) and every column is the median of the
+// runs. Each run is bounded in time; the fd limit must exceed the size (`ulimit -n`), and the
 // server child needs as many fds again.
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ const arg = (name: string, fallback: string): string => {
 const sizes = arg('sizes', '1000,5000,10000').split(',').map(Number);
 const concurrency = Number(arg('concurrency', '100'));
 const relays = Number(arg('relays', '500'));
+const runs = Number(arg('runs', '3'));
 const budgetMs = Number(arg('budget-ms', '240000'));
 const caps = { kind: 'node', engine: 'cpu', memoryBytes: 8 * 2 ** 30, speedMsPerLayer: 2.5, modelsHeld: [], modelsWanted: ['a'.repeat(64)] };
 
@@ -138,10 +140,18 @@ if (Number.isFinite(fdLimit) && fdLimit < largest + 200) {
 }
 
 const rows: Row[] = [];
+const all: Row[] = [];
 for (const size of sizes) {
-  console.error(`signaling bench: ${size} peers…`);
-  rows.push(await runSize(size));
+  const perRun: Row[] = [];
+  for (let r = 0; r < runs; r++) {
+    console.error(`signaling bench: ${size} peers, run ${r + 1}/${runs}…`);
+    perRun.push({ run: r + 1, ...(await runSize(size)) });
+  }
+  all.push(...perRun);
+  const med: Row = {};
+  for (const key of Object.keys(perRun[0] ?? {}).filter((k) => k !== 'run')) med[key] = median(perRun.map((x) => Number(x[key])));
+  rows.push(med);
 }
-printTable(`signaling: one room, ${concurrency} joins in flight, ${relays} sequential relays (loopback)`, rows);
-writeResults('signaling', { concurrency, relays, rows });
+printTable(`signaling: one room, ${concurrency} joins in flight, ${relays} sequential relays (loopback), median of ${runs} runs`, rows);
+writeResults('signaling', { concurrency, relays, runs, rows, perRun: all });
 process.exit(0);

@@ -4,20 +4,20 @@
  * page) and a Node peer that seeds the model, takes a share of its layers and serves the
  * OpenAI-compatible API, then prints the URL to open. Ctrl-C stops everything cleanly.
  *
- * Environment: RINGMESH_PORT (page + signaling, default 8787), RINGMESH_API_PORT (default 8080),
+ * Environment: RINGMESH_STATE_DIR (demo model + piece cache, default .ringmesh/), RINGMESH_PORT (page + signaling, default 8787), RINGMESH_API_PORT (default 8080),
  * RINGMESH_HOST (default 127.0.0.1), RINGMESH_DEMO_MEMORY (the Node peer's --memory, default
  * 64MiB: the whole demo model fits, so the API answers alone; a browser that contributes more
  * memory takes a proportional share of the layers).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeDemoModel } from '../node-peer/convert/demo-model.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-const STATE = join(ROOT, '.ringmesh');
+const STATE = process.env['RINGMESH_STATE_DIR'] ?? join(ROOT, '.ringmesh');
 const MODEL_DIR = join(STATE, 'demo-model');
 const WEB_OUT = join(ROOT, 'dist', 'web');
 const host = process.env['RINGMESH_HOST'] ?? '127.0.0.1';
@@ -62,6 +62,21 @@ async function demoModel(): Promise<string> {
   say(`writing the demo model to ${MODEL_DIR} (once)…`);
   const { modelId } = await writeDemoModel(MODEL_DIR, DEMO_SHAPE, { pieceSize: 1024 * 1024 });
   return modelId;
+}
+
+/**
+ * Puts the demo package next to the page (hard links, a copy across file systems) so the page
+ * can read the tokenizer, and pieces no peer has, from the same origin: /models/<id>/.
+ */
+async function publishModel(modelId: string): Promise<string> {
+  const dir = join(WEB_OUT, 'models', modelId);
+  await mkdir(dir, { recursive: true });
+  for (const name of await readdir(MODEL_DIR)) {
+    const target = join(dir, name);
+    if (existsSync(target)) continue;
+    await link(join(MODEL_DIR, name), target).catch(() => copyFile(join(MODEL_DIR, name), target));
+  }
+  return `/models/${modelId}/`;
 }
 
 /** Spawns a child, forwards its lines with a prefix, and resolves with the first line matching `ready`. */
@@ -117,7 +132,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
   await buildPageIfStale();
   const modelId = await demoModel();
-  await writeFile(join(WEB_OUT, 'ringmesh.json'), JSON.stringify({ room: modelId, api: `http://${host}:${apiPort}/v1` }));
+  const originPath = await publishModel(modelId);
+  await writeFile(join(WEB_OUT, 'ringmesh.json'), JSON.stringify({ room: modelId, origin: originPath, api: `http://${host}:${apiPort}/v1` }));
   const pageUrl = await startChild(
     'signal',
     [join(ROOT, 'bin', 'ringmesh-signal.js'), '--host', host, '--port', String(port), '--log-level', 'warn'],

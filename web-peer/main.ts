@@ -1,35 +1,113 @@
 // The page's composition root: the only place that constructs concrete classes (STYLE.md).
-import { createSignalingClient } from '../shared/signaling/websocket-signaling-client.ts';
+import type { Engine } from '../shared/engine/engine.ts';
+import { asRoomId } from '../shared/ids.ts';
+import type { Capabilities } from '../shared/signaling/protocol.ts';
+import type { SignalingClient } from '../shared/signaling/signaling-client.ts';
 import type { WebSocketConstructor } from '../shared/signaling/web-socket-like.ts';
-import './components/rm-peer-status.ts';
+import { createSignalingClient } from '../shared/signaling/websocket-signaling-client.ts';
+import type { WebRtcTransport } from '../shared/transport/webrtc-transport.ts';
+import type { RmApp } from './components/rm-app.ts';
+import './components/rm-app.ts';
+import { CacheController } from './controllers/cache-controller.ts';
+import { ChatController } from './controllers/chat-controller.ts';
+import { detectGpu } from './controllers/detect-gpu.ts';
+import { PeerSession } from './controllers/peer-session.ts';
 import { installDebugHook } from './debug/debug-hook.ts';
+import { WorkerEngine } from './engine/worker-engine.ts';
+import type { MessagePortLike } from './engine/engine-messages.ts';
+import { FetchOrigin } from './origin/fetch-origin.ts';
 import { readPageConfig } from './page-config.ts';
+import { createAppStore } from './stores/app-state.ts';
+import { createBrowserStore } from './store/create-browser-store.ts';
 import { createBrowserTransport } from './transport/browser-transport.ts';
 
+const MODEL_ID = /^[0-9a-f]{64}$/;
 const config = readPageConfig(location);
-const signaling = createSignalingClient({
-  url: config.signalUrl,
-  WebSocket: WebSocket as unknown as WebSocketConstructor,
-  room: config.room,
-  capabilities: { kind: 'browser', engine: 'wasm', memoryBytes: 1 << 30, modelsHeld: [], modelsWanted: [] },
-});
-const transport = createBrowserTransport({ signaling, iceServers: config.iceServers });
+const query = new URLSearchParams(location.search);
+const app = createAppStore();
 
-const status = document.createElement('rm-peer-status');
-document.body.append(status);
-const refresh = (): void => {
-  status.peerId = signaling.peerId ?? '';
-  status.state = signaling.state;
-  status.connections = transport.connections().length;
+/** `/ringmesh.json` (written by `npm start`): the room and origin to use when the URL names none. */
+async function defaults(): Promise<{ room?: string; origin?: string }> {
+  try {
+    const res = await fetch('/ringmesh.json', { cache: 'no-store' });
+    return res.ok ? ((await res.json()) as { room?: string; origin?: string }) : {};
+  } catch {
+    return {}; // no defaults file: the URL must name the room
+  }
+}
+
+const createSignaling = (capabilities: Capabilities, room = config.room): SignalingClient =>
+  createSignalingClient({ url: config.signalUrl, WebSocket: WebSocket as unknown as WebSocketConstructor, room, capabilities });
+const createTransport = (signaling: SignalingClient): WebRtcTransport => createBrowserTransport({ signaling, iceServers: config.iceServers });
+const createEngine = (): Engine => new WorkerEngine(new Worker(new URL('./engine/engine-worker.ts', import.meta.url), { type: 'module' }) as unknown as MessagePortLike);
+
+const root = document.createElement('rm-app') as RmApp;
+root.store = app;
+
+const fallback = query.has('room') ? {} : await defaults();
+const roomName = query.get('room') ?? fallback.room ?? config.room;
+const modelId = MODEL_ID.test(roomName) ? roomName : null;
+const originBase = query.get('origin') ?? (fallback.room === roomName || fallback.room === undefined ? fallback.origin : undefined) ?? (modelId ? `/models/${modelId}/` : undefined);
+app.update({ modelId });
+
+const { store } = createBrowserStore();
+const cache = new CacheController(app, store);
+let session: PeerSession | null = null;
+const chat = new ChatController(app, () => session);
+
+/** Replaces the current session with one offering `budget` bytes (0: requester and piece seeder only). */
+async function join(budgetBytes: number, phase: 'watching' | 'contributing'): Promise<void> {
+  if (modelId === null) return;
+  const previous = session;
+  session = null;
+  chat.stop();
+  app.update({ phase: 'joining', error: null, chatReady: false, ring: [], layers: null, planEpoch: null, stageLoaded: false, ringReady: false, pieces: null });
+  await previous?.close();
+  const detection = app.get().detection;
+  const next = new PeerSession({
+    modelId,
+    budgetBytes,
+    engineKind: detection.state === 'webgpu' ? 'webgpu' : 'wasm',
+    store,
+    origin: originBase ? new FetchOrigin(originBase) : null,
+    createSignaling: (caps) => createSignaling(caps, asRoomId(roomName)),
+    createTransport,
+    createEngine,
+    app,
+    onConnected: (signaling, transport) => installDebugHook(window, signaling, transport),
+  });
+  session = next;
+  try {
+    await next.start();
+    if (session === next) app.update({ phase });
+  } catch (err) {
+    // The page's edge: a failed join is shown, and the visitor can try again.
+    if (session === next) app.update({ phase: 'error', error: `${(err as Error).name}: ${(err as Error).message}` });
+  }
+  void cache.refresh();
+}
+
+root.actions = {
+  setBudget: (bytes) => app.update({ budgetBytes: bytes }),
+  contribute: () => void join(app.get().budgetBytes, 'contributing'),
+  leave: () => void join(0, 'watching'),
+  send: (text) => void chat.send(text),
+  stopReply: () => chat.stop(),
+  clearChat: () => chat.clear(),
+  clearCache: () => void cache.clear(),
 };
-signaling.on('state', refresh);
-signaling.on('welcome', refresh);
-transport.on('connection', (conn) => {
-  refresh();
-  conn.on('close', refresh);
-});
+document.body.append(root);
 
-installDebugHook(window, signaling, transport);
-signaling.connect().catch((err: unknown) => {
-  status.state = `failed: ${(err as Error).message}`;
-});
+void detectGpu().then((detection) => app.update({ detection }));
+void cache.refresh();
+if (modelId !== null) {
+  await join(0, 'watching');
+} else {
+  // A room that names no model (transport tests, a bare lobby): signaling and data channels only.
+  const signaling = createSignaling({ kind: 'browser', engine: 'wasm', memoryBytes: 0, modelsHeld: [], modelsWanted: [] });
+  const transport = createTransport(signaling);
+  signaling.on('state', (s) => app.update({ signaling: s.state }));
+  signaling.on('welcome', () => app.update({ peerId: signaling.peerId ?? null }));
+  installDebugHook(window, signaling, transport);
+  signaling.connect().catch((err: unknown) => app.update({ phase: 'error', error: `signaling: ${(err as Error).message}` }));
+}

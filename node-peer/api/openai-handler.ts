@@ -10,7 +10,7 @@ import type { Requester } from '../../shared/ring/requester.ts';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.ts';
 import { ApiError, badRequest } from './api-errors.ts';
 import { chatRequestSchema, completionRequestSchema, type ChatRequest, type CompletionRequest } from './api-schemas.ts';
-import type { ChatRenderer } from './chat-template.ts';
+import { ChatTemplateError, type ChatRenderer } from '../../shared/chat/chat-template.ts';
 import { streamCompletion, type CompletionDelta, type CompletionOutcome, type CompletionParams } from './completion-stream.ts';
 import { toApiError } from './error-mapping.ts';
 import { sseResponse } from './sse.ts';
@@ -98,7 +98,13 @@ export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
 
   const prepareChat = (r: ChatRequest): Prepared => {
     checkModel(r.model);
-    const rendered = o.chat.render(r.messages);
+    let rendered;
+    try {
+      rendered = o.chat.render(r.messages);
+    } catch (err) {
+      if (err instanceof ChatTemplateError) throw badRequest(err.message, 'messages', 'invalid_messages');
+      throw err;
+    }
     const promptIds = o.tokenizer.encode(rendered.text, rendered.hasBos ? { bos: false } : {});
     return finish('chat', r, promptIds, r.max_completion_tokens ?? r.max_tokens);
   };

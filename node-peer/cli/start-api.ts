@@ -2,7 +2,7 @@ import type { ModelManifest } from '../../shared/model/manifest.ts';
 import type { Requester } from '../../shared/ring/requester.ts';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.ts';
 import { startApiServer } from '../api/api-server.ts';
-import { createChatRenderer, specialTokenTexts } from '../api/chat-template.ts';
+import { createChatRenderer, specialTokenTexts } from '../../shared/chat/chat-template.ts';
 import { createOpenAiHandler } from '../api/openai-handler.ts';
 
 export interface ApiModel {

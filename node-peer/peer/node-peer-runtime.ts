@@ -57,6 +57,7 @@ export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
       ...(opts.sessionIdleMs === undefined ? {} : { sessionIdleMs: opts.sessionIdleMs }),
       ...(opts.requester ? { requester: opts.requester } : {}),
       ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+      ...(opts.traceHops ? { trace: opts.traceHops } : {}),
     });
     const r = ring;
     let closing: Promise<void> | undefined;

@@ -3,6 +3,7 @@
 import type { PeerId } from '../../shared/ids.ts';
 import type { ModelManifest } from '../../shared/model/manifest.ts';
 import type { Requester } from '../../shared/ring/requester.ts';
+import type { HopTrace } from '../../shared/ring/ring-link.ts';
 import type { RingPeerEvent } from '../../shared/ring/ring-peer.ts';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.ts';
 import type { TensorDtype } from '../../shared/wire/frame-types.ts';
@@ -50,6 +51,8 @@ export interface NodePeerOptions {
   readonly manifestTimeoutMs?: number;
   /** Structured events for logs and tests (plan, stage loaded, ready ring, dropped frames…). */
   readonly onEvent?: (event: NodePeerEvent) => void;
+  /** Sees every activation this peer sends and receives, timestamped (bench: per-hop latency). */
+  readonly traceHops?: (e: HopTrace) => void;
 }
 
 /** What a peer reports about itself; `status()` returns the latest. */

@@ -6,9 +6,11 @@
  * yet), sorted by id, indexed by a hash of the piece key. Only the designee asks the origin at
  * once; the others wait for its HAVE and then fetch from it (or from whoever got it first). A
  * waiting peer falls back to the origin itself when the designee makes no progress (no HAVE for
- * `stallMs`, counted from when the piece started waiting at the earliest) or the piece has waited longer than `fallbackMs` (views of the room that disagree for
- * long, a designee that does not want the piece after all). So the origin normally serves a piece
- * once, and never fewer than once when peers die.
+ * `stallMs`, counted from when the piece started waiting at the earliest) or the piece has waited
+ * longer than `fallbackMs` (views of the room that disagree for long, a designee that does not
+ * want the piece after all). Fallbacks go down the candidate line one `stallMs` apart, so one
+ * peer takes over, not all at once. So the origin normally serves a piece once, and never fewer
+ * than once when peers die.
  */
 export interface OriginCandidate {
   readonly id: string;
@@ -50,6 +52,14 @@ export function hashKey(key: string): number {
 
 /** The id every peer agrees should fetch `key` from the origin. */
 export function originDesignee(key: string, self: string, members: readonly OriginCandidate[], now: number, limits: OriginAssignmentLimits): OriginCandidate | 'self' {
+  return originOrder(key, self, members, now, limits).designee;
+}
+
+/**
+ * The candidates for `key` in id order, the designee, and my rank after it (0: I am the designee,
+ * 1: next in line, …). Every peer computes the same line from the same view.
+ */
+function originOrder(key: string, self: string, members: readonly OriginCandidate[], now: number, limits: OriginAssignmentLimits): { designee: OriginCandidate | 'self'; rank: number } {
   const candidates: (OriginCandidate | 'self')[] = ['self'];
   for (const m of members) {
     if (m.id === self || !m.wants(key)) continue;
@@ -57,7 +67,9 @@ export function originDesignee(key: string, self: string, members: readonly Orig
   }
   const id = (c: OriginCandidate | 'self'): string => (c === 'self' ? self : c.id);
   candidates.sort((a, b) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
-  return candidates[hashKey(key) % candidates.length] ?? 'self';
+  const at = hashKey(key) % candidates.length;
+  const mine = candidates.indexOf('self');
+  return { designee: candidates[at] ?? 'self', rank: (mine - at + candidates.length) % candidates.length };
 }
 
 /** Whether I should fetch `key` (no connected peer has it) from the origin now. */
@@ -71,13 +83,17 @@ export function shouldFetchFromOrigin(
   /** When I joined (my own `seenAt`). */
   selfSince = Number.NEGATIVE_INFINITY,
 ): boolean {
-  if (now - waitingSince >= limits.fallbackMs) return true;
-  const designee = originDesignee(key, self, members, now, limits);
+  const { designee, rank } = originOrder(key, self, members, now, limits);
+  // Fallbacks cascade down the line, one stallMs apart: the first peer to fetch announces the
+  // piece (HAVE), which ends the wait for everyone behind it, so a piece nobody took (views that
+  // disagreed) costs the origin one extra read, not one per waiting peer.
+  const cascade = Math.max(0, rank - 1) * limits.stallMs;
+  if (now - waitingSince >= limits.fallbackMs + cascade) return true;
   if (designee === 'self') return !movedFromOther(key, self, members, now, limits, selfSince);
   if (!designee.connected) return false; // still within its connect grace
   // The designee gets stallMs from when the piece started waiting: a swarm-wide hold-up (a dead
   // peer everyone waited on) must not make every peer fetch the same piece at once.
-  return now - Math.max(designee.lastProgressAt, waitingSince) >= limits.stallMs;
+  return now - Math.max(designee.lastProgressAt, waitingSince) >= limits.stallMs + cascade;
 }
 
 /** Whether `key` belonged to another candidate in the view before the joins of the last handoffMs. */

@@ -60,6 +60,11 @@ export class PeerSession {
     this.unsubscribe.push(conn.on('close', () => this.onClose()));
   }
 
+  /** Epoch ms of the last frame (or PONG) from this peer: alive, even when its pieces come slowly. */
+  get lastHeard(): number {
+    return this.lastHeardAt;
+  }
+
   /** Keys requested from this peer and not yet answered. */
   inFlight(): string[] {
     return [...this.outstanding.values()].map((o) => o.key);

@@ -400,10 +400,13 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     if (left.length === 0 && this.storing.size === 0) return this.finish();
     // A stalled peer's pieces and requests are not counted on: they go elsewhere meanwhile.
     const sessions = [...this.sessions.values()];
+    // For the origin stall rule, a designee that still talks (HAVE, REQUEST, PIECE, PONG) is slow,
+    // not stuck: it will get to its origin pieces. Only silence (a dead process) hands them over.
+    const alive = (s: PeerSession): number => Math.max(s.lastProgressAt, s.lastHeard);
     const live = sessions.filter((s) => !s.stalled(this.opts.peerStallMs ?? 4000));
     const peers = live.map((s) => ({
       id: s.id, has: s.has, throughput: s.throughput, wants: () => true, connected: true, seenAt: s.connectedAt,
-      joinedAt: this.members.get(s.id)?.joinedAt ?? s.connectedAt, lastProgressAt: s.lastProgressAt,
+      joinedAt: this.members.get(s.id)?.joinedAt ?? s.connectedAt, lastProgressAt: alive(s),
     }));
     const pendingMembers: OriginCandidate[] = [...this.members]
       .filter(([id]) => !this.sessions.has(id) && !this.banned.has(id))
@@ -413,7 +416,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     // moves its pieces to the origin if it really is stuck.
     for (const s of sessions) {
       if (live.includes(s)) continue;
-      pendingMembers.push({ id: s.id, wants: () => true, connected: true, seenAt: s.connectedAt, joinedAt: this.members.get(s.id)?.joinedAt ?? s.connectedAt, lastProgressAt: s.lastProgressAt });
+      pendingMembers.push({ id: s.id, wants: () => true, connected: true, seenAt: s.connectedAt, joinedAt: this.members.get(s.id)?.joinedAt ?? s.connectedAt, lastProgressAt: alive(s) });
     }
     const inFlight = [
       ...live.flatMap((s) => s.inFlight().map((key) => ({ key, source: s.id }))),

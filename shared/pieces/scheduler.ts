@@ -63,7 +63,9 @@ export const DEFAULT_LIMITS: SchedulerLimits = {
   queueMs: 250,
   maxOrigin: 3,
   endgameDuplicates: 1,
-  connectGraceMs: 15_000,
+  // Room members count as origin candidates this long before they connect: as long as the
+  // long-wait fallback, so slow connects on a loaded machine do not split the peers' views.
+  connectGraceMs: 60_000,
   handoffMs: 2_000,
   stallMs: 5_000,
   fallbackMs: 60_000,

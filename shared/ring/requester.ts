@@ -46,12 +46,25 @@ export interface Requester {
  * Validated request spec from caller options. `now` and `pickSeed` are injected (clock, rng) so
  * the result is reproducible in tests.
  */
-export function toRequestSpec(prompt: readonly number[], options: GenerateOptions, now: number, pickSeed: () => number): RequestSpec {
+/** What the served model accepts: checked up front, since a stage would fail the same way on every retry. */
+export interface ModelLimits {
+  readonly vocabSize: number;
+  /** Positions a session may fill: prompt + generated tokens fed back (the last one is not). */
+  readonly contextTokens: number;
+}
+
+export function toRequestSpec(prompt: readonly number[], options: GenerateOptions, now: number, pickSeed: () => number, limits?: ModelLimits): RequestSpec {
   const check = (field: string, ok: boolean, expected: string, value: unknown): void => {
     if (!ok) throw new InvalidGenerateOptionsError(field, `${String(value)}, expected ${expected}`);
   };
   check('prompt', prompt.length > 0 && prompt.every((t) => Number.isInteger(t) && t >= 0), 'a non-empty list of token ids', `[${prompt.length} ids]`);
   check('maxTokens', Number.isInteger(options.maxTokens) && options.maxTokens >= 1, 'an integer ≥ 1', options.maxTokens);
+  if (limits !== undefined) {
+    const bad = prompt.find((t) => t >= limits.vocabSize);
+    check('prompt', bad === undefined, `token ids below the vocabulary size ${limits.vocabSize}`, `id ${bad}`);
+    const positions = prompt.length + options.maxTokens - 1;
+    check('maxTokens', positions <= limits.contextTokens, `prompt (${prompt.length}) + maxTokens − 1 ≤ the context of ${limits.contextTokens}`, options.maxTokens);
+  }
   const sampling: SamplingOptions = {
     temperature: options.temperature ?? 0,
     topP: options.topP ?? 1,

@@ -16,6 +16,23 @@ export interface RingLinkOptions {
   readonly onPeerLost: (peer: PeerId, reason: string) => void;
   readonly onDrop?: (reason: string, detail: string) => void;
   readonly connectTimeoutMs?: number;
+  /** Sees every activation sent and received, with the time (bench: per-hop latency). */
+  readonly trace?: (e: HopTrace) => void;
+}
+
+/** One activation leaving or reaching this peer; `at` is `performance.timeOrigin + now()`. */
+export interface HopTrace {
+  readonly dir: 'send' | 'recv';
+  readonly peer: PeerId;
+  readonly session: SessionId;
+  readonly step: number;
+  readonly at: number;
+}
+
+/** Milliseconds on a clock shared by the processes of one machine (for cross-process hop times). */
+function wallNow(): number {
+  const origin = (performance as { timeOrigin?: number }).timeOrigin;
+  return origin === undefined ? Date.now() : origin + performance.now();
 }
 
 /** Sessions whose epoch is remembered for TOKEN frames; the oldest are forgotten first. */
@@ -48,6 +65,7 @@ export class RingLink {
       queueMicrotask(() => this.opts.deliver(message));
       return;
     }
+    if (this.opts.trace && message.type === 'activation') this.opts.trace({ dir: 'send', peer: to, session: message.session, step: message.step, at: wallNow() });
     const frames = ringMessageFrames(message, this.opts.dtype);
     const write = (conn: PeerConnection): void => {
       for (const f of frames) conn.send(f, 'ring').catch((err: unknown) => this.lost(to, `send failed: ${String(err)}`));
@@ -96,6 +114,7 @@ export class RingLink {
         this.opts.onDrop?.(r.reason, `from ${peer}: ${r.detail}`);
         return;
       }
+      if (this.opts.trace && r.type === 'activation') this.opts.trace({ dir: 'recv', peer, session: r.session, step: r.step, at: wallNow() });
       this.remember(r);
       this.opts.deliver(r);
     });

@@ -11,7 +11,7 @@ import type { SignalingClient } from '../signaling/signaling-client.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { RingMessage } from './messages.ts';
 import type { RequesterConfig } from './requester-state.ts';
-import { RingLink } from './ring-link.ts';
+import { RingLink, type HopTrace } from './ring-link.ts';
 import { MODEL_REPORT, parseRingPlan, READY_REPORT, readyReportSchema, ringPeers, type ModelReport, type PlannedRing, type RingPlan } from './ring-plan.ts';
 import { RingRequester } from './ring-requester.ts';
 import { RingStageRunner } from './stage-runner.ts';
@@ -45,6 +45,8 @@ export interface RingPeerOptions {
   readonly sessionIdleMs?: number;
   readonly requester?: Partial<Omit<RequesterConfig, 'self'>>;
   readonly onEvent?: (e: RingPeerEvent) => void;
+  /** Sees every activation sent and received (bench instrumentation). */
+  readonly trace?: (e: HopTrace) => void;
 }
 
 export interface RingPeerStatus {
@@ -85,14 +87,16 @@ export class RingPeer {
       deliver: (m) => this.deliver(m),
       onPeerLost: (peer, reason) => this.requester.onPeerLost(peer, reason),
       onDrop: (reason, detail) => this.emit({ event: 'frame-dropped', reason, detail }),
+      ...(opts.trace ? { trace: opts.trace } : {}),
     });
     const r = opts.requester ?? {};
     this.requester = new RingRequester({
       config: { self, maxRetries: r.maxRetries ?? 3, stepTimeoutMs: r.stepTimeoutMs ?? 30_000, replanWaitMs: r.replanWaitMs ?? 120_000 },
-      send: (to, m) => { console.error('REQSEND', to, m.type); this.link.send(to, m); },
+      send: (to, m) => this.link.send(to, m),
       clock: opts.clock,
       newSessionId: () => `${self}-${(++this.sessionCounter).toString(36)}` as SessionId,
       pickSeed: () => Math.floor(Math.random() * 2 ** 31),
+      limits: { vocabSize: opts.manifest.architecture.vocabSize, contextTokens: opts.contextTokens ?? opts.manifest.architecture.contextLength },
     });
     this.stops.push(
       opts.signaling.on('plan', (p) => this.onPlan(p.epoch, parseRingPlan(p.plan))),
@@ -192,7 +196,10 @@ export class RingPeer {
 
   private async load(epoch: number, range: LayerRange): Promise<void> {
     if (this.isStale(epoch, range)) return;
+    // Two plans in a row with the same new range queue two loads: the first one did the work.
+    if (this.loaded !== null && sameRange(this.loaded.range, range)) return this.serveLatest(range);
     const started = this.opts.clock.now();
+    this.runner = null;
     await this.unload(); // free the old layers' memory before taking the new ones
     const units = await this.opts.units.fetchUnits(unitsForRange(this.opts.manifest.architecture.numLayers, range.start, range.end));
     if (this.isStale(epoch, range)) return;
@@ -200,12 +207,15 @@ export class RingPeer {
     if (this.closed) return void (await stage.dispose());
     this.loaded = { range, stage };
     this.emit({ event: 'stage-loaded', epoch, start: range.start, end: range.end, ms: this.opts.clock.now() - started });
-    // A newer plan may have arrived meanwhile: serve it if it still wants these layers.
+    this.serveLatest(range);
+  }
+
+  /** Serves the latest plan with the loaded stage if that plan still gives this peer `range`. */
+  private serveLatest(range: LayerRange): void {
     const p = this.plan;
-    if (p !== null && p.plan.kind === 'planned') {
-      const mine = p.plan.ring.find((s) => s.peerId === this.opts.signaling.peerId);
-      if (mine && sameRange(mine, range)) this.serve(p.epoch, p.plan, this.loaded);
-    }
+    if (p === null || p.plan.kind !== 'planned' || this.loaded === null) return;
+    const mine = p.plan.ring.find((s) => s.peerId === this.opts.signaling.peerId);
+    if (mine && sameRange(mine, range)) this.serve(p.epoch, p.plan, this.loaded);
   }
 
   /** A load is stale once the latest plan no longer gives this peer `range`. */
@@ -219,8 +229,10 @@ export class RingPeer {
 
   private serve(epoch: number, plan: PlannedRing, loaded: Loaded): void {
     const self = this.opts.signaling.peerId as PeerId;
-    if (this.runner === null || this.runnerStage !== loaded.stage) {
-      this.runner = new RingStageRunner({
+    // One runner per loaded stage: re-serving a stage after a pause keeps its session bookkeeping,
+    // so setPlan frees the caches of sessions from earlier epochs.
+    if (this.stageRunner === null || this.runnerStage !== loaded.stage) {
+      this.stageRunner = new RingStageRunner({
         self, stage: loaded.stage, numLayers: plan.numLayers,
         send: (to, m) => this.link.send(to, m),
         clock: this.opts.clock,
@@ -228,6 +240,7 @@ export class RingPeer {
       });
       this.runnerStage = loaded.stage;
     }
+    this.runner = this.stageRunner;
     this.runner.setPlan(epoch, ringPeers(plan));
     this.readyEpoch.set(self, epoch);
     this.report(READY_REPORT, { planEpoch: epoch });
@@ -235,6 +248,7 @@ export class RingPeer {
   }
 
   private runnerStage: Stage | null = null;
+  private stageRunner: RingStageRunner | null = null;
 
   private checkReady(): void {
     const p = this.plan;
@@ -248,7 +262,6 @@ export class RingPeer {
 
   /** Routes an incoming (or local) ring message to this peer's stage and/or requester. */
   private deliver(m: RingMessage): void {
-    console.error('DELIVER', this.opts.signaling.peerId, m.type, m.session, this.runner === null);
     if (this.closed) return;
     const toRunner = m.type === 'prefill' || m.type === 'activation' || m.type === 'token' || (m.type === 'end' && (m.reason === 'done' || m.reason === 'cancelled'));
     const toRequester = m.type === 'token' || m.type === 'failure' || (m.type === 'end' && (m.reason === 'evicted' || m.reason === 'failed'));

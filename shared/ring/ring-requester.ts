@@ -5,7 +5,7 @@ import type { PeerId, SessionId } from '../ids.ts';
 import type { RingMessage, RingSend } from './messages.ts';
 import { applyRequesterEvent } from './requester-fold.ts';
 import { initialRequesterState, nextWakeAt, type RequesterConfig, type RequesterEffect, type RequesterEvent, type RequesterState } from './requester-state.ts';
-import { toRequestSpec, type GenerateOptions, type Requester, type TokenEvent } from './requester.ts';
+import { toRequestSpec, type GenerateOptions, type ModelLimits, type Requester, type TokenEvent } from './requester.ts';
 
 /** Time and timers, injected so tests drive timeouts without waiting. */
 export interface RequesterClock {
@@ -22,6 +22,8 @@ export interface RingRequesterOptions {
   readonly newSessionId: () => SessionId;
   /** A seed for requests that give none (inject a seeded rng for reproducible tests). */
   readonly pickSeed: () => number;
+  /** When given, prompts outside the vocabulary or the context are refused at once. */
+  readonly limits?: ModelLimits;
 }
 
 /** Events waiting for the consumer of one generate() call. */
@@ -87,7 +89,7 @@ export class RingRequester implements Requester {
   }
 
   generate(prompt: readonly number[], options: GenerateOptions): AsyncIterable<TokenEvent> {
-    const spec = toRequestSpec(prompt, options, this.opts.clock.now(), this.opts.pickSeed);
+    const spec = toRequestSpec(prompt, options, this.opts.clock.now(), this.opts.pickSeed, this.opts.limits);
     return {
       [Symbol.asyncIterator]: (): AsyncIterator<TokenEvent> => {
         const session = this.opts.newSessionId();

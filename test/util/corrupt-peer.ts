@@ -5,7 +5,7 @@ import { startPiecePeer } from '../../node-peer/peer/piece-peer.ts';
 import type { PeerConnection } from '../../shared/transport/transport.ts';
 
 const { values } = parseArgs({
-  options: { signal: { type: 'string' }, model: { type: 'string' }, 'cache-dir': { type: 'string' }, 'bind-address': { type: 'string' }, origin: { type: 'string' }, replica: { type: 'string' } },
+  options: { signal: { type: 'string' }, model: { type: 'string' }, 'cache-dir': { type: 'string' }, 'bind-address': { type: 'string' }, origin: { type: 'string' }, replica: { type: 'string' }, layers: { type: 'string' } },
 });
 const corrupt = (conn: PeerConnection): PeerConnection =>
   new Proxy(conn, {

@@ -31,8 +31,11 @@ export async function startRingSignaling(): Promise<{ server: SignalingServer; p
 
 export type RingPeerProcess = PeerProcess & { peerId: string };
 
+/** Options of a peer process: NodePeerOptions as JSON (callbacks become flags). */
+export type RingPeerChildOptions = Omit<NodePeerOptions, 'onEvent' | 'traceHops'> & { readonly traceHops?: boolean };
+
 /** Starts one peer process and waits for its `started` event (manifest known). */
-export async function startRingPeer(name: string, options: NodePeerOptions, timeoutMs = 60_000): Promise<RingPeerProcess> {
+export async function startRingPeer(name: string, options: RingPeerChildOptions, timeoutMs = 60_000): Promise<RingPeerProcess> {
   const p = PeerProcess.start(name, CHILD, [JSON.stringify({ bindAddress: '127.0.0.1', ...options })]);
   const started = await p.waitFor((e) => e.event === 'started', timeoutMs, 'started');
   return Object.assign(p, { peerId: started['peerId'] as string });

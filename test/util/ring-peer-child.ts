@@ -1,17 +1,19 @@
 // A Node peer process for the ring tests and bench: `startNodePeer(JSON argv[2])`, its events as
 // JSON lines on stdout; commands on stdin: {cmd:"generate", id, prompt, maxTokens, stop?} →
 // {event:"generated", id, tokens, reason, stopToken?} or {event:"generate-failed", id, name, message};
-// {cmd:"status"} → {event:"status", …}; {cmd:"close"} → closes and exits 0.
+// {cmd:"status"} → {event:"status", …}; {cmd:"hops"} → {event:"hops", hops} (with traceHops); {cmd:"close"} → closes and exits 0.
 import { createInterface } from 'node:readline';
 import { startNodePeer, type NodePeerOptions } from '../../node-peer/peer/node-peer-runtime.ts';
+import type { HopTrace } from '../../shared/ring/ring-link.ts';
 
 const out = (e: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(e)}\n`);
-const options = JSON.parse(process.argv[2] ?? '{}') as NodePeerOptions;
-const peer = await startNodePeer({ ...options, onEvent: (e) => out({ ...e }) });
+const options = JSON.parse(process.argv[2] ?? '{}') as NodePeerOptions & { traceHops?: boolean };
+const hops: HopTrace[] = [];
+const peer = await startNodePeer({ ...options, onEvent: (e) => out({ ...e }), traceHops: options.traceHops ? (h) => void hops.push(h) : undefined });
 out({ event: 'started', peerId: peer.peerId, modelId: peer.modelId, layers: peer.manifest.architecture.numLayers });
 
 interface GenerateCommand { cmd: 'generate'; id: string; prompt: number[]; maxTokens: number; stop?: number[]; temperature?: number; seed?: number }
-type Command = GenerateCommand | { cmd: 'status' } | { cmd: 'close' };
+type Command = GenerateCommand | { cmd: 'status' } | { cmd: 'hops' } | { cmd: 'close' };
 
 async function generate(c: GenerateCommand): Promise<void> {
   const startedAt = performance.now();
@@ -36,8 +38,8 @@ async function generate(c: GenerateCommand): Promise<void> {
 
 createInterface({ input: process.stdin }).on('line', (line) => {
   const c = JSON.parse(line) as Command;
-  console.error('CMD', line);
   if (c.cmd === 'generate') void generate(c);
   else if (c.cmd === 'status') out({ event: 'status', ...peer.status() });
+  else if (c.cmd === 'hops') out({ event: 'hops', hops: hops.splice(0) });
   else if (c.cmd === 'close') void peer.close().then(() => process.exit(0));
 });

@@ -60,7 +60,7 @@ describe('browser peer of the piece swarm', () => {
     const ctx = await launchPersistent(join(dir, 'profile-six'));
     try {
       for (let i = 0; i < 6; i++) {
-        peers.push(startPeerProcess(`n${i}`, ['--signal', signaling.url, '--model', pkg.modelId, '--origin', origin.url, '--replica', 'full', '--cache-dir', join(dir, `six-c${i}`)]));
+        peers.push(startPeerProcess(`n${i}`, ['--signal', signaling.url, '--model', pkg.modelId, '--origin', origin.url, '--replica', 'full', '--layers', '0:3', '--cache-dir', join(dir, `six-c${i}`)])); // pieces-only peers
       }
       const page = await openSwarmPage(ctx, { model: pkg.modelId, signal: signaling.url, origin: origin.url, db: 'six' });
       const [state] = await Promise.all([waitSettled(page, 180_000), ...peers.map((p) => p.waitFor((e) => e.event === 'ready', 180_000))]);

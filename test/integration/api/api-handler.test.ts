@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoModel } from '../../../node-peer/convert/demo-model.ts';
 import { OrtNodeEngine } from '../../../node-peer/engine/ort-node-engine.ts';
 import { startApiServer, type ApiServer } from '../../../node-peer/api/api-server.ts';
-import { createChatRenderer } from '../../../node-peer/api/chat-template.ts';
+import { createChatRenderer } from '../../../shared/chat/chat-template.ts';
 import { openLocalModel, type LocalModel } from '../../../node-peer/api/local-requester.ts';
 import { createOpenAiHandler, type ApiHandler } from '../../../node-peer/api/openai-handler.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';

@@ -141,6 +141,29 @@ describe('bad Hugging Face input', () => {
     );
   });
 
+  it('a foreign file as model.safetensors (a llama2.c checkpoint): CheckpointFormatError naming it', async () => {
+    await expectRejected(run('foreign-st'), 'foreign-st', CheckpointFormatError, 'model.safetensors', async (d) => {
+      await writeHfCheckpoint(join(d, 'hf'), CKPT, TOK, { dtype: 'F32' });
+      writeFileSync(join(d, 'hf', 'model.safetensors'), ckptBytes);
+    });
+  });
+
+  it('a safetensors header that is not JSON: CheckpointFormatError naming the file', async () => {
+    await expectRejected(run('header-st'), 'header-st', CheckpointFormatError, 'model.safetensors', async (d) => {
+      await writeHfCheckpoint(join(d, 'hf'), CKPT, TOK, { dtype: 'F32' });
+      const f = join(d, 'hf', 'model.safetensors');
+      const bytes = readFileSync(f);
+      bytes.fill(0x7b, 8, 40); // '{{{{…': the 8-byte length stays, the JSON header is garbage
+      writeFileSync(f, bytes);
+    });
+  });
+
+  it('a config.json that is not JSON: CheckpointFormatError naming config.json', async () => {
+    await expectRejected(run('config-json'), 'config-json', CheckpointFormatError, 'config.json', (d) =>
+      hf(d, (h) => writeFileSync(join(h, 'config.json'), '{"architectures": ["LlamaForCausalLM"],')),
+    );
+  });
+
   it('a truncated safetensors shard: CheckpointFormatError naming the shard', async () => {
     await expectRejected(run('trunc-st'), 'trunc-st', CheckpointFormatError, 'model-00002-of-00002.safetensors', (d) =>
       hf(d, (h) => {

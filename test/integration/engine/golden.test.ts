@@ -14,7 +14,8 @@ import { goldenCases, MODELS_DIR } from '../../util/models.ts';
 
 // Acceptance 1 of issue 2: after `convert`, `generate` reproduces llama2.c's run.c exactly —
 // prompt ids, greedy ids, where it stopped, and the printed bytes — on both engines, unsplit,
-// split in two, and one stage per layer.
+// split in two, and one stage per layer: in process (ids checked), and again through the real
+// `node-peer generate` CLI (stdout checked byte for byte).
 const run = promisify(execFile);
 const cases = goldenCases();
 const work = mkdtempSync(join(tmpdir(), 'ringmesh-golden-'));
@@ -71,10 +72,7 @@ describe.each(['node', 'wasm'] as const)('golden greedy on %s engine', (engineNa
 describe('golden greedy through the real CLI process', () => {
   const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'node-peer.js');
 
-  it.each([
-    { index: 0, args: ['--split', '1,3'] },
-    { index: 2, args: ['--engine', 'wasm', '--stages', '5'] },
-  ])('case $index $args prints run.c stdout byte for byte', async ({ index, args }) => {
+  const cli = async (index: number, args: string[]): Promise<void> => {
     const c = cases[index];
     if (c === undefined) throw new Error(`golden case ${index} missing`);
     const { stdout } = await run(
@@ -82,7 +80,23 @@ describe('golden greedy through the real CLI process', () => {
       [bin, 'generate', '--model', packages.get(c.model)?.dir ?? '', '--prompt', c.prompt, '--steps', String(c.steps), '--threads', '1', ...args],
       { encoding: 'buffer' },
     );
+    // Text and newline byte for byte: the same tokens, and the stop at the same place.
+    expect(stdout.toString('utf8')).toBe(c.stdout);
     expect(Buffer.compare(stdout, Buffer.from(c.stdout, 'utf8'))).toBe(0);
+  };
+
+  // Every golden case × both engines × unsplit / split in 2 / one stage per layer, each its own
+  // `node-peer generate` process.
+  const combos = (['node', 'wasm'] as const).flatMap((engine) =>
+    splits.flatMap((split) => cases.map((_, index) => ({ engine, split, index, label: `${engine}, ${split.name}, case ${index}` }))),
+  );
+  it.each(combos)('$label: stdout is run.c\'s byte for byte', async ({ engine, split, index }) => {
+    const layers = packages.get(cases[index]?.model ?? '')?.layers ?? 0;
+    await cli(index, ['--engine', engine, '--stages', String(split.stages(layers))]);
+  });
+
+  it('--split 1,3 (explicit layer counts) prints run.c stdout byte for byte', async () => {
+    await cli(0, ['--split', '1,3']);
   });
 
   it('--json prints ids and text', async () => {

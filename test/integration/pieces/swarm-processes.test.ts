@@ -36,8 +36,11 @@ afterAll(async () => {
 
 const piecesTotal = (): number => pkg.manifest.units.reduce((n, u) => n + u.pieces.length, 0);
 const isReady = (e: PeerEvent): boolean => e.event === 'ready';
+// `--layers 0:L` keeps these peers pieces-only (no ring stage: the synthetic package has no
+// tensors to run); with `--replica full` they fetch and keep every unit all the same.
 const peer = (name: string, args: string[], script?: string): PeerProcess => {
-  const p = startPeerProcess(name, ['--signal', signaling.url, '--replica', 'full', '--cache-dir', join(dir, name), ...args], script ? { script } : {});
+  const pieceOnly = ['--layers', `0:${pkg.manifest.architecture.numLayers}`];
+  const p = startPeerProcess(name, ['--signal', signaling.url, '--replica', 'full', ...pieceOnly, '--cache-dir', join(dir, name), ...args], script ? { script } : {});
   running.push(p);
   return p;
 };

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hashKey, originDesignee, type OriginCandidate } from '../../../shared/pieces/origin-assignment.ts';
+import { hashKey, originDesignee, shouldFetchFromOrigin, type OriginCandidate } from '../../../shared/pieces/origin-assignment.ts';
 import { DEFAULT_LIMITS, ORIGIN, selectPieces, trackWaiting, type Action, type PeerView, type SchedulerState, type WantedPiece } from '../../../shared/pieces/scheduler.ts';
 import { seededRng } from '../../util/pieces-fixtures.ts';
 
@@ -131,6 +131,40 @@ describe('origin assignment', () => {
       perPeer.set(views[0] ?? '', (perPeer.get(views[0] ?? '') ?? 0) + 1);
     }
     for (const id of ids) expect(perPeer.get(id)).toBeGreaterThan(50); // spread, not piled on one peer
+  });
+});
+
+describe('origin fallback cascade', () => {
+  const ids = ['a', 'b', 'c', 'd'];
+  const cand = (id: string): OriginCandidate => ({ id, wants: () => true, connected: true, seenAt: 0, lastProgressAt: 0 });
+  const fetching = (key: string, now: number, limits = DEFAULT_LIMITS): string[] =>
+    ids.filter((self) => shouldFetchFromOrigin(key, self, ids.filter((x) => x !== self).map(cand), 0, now, limits));
+
+  it('a stalled designee is replaced by one peer at a time, one stallMs apart', () => {
+    for (const key of ['embed#0', 'layer-003#7', 'head#2']) {
+      const designee = originDesignee(key, 'a', ids.slice(1).map(cand), 0, DEFAULT_LIMITS);
+      const d = designee === 'self' ? 'a' : designee.id;
+      expect(fetching(key, 0)).toEqual([d]);
+      expect(fetching(key, DEFAULT_LIMITS.stallMs)).toHaveLength(2);
+      expect(fetching(key, 2 * DEFAULT_LIMITS.stallMs)).toHaveLength(3);
+      expect(fetching(key, 3 * DEFAULT_LIMITS.stallMs)).toHaveLength(4);
+    }
+  });
+
+  it('the long-wait fallback cascades too, so views that disagree cost one extra read, not one per peer', () => {
+    // Nobody counts itself designee (each sees a member the others do not): only the fallback helps.
+    const limits = { ...DEFAULT_LIMITS, stallMs: 1_000_000 };
+    const key = 'layer-001#3';
+    const ghost = (self: string): OriginCandidate[] => [
+      ...ids.filter((x) => x !== self).map(cand),
+      ...['zz1', 'zz2', 'zz3', 'zz4', 'zz5', 'zz6', 'zz7', 'zz8'].map((id) => ({ ...cand(id), lastProgressAt: 1e12 })),
+    ];
+    const at = (now: number): string[] => ids.filter((self) => originDesignee(key, self, ghost(self), now, limits) !== 'self' && shouldFetchFromOrigin(key, self, ghost(self), 0, now, limits));
+    const waiting = ids.filter((self) => originDesignee(key, self, ghost(self), 0, limits) !== 'self');
+    expect(waiting.length).toBeGreaterThan(1);
+    expect(at(DEFAULT_LIMITS.fallbackMs - 1)).toEqual([]);
+    expect(at(DEFAULT_LIMITS.fallbackMs).length).toBeLessThanOrEqual(1); // at most the one next in line
+    expect(at(DEFAULT_LIMITS.fallbackMs + 12 * 1_000_000)).toEqual(waiting); // eventually anyone still waiting
   });
 });
 

@@ -263,3 +263,17 @@ describe('requester fold: concurrent sessions', () => {
     expect(nextToken([3, 4])).toBe(ring.emitted.get(S2)?.[0]);
   });
 });
+
+describe('a plan that becomes ready', () => {
+  it('accepts the same epoch again once its ring is ready, and submits waiting requests to it', () => {
+    const { effects } = fold([
+      { type: 'plan-changed', now: 0, epoch: 3, ring: [] },
+      { type: 'submitted', now: 1, session: S1, spec: spec() },
+      { type: 'plan-changed', now: 2, epoch: 3, ring: [A, B] },
+      { type: 'plan-changed', now: 3, epoch: 3, ring: [B, A] },
+    ]);
+    expect(effects[1]).toEqual([]);
+    expect(effects[2]).toMatchObject([{ type: 'send-prefill', to: A, message: { epoch: 3, step: 0 } }]);
+    expect(effects[3]).toMatchObject([{ type: 'dropped', reason: 'stale-plan' }]);
+  });
+});

@@ -28,3 +28,12 @@ describe('toRequestSpec', () => {
     expect(() => toRequestSpec(prompt, options, 0, () => 1)).toThrow(InvalidGenerateOptionsError);
   });
 });
+
+describe('model limits', () => {
+  it('refuses prompts outside the vocabulary or the context up front', () => {
+    const limits = { vocabSize: 512, contextTokens: 128 };
+    expect(() => toRequestSpec([1, 512], { maxTokens: 4 }, 0, () => 1, limits)).toThrow(InvalidGenerateOptionsError);
+    expect(() => toRequestSpec([1, 2], { maxTokens: 128 }, 0, () => 1, limits)).toThrow(InvalidGenerateOptionsError);
+    expect(toRequestSpec([1, 2], { maxTokens: 127 }, 0, () => 1, limits).maxTokens).toBe(127);
+  });
+});

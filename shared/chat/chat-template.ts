@@ -1,6 +1,22 @@
+// Chat messages → prompt text with the model's Jinja chat template (as transformers'
+// `apply_chat_template`), or a plain template for models without one. Used by the Node peer's
+// OpenAI-compatible API and by the web page's chat; pure (no Node or DOM imports).
 import { Template } from '@huggingface/jinja';
-import { badRequest } from './api-errors.ts';
-import type { ChatMessage } from './api-schemas.ts';
+import { RingmeshError } from '../errors.ts';
+
+/** One chat message; content as a string or OpenAI's list of text parts. */
+export interface ChatMessage {
+  readonly role: 'system' | 'developer' | 'user' | 'assistant' | 'tool';
+  readonly content: string | readonly { readonly type: 'text'; readonly text: string }[] | null;
+  readonly name?: string | undefined;
+}
+
+/** The template refused the conversation (e.g. roles not alternating) or failed to render. */
+export class ChatTemplateError extends RingmeshError {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(`chat template: ${detail}`, options);
+  }
+}
 
 /**
  * Used when a model ships no chat template (llama2.c checkpoints, demo models): one
@@ -19,18 +35,16 @@ export interface ChatTemplateContext {
 
 export interface RenderedChat {
   readonly text: string;
-  /** Whether the text already holds the BOS token (the template wrote it), so encoding must not add another. */
+  /** Whether the text already starts with the BOS token (the template wrote it): encode without adding another. */
   readonly hasBos: boolean;
 }
 
-/** A compiled chat template: messages → prompt text, as transformers' `apply_chat_template`. */
 export interface ChatRenderer {
   render(messages: readonly ChatMessage[]): RenderedChat;
 }
 
 export function createChatRenderer(ctx: ChatTemplateContext): ChatRenderer {
-  const source = ctx.template ?? PLAIN_CHAT_TEMPLATE;
-  const template = new Template(source);
+  const template = new Template(ctx.template ?? PLAIN_CHAT_TEMPLATE);
   const bos = ctx.bosToken ?? '';
   return {
     render(messages) {
@@ -43,8 +57,7 @@ export function createChatRenderer(ctx: ChatTemplateContext): ChatRenderer {
       try {
         text = template.render({ messages: plain, add_generation_prompt: true, bos_token: bos, eos_token: ctx.eosToken ?? '' });
       } catch (err) {
-        // Templates reject conversations they cannot express (e.g. roles not alternating): a client error.
-        throw badRequest(`chat template: ${(err as Error).message}`, 'messages', 'invalid_messages');
+        throw new ChatTemplateError((err as Error).message, { cause: err });
       }
       return { text, hasBos: bos !== '' && text.startsWith(bos) };
     },
@@ -53,7 +66,7 @@ export function createChatRenderer(ctx: ChatTemplateContext): ChatRenderer {
 
 /**
  * The text of the BOS and EOS tokens, for templates that write them (`{{ bos_token }}`): read from
- * tokenizer.json's `added_tokens`; empty when the tokenizer is not a tokenizer.json.
+ * tokenizer.json's `added_tokens`; nothing for other tokenizer files.
  */
 export function specialTokenTexts(tokenizerBytes: Uint8Array | undefined, bos: number | null, eos: readonly number[]): { bosToken?: string; eosToken?: string } {
   if (tokenizerBytes === undefined) return {};

@@ -1,0 +1,133 @@
+// Acceptance (issue 6, item 2): Chromium opens the page served by `npm start`'s stack, contributes,
+// receives layers, sends a chat message, sees streamed tokens, and saves screenshots under
+// test-results/. Real processes (scripts/start.ts: signaling server + Node peer seeding the demo
+// model), real WebRTC on loopback (run inside a network namespace), the engine in a Worker (WASM).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../util/signaling-process.ts';
+import { makeTempDir } from '../../util/temp-dir.ts';
+import { ensureWebBuild, launchWebRtcChromium } from '../../util/webrtc-chromium.ts';
+
+const ROOT = join(import.meta.dirname, '../../..');
+const SHOTS = join(ROOT, 'test-results');
+const tmp = makeTempDir('app');
+let stack: ChildProcess;
+let stackOut = '';
+let pageUrl: string;
+let browser: Browser;
+const problems: string[] = [];
+
+/** `npm start`'s script on free ports with its own state dir; resolves with the URL it prints. */
+function startStack(): Promise<string> {
+  return Promise.all([freePort(), freePort()]).then(
+    ([port, apiPort]) =>
+      new Promise<string>((resolve, reject) => {
+        stack = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+          cwd: ROOT,
+          env: { ...process.env, RINGMESH_PORT: String(port), RINGMESH_API_PORT: String(apiPort), RINGMESH_STATE_DIR: tmp.dir },
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true, // its own process group: the test sends Ctrl-C to all of it, as a terminal would
+        });
+        const timer = setTimeout(() => reject(new Error(`npm start printed no URL in 120 s:\n${stackOut}`)), 120_000);
+        const onLine = (line: string): void => {
+          stackOut = (stackOut + line + '\n').slice(-20_000);
+          const m = /\[ringmesh\] open (http:\/\/\S+)/.exec(line);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        };
+        createInterface({ input: stack.stdout! }).on('line', onLine);
+        createInterface({ input: stack.stderr! }).on('line', onLine);
+        stack.once('exit', (code) => reject(new Error(`npm start exited (${code}):\n${stackOut}`)));
+      }),
+  );
+}
+
+beforeAll(async () => {
+  ensureWebBuild();
+  mkdirSync(SHOTS, { recursive: true });
+  pageUrl = await startStack();
+  browser = await launchWebRtcChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (stack?.pid !== undefined && stack.exitCode === null) {
+    const exited = new Promise((r) => stack.once('exit', r));
+    process.kill(-stack.pid, 'SIGINT');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    if (stack.exitCode === null) process.kill(-stack.pid, 'SIGKILL');
+  }
+  tmp.cleanup();
+});
+
+function watch(page: Page): void {
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+}
+
+describe('the web page from npm start', () => {
+  it('contributes, receives layers, chats with streamed tokens, and shows the cache on return', async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    watch(page);
+    await page.goto(pageUrl);
+    await expect.poll(() => page.locator('[data-testid=detection]').textContent(), { timeout: 30_000 }).toMatch(/WASM|WebGPU/);
+    // Before contributing, the tab is already a requester in the ring (chat enabled).
+    await page.locator('[data-testid=chat-input]:not([disabled])').waitFor({ timeout: 60_000 });
+
+    await page.locator('[data-testid=budget]').fill('256');
+    await page.locator('[data-testid=budget]').dispatchEvent('change');
+    await page.locator('[data-testid=contribute]').click();
+    await page.locator('[data-testid=my-stage]').waitFor({ timeout: 90_000 });
+    await expect.poll(() => page.locator('[data-testid=layers]').textContent(), { timeout: 120_000 }).toMatch(/\(loaded\)/);
+    const layers = (await page.locator('[data-testid=layers]').textContent()) ?? '';
+    expect(layers).toMatch(/^\d+–\d+ \(loaded\)$/);
+    // Piece progress is shown split by source (cache / peers / origin), all of this tab's units held.
+    const pieces = (await page.locator('[data-testid=pieces]').textContent()) ?? '';
+    const done = /([\d.]+) \/ ([\d.]+) MB — cache [\d.]+, peers [\d.]+, origin [\d.]+/.exec(pieces);
+    expect(done?.[1]).toBe(done?.[2]);
+    await page.locator('[data-testid=chat-input]:not([disabled])').waitFor({ timeout: 60_000 });
+
+    await page.locator('[data-testid=chat-input]').fill('Hello ring');
+    await page.locator('[data-testid=chat-send]').click();
+    const reply = page.locator('[data-testid=turn-assistant]').last();
+    // Streamed: the reply is seen growing while it is still marked streaming.
+    const seen = new Set<string>();
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      const streaming = await reply.getAttribute('data-streaming');
+      const text = (await reply.textContent()) ?? '';
+      if (streaming === 'yes' && /tokens/.test(text)) seen.add(text);
+      if (streaming === 'no') break;
+      await page.waitForTimeout(20);
+    }
+    expect(await reply.getAttribute('data-streaming')).toBe('no');
+    expect(await page.locator('[data-testid=chat-error]').count()).toBe(0);
+    expect(seen.size).toBeGreaterThanOrEqual(2);
+    expect(await reply.textContent()).toMatch(/64 tokens|\d+ tokens/);
+    // This tab's stage served the reply's tokens.
+    await expect.poll(() => page.locator('[data-testid=tokens]').textContent(), { timeout: 10_000 }).toMatch(/\(([1-9]\d*) tokens through this tab\)/);
+    await page.screenshot({ path: join(SHOTS, 'app-chat.png'), fullPage: true });
+
+    // Narrow screen: nothing overflows sideways.
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.waitForTimeout(200);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)).toBe(true);
+    await page.screenshot({ path: join(SHOTS, 'app-narrow.png'), fullPage: true });
+
+    // A returning visitor sees what this browser cached.
+    await page.reload();
+    await page.locator('[data-testid=cache-list]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-testid=clear-cache]').isEnabled()).toBe(true);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});

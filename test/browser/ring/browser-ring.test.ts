@@ -1,0 +1,98 @@
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type ViteDevServer } from 'vite';
+import { convertLlama2c } from '../../../node-peer/convert/convert-llama2c.ts';
+import type { PlannedRing } from '../../../shared/ring/ring-plan.ts';
+import type { SignalingServer } from '../../../signaling/server.ts';
+import { goldenCases, MODELS_DIR } from '../../util/models.ts';
+import { CHROMIUM_ARGS } from '../../util/pieces-browser.ts';
+import { asGoldenIds, generateOn, startRingPeer, startRingSignaling, stopPeer, waitRingReady, type RecordedPlan, type RingPeerProcess } from '../../util/ring-harness.ts';
+import { makeTempDir } from '../../util/temp-dir.ts';
+
+// Acceptance 3 of issue 5: two Node peer processes and a headless Chromium page (its stage on the
+// WASM engine in a Worker) form the ring; the page holds the middle partition (budgets 1 : 2 : 1),
+// and every golden case of run.c comes out id for id — requested from a Node peer and from the page.
+const GiB = 1024 ** 3;
+const tmp = makeTempDir('ring-browser');
+const cases = goldenCases();
+let signaling: { server: SignalingServer; plans: RecordedPlan[] };
+let vite: ViteDevServer;
+let pageBase = '';
+let browser: Browser;
+
+beforeAll(async () => {
+  signaling = await startRingSignaling();
+  vite = await createServer({
+    root: process.cwd(), configFile: false, logLevel: 'error',
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
+    define: { global: 'globalThis' },
+    optimizeDeps: { entries: ['test/browser/ring/fixtures/*.html'] },
+    cacheDir: 'node_modules/.vite-ring-tests',
+  });
+  await vite.listen();
+  const addr = vite.httpServer?.address();
+  if (!addr || typeof addr === 'string') throw new Error('vite did not bind a port');
+  pageBase = `http://127.0.0.1:${addr.port}/test/browser/ring/fixtures/ring-page.html`;
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await vite?.close();
+  await signaling?.server.close();
+  tmp.cleanup();
+});
+
+describe.each([...new Set(cases.map((c) => c.model))])('Node – Chromium (WASM) – Node ring serving %s', (model) => {
+  const peers: RingPeerProcess[] = [];
+  let page: Page;
+  let pagePeer = '';
+  let modelId = '';
+
+  beforeAll(async () => {
+    const c = cases.find((k) => k.model === model)!;
+    const dir = tmp.path(model.replace(/\.bin$/, ''));
+    ({ modelId } = await convertLlama2c(join(MODELS_DIR, c.model), join(MODELS_DIR, c.tokenizer), dir, { pieceSize: 64 * 1024 }));
+    peers.push(await startRingPeer('seed', { signalUrl: signaling.server.url, model: dir, memoryBytes: GiB, cacheDir: tmp.path(`${modelId}-a`), threads: 1 }));
+    page = await browser.newPage();
+    page.on('pageerror', (err) => console.error(`[page] ${err.message}`));
+    await page.goto(`${pageBase}?${new URLSearchParams({ signal: signaling.server.url, model: modelId, memory: String(2 * GiB) })}`);
+    await page.waitForFunction(() => document.title !== 'loading', undefined, { timeout: 120_000 });
+    const error = await page.evaluate(() => (globalThis as unknown as { rmRing: { state: { error?: string } } }).rmRing.state.error);
+    expect(error).toBeUndefined();
+    pagePeer = (await page.evaluate(() => (globalThis as unknown as { rmRing: { peerId(): string } }).rmRing.peerId()));
+    peers.push(await startRingPeer('c', { signalUrl: signaling.server.url, model: modelId, memoryBytes: GiB, cacheDir: tmp.path(`${modelId}-c`), threads: 1 }));
+    await waitRingReady(peers[0]!, [peers[0]!.peerId, pagePeer, peers[1]!.peerId], 120_000);
+  });
+
+  afterAll(async () => {
+    await page?.close();
+    for (const p of peers) await stopPeer(p);
+  });
+
+  it('puts the page in the middle with twice the layers of each Node peer (within one)', () => {
+    const plan = signaling.plans.filter((p) => p.plan.modelId === modelId).at(-1)!.plan as PlannedRing;
+    expect(plan.ring).toHaveLength(3);
+    expect(plan.ring[1]!.peerId).toBe(pagePeer);
+    const count = (id: string): number => plan.ring.filter((s) => s.peerId === id).reduce((n, s) => n + s.end - s.start, 0);
+    expect(Math.abs(count(pagePeer) - plan.numLayers / 2)).toBeLessThan(1);
+    for (const p of peers) expect(Math.abs(count(p.peerId) - plan.numLayers / 4)).toBeLessThan(1);
+  });
+
+  it.each(cases.filter((c) => c.model === model).map((c) => ({ ...c, label: `"${c.prompt}"` })))('golden case $label comes out id for id', async (c) => {
+    const maxTokens = c.steps - c.prompt_ids.length + 1;
+    const g = await generateOn(peers[0]!, c.prompt_ids, maxTokens, [1]);
+    expect(asGoldenIds(g)).toEqual(c.generated_ids);
+  });
+
+  it('serves a request made by the page itself', async () => {
+    const c = cases.find((k) => k.model === model)!;
+    const maxTokens = c.steps - c.prompt_ids.length + 1;
+    const ids = await page.evaluate(
+      ([prompt, max]) => (globalThis as unknown as { rmRing: { generate(p: number[], m: number, s: number[]): Promise<number[]> } }).rmRing.generate(prompt, max, [1]),
+      [c.prompt_ids, maxTokens] as [number[], number],
+    );
+    expect(ids).toEqual(c.generated_ids);
+  });
+});

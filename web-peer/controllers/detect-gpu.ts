@@ -1,0 +1,27 @@
+import type { Detection } from '../stores/app-state.ts';
+
+interface GpuAdapterInfo {
+  readonly vendor?: string;
+  readonly architecture?: string;
+  readonly description?: string;
+  readonly device?: string;
+}
+interface GpuLike {
+  requestAdapter(): Promise<{ info?: GpuAdapterInfo; isFallbackAdapter?: boolean } | null>;
+}
+
+/** WebGPU when the browser gives an adapter (its name shown), else WASM with the reason. */
+export async function detectGpu(nav: object = navigator): Promise<Detection> {
+  const gpu = (nav as { gpu?: GpuLike }).gpu;
+  if (gpu === undefined) return { state: 'wasm', reason: 'this browser has no WebGPU' };
+  try {
+    const adapter = await gpu.requestAdapter();
+    if (adapter === null) return { state: 'wasm', reason: 'WebGPU is present but gave no adapter' };
+    const i = adapter.info ?? {};
+    const name = [i.vendor, i.architecture, i.description || i.device].filter((s) => s !== undefined && s !== '').join(' ') || 'WebGPU adapter';
+    return { state: 'webgpu', adapter: adapter.isFallbackAdapter === true ? `${name} (software fallback)` : name };
+  } catch (err) {
+    // No adapter is an ordinary outcome: the page runs the model on WASM instead.
+    return { state: 'wasm', reason: `WebGPU failed: ${(err as Error).message}` };
+  }
+}

@@ -1,0 +1,97 @@
+import type { SwarmProgress } from '../../shared/pieces/progress.ts';
+import { createStore, type Store } from './store.ts';
+
+/** What this browser can run the model on. */
+export type Detection =
+  | { readonly state: 'detecting' }
+  | { readonly state: 'webgpu'; readonly adapter: string }
+  | { readonly state: 'wasm'; readonly reason: string };
+
+export interface RingMember {
+  readonly peerId: string;
+  readonly kind: 'node' | 'browser';
+  readonly memoryBytes: number;
+}
+
+export interface RingStage {
+  readonly peerId: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface CachedModel {
+  readonly modelId: string;
+  readonly name: string;
+  readonly bytes: number;
+}
+
+export interface ChatTurn {
+  readonly role: 'user' | 'assistant';
+  readonly text: string;
+  /** Assistant turns: still streaming. */
+  readonly streaming?: boolean;
+  readonly error?: string;
+  readonly tokens?: number;
+  readonly tokensPerSecond?: number;
+}
+
+export type Phase = 'idle' | 'joining' | 'watching' | 'contributing' | 'error';
+
+/** The page's whole state; controllers write it, components render it. */
+export interface AppState {
+  readonly detection: Detection;
+  readonly budgetBytes: number;
+  readonly phase: Phase;
+  readonly error: string | null;
+  readonly modelId: string | null;
+  readonly modelName: string | null;
+  readonly numLayers: number | null;
+  readonly peerId: string | null;
+  readonly signaling: string;
+  readonly members: readonly RingMember[];
+  readonly ring: readonly RingStage[];
+  readonly planEpoch: number | null;
+  readonly layers: { readonly start: number; readonly end: number } | null;
+  readonly stageLoaded: boolean;
+  readonly ringReady: boolean;
+  readonly missingBytes: number | null;
+  readonly pieces: SwarmProgress | null;
+  /** Tokens per second through this tab's stage (last few seconds). */
+  readonly tokensPerSecond: number;
+  readonly tokensServed: number;
+  readonly chatReady: boolean;
+  readonly chat: readonly ChatTurn[];
+  readonly cached: readonly CachedModel[];
+  /** Bytes this origin uses in browser storage (navigator.storage.estimate), or null when unknown. */
+  readonly storageBytes: number | null;
+}
+
+export const DEFAULT_BUDGET = 256 * 1024 * 1024;
+
+export function createAppStore(): Store<AppState> {
+  return createStore<AppState>({
+    detection: { state: 'detecting' },
+    budgetBytes: DEFAULT_BUDGET,
+    phase: 'idle',
+    error: null,
+    modelId: null,
+    modelName: null,
+    numLayers: null,
+    peerId: null,
+    signaling: 'idle',
+    members: [],
+    ring: [],
+    planEpoch: null,
+    layers: null,
+    stageLoaded: false,
+    ringReady: false,
+    missingBytes: null,
+    pieces: null,
+    tokensPerSecond: 0,
+    tokensServed: 0,
+    chatReady: false,
+    chat: [],
+    cached: [],
+    storageBytes: null,
+  });
+}
