@@ -1,8 +1,10 @@
 // `npm run bench -- engine [--layers 12 --hidden 768 --heads 12 --vocab 32000 --prefill 128
-// --decode 32 --runs 3 --threads 2 --dtype fp32]`: prefill and decode tokens/s of a generated
+// --decode 32 --runs 5 --threads 2 --dtype fp32]`: prefill and decode tokens/s of a generated
 // ~100M-parameter demo model on NodeEngine vs WebEngine-WASM, and decode tokens/s with the layers
 // split into 1, 2 and 4 sessions (as ring stages would be) on both engines, ratio to unsplit
-// (target: split overhead ≤ 5% on decode). Medians of --runs, the splits measured round-robin.
+// (target: split overhead ≤ 5% on decode). Medians of --runs; the splits are measured interleaved,
+// decode step by decode step, and each ratio is the median of per-run ratios (this machine is
+// shared: its load changes faster than a run takes). [--engines node,wasm --splits 1,2,4]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,9 +29,11 @@ const { values: a } = parseArgs({
     vocab: { type: 'string', default: '32000' },
     prefill: { type: 'string', default: '128' },
     decode: { type: 'string', default: '32' },
-    runs: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '5' },
     threads: { type: 'string', default: '2' },
     dtype: { type: 'string', default: 'fp32' },
+    engines: { type: 'string', default: 'node,wasm' },
+    splits: { type: 'string', default: '1,2,4' },
   },
 });
 const n = (v: string | undefined): number => Number(v);
@@ -43,27 +47,56 @@ interface Measure {
   decodeTps: number;
 }
 
-/** One fresh session through a chain: prefill tokens/s and decode tokens/s. */
-async function measureOnce(stages: Stage[], vocab: number, r: number): Promise<Measure> {
-  const session = asSessionId(`bench-${r}`);
-  const prompt = Array.from({ length: prefillTokens }, (_, i) => 3 + ((i * 7919 + r) % (vocab - 3)));
-  let t = performance.now();
-  await runChain(stages, session, prompt);
-  const prefillTps = prefillTokens / ((performance.now() - t) / 1000);
-  t = performance.now();
-  for (let i = 0; i < decodeTokens; i++) await runChain(stages, session, [3 + (i % 100)]);
-  const decodeTps = decodeTokens / ((performance.now() - t) / 1000);
-  for (const s of stages) s.freeSession(session);
-  return { prefillTps, decodeTps };
+interface Chain {
+  sessions: number;
+  loadS: number;
+  stages: Stage[];
+  runs: Measure[];
 }
 
+/** The chains in a rotated order: which split goes first changes from step to step. */
+const rotated = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length] as T);
+
 /**
- * Loads the chains for every split of one engine at once, then runs them round-robin (run r of
- * each split before run r + 1 of any): on this shared machine the load changes by the minute,
- * and interleaving lets every split see the same conditions. Medians of `runs`.
+ * One run: a fresh session through every chain. Prefill, then decode step by step with every
+ * chain taking each step before any takes the next (in rotating order), so that on this shared
+ * machine, where the load changes by the second, each split sees the same conditions.
  */
-async function measureEngine(engine: Engine, pkg: ModelPackage, splits: readonly number[]): Promise<Array<Measure & { sessions: number; loadS: number }>> {
-  const chains: Array<{ sessions: number; loadS: number; stages: Stage[]; runs: Measure[] }> = [];
+async function measureRound(chains: readonly Chain[], vocab: number, r: number): Promise<void> {
+  const session = asSessionId(`bench-${r}`);
+  const prompt = Array.from({ length: prefillTokens }, (_, i) => 3 + ((i * 7919 + r) % (vocab - 3)));
+  const prefillMs = new Map<Chain, number>();
+  const decodeMs = new Map<Chain, number>(chains.map((c) => [c, 0]));
+  for (const c of rotated(chains, r)) {
+    const t = performance.now();
+    await runChain(c.stages, session, prompt);
+    prefillMs.set(c, performance.now() - t);
+  }
+  for (let i = 0; i < decodeTokens; i++) {
+    for (const c of rotated(chains, r + i)) {
+      const t = performance.now();
+      await runChain(c.stages, session, [3 + (i % 100)]);
+      decodeMs.set(c, (decodeMs.get(c) ?? 0) + performance.now() - t);
+    }
+  }
+  for (const c of chains) {
+    for (const s of c.stages) s.freeSession(session);
+    c.runs.push({ prefillTps: prefillTokens / ((prefillMs.get(c) ?? 0) / 1000), decodeTps: decodeTokens / ((decodeMs.get(c) ?? 0) / 1000) });
+  }
+}
+
+interface EngineResult extends Measure {
+  sessions: number;
+  loadS: number;
+  /** Median over runs of this split's decode tokens/s divided by the unsplit one's in the same run. */
+  decodeRatio: number;
+  decodeRatioMin: number;
+  decodeRatioMax: number;
+}
+
+/** Loads a chain for every split of one engine, then measures them interleaved; medians of `runs`. */
+async function measureEngine(engine: Engine, pkg: ModelPackage, splits: readonly number[]): Promise<EngineResult[]> {
+  const chains: Chain[] = [];
   try {
     for (const sessions of splits) {
       const t = performance.now();
@@ -71,18 +104,25 @@ async function measureEngine(engine: Engine, pkg: ModelPackage, splits: readonly
       chains.push({ sessions, loadS: (performance.now() - t) / 1000, stages, runs: [] });
     }
     for (let r = 0; r < runs; r++) {
+      await measureRound(chains, pkg.manifest.architecture.vocabSize, r);
       for (const c of chains) {
-        const m = await measureOnce(c.stages, pkg.manifest.architecture.vocabSize, r);
-        c.runs.push(m);
+        const m = c.runs[r] as Measure;
         console.log(`  ${engine.kind} × ${c.sessions} run ${r + 1}: prefill ${m.prefillTps.toFixed(1)} tok/s, decode ${m.decodeTps.toFixed(2)} tok/s`);
       }
     }
-    return chains.map((c) => ({
-      sessions: c.sessions,
-      loadS: c.loadS,
-      prefillTps: median(c.runs.map((m) => m.prefillTps)),
-      decodeTps: median(c.runs.map((m) => m.decodeTps)),
-    }));
+    const base = chains.find((c) => c.sessions === 1);
+    return chains.map((c) => {
+      const ratios = c.runs.map((m, r) => m.decodeTps / (base?.runs[r]?.decodeTps ?? Number.NaN));
+      return {
+        sessions: c.sessions,
+        loadS: c.loadS,
+        prefillTps: median(c.runs.map((m) => m.prefillTps)),
+        decodeTps: median(c.runs.map((m) => m.decodeTps)),
+        decodeRatio: median(ratios),
+        decodeRatioMin: Math.min(...ratios),
+        decodeRatioMax: Math.max(...ratios),
+      };
+    });
   } finally {
     for (const c of chains) for (const s of c.stages) await s.dispose();
   }
@@ -98,27 +138,32 @@ try {
   const pkg = await openModelPackage(join(work, 'model'));
 
   const results: Row[] = [];
-  const node = new OrtNodeEngine({ threads });
-  const wasm = new OrtWebEngine({ backend: 'wasm', threads });
-  const splits = [1, 2, 4].filter((k) => k <= manifest.architecture.numLayers);
+  const engineNames = (a.engines ?? '').split(',').filter((x): x is 'node' | 'wasm' => x === 'node' || x === 'wasm');
+  const splits = (a.splits ?? '').split(',').map(Number).filter((k) => k >= 1 && k <= manifest.architecture.numLayers);
+  if (!splits.includes(1)) splits.unshift(1); // the ratios need the unsplit chain
   let nodeUnsplit = Number.NaN;
-  for (const [name, engine] of [['node', node], ['wasm', wasm]] as const) {
-    const measured = await measureEngine(engine, pkg, splits);
-    const unsplit = measured.find((m) => m.sessions === 1)?.decodeTps ?? Number.NaN;
-    if (name === 'node') nodeUnsplit = unsplit;
-    for (const m of measured) {
-      results.push({
-        engine: name,
-        sessions: m.sessions,
-        'load s': m.loadS,
-        'prefill tok/s': m.prefillTps,
-        'decode tok/s': m.decodeTps,
-        'decode vs unsplit': m.decodeTps / unsplit,
-        'split overhead': `${(100 * (1 - m.decodeTps / unsplit)).toFixed(1)}%`,
-        'decode vs node unsplit': m.decodeTps / nodeUnsplit,
-      });
+  for (const name of engineNames) {
+    const engine = name === 'node' ? new OrtNodeEngine({ threads }) : new OrtWebEngine({ backend: 'wasm', threads });
+    try {
+      const measured = await measureEngine(engine, pkg, splits);
+      const unsplit = measured.find((m) => m.sessions === 1)?.decodeTps ?? Number.NaN;
+      if (name === 'node') nodeUnsplit = unsplit;
+      for (const m of measured) {
+        results.push({
+          engine: name,
+          sessions: m.sessions,
+          'load s': m.loadS,
+          'prefill tok/s': m.prefillTps,
+          'decode tok/s': m.decodeTps,
+          'decode vs unsplit': m.decodeRatio,
+          'ratio range': `${m.decodeRatioMin.toFixed(3)}–${m.decodeRatioMax.toFixed(3)}`,
+          'split overhead': `${(100 * (1 - m.decodeRatio)).toFixed(1)}%`,
+          'decode vs node unsplit': m.decodeTps / nodeUnsplit,
+        });
+      }
+    } finally {
+      await engine.dispose();
     }
-    await engine.dispose();
   }
   printTable(`engine: ${(params / 1e6).toFixed(0)}M params, prefill ${prefillTokens} tokens, decode ${decodeTokens} tokens, ${threads} threads, median of ${runs}`, results);
   writeResults('engine', { shape, dtype: a.dtype, params, prefillTokens, decodeTokens, runs, threads, results });

@@ -1,10 +1,17 @@
-// `npm run bench -- swarm [--n 1,2,4,8] [--runs 1] [--edge-runs 3] [--rate 50] [--layers 5] [--keep-model]`
+// `npm run bench -- swarm [--n 1,2,4,8] [--runs 1] [--edge-runs 3] [--mb 256 | --layers L] [--rate 50]
+//                        [--modes p2p,origin-only] [--budget-min 45] [--trace]`
 // Piece distribution (issue 4): a generated demo model (≥ 256 MB) to N `node-peer start` processes
 // that each want all of it (--replica full), from an HTTP origin on loopback throttled to a
 // WAN-like rate, peer-to-peer (one room: the origin once, then WebRTC between peers) vs. origin
 // only (each peer alone in its own room, so every peer downloads the whole model from the origin),
-// interleaved in one run. Reports the time until every peer is ready and origin bytes ÷ model bytes.
+// interleaved in one run. Reports the time until every peer is ready and origin bytes ÷ model bytes
+// (medians over --runs; --edge-runs for the smallest and largest N, whose ratio is the target).
 // Targets: origin bytes ≤ 1.05 × model bytes for every N; all-ready at N = 8 ≤ 1.5 × N = 1.
+// The origin's throttle is one token bucket for all its connections together (an uplink), not
+// per connection: origin-only N peers share the 50 MB/s. --mb picks the demo model's size (layers
+// of ~50 MB plus ~68 MB of embedding and head, at least the size asked). Bounded in time: each run
+// has a timeout, and no new run starts after --budget-min minutes (the table shows what ran).
+// --trace prints each peer's bytes from the origin and from peers, second by second.
 // WebRTC must stay on loopback: with any interface besides `lo`, the bench re-runs itself inside a
 // fresh network namespace. Every wait is bounded; every child is killed by its own pid.
 import { spawnSync } from 'node:child_process';
@@ -31,9 +38,15 @@ const RUNS = Number(flag('runs') ?? 1);
 /** Runs for the smallest and largest N, whose ratio is the target. */
 const EDGE_RUNS = Number(flag('edge-runs') ?? 3);
 const RATE = Number(flag('rate') ?? 50) * MB;
-const LAYERS = Number(flag('layers') ?? 5);
-const MODES = ['p2p', 'origin-only'] as const;
-type Mode = (typeof MODES)[number];
+/** Demo model shape: hidden 1024, vocab 8192 → ~50.3 MB per layer + ~68.4 MB embedding and head. */
+const LAYER_MB = 50.3;
+const EMBED_HEAD_MB = 68.4;
+const LAYERS = flag('layers') ? Number(flag('layers')) : Math.max(1, Math.ceil((Number(flag('mb') ?? 256) - EMBED_HEAD_MB) / LAYER_MB));
+const ALL_MODES = ['p2p', 'origin-only'] as const;
+type Mode = (typeof ALL_MODES)[number];
+const MODES = (flag('modes') ?? ALL_MODES.join(',')).split(',').filter((m): m is Mode => (ALL_MODES as readonly string[]).includes(m));
+const BUDGET_MS = Number(flag('budget-min') ?? 45) * 60_000;
+const TRACE = args.includes('--trace');
 
 function reexecIsolated(): void {
   const others = Object.keys(os.networkInterfaces()).filter((n) => n !== 'lo');
@@ -73,6 +86,10 @@ interface RunResult {
   readonly fromPeers: number;
   /** CPU seconds (user + system) all peer processes used, start-up included. */
   readonly peerCpuS: number;
+  /** Seconds from spawning until each peer was ready. */
+  readonly peerReadyS: readonly number[];
+  /** 1-minute load average when the run started (this machine is shared: context for the times). */
+  readonly loadAvg: number;
 }
 
 /** utime + stime of a live process, from /proc (Linux; clock ticks of 1/100 s). */
@@ -91,6 +108,7 @@ async function runOnce(mode: Mode, n: number, model: Awaited<ReturnType<typeof e
   const servers: SignalingServer[] = [];
   for (let i = 0; i < (mode === 'p2p' ? 1 : n); i++) servers.push(await createSignalingServer({ port: 0 }));
   const peers: PeerProcess[] = [];
+  const loadAvg = os.loadavg()[0] ?? Number.NaN;
   // Bounded: 8 × what the origin alone would need for all N copies (a loaded 2-core box is slow).
   const timeoutMs = Math.max(120_000, ((8 * n * model.bytes) / RATE) * 1000);
   const t0 = Date.now();
@@ -109,6 +127,7 @@ async function runOnce(mode: Mode, n: number, model: Awaited<ReturnType<typeof e
       return undefined;
     });
     const peerCpuS = peers.reduce((s, p) => s + cpuSeconds(p.child.pid), 0);
+    if (TRACE) trace(mode, n, peers, t0);
     const joined = peers.map((p) => Number(p.events.find((e) => e.event === 'joined')?.t ?? Number.NaN));
     const originBytes = [...origin.bytesByPiece].filter(([k]) => !k.startsWith('manifest.json')).reduce((s, [, b]) => s + b, 0);
     return {
@@ -119,6 +138,8 @@ async function runOnce(mode: Mode, n: number, model: Awaited<ReturnType<typeof e
       originRatio: originBytes / model.bytes,
       fromPeers: ready ? ready.reduce((s, e) => s + Number(e.fromPeers ?? 0), 0) : Number.NaN,
       peerCpuS,
+      peerReadyS: peers.map((p) => (Number(p.events.find(isReady)?.t ?? Number.NaN) - t0) / 1000),
+      loadAvg,
     };
   } finally {
     for (const p of peers) p.kill('SIGKILL');
@@ -127,6 +148,22 @@ async function runOnce(mode: Mode, n: number, model: Awaited<ReturnType<typeof e
     await origin.close();
     await rm(work, { recursive: true, force: true });
     await mkdir(work, { recursive: true });
+  }
+}
+
+/** Each peer's MB from the origin / from peers at every whole second after spawning. */
+function trace(mode: Mode, n: number, peers: readonly PeerProcess[], t0: number): void {
+  for (const p of peers) {
+    const marks: string[] = [];
+    let next = 0;
+    for (const e of p.events) {
+      if (e.event !== 'progress' && e.event !== 'ready') continue;
+      const s = (Number(e.t) - t0) / 1000;
+      if (s < next && e.event !== 'ready') continue;
+      marks.push(`${s.toFixed(1)}s o${(Number(e.fromOrigin ?? 0) / MB).toFixed(0)}/p${(Number(e.fromPeers ?? 0) / MB).toFixed(0)}`);
+      next = Math.floor(s) + 1;
+    }
+    console.error(`[trace] ${mode} N=${n} ${p.name}: ${marks.join(' ')}`);
   }
 }
 
@@ -139,12 +176,18 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   const edge = new Set([Math.min(...NS), Math.max(...NS)]);
   const rounds = Math.max(RUNS, EDGE_RUNS);
+  const started = Date.now();
+  let skipped = 0;
   try {
     // Interleaved (round → N → mode) so machine load drifts hit both modes alike.
     for (let r = 0; r < rounds; r++) {
       for (const n of NS) {
         if (r >= (edge.has(n) ? EDGE_RUNS : RUNS)) continue;
         for (const mode of MODES) {
+          if (Date.now() - started > BUDGET_MS) {
+            skipped++;
+            continue;
+          }
           const res = await runOnce(mode, n, model, work);
           results.push(res);
           console.error(`[bench] round ${r + 1} ${mode} N=${n}: all ready ${res.allReadyS.toFixed(1)} s (joined ${res.allJoinedS.toFixed(1)} s), origin ${res.originRatio.toFixed(3)} × model, peers' CPU ${res.peerCpuS.toFixed(1)} s`);
@@ -157,12 +200,14 @@ async function main(): Promise<void> {
 
   const pick = (mode: Mode, n: number): RunResult[] => results.filter((x) => x.mode === mode && x.n === n);
   const med = (xs: RunResult[], f: (x: RunResult) => number): number => median(xs.map(f));
+  if (skipped > 0) console.error(`[bench] time budget (${BUDGET_MS / 60_000} min) spent: ${skipped} runs skipped`);
   const rows: Row[] = NS.map((n) => {
     const p = pick('p2p', n);
     const o = pick('origin-only', n);
     return {
       N: n,
       runs: p.length,
+      'load avg': med([...p, ...o], (x) => x.loadAvg),
       'p2p all-ready s': med(p, (x) => x.allReadyS),
       'origin-only all-ready s': med(o, (x) => x.allReadyS),
       'p2p origin/model': med(p, (x) => x.originRatio),
@@ -179,7 +224,7 @@ async function main(): Promise<void> {
   printTable(`swarm: ${(model.bytes / MB).toFixed(1)} MB model, origin ${RATE / MB} MB/s, medians (${os.cpus().length} CPUs)`, rows);
   console.log(`\np2p all-ready N=${hi} ÷ N=${lo}: ${ratio.toFixed(2)} (target ≤ 1.5) ${ratio <= 1.5 ? 'met' : 'MISSED'}`);
   console.log(`p2p origin bytes ÷ model bytes, worst run: ${worstOrigin.toFixed(3)} (target ≤ 1.05) ${worstOrigin <= 1.05 ? 'met' : 'MISSED'}`);
-  writeResults('swarm', { modelBytes: model.bytes, modelId: model.modelId, pieceSize: model.manifest.pieceSize, rateBytesPerS: RATE, rows, ratio, worstOrigin, runs: results });
+  writeResults('swarm', { modelBytes: model.bytes, modelId: model.modelId, pieceSize: model.manifest.pieceSize, rateBytesPerS: RATE, originThrottle: 'one token bucket shared by all connections', rows, ratio, worstOrigin, skipped, runs: results });
 }
 
 await main();

@@ -7,11 +7,14 @@
  * Environment: RINGMESH_STATE_DIR (demo model + piece cache, default .ringmesh/), RINGMESH_PORT (page + signaling, default 8787), RINGMESH_API_PORT (default 8080),
  * RINGMESH_HOST (default 127.0.0.1), RINGMESH_DEMO_MEMORY (the Node peer's --memory, default
  * 64MiB: the whole demo model fits, so the API answers alone; a browser that contributes more
- * memory takes a proportional share of the layers).
+ * memory takes a proportional share of the layers). RINGMESH_BIND_ADDRESS (the Node peer's WebRTC
+ * address; on a host whose only interface is loopback it defaults to 127.0.0.1, since WebRTC
+ * skips loopback otherwise).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { copyFile, link, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeDemoModel } from '../node-peer/convert/demo-model.ts';
@@ -24,6 +27,9 @@ const host = process.env['RINGMESH_HOST'] ?? '127.0.0.1';
 const port = Number(process.env['RINGMESH_PORT'] ?? 8787);
 const apiPort = Number(process.env['RINGMESH_API_PORT'] ?? 8080);
 const memory = process.env['RINGMESH_DEMO_MEMORY'] ?? '64MiB';
+/** libjuice gathers no loopback candidates unless bound there: needed when loopback is all there is. */
+const onlyLoopback = Object.values(networkInterfaces()).every((addrs) => (addrs ?? []).every((a) => a.internal));
+const bindAddress = process.env['RINGMESH_BIND_ADDRESS'] ?? (onlyLoopback ? '127.0.0.1' : undefined);
 /** The demo model: 8 layers of hidden 256 (~6M parameters, ~25 MB fp32) — quick to make and to share. */
 const DEMO_SHAPE = { layers: 8, hidden: 256, heads: 8, kvHeads: 4, vocab: 512, context: 1024, seed: 0 };
 
@@ -143,7 +149,7 @@ async function main(): Promise<void> {
   const signalUrl = `ws://${host}:${port}/signal`;
   const apiUrl = await startChild(
     'peer',
-    [join(ROOT, 'bin', 'node-peer.js'), 'start', '--signal', signalUrl, '--model', MODEL_DIR, '--memory', memory, '--api-port', String(apiPort), '--api-host', host, '--cache-dir', join(STATE, 'cache'), '--fit-timeout', '31536000'],
+    [join(ROOT, 'bin', 'node-peer.js'), 'start', '--signal', signalUrl, '--model', MODEL_DIR, '--memory', memory, '--api-port', String(apiPort), '--api-host', host, '--cache-dir', join(STATE, 'cache'), '--fit-timeout', '31536000', ...(bindAddress === undefined ? [] : ['--bind-address', bindAddress])],
     (line) => {
       const m = /"event":"api","url":"([^"]+)"/.exec(line);
       return m ? m[1]! : null;

@@ -51,7 +51,7 @@ const originBase = query.get('origin') ?? (fallback.room === roomName || fallbac
 app.update({ modelId });
 
 const { store } = createBrowserStore();
-const cache = new CacheController(app, store);
+const cache = new CacheController(app, store, modelId);
 let session: PeerSession | null = null;
 const chat = new ChatController(app, () => session);
 
@@ -97,6 +97,13 @@ root.actions = {
   clearCache: () => void cache.clear(),
 };
 document.body.append(root);
+
+// Once this tab's stage has loaded, its pieces are in IndexedDB: show them under "cached".
+let stageWasLoaded = false;
+app.subscribe((s) => {
+  if (s.stageLoaded && !stageWasLoaded) void cache.refresh();
+  stageWasLoaded = s.stageLoaded;
+});
 
 void detectGpu().then((detection) => app.update({ detection }));
 void cache.refresh();

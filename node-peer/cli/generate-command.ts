@@ -5,7 +5,7 @@ import { OrtWebEngine } from '../../web-peer/engine/ort-web-engine.ts';
 import { OrtNodeEngine } from '../engine/ort-node-engine.ts';
 import { localGenerate } from '../engine/local-generate.ts';
 import { parsePositiveInt, parseSeed, reportErrors } from './convert-command.ts';
-import { createPick } from '../engine/create-pick.ts';
+import { pickStepToken } from '../../shared/ring/step-sampler.ts';
 
 interface GenerateOptions {
   model: string;
@@ -56,7 +56,7 @@ export function registerGenerateCommand(program: Command): void {
     .option('--temperature <t>', '0 = greedy', parseNonNegative, 0)
     .option('--top-p <p>', 'nucleus sampling mass (1 = off)', parseNonNegative, 1)
     .option('--top-k <k>', 'keep the k most likely tokens', parsePositiveInt)
-    .option('--seed <n>', 'sampling seed', parseSeed, 0)
+    .option('--seed <n>', 'sampling seed (the same seed as the API\'s `seed` gives the same tokens)', parseSeed, 0)
     .option('--split <counts>', 'layers per stage, e.g. 2,2')
     .option('--stages <k>', 'split the layers into k even stages', parsePositiveInt)
     .option('--engine <kind>', 'node (onnxruntime-node CPU), cuda or webgpu (onnxruntime-node providers), wasm (onnxruntime-web)', parseEngine, 'node')
@@ -64,7 +64,11 @@ export function registerGenerateCommand(program: Command): void {
     .option('--json', 'print {promptIds, generatedIds, text, stopReason} instead of streaming text')
     .action(reportErrors(async (o: GenerateOptions) => {
       const engine = createEngine(o.engine, o.threads);
-      const pick: PickToken = createPick({ temperature: o.temperature, topP: o.topP, seed: o.seed, ...(o.topK === undefined ? {} : { topK: o.topK }) });
+      // Drawn as a ring's last stage draws (seeded from (seed, step)), so `--seed` here gives the
+      // ids the ring and the OpenAI API (`seed`) give for the same prompt and options.
+      const sampling = { temperature: o.temperature, topP: o.topP, topK: o.topK ?? 0, seed: o.seed };
+      let step = 0;
+      const pick: PickToken = (logits) => pickStepToken(logits, sampling, step++);
       try {
         const result = await localGenerate({
           modelDir: o.model,

@@ -11,6 +11,21 @@ export class SignalingUnreachableError extends RingmeshError {
   }
 }
 
+/** The signaling server refused to admit this peer: its join token is missing, expired, for another room or badly signed. */
+export class JoinRefusedError extends RingmeshError {
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `the signaling server at ${url} refused this peer (${reason || 'unauthorized'}); it requires a join token: ` +
+        'pass one minted by its operator (ringmesh-signal --mint-token <room>) with --token or RINGMESH_TOKEN',
+      options,
+    );
+  }
+}
+
 /** http(s)://host/healthz for ws(s)://host/…/signal. */
 export function healthUrl(signalUrl: string): string {
   const u = new URL(signalUrl);

@@ -7,7 +7,9 @@ import type { ModelManifest } from '../../shared/model/manifest.ts';
 import { startNodePeer } from '../peer/node-peer-runtime.ts';
 import type { NodePeer } from '../peer/node-peer-types.ts';
 import { formatBytes, parseByteSize, parseIceServer, parsePort, parseSeconds, parseSignalUrl, parseThreads } from './option-parsers.ts';
-import { probeSignaling, SignalingUnreachableError } from './signal-probe.ts';
+import { CLOSE_CODES } from '../../shared/signaling/close-codes.ts';
+import { SignalingClosedError } from '../../shared/signaling/errors.ts';
+import { JoinRefusedError, probeSignaling, SignalingUnreachableError } from './signal-probe.ts';
 import { startLegacyPiecePeer } from './start-legacy.ts';
 import { serveApi, type RunningApi } from './start-api.ts';
 import { createStartReporter } from './start-reporter.ts';
@@ -32,7 +34,7 @@ export interface StartOptions {
 }
 
 /** Exit codes of `node-peer start` (README, docs/troubleshooting.md). */
-export const EXIT = { ok: 0, error: 1, usage: 2, insufficientMemory: 3, signalingUnreachable: 4 } as const;
+export const EXIT = { ok: 0, error: 1, usage: 2, insufficientMemory: 3, signalingUnreachable: 4, joinRefused: 5 } as const;
 
 /** The model does not fit the memory the room's peers offer (the plan says how much is missing). */
 export class ModelDoesNotFitError extends RingmeshError {
@@ -101,7 +103,8 @@ Examples:
 
 Output: a progress bar on a terminal, otherwise one JSON line per event (joined, plan, progress,
 ready, ring-ready, api, …). Exit codes: 0 stopped by SIGINT/SIGTERM, 1 runtime error, 2 bad flag,
-3 insufficient memory (the model does not fit the room), 4 signaling server unreachable.`,
+3 insufficient memory (the model does not fit the room), 4 signaling server unreachable,
+5 join refused (the server wants a valid --token).`,
     )
     .action(async (o: StartOptions & { joinToken?: string; iceServer?: string[] | string }) => {
       // An env var gives the list as one comma-separated string (commander does not split it).
@@ -193,14 +196,17 @@ async function runStart(o: StartOptions): Promise<number> {
     const missing = await fit;
     if (missing !== null) throw new ModelDoesNotFitError(missing, memoryBytes, o.fitTimeout);
     return await new Promise<number>(() => undefined);
-  } catch (err) {
+  } catch (caught) {
     report.stop();
     // The CLI edge: typed errors become one clear line and an exit code.
+    const err = caught instanceof SignalingClosedError && caught.code === CLOSE_CODES.unauthorized ? new JoinRefusedError(o.signal, caught.reason ?? '', { cause: caught }) : caught;
     if (!(err instanceof RingmeshError)) throw err;
     process.stderr.write(`error: ${err.name}: ${err.message}\n`);
     await api?.close().catch(() => undefined);
     await peer?.close().catch(() => undefined); // best effort while exiting with the real error
-    return err instanceof ModelDoesNotFitError ? EXIT.insufficientMemory : err instanceof SignalingUnreachableError ? EXIT.signalingUnreachable : EXIT.error;
+    if (err instanceof ModelDoesNotFitError) return EXIT.insufficientMemory;
+    if (err instanceof SignalingUnreachableError) return EXIT.signalingUnreachable;
+    return err instanceof JoinRefusedError ? EXIT.joinRefused : EXIT.error;
   }
 }
 

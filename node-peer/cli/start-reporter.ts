@@ -21,6 +21,10 @@ export interface StartReporter {
  */
 export function createStartReporter(out: NodeJS.WriteStream, intervalMs = 500): StartReporter {
   const tty = out.isTTY === true;
+  // Whoever read the output went away (a closed pipe): keep running quietly rather than crash on EPIPE.
+  out.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+  });
   const bar = tty
     ? new SingleBar(
         { format: 'model {model} [{bar}] {percentage}% | {done}/{total} MB | cache {cache} peers {peers} origin {origin} MB', hideCursor: true, stream: out },

@@ -6,7 +6,7 @@ import type { Engine, EngineKind, Stage, StageSpec } from '../../shared/engine/e
 import { EngineRuntimeError, StageInputError } from '../../shared/engine/errors.ts';
 import type { CreateOrtTensor, OrtSessionLike } from '../../shared/engine/ort-like.ts';
 import { OrtStage, warmUpStage } from '../../shared/engine/ort-stage.ts';
-import { buildStageGraph } from '../../shared/graph/build-stage-graph.ts';
+import { buildStageGraph, type KvCacheMode } from '../../shared/graph/build-stage-graph.ts';
 
 export interface OrtNodeEngineOptions {
   /**
@@ -17,6 +17,12 @@ export interface OrtNodeEngineOptions {
   readonly device?: 'cpu' | 'cuda' | 'webgpu';
   /** Default intra-op threads per session. */
   readonly threads?: number;
+  /**
+   * How the KV cache crosses the graph boundary (shared/graph/build-stage-graph.ts). Default
+   * 'append': outputs come back to JS memory on every device here, so only each run's new rows
+   * are taken out of ORT, never the whole cache per token. 'present' is the WebGPU-style graph.
+   */
+  readonly kvCache?: KvCacheMode;
 }
 
 const createTensor = ((type: 'float32' | 'int32', data: Float32Array | Int32Array, dims: readonly number[]) =>
@@ -51,7 +57,7 @@ export class OrtNodeEngine implements Engine {
   }
 
   async loadStage(spec: StageSpec): Promise<Stage> {
-    const graph = buildStageGraph(spec.manifest, spec.range);
+    const graph = buildStageGraph(spec.manifest, spec.range, { kvCache: this.options.kvCache ?? 'append' });
     const label = `[${spec.range.start}, ${spec.range.end})`;
     const dir = await mkdtemp(join(tmpdir(), 'ringmesh-stage-'));
     let session: ort.InferenceSession;

@@ -39,6 +39,8 @@ export interface PiecePeerOptions {
   /** libjuice bind address ('127.0.0.1' on loopback-only hosts and in tests). */
   readonly bindAddress?: string;
   readonly limits?: Partial<SchedulerLimits>;
+  /** Bulk bytes in flight per connection while no ring traffic flows (default 1 MiB). */
+  readonly bulkWindowBytes?: number;
   readonly onCorrupt?: (err: CorruptPieceError) => void;
   /** Wraps each peer connection (instrumentation; tests inject faults with it). */
   readonly decorateConnection?: (conn: PeerConnection) => PeerConnection;
@@ -78,6 +80,10 @@ export async function startPiecePeer(opts: PiecePeerOptions): Promise<PiecePeer>
     signaling,
     ...(opts.bindAddress ? { bindAddress: opts.bindAddress } : {}),
     ...(opts.iceServers ? { iceServers: [...opts.iceServers] } : {}),
+    // Piece transfers want a wider bulk window than the transport's default (256 KiB caps a link
+    // at window ÷ RTT: ~5–15 MB/s on a loaded 2-core box); ring frames keep their guard, since
+    // ring traffic shrinks the window to the ring-active one (DESIGN §4) whatever this says.
+    sendQueue: { windowBytes: opts.bulkWindowBytes ?? 1024 * 1024 },
   });
   const swarm = new PieceSwarm({
     modelId: model.modelId,
@@ -94,6 +100,8 @@ export async function startPiecePeer(opts: PiecePeerOptions): Promise<PiecePeer>
     clock: systemClock,
     rng: Math.random,
     ...(opts.limits ? { limits: opts.limits } : {}),
+    // RINGMESH_TRACE_ORIGIN=1: one stderr line per origin read with the view it was decided on.
+    ...(process.env['RINGMESH_TRACE_ORIGIN'] ? { trace: (line: string) => void process.stderr.write(`${line}\n`) } : {}),
   });
   await signaling.connect();
   const unlink = linkSwarmToRoom({ signaling, transport, swarm, ...(opts.decorateConnection ? { decorate: opts.decorateConnection } : {}) });

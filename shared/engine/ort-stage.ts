@@ -10,8 +10,14 @@ import { createSerialQueue, type SerialQueue } from './serial-queue.ts';
 
 interface SessionState {
   length: number;
-  /** present_* outputs of the last run, fed back as past_* (keyed by the past_* input name). */
+  /** 'present' graphs: present_* outputs of the last run, fed back as past_* (keyed by the past_* input name). */
   past: Map<string, OrtTensorLike>;
+  /**
+   * 'append' graphs: the cache rows [length, kvHeads, headDim] per past_* input name, in buffers
+   * with room to grow (doubling, capped at the context length): each run appends its new rows
+   * and feeds a view of the first `length` rows, so nothing cache-sized is copied out of ORT.
+   */
+  rows: Map<string, Float32Array>;
 }
 
 /**
@@ -81,7 +87,7 @@ export class OrtStage implements Stage {
     const main = this.mainInput(input);
     const seqLen = main.seqLen;
     if (seqLen < 1) throw new StageInputError(this.label, 'expected at least one position');
-    const state = this.sessions.get(id) ?? { length: 0, past: new Map<string, OrtTensorLike>() };
+    const state = this.sessions.get(id) ?? { length: 0, past: new Map<string, OrtTensorLike>(), rows: new Map<string, Float32Array>() };
     if (state.length + seqLen > a.contextLength) throw new ContextLengthExceededError(id, state.length + seqLen, a.contextLength);
 
     const { cos, sin } = ropeTables(this.graph.invFreq, state.length, seqLen);
@@ -91,9 +97,18 @@ export class OrtStage implements Stage {
       [StageIo.ropeSin]: this.createTensor('float32', sin, [seqLen, a.headDim]),
       [StageIo.attnMask]: this.createTensor('float32', causalMask(state.length, seqLen), [seqLen, state.length + seqLen]),
     };
-    const empty = this.createTensor('float32', new Float32Array(0), [a.numKvHeads, 0, a.headDim]);
+    const append = this.graph.kvCache === 'append';
+    const rowFloats = a.numKvHeads * a.headDim;
+    const empty = this.createTensor('float32', new Float32Array(0), append ? [0, a.numKvHeads, a.headDim] : [a.numKvHeads, 0, a.headDim]);
     for (const layer of this.graph.layers) {
-      for (const name of [StageIo.pastKey(layer), StageIo.pastValue(layer)]) feeds[name] = state.past.get(name) ?? empty;
+      for (const name of [StageIo.pastKey(layer), StageIo.pastValue(layer)]) {
+        const rows = state.rows.get(name);
+        feeds[name] = !append
+          ? (state.past.get(name) ?? empty)
+          : rows === undefined || state.length === 0
+            ? empty
+            : this.createTensor('float32', rows.subarray(0, state.length * rowFloats), [state.length, a.numKvHeads, a.headDim]);
+      }
     }
 
     let out: Record<string, OrtTensorLike>;
@@ -102,18 +117,42 @@ export class OrtStage implements Stage {
     } catch (err) {
       throw new EngineRuntimeError(this.label, `run of session ${id} (${seqLen} positions after ${state.length}) failed`, { cause: err });
     }
-    const next = new Map<string, OrtTensorLike>();
-    for (const layer of this.graph.layers) {
-      next.set(StageIo.pastKey(layer), this.outputTensor(out, StageIo.presentKey(layer)));
-      next.set(StageIo.pastValue(layer), this.outputTensor(out, StageIo.presentValue(layer)));
+    if (append) {
+      for (const layer of this.graph.layers) {
+        this.appendRows(state, StageIo.pastKey(layer), this.outputTensor(out, StageIo.newKey(layer)), seqLen, rowFloats);
+        this.appendRows(state, StageIo.pastValue(layer), this.outputTensor(out, StageIo.newValue(layer)), seqLen, rowFloats);
+      }
+    } else {
+      const next = new Map<string, OrtTensorLike>();
+      for (const layer of this.graph.layers) {
+        next.set(StageIo.pastKey(layer), this.outputTensor(out, StageIo.presentKey(layer)));
+        next.set(StageIo.pastValue(layer), this.outputTensor(out, StageIo.presentValue(layer)));
+      }
+      for (const t of state.past.values()) t.dispose?.();
+      state.past = next;
     }
-    for (const t of state.past.values()) t.dispose?.();
-    state.past = next;
     state.length += seqLen;
     this.sessions.set(id, state);
 
     const data = this.outputTensor(out, this.graph.output).data as Float32Array;
     return this.graph.output === StageIo.logits ? { kind: 'logits', data } : { kind: 'hidden', data, seqLen };
+  }
+
+  /** Appends a run's new cache rows after the session's `length` rows, growing the buffer when full. */
+  private appendRows(state: SessionState, name: string, fresh: OrtTensorLike, seqLen: number, rowFloats: number): void {
+    const added = fresh.data as Float32Array;
+    if (added.length !== seqLen * rowFloats) throw new EngineRuntimeError(this.label, `output for ${name} has ${added.length} floats, expected ${seqLen * rowFloats}`);
+    const used = state.length * rowFloats;
+    let rows = state.rows.get(name);
+    if (rows === undefined || rows.length < used + added.length) {
+      const roomy = Math.min(Math.max(2 * (rows?.length ?? 0), 64 * rowFloats), this.manifest.architecture.contextLength * rowFloats);
+      const want = Math.max(used + added.length, roomy);
+      const grown = new Float32Array(want);
+      if (rows !== undefined) grown.set(rows.subarray(0, used));
+      rows = grown;
+      state.rows.set(name, rows);
+    }
+    rows.set(added, used);
   }
 
   private outputTensor(out: Record<string, OrtTensorLike>, name: string): OrtTensorLike {

@@ -24,6 +24,19 @@ export interface StageGraph {
   readonly layers: readonly number[];
   /** RoPE inverse frequencies to build the rope_cos/rope_sin feeds from (see ropeTables). */
   readonly invFreq: Float32Array;
+  /** How the KV cache crosses the graph boundary (see StageIo). */
+  readonly kvCache: KvCacheMode;
+}
+
+/**
+ * 'present' (default): the whole cache goes out and back in each run — right when the outputs
+ * stay on the GPU. 'append': only the new rows come out and the caller keeps the cache — on CPU
+ * and WASM this saves copying (and allocating) every layer's whole cache out of ORT on every token.
+ */
+export type KvCacheMode = 'present' | 'append';
+
+export interface StageGraphOptions {
+  readonly kvCache?: KvCacheMode;
 }
 
 /**
@@ -31,7 +44,8 @@ export interface StageGraph {
  * start = 0, the decoder layers with a KV cache each, final RMSNorm + classifier on the last
  * position when end = numLayers. One graph serves prefill (S tokens) and decode (S = 1).
  */
-export function buildStageGraph(manifest: ModelManifest, range: LayerRange): StageGraph {
+export function buildStageGraph(manifest: ModelManifest, range: LayerRange, options: StageGraphOptions = {}): StageGraph {
+  const kvCache = options.kvCache ?? 'present';
   const a = manifest.architecture;
   if (!(Number.isInteger(range.start) && Number.isInteger(range.end) && range.start >= 0 && range.start < range.end && range.end <= a.numLayers)) {
     throw new InvalidLayerRangeError(range.start, range.end, a.numLayers);
@@ -57,16 +71,21 @@ export function buildStageGraph(manifest: ModelManifest, range: LayerRange): Sta
   const tiledMask = rep === 1 ? mask : g.op('Tile', [mask, g.int64([rep, 1])]);
 
   const layers: number[] = [];
-  const kvShape = (dim: string): (number | string)[] => [a.numKvHeads, dim, a.headDim];
+  const kvShape = (dim: string): (number | string)[] => (kvCache === 'append' ? [dim, a.numKvHeads, a.headDim] : [a.numKvHeads, dim, a.headDim]);
   for (let i = range.start; i < range.end; i++) {
     layers.push(i);
     const pastKey = g.input(StageIo.pastKey(i), F, kvShape('P'));
     const pastValue = g.input(StageIo.pastValue(i), F, kvShape('P'));
-    const attn = blocks.attention(i, blocks.rmsNorm(hidden, `layers.${i}.attn_norm.weight`), { cos, sin, mask: tiledMask, pastKey, pastValue });
+    const attn = blocks.attention(i, blocks.rmsNorm(hidden, `layers.${i}.attn_norm.weight`), { cos, sin, mask: tiledMask, pastKey, pastValue, kvCache });
     hidden = g.op('Add', [hidden, attn.out]);
     hidden = g.op('Add', [hidden, blocks.mlp(i, blocks.rmsNorm(hidden, `layers.${i}.ffn_norm.weight`))]);
-    g.output(StageIo.presentKey(i), attn.presentKey, F, kvShape('T'));
-    g.output(StageIo.presentValue(i), attn.presentValue, F, kvShape('T'));
+    if (kvCache === 'append') {
+      g.output(StageIo.newKey(i), attn.presentKey, F, kvShape('S'));
+      g.output(StageIo.newValue(i), attn.presentValue, F, kvShape('S'));
+    } else {
+      g.output(StageIo.presentKey(i), attn.presentKey, F, kvShape('T'));
+      g.output(StageIo.presentValue(i), attn.presentValue, F, kvShape('T'));
+    }
   }
 
   let output: StageGraph['output'];
@@ -82,5 +101,5 @@ export function buildStageGraph(manifest: ModelManifest, range: LayerRange): Sta
 
   const model = encodeOnnxModel(g.build([{ domain: '', version: STAGE_OPSET }]));
   const files = [...new Set(blocks.weights.map((w) => w.file))];
-  return { model, weights: blocks.weights, files, input: range.start === 0 ? StageIo.inputIds : StageIo.hiddenIn, output, layers, invFreq };
+  return { model, weights: blocks.weights, files, input: range.start === 0 ? StageIo.inputIds : StageIo.hiddenIn, output, layers, invFreq, kvCache };
 }

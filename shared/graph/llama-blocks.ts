@@ -94,8 +94,15 @@ export class LlamaBlocks {
    * past cache (present = concat(past, new)). Grouped-query attention without copying KV heads:
    * the `rep` query heads sharing one KV head are stacked along the row axis, so one batched
    * MatMul per KV head serves them all; `mask` must already be tiled to [rep*S, T].
+   * With `kvCache: 'append'` the past comes in position-major [P, kvHeads, headDim] and the
+   * returned presentKey/presentValue are only the S new rows, position-major too (StageIo); the
+   * attention itself sees the same [kvHeads, T, headDim] values either way.
    */
-  attention(i: number, x: string, io: { cos: string; sin: string; mask: string; pastKey: string; pastValue: string }): {
+  attention(
+    i: number,
+    x: string,
+    io: { cos: string; sin: string; mask: string; pastKey: string; pastValue: string; kvCache?: 'present' | 'append' },
+  ): {
     out: string;
     presentKey: string;
     presentValue: string;
@@ -111,13 +118,28 @@ export class LlamaBlocks {
     const v = this.splitHeads(this.linear(x, `${p}.v`, kvDim, a.hiddenSize, bias('v')), a.numKvHeads);
     const qRot = g.op('Mul', [this.rope(q, io.cos, io.sin), g.float32([1 / Math.sqrt(a.headDim)])]);
     const kRot = this.rope(k, io.cos, io.sin);
-    const presentKey = g.op('Concat', [io.pastKey, kRot], { axis: attr.int(1) });
-    const presentValue = g.op('Concat', [io.pastValue, v], { axis: attr.int(1) });
+    let keys: string;
+    let values: string;
+    let presentKey: string;
+    let presentValue: string;
+    if (io.kvCache === 'append') {
+      // [kvHeads, S, headDim] ⇄ [S, kvHeads, headDim]: the caller's cache grows by whole rows.
+      const headsFirst = attr.ints([1, 0, 2]);
+      presentKey = g.op('Transpose', [kRot], { perm: headsFirst });
+      presentValue = g.op('Transpose', [v], { perm: headsFirst });
+      keys = g.op('Transpose', [g.op('Concat', [io.pastKey, presentKey], { axis: attr.int(0) })], { perm: headsFirst });
+      values = g.op('Transpose', [g.op('Concat', [io.pastValue, presentValue], { axis: attr.int(0) })], { perm: headsFirst });
+    } else {
+      presentKey = g.op('Concat', [io.pastKey, kRot], { axis: attr.int(1) });
+      presentValue = g.op('Concat', [io.pastValue, v], { axis: attr.int(1) });
+      keys = presentKey;
+      values = presentValue;
+    }
     const qGrouped = g.op('Reshape', [qRot, g.int64([a.numKvHeads, -1, a.headDim])]);
-    const keysT = g.op('Transpose', [presentKey], { perm: attr.ints([0, 2, 1]) });
+    const keysT = g.op('Transpose', [keys], { perm: attr.ints([0, 2, 1]) });
     const scores = g.op('Add', [g.op('MatMul', [qGrouped, keysT]), io.mask]);
     const probs = g.op('Softmax', [scores], { axis: attr.int(-1) });
-    const context = g.op('MatMul', [probs, presentValue]); // [kvHeads, rep*S, headDim]
+    const context = g.op('MatMul', [probs, values]); // [kvHeads, rep*S, headDim]
     const heads = g.op('Reshape', [context, g.int64([a.numHeads, -1, a.headDim])]);
     const merged = g.op('Reshape', [g.op('Transpose', [heads], { perm: attr.ints([1, 0, 2]) }), g.int64([-1, qDim])]);
     return { out: this.linear(merged, `${p}.o`, a.hiddenSize, qDim), presentKey, presentValue };

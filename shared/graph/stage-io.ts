@@ -1,6 +1,9 @@
 /**
  * Names of a stage graph's inputs and outputs. Dimensions: S = new positions in this run,
- * P = positions already cached, T = P + S. KV caches are [kvHeads, P|T, headDim] (batch 1).
+ * P = positions already cached, T = P + S. KV caches (batch 1) are, by the graph's `kvCache` mode:
+ * 'present' — past [kvHeads, P, headDim] in, present [kvHeads, T, headDim] out (fed back as the
+ * next past; suits a cache that stays on the GPU); 'append' — past [P, kvHeads, headDim] in, only
+ * the S new rows [S, kvHeads, headDim] out (the caller appends them: no cache-sized output per run).
  */
 export const StageIo = {
   /** int32 [S] token ids (stage with start = 0). */
@@ -20,4 +23,7 @@ export const StageIo = {
   pastValue: (layer: number): string => `past_value.${layer}`,
   presentKey: (layer: number): string => `present_key.${layer}`,
   presentValue: (layer: number): string => `present_value.${layer}`,
+  /** 'append' mode: the keys/values of the S new positions, [S, kvHeads, headDim]. */
+  newKey: (layer: number): string => `new_key.${layer}`,
+  newValue: (layer: number): string => `new_value.${layer}`,
 } as const;

@@ -3,14 +3,15 @@
  *
  * Every peer that wants a piece nobody holds computes the same designee: the candidates (me plus
  * the room members that want it and are connected, or were seen too recently to have connected
- * yet), sorted by id, indexed by a hash of the piece key. Only the designee asks the origin at
+ * yet), ranked by a rendezvous hash of (candidate, piece key). Only the designee asks the origin at
  * once; the others wait for its HAVE and then fetch from it (or from whoever got it first). A
  * waiting peer falls back to the origin itself when the designee makes no progress (no HAVE for
  * `stallMs`, counted from when the piece started waiting at the earliest) or the piece has waited
  * longer than `fallbackMs` (views of the room that disagree for long, a designee that does not
  * want the piece after all). Fallbacks go down the candidate line one `stallMs` apart, so one
- * peer takes over, not all at once. So the origin normally serves a piece once, and never fewer
- * than once when peers die.
+ * peer takes over, not all at once. A piece that a join moved to a newcomer is first asked of
+ * its previous designee (`decideOrigin`'s probe), which may be reading it already. So the origin
+ * normally serves a piece once, and never fewer than once when peers die.
  */
 export interface OriginCandidate {
   readonly id: string;
@@ -50,14 +51,28 @@ export function hashKey(key: string): number {
   return h;
 }
 
+/**
+ * Rendezvous (highest random weight) score of candidate `id` for `key`: every peer computes the
+ * same order of candidates for a piece. Unlike an index into the sorted member list, a join moves
+ * only the pieces the newcomer now heads (about 1/n of them), and no piece between old members,
+ * so a join disturbs as few origin reads in progress as possible.
+ */
+function weight(key: string, id: string): number {
+  // FNV-1a is weak in its last bytes; murmur3's finalizer spreads them.
+  let h = hashKey(`${id}\u0000${key}`);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
 /** The id every peer agrees should fetch `key` from the origin. */
 export function originDesignee(key: string, self: string, members: readonly OriginCandidate[], now: number, limits: OriginAssignmentLimits): OriginCandidate | 'self' {
   return originOrder(key, self, members, now, limits).designee;
 }
 
 /**
- * The candidates for `key` in id order, the designee, and my rank after it (0: I am the designee,
- * 1: next in line, …). Every peer computes the same line from the same view.
+ * The candidates for `key` in rendezvous order, the designee (the first), and my rank (0: I am
+ * the designee, 1: next in line, …). Every peer computes the same line from the same view.
  */
 function originOrder(key: string, self: string, members: readonly OriginCandidate[], now: number, limits: OriginAssignmentLimits): { designee: OriginCandidate | 'self'; rank: number } {
   const candidates: (OriginCandidate | 'self')[] = ['self'];
@@ -66,14 +81,22 @@ function originOrder(key: string, self: string, members: readonly OriginCandidat
     if (m.connected || now - m.seenAt < limits.connectGraceMs) candidates.push(m);
   }
   const id = (c: OriginCandidate | 'self'): string => (c === 'self' ? self : c.id);
-  candidates.sort((a, b) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
-  const at = hashKey(key) % candidates.length;
-  const mine = candidates.indexOf('self');
-  return { designee: candidates[at] ?? 'self', rank: (mine - at + candidates.length) % candidates.length };
+  const scored = candidates.map((c) => ({ c, w: weight(key, id(c)) }));
+  scored.sort((a, b) => b.w - a.w || (id(a.c) < id(b.c) ? -1 : id(a.c) > id(b.c) ? 1 : 0));
+  return { designee: scored[0]?.c ?? 'self', rank: scored.findIndex((s) => s.c === 'self') };
 }
 
-/** Whether I should fetch `key` (no connected peer has it) from the origin now. */
-export function shouldFetchFromOrigin(
+/**
+ * What to do about `key`, which no connected peer has: `fetch` it from the origin now, `wait`
+ * (another peer is to fetch it), or `probe` a peer first: the piece became mine through a recent
+ * join, and that peer was its designee before, so it may be reading it from the origin right
+ * now. A REQUEST to it is answered once its read lands (PIECE) or at once when it is not reading
+ * it (REJECT); only then (`released` has the key) do I go to the origin. A join therefore never
+ * costs the origin a second read of a piece in flight, whatever the read's duration.
+ */
+export type OriginDecision = 'fetch' | 'wait' | { readonly probe: OriginCandidate };
+
+export function decideOrigin(
   key: string,
   self: string,
   members: readonly OriginCandidate[],
@@ -82,27 +105,53 @@ export function shouldFetchFromOrigin(
   limits: OriginAssignmentLimits,
   /** When I joined (my own `seenAt`). */
   selfSince = Number.NEGATIVE_INFINITY,
-): boolean {
+  /** The previous designee answered a probe for this key: it is not fetching it. */
+  released = false,
+): OriginDecision {
   const { designee, rank } = originOrder(key, self, members, now, limits);
   // Fallbacks cascade down the line, one stallMs apart: the first peer to fetch announces the
   // piece (HAVE), which ends the wait for everyone behind it, so a piece nobody took (views that
   // disagreed) costs the origin one extra read, not one per waiting peer.
   const cascade = Math.max(0, rank - 1) * limits.stallMs;
-  if (now - waitingSince >= limits.fallbackMs + cascade) return true;
-  if (designee === 'self') return !movedFromOther(key, self, members, now, limits, selfSince);
-  if (!designee.connected) return false; // still within its connect grace
+  if (now - waitingSince >= limits.fallbackMs + cascade) return 'fetch';
+  if (designee === 'self') {
+    if (released) return 'fetch';
+    const from = handoffSource(key, self, members, now, limits, selfSince);
+    if (from === undefined) return 'fetch';
+    return from.connected ? { probe: from } : 'wait';
+  }
+  if (!designee.connected) return 'wait'; // still within its connect grace
   // The designee gets stallMs from when the piece started waiting: a swarm-wide hold-up (a dead
   // peer everyone waited on) must not make every peer fetch the same piece at once.
-  return now - Math.max(designee.lastProgressAt, waitingSince) >= limits.stallMs + cascade;
+  return now - Math.max(designee.lastProgressAt, waitingSince) >= limits.stallMs + cascade ? 'fetch' : 'wait';
 }
 
-/** Whether `key` belonged to another candidate in the view before the joins of the last handoffMs. */
-function movedFromOther(key: string, self: string, members: readonly OriginCandidate[], now: number, limits: OriginAssignmentLimits, selfSince: number): boolean {
+/** Whether I should fetch `key` (no connected peer has it) from the origin now, without probing. */
+export function shouldFetchFromOrigin(
+  key: string,
+  self: string,
+  members: readonly OriginCandidate[],
+  waitingSince: number,
+  now: number,
+  limits: OriginAssignmentLimits,
+  selfSince = Number.NEGATIVE_INFINITY,
+): boolean {
+  return decideOrigin(key, self, members, waitingSince, now, limits, selfSince) === 'fetch';
+}
+
+/**
+ * Who headed `key` before the joins of the last handoffMs, when that was not me; undefined when
+ * the piece did not move to me (or nobody was there before me).
+ */
+function handoffSource(key: string, self: string, members: readonly OriginCandidate[], now: number, limits: OriginAssignmentLimits, selfSince: number): OriginCandidate | undefined {
   const live = (m: OriginCandidate): boolean => m.connected || now - m.seenAt < limits.connectGraceMs;
   const recent = (t: number): boolean => now - t < limits.handoffMs;
   const old = members.filter((m) => live(m) && !recent(m.joinedAt ?? m.seenAt));
-  if (old.length === 0) return false; // nobody was there before: nobody can be fetching it
-  if (recent(selfSince)) return true; // I am new: in the old view it was one of theirs
-  if (old.length === members.filter(live).length) return false; // nobody new: the view did not change
-  return originDesignee(key, self, old, now, limits) !== 'self';
+  if (old.length === 0) return undefined; // nobody was there before: nobody can be fetching it
+  if (!recent(selfSince) && old.length === members.filter(live).length) return undefined; // nobody new: the view did not change
+  // In the old view (without me when I am new) the piece headed someone else's line.
+  const first = old[0] as OriginCandidate;
+  const before = recent(selfSince) ? originOrder(key, first.id, old.slice(1), now, limits) : originOrder(key, self, old, now, limits);
+  if (before.designee === 'self') return recent(selfSince) ? first : undefined;
+  return before.designee;
 }

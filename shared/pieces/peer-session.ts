@@ -8,6 +8,8 @@ export interface SessionHost {
   now(): number;
   /** Verified bytes of a held piece, or undefined (answered with REJECT). */
   readPiece(unit: string, index: number): Promise<Uint8Array | undefined>;
+  /** Whether the piece is held or on its way in (an origin read): otherwise a REQUEST is refused at once. */
+  mayServe(unit: string, index: number): boolean;
   /** The remote's HAVE/BITFIELD changed what it offers. */
   onOffer(session: PeerSession): void;
   /** A PIECE answering one of our requests arrived (not yet verified: the host checks it). */
@@ -146,6 +148,11 @@ export class PeerSession {
         this.host.onOffer(this);
         return;
       case 'REQUEST':
+        if (!this.host.mayServe(f.unit, f.piece)) {
+          // Refused at once, not behind the pieces queued for this peer: a probe (scheduler) waits on it.
+          this.send({ type: 'REJECT', requestId: f.requestId, unit: f.unit, piece: f.piece, offset: f.offset, length: f.length, reason: 'missing' });
+          return;
+        }
         this.serveQueue.push(f);
         void this.serveNext();
         return;

@@ -43,6 +43,8 @@ export interface PieceSwarmOptions {
    * (streaming relay: what peers ask for is mostly what just arrived). Default 64 MiB; 0 disables.
    */
   readonly serveCacheBytes?: number;
+  /** Told why each origin read starts (the view it was decided on): for diagnosing duplicate reads. */
+  readonly trace?: (line: string) => void;
 }
 
 export interface PieceSwarmEvents {
@@ -70,6 +72,11 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
   private readonly held = new Set<string>();
   private readonly storing = new Set<string>();
   private readonly originInFlight = new Set<string>();
+  /** Origin reads in progress, until stored: a probe for one of them waits for it (`readPiece`). */
+  private readonly landing = new Map<string, Promise<void>>();
+  /** Probes sent (key → the previous designee asked) and keys it released (see `decideOrigin`). */
+  private readonly probes = new Map<string, string>();
+  private readonly released = new Set<string>();
   /** Verified bytes of recently stored pieces, oldest first (see `serveCacheBytes`). */
   private readonly recent = new Map<string, Uint8Array>();
   private recentBytes = 0;
@@ -225,12 +232,21 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
   async readPiece(unit: string, index: number): Promise<Uint8Array | undefined> {
     if (unit === MANIFEST_UNIT) return this.manifestPiece?.bytes;
     const ref = this.catalog?.get(`${unit}#${index}`);
+    // A probe (a newcomer asking the piece's previous designee): answer once my origin read lands.
+    const reading = ref && this.landing.get(pieceName(ref));
+    if (reading) await reading.catch(() => undefined);
     if (!ref || !this.held.has(pieceName(ref))) return undefined;
     const hot = this.recent.get(pieceName(ref));
     if (hot) return hot; // verified when it was stored, in this process: no need to read and hash again
     const data = await this.opts.store.get(ref.hash);
     if (!data) this.held.delete(pieceName(ref)); // found corrupt and evicted by the store
     return data;
+  }
+
+  mayServe(unit: string, index: number): boolean {
+    if (unit === MANIFEST_UNIT) return this.manifestPiece !== undefined;
+    const key = `${unit}#${index}`;
+    return this.held.has(key) || this.landing.has(key);
   }
 
   onOffer(): void {
@@ -241,7 +257,12 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     void this.receive(key, data, session).catch((err: unknown) => this.fail(err));
   }
 
-  onRequestFailed(): void {
+  onRequestFailed(session: PeerSession, key: string): void {
+    // A probed previous designee that is not reading the piece (REJECT, or gone): the origin's turn.
+    if (this.probes.get(key) === session.id) {
+      this.probes.delete(key);
+      this.released.add(key);
+    }
     this.schedule();
   }
 
@@ -341,6 +362,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
       this.storing.delete(key);
     }
     this.held.add(key);
+    this.probes.delete(key);
     this.remember(key, data);
     if (source === 'peer') this.counters.fromPeers += data.byteLength;
     else if (source === 'origin') this.counters.fromOrigin += data.byteLength;
@@ -350,8 +372,14 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     this.schedule();
   }
 
-  private async fetchFromOrigin(ref: PieceRef): Promise<void> {
+  private fetchFromOrigin(ref: PieceRef): Promise<void> {
     const key = pieceName(ref);
+    const read = this.readFromOrigin(ref, key);
+    this.landing.set(key, read);
+    return read.finally(() => this.landing.delete(key));
+  }
+
+  private async readFromOrigin(ref: PieceRef, key: string): Promise<void> {
     this.originInFlight.add(key);
     try {
       const data = await this.opts.origin!.read(ref.file, { offset: ref.offset, length: ref.length });
@@ -425,7 +453,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     ];
     const base = {
       self: this.opts.self(), selfSince: this.startedAt, now: this.now(), wanted: left.map((w) => ({ key: pieceName(w.ref), tier: w.tier, length: w.ref.length })),
-      peers, pendingMembers, inFlight, limits: this.limits,
+      peers, pendingMembers, inFlight, limits: this.limits, released: this.released,
       hasOrigin: this.opts.origin !== undefined && !this.opts.localPackage && this.now() >= this.originPausedUntil,
     };
     this.waiting = trackWaiting({ ...base, waitingSince: this.waiting });
@@ -433,9 +461,25 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
       const ref = this.catalog.get(a.key);
       if (!ref) continue;
       if (a.kind === 'cancel') this.sessions.get(a.source)?.cancel(a.key);
-      else if (a.source === ORIGIN) void this.fetchFromOrigin(ref).catch((err: unknown) => this.fail(err));
-      else this.sessions.get(a.source)?.request(ref.unit, ref.index, ref.length);
+      else if (a.source === ORIGIN) {
+        this.opts.trace?.(this.describeOriginRead(a.key, base));
+        void this.fetchFromOrigin(ref).catch((err: unknown) => this.fail(err));
+      }
+      else {
+        const s = this.sessions.get(a.source);
+        if (s && !s.has.has(a.key)) this.probes.set(a.key, s.id); // it did not announce the piece: a probe
+        s?.request(ref.unit, ref.index, ref.length);
+      }
     }
+  }
+
+  private describeOriginRead(key: string, view: { now: number; peers: readonly OriginCandidate[]; pendingMembers: readonly OriginCandidate[] }): string {
+    const rel = (t: number | undefined): number | null => (t === undefined || !Number.isFinite(t) ? null : t - this.startedAt);
+    const member = (m: OriginCandidate): string => `${m.id.slice(0, 6)}${m.connected ? '' : '?'}@${rel(m.joinedAt ?? m.seenAt)}/${rel(m.lastProgressAt)}`;
+    return JSON.stringify({
+      originRead: key, self: this.opts.self().slice(0, 6), at: view.now - this.startedAt, waited: view.now - (this.waiting.get(key) ?? view.now),
+      released: this.released.has(key), view: [...view.peers, ...view.pendingMembers].map(member),
+    });
   }
 
   private tickManifest(): void {

@@ -1,4 +1,4 @@
-import { shouldFetchFromOrigin, type OriginAssignmentLimits, type OriginCandidate } from './origin-assignment.ts';
+import { decideOrigin, type OriginAssignmentLimits, type OriginCandidate } from './origin-assignment.ts';
 
 /** The origin as a request target; peers are named by their peer id. */
 export const ORIGIN = 'origin';
@@ -50,6 +50,8 @@ export interface SchedulerState {
   readonly hasOrigin: boolean;
   /** When each origin-only piece started waiting (see `trackWaiting`). */
   readonly waitingSince: ReadonlyMap<string, number>;
+  /** Keys a previous designee, probed after a join, said it is not fetching (see `decideOrigin`). */
+  readonly released?: ReadonlySet<string>;
   readonly limits: SchedulerLimits;
 }
 
@@ -66,7 +68,8 @@ export const DEFAULT_LIMITS: SchedulerLimits = {
   // Room members count as origin candidates this long before they connect: as long as the
   // long-wait fallback, so slow connects on a loaded machine do not split the peers' views.
   connectGraceMs: 60_000,
-  handoffMs: 2_000,
+  // A newcomer probes a connected previous designee at once; one not connected yet gets this long.
+  handoffMs: 10_000,
   stallMs: 5_000,
   fallbackMs: 60_000,
 };
@@ -77,8 +80,9 @@ export const DEFAULT_LIMITS: SchedulerLimits = {
  * 2. pieces no request covers, by tier (my partition first), then rarest first among connected
  *    peers, random among equals, go to the holder that would finish them soonest
  *    ((queued + 1) / throughput), within its pipeline depth;
- * 3. pieces no connected peer holds go to the origin only when `shouldFetchFromOrigin` says this
- *    peer is the one to fetch them (at most `maxOrigin` at a time);
+ * 3. pieces no connected peer holds go to the origin only when `decideOrigin` says this peer is
+ *    the one to fetch them (at most `maxOrigin` at a time); a piece a join moved to me is first
+ *    requested from its previous designee (a probe: it may be reading it already);
  * 4. endgame: when nothing is left unrequested, in-flight peer requests get duplicates at other
  *    holders with spare depth (the origin is never duplicated: it would cost origin bytes).
  */
@@ -137,9 +141,15 @@ export function selectPieces(state: SchedulerState, rng: () => number): Action[]
     if (rarity > 0) {
       const peer = pickHolder(w.key, undefined);
       if (peer) assign(w.key, peer.id);
-    } else if (state.hasOrigin && (load.get(ORIGIN) ?? 0) < limits.maxOrigin) {
+    } else if (state.hasOrigin) {
       const since = state.waitingSince.get(w.key) ?? state.now;
-      if (shouldFetchFromOrigin(w.key, state.self, members, since, state.now, limits, state.selfSince)) assign(w.key, ORIGIN);
+      const d = decideOrigin(w.key, state.self, members, since, state.now, limits, state.selfSince, state.released?.has(w.key) ?? false);
+      if (d === 'fetch') {
+        if ((load.get(ORIGIN) ?? 0) < limits.maxOrigin) assign(w.key, ORIGIN);
+      } else if (d !== 'wait') {
+        const p = state.peers.find((x) => x.id === d.probe.id);
+        if (p && (load.get(p.id) ?? 0) < limits.maxPerPeer) assign(w.key, p.id); // a probe costs one round trip
+      }
     }
   }
 

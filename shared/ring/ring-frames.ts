@@ -12,6 +12,17 @@ function bytesOf(a: Float32Array | Int32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
+/**
+ * 4-byte elements over received bytes: a view when they are aligned (the wire decoder hands each
+ * tensor its own buffer, so nothing else writes there), a copy only when they are not.
+ */
+function viewAs<T extends Float32Array | Int32Array>(make: (buffer: ArrayBufferLike, offset: number, length: number) => T, data: Uint8Array): T {
+  const bytes = data.byteOffset % 4 === 0 ? data : data.slice();
+  return make(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+const asFloat32 = (data: Uint8Array): Float32Array => viewAs((b, o, n) => new Float32Array(b, o, n), data);
+const asInt32 = (data: Uint8Array): Int32Array => viewAs((b, o, n) => new Int32Array(b, o, n), data);
+
 const END_TO_WIRE: Record<RingEnd['reason'], SessionEndReason> = { done: 'done', cancelled: 'cancelled', evicted: 'evicted', failed: 'error' };
 
 function initFrame(session: SessionId, init: SessionInit): FrameOf<'SESSION_INIT'> {
@@ -92,11 +103,11 @@ export class RingFrameDecoder {
     if (dtype === 'int32') {
       if (init === undefined) return { reason: 'no-init', detail: `${f.session}: prefill without SESSION_INIT` };
       if (shape.length !== 1) return { reason: 'bad-shape', detail: `${f.session}: prefill tokens of rank ${shape.length}, expected 1` };
-      const tokens = Array.from(new Int32Array(data.slice().buffer));
+      const tokens = Array.from(asInt32(data));
       return { type: 'prefill', session: f.session, epoch: f.epoch, step: f.step, tokens, init };
     }
     if (shape.length !== 2) return { reason: 'bad-shape', detail: `${f.session}: hidden states of rank ${shape.length}, expected [seqLen, hidden]` };
-    const hidden = dtype === 'fp16' ? decodeHalf(data) : new Float32Array(data.slice().buffer);
+    const hidden = dtype === 'fp16' ? decodeHalf(data) : asFloat32(data);
     return { type: 'activation', session: f.session, epoch: f.epoch, step: f.step, seqLen: shape[0] as number, hidden, ...(init === undefined ? {} : { init }) };
   }
 }

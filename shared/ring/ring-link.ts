@@ -16,13 +16,14 @@ export interface RingLinkOptions {
   readonly onPeerLost: (peer: PeerId, reason: string) => void;
   readonly onDrop?: (reason: string, detail: string) => void;
   readonly connectTimeoutMs?: number;
-  /** Sees every activation sent and received, with the time (bench: per-hop latency). */
+  /** Sees every activation and token sent to or received from another peer, with the time (bench). */
   readonly trace?: (e: HopTrace) => void;
 }
 
-/** One activation leaving or reaching this peer; `at` is `performance.timeOrigin + now()`. */
+/** One activation or token leaving or reaching this peer; `at` is `performance.timeOrigin + now()`. */
 export interface HopTrace {
   readonly dir: 'send' | 'recv';
+  readonly kind: 'activation' | 'token';
   readonly peer: PeerId;
   readonly session: SessionId;
   readonly step: number;
@@ -65,7 +66,9 @@ export class RingLink {
       queueMicrotask(() => this.opts.deliver(message));
       return;
     }
-    if (this.opts.trace && message.type === 'activation') this.opts.trace({ dir: 'send', peer: to, session: message.session, step: message.step, at: wallNow() });
+    if (this.opts.trace && (message.type === 'activation' || message.type === 'token')) {
+      this.opts.trace({ dir: 'send', kind: message.type, peer: to, session: message.session, step: message.step, at: wallNow() });
+    }
     const frames = ringMessageFrames(message, this.opts.dtype);
     const write = (conn: PeerConnection): void => {
       for (const f of frames) conn.send(f, 'ring').catch((err: unknown) => this.lost(to, `send failed: ${String(err)}`));
@@ -114,7 +117,7 @@ export class RingLink {
         this.opts.onDrop?.(r.reason, `from ${peer}: ${r.detail}`);
         return;
       }
-      if (this.opts.trace && r.type === 'activation') this.opts.trace({ dir: 'recv', peer, session: r.session, step: r.step, at: wallNow() });
+      if (this.opts.trace && (r.type === 'activation' || r.type === 'token')) this.opts.trace({ dir: 'recv', kind: r.type, peer, session: r.session, step: r.step, at: wallNow() });
       this.remember(r);
       this.opts.deliver(r);
     });

@@ -57,7 +57,7 @@ export class DataPeerConnection implements PeerConnection {
   }
 
   send(frame: Frame, priority: Priority = 'ring'): Promise<void> {
-    return this.sendFrame(frame, priority, false);
+    return this.sendFrame(frame, priority, isExchangeControl(frame));
   }
 
   private sendFrame(frame: Frame, priority: Priority, control: boolean): Promise<void> {
@@ -130,7 +130,7 @@ export class DataPeerConnection implements PeerConnection {
     if (lane === 'bulk') this.credit(message.byteLength);
     if (frame === undefined) return;
     this.counters.framesReceived++;
-    if (lane === 'ring' && frame.type !== 'CREDIT') this.queue.noteRingActivity();
+    if (lane === 'ring' && frame.type !== 'CREDIT' && !isExchangeControl(frame)) this.queue.noteRingActivity();
     if (frame.type === 'PING') {
       this.send({ type: 'PONG', requestId: frame.requestId, pingSentAt: frame.sentAt, sentAt: performance.now() }, 'ring').catch(() => {
         // The connection closed meanwhile; its close event already tells the owner.
@@ -197,4 +197,14 @@ export class DataPeerConnection implements PeerConnection {
     this.events.emit('close', error ? { reason, error } : { reason });
     this.events.removeAll();
   }
+}
+
+/**
+ * Piece-exchange control frames (BITFIELD, HAVE, REQUEST, REJECT, CANCEL: a few bytes each) ride
+ * the ring lane so they never wait behind piece data, but they are not ring traffic: like CREDIT,
+ * they must not shrink the bulk window, or a swarm's steady HAVE/REQUEST chatter would hold every
+ * piece transfer to the ring-active window.
+ */
+function isExchangeControl(frame: Frame): boolean {
+  return frame.type === 'BITFIELD' || frame.type === 'HAVE' || frame.type === 'REQUEST' || frame.type === 'REJECT' || frame.type === 'CANCEL';
 }

@@ -56,14 +56,26 @@ export interface Generated {
 
 let nextId = 0;
 
-/** Runs one generation on `p` (its requester) and resolves with its end event. */
-export async function generateOn(p: PeerProcess, prompt: readonly number[], maxTokens: number, stop: readonly number[] = [], timeoutMs = 120_000): Promise<Generated> {
+/** How a generation ended when it failed: the error's class name and message. */
+export interface GenerateFailure {
+  readonly failed: { readonly name: string; readonly message: string };
+}
+
+/** Runs one generation on `p` (its requester) and resolves with its end event or its failure. */
+export async function tryGenerateOn(p: PeerProcess, prompt: readonly number[], maxTokens: number, stop: readonly number[] = [], timeoutMs = 120_000): Promise<Generated | GenerateFailure> {
   const id = `g${++nextId}`;
   const from = p.mark();
   p.command({ cmd: 'generate', id, prompt, maxTokens, stop });
   const e = await p.waitFor((ev) => (ev.event === 'generated' || ev.event === 'generate-failed') && ev['id'] === id, timeoutMs, `generation ${id}`, from);
-  if (e.event === 'generate-failed') throw new Error(`${p.name}: generation ${id} failed: ${String(e['name'])}: ${String(e['message'])}`);
+  if (e.event === 'generate-failed') return { failed: { name: String(e['name']), message: String(e['message']) } };
   return e as unknown as Generated;
+}
+
+/** Runs one generation on `p` (its requester) and resolves with its end event; throws if it failed. */
+export async function generateOn(p: PeerProcess, prompt: readonly number[], maxTokens: number, stop: readonly number[] = [], timeoutMs = 120_000): Promise<Generated> {
+  const g = await tryGenerateOn(p, prompt, maxTokens, stop, timeoutMs);
+  if ('failed' in g) throw new Error(`${p.name}: generation failed: ${g.failed.name}: ${g.failed.message}`);
+  return g;
 }
 
 /** Greedy ids as run.c prints them: the generated tokens, then the stop id when one ended it. */

@@ -27,7 +27,9 @@ export class RmCache extends LitElement {
       ${empty
         ? html`<p data-testid="cache-empty">Nothing cached in this browser yet.</p>`
         : html`<ul data-testid="cache-list">
-              ${this.cached.map((m) => html`<li>${m.name} — ${mb(m.bytes)}</li>`)}
+              ${this.cached.map(
+                (m) => html`<li data-testid="cached-model">${m.name} — ${mb(m.bytes)}${m.bytes < m.totalBytes ? ` of ${mb(m.totalBytes)} (this tab's layers)` : ''}</li>`,
+              )}
               ${this.cached.length === 0 ? html`<li>partial model pieces</li>` : ''}
             </ul>
             ${this.storageBytes !== null ? html`<p>Storage used by this site: ${mb(this.storageBytes)}</p>` : ''}`}

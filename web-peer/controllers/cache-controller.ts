@@ -1,21 +1,32 @@
+import type { ModelManifest } from '../../shared/model/manifest.ts';
 import type { ModelStore } from '../../shared/pieces/piece-store.ts';
 import type { AppState, CachedModel } from '../stores/app-state.ts';
 import type { Store } from '../stores/store.ts';
 
 /**
- * What a returning visitor has cached: the complete models in the piece store (name from their
- * stored manifest, size) and the storage this origin uses; `clear()` removes every piece and record.
+ * What a returning visitor has cached: every complete model in the piece store, plus the share of
+ * `currentModelId` this tab holds (a contributing tab keeps only its layers' pieces), each with its
+ * name from the stored manifest and its size; and the storage this origin uses. `clear()` removes
+ * every piece and record.
  */
 export class CacheController {
   constructor(
     private readonly app: Store<AppState>,
     private readonly store: ModelStore,
+    private readonly currentModelId: string | null = null,
   ) {}
 
   async refresh(): Promise<void> {
-    const records = await this.store.listModels();
     const cached: CachedModel[] = [];
-    for (const r of records) cached.push({ modelId: r.modelId, name: await this.modelName(r.modelId), bytes: r.bytes });
+    for (const r of await this.store.listModels()) {
+      const manifest = await this.manifest(r.modelId);
+      cached.push({ modelId: r.modelId, name: manifest?.name ?? r.modelId.slice(0, 12), bytes: r.bytes, totalBytes: r.bytes });
+    }
+    const current = this.currentModelId;
+    if (current !== null && !cached.some((m) => m.modelId === current)) {
+      const partial = await this.partial(current);
+      if (partial !== null) cached.push(partial);
+    }
     const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
     const pieces = await this.store.list();
     this.app.update({ cached, storageBytes: pieces.length === 0 ? 0 : (estimate?.usage ?? null) });
@@ -27,14 +38,30 @@ export class CacheController {
     await this.refresh();
   }
 
-  private async modelName(modelId: string): Promise<string> {
-    // The manifest is stored as the piece keyed by the model id.
+  /** The pieces of an incomplete model held here; null when none (or its manifest is not stored). */
+  private async partial(modelId: string): Promise<CachedModel | null> {
+    const manifest = await this.manifest(modelId);
+    if (manifest === undefined) return null;
+    let bytes = 0;
+    let totalBytes = 0;
+    for (const unit of manifest.units) {
+      for (const [i, hash] of unit.pieces.entries()) {
+        const length = Math.min(manifest.pieceSize, unit.bytes - i * manifest.pieceSize);
+        totalBytes += length;
+        if (await this.store.has(hash)) bytes += length;
+      }
+    }
+    return bytes === 0 ? null : { modelId, name: manifest.name, bytes, totalBytes };
+  }
+
+  /** The manifest is stored as the piece keyed by the model id. */
+  private async manifest(modelId: string): Promise<ModelManifest | undefined> {
     const bytes = await this.store.get(modelId).catch(() => undefined);
-    if (bytes === undefined) return modelId.slice(0, 12);
+    if (bytes === undefined) return undefined;
     try {
-      return String((JSON.parse(new TextDecoder().decode(bytes)) as { name?: unknown }).name ?? modelId.slice(0, 12));
+      return JSON.parse(new TextDecoder().decode(bytes)) as ModelManifest;
     } catch {
-      return modelId.slice(0, 12); // not a manifest after all: show the id
+      return undefined; // not a manifest after all: the caller shows the id
     }
   }
 }

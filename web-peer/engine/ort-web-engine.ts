@@ -68,7 +68,9 @@ export class OrtWebEngine implements Engine {
 
   async loadStage(spec: StageSpec): Promise<Stage> {
     const ort = await this.runtime();
-    const graph = buildStageGraph(spec.manifest, spec.range);
+    // WebGPU keeps whole caches on the GPU between runs; WASM copies outputs out of its heap, so
+    // there only each run's new rows come out and the cache is kept on the JS side.
+    const graph = buildStageGraph(spec.manifest, spec.range, { kvCache: this.kind === 'webgpu' ? 'present' : 'append' });
     const label = `[${spec.range.start}, ${spec.range.end})`;
     const externalData: { path: string; data: Uint8Array }[] = [];
     for (const w of graph.weights) {

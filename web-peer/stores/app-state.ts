@@ -22,7 +22,10 @@ export interface RingStage {
 export interface CachedModel {
   readonly modelId: string;
   readonly name: string;
+  /** Bytes of its pieces held in this browser. */
   readonly bytes: number;
+  /** Bytes of the whole model (more than `bytes` when this tab holds only its layers). */
+  readonly totalBytes: number;
 }
 
 export interface ChatTurn {

@@ -79,6 +79,7 @@ describe('the web page from npm start', () => {
     const page = await context.newPage();
     watch(page);
     await page.goto(pageUrl);
+    expect(await page.locator('h1 + p').textContent()).toMatch(/language model/);
     await expect.poll(() => page.locator('[data-testid=detection]').textContent(), { timeout: 30_000 }).toMatch(/WASM|WebGPU/);
     // Before contributing, the tab is already a requester in the ring (chat enabled).
     await page.locator('[data-testid=chat-input]:not([disabled])').waitFor({ timeout: 60_000 });
@@ -87,6 +88,11 @@ describe('the web page from npm start', () => {
     await page.locator('[data-testid=budget]').dispatchEvent('change');
     await page.locator('[data-testid=contribute]').click();
     await page.locator('[data-testid=my-stage]').waitFor({ timeout: 90_000 });
+    // The ring view highlights this tab's stage against the Node peer's.
+    const background = (testId: string): Promise<string> => page.locator(`[data-testid=${testId}]`).first().evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(await page.locator('[data-testid=my-stage]').textContent()).toMatch(/this tab \d+–\d+/);
+    expect(await page.locator('[data-testid=stage]').count()).toBeGreaterThanOrEqual(1);
+    expect(await background('my-stage')).not.toBe(await background('stage'));
     await expect.poll(() => page.locator('[data-testid=layers]').textContent(), { timeout: 120_000 }).toMatch(/\(loaded\)/);
     const layers = (await page.locator('[data-testid=layers]').textContent()) ?? '';
     expect(layers).toMatch(/^\d+–\d+ \(loaded\)$/);
@@ -126,7 +132,10 @@ describe('the web page from npm start', () => {
     // A returning visitor sees what this browser cached.
     await page.reload();
     await page.locator('[data-testid=cache-list]').waitFor({ timeout: 30_000 });
-    expect(await page.locator('[data-testid=clear-cache]').isEnabled()).toBe(true);
+    expect(await page.locator('[data-testid=cached-model]').first().textContent()).toMatch(/^demo-8x256-seed0 — [\d.]+ MB/);
+    await expect.poll(() => page.locator('[data-testid=clear-cache]').isEnabled(), { timeout: 60_000 }).toBe(true);
+    await page.locator('[data-testid=clear-cache]').click();
+    await page.locator('[data-testid=cache-empty]').waitFor({ timeout: 30_000 });
     expect(problems).toEqual([]);
     await context.close();
   });

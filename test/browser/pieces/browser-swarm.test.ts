@@ -25,6 +25,8 @@ interface PageState {
 let dir: string;
 let pages: { url: string; close: () => Promise<void> };
 let signaling: SignalingServer;
+/** The page's console: its swarm traces every origin read (see `dumpDuplicates`). */
+const pageLog: string[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rm-bswarm-'));
@@ -40,6 +42,7 @@ afterAll(async () => {
 async function openSwarmPage(ctx: BrowserContext, query: Record<string, string>): Promise<Page> {
   const page = ctx.pages()[0] ?? (await ctx.newPage());
   page.on('pageerror', (err) => console.error(`[page] ${err.message}`));
+  page.on('console', (m) => pageLog.push(m.text()));
   await page.goto(`${pages.url}/test/browser/pieces/fixtures/swarm-page.html?${new URLSearchParams(query)}`);
   return page;
 }
@@ -49,6 +52,11 @@ async function waitSettled(page: Page, timeoutMs = 120_000): Promise<PageState> 
     return s && (s.ready || s.error);
   }, undefined, { timeout: timeoutMs, polling: 200 });
   return page.evaluate(() => (globalThis as unknown as { rmSwarm: PageState }).rmSwarm);
+}
+/** On a piece the origin served more than once, prints who read it and on which view of the room. */
+function dumpDuplicates(origin: OriginServer, piece: number, logs: { name: string; lines: string[] }[]): void {
+  const dups = [...origin.bytesByPiece].filter(([k, b]) => !k.startsWith('manifest') && b > piece).map(([k]) => k.replace('.bin', ''));
+  for (const d of dups) for (const { name, lines } of logs) for (const l of lines) if (l.includes(`"originRead":"${d}"`)) console.error(`[dup ${d}] ${name} ${l}`);
 }
 const pieceBytes = (o: OriginServer): number => [...o.bytesByPiece].filter(([k]) => !k.startsWith('manifest')).reduce((n, [, b]) => n + b, 0);
 
@@ -60,10 +68,11 @@ describe('browser peer of the piece swarm', () => {
     const ctx = await launchPersistent(join(dir, 'profile-six'));
     try {
       for (let i = 0; i < 6; i++) {
-        peers.push(startPeerProcess(`n${i}`, ['--signal', signaling.url, '--model', pkg.modelId, '--origin', origin.url, '--replica', 'full', '--layers', '0:3', '--cache-dir', join(dir, `six-c${i}`)])); // pieces-only peers
+        peers.push(startPeerProcess(`n${i}`, ['--signal', signaling.url, '--model', pkg.modelId, '--origin', origin.url, '--replica', 'full', '--layers', '0:3', '--cache-dir', join(dir, `six-c${i}`)], { env: { RINGMESH_TRACE_ORIGIN: '1' } })); // pieces-only peers
       }
       const page = await openSwarmPage(ctx, { model: pkg.modelId, signal: signaling.url, origin: origin.url, db: 'six' });
       const [state] = await Promise.all([waitSettled(page, 180_000), ...peers.map((p) => p.waitFor((e) => e.event === 'ready', 180_000))]);
+      dumpDuplicates(origin, PIECE, [...peers.map((p) => ({ name: p.name, lines: p.stderr().split('\n') })), { name: 'page', lines: pageLog }]);
       expect(state.error).toBeUndefined();
       expect(state.progress?.bytesDone).toBe(pkg.bytes);
       for (const [piece, bytes] of origin.bytesByPiece) if (!piece.startsWith('manifest')) expect(bytes, piece).toBeLessThanOrEqual(PIECE);

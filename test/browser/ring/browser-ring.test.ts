@@ -54,7 +54,12 @@ describe.each([...new Set(cases.map((c) => c.model))])('Node – Chromium (WASM)
     const c = cases.find((k) => k.model === model)!;
     const dir = tmp.path(model.replace(/\.bin$/, ''));
     ({ modelId } = await convertLlama2c(join(MODELS_DIR, c.model), join(MODELS_DIR, c.tokenizer), dir, { pieceSize: 64 * 1024 }));
+    // Join order matters to which ring the planner keeps: re-plans move as few layers as possible,
+    // so the two Node peers form their ring first and the page (twice their memory) then joins it
+    // in the middle, where it takes layers from both without moving the ends (embed and head).
     peers.push(await startRingPeer('seed', { signalUrl: signaling.server.url, model: dir, memoryBytes: GiB, cacheDir: tmp.path(`${modelId}-a`), threads: 1 }));
+    peers.push(await startRingPeer('c', { signalUrl: signaling.server.url, model: modelId, memoryBytes: GiB, cacheDir: tmp.path(`${modelId}-c`), threads: 1 }));
+    await waitRingReady(peers[0]!, peers.map((p) => p.peerId), 120_000);
     page = await browser.newPage();
     page.on('pageerror', (err) => console.error(`[page] ${err.message}`));
     await page.goto(`${pageBase}?${new URLSearchParams({ signal: signaling.server.url, model: modelId, memory: String(2 * GiB) })}`);
@@ -62,8 +67,7 @@ describe.each([...new Set(cases.map((c) => c.model))])('Node – Chromium (WASM)
     const error = await page.evaluate(() => (globalThis as unknown as { rmRing: { state: { error?: string } } }).rmRing.state.error);
     expect(error).toBeUndefined();
     pagePeer = (await page.evaluate(() => (globalThis as unknown as { rmRing: { peerId(): string } }).rmRing.peerId()));
-    peers.push(await startRingPeer('c', { signalUrl: signaling.server.url, model: modelId, memoryBytes: GiB, cacheDir: tmp.path(`${modelId}-c`), threads: 1 }));
-    await waitRingReady(peers[0]!, [peers[0]!.peerId, pagePeer, peers[1]!.peerId], 120_000);
+    await waitRingReady(peers[0]!, [peers[0]!.peerId, pagePeer, peers[1]!.peerId], 180_000);
   });
 
   afterAll(async () => {
@@ -78,6 +82,8 @@ describe.each([...new Set(cases.map((c) => c.model))])('Node – Chromium (WASM)
     const count = (id: string): number => plan.ring.filter((s) => s.peerId === id).reduce((n, s) => n + s.end - s.start, 0);
     expect(Math.abs(count(pagePeer) - plan.numLayers / 2)).toBeLessThan(1);
     for (const p of peers) expect(Math.abs(count(p.peerId) - plan.numLayers / 4)).toBeLessThan(1);
+    for (const p of peers) expect(count(pagePeer)).toBeGreaterThanOrEqual(count(p.peerId));
+    if (plan.numLayers % 4 === 0) expect(plan.ring.map((s) => count(s.peerId) / (plan.numLayers / 4))).toEqual([1, 2, 1]);
   });
 
   it.each(cases.filter((c) => c.model === model).map((c) => ({ ...c, label: `"${c.prompt}"` })))('golden case $label comes out id for id', async (c) => {

@@ -11,6 +11,7 @@ const tmp = makeTempDir('api-ring');
 let ring: ApiRing;
 let client: OpenAI;
 let reference: LocalGenerateJson;
+let sampled: LocalGenerateJson;
 
 const MODEL = 'aidreams260K';
 const MAX_TOKENS = 24;
@@ -20,14 +21,18 @@ const RENDERED = 'User: Once upon a time, a robot\nAssistant:';
 
 /** vLLM's `return_token_ids` extension: the response carries prompt and completion token ids. */
 type WithIds<T> = T & { return_token_ids: true };
-const expectedIds = (): number[] => (reference.stopReason === 'stop-id' ? reference.generatedIds.slice(0, -1) : reference.generatedIds);
-const expectedFinish = (): string => (reference.stopReason === 'stop-id' ? 'stop' : 'length');
+/** `node-peer generate` counts a stop id among its generated ids; the API leaves it out. */
+const expectedIds = (r = reference): number[] => (r.stopReason === 'stop-id' ? r.generatedIds.slice(0, -1) : r.generatedIds);
+const expectedFinish = (r = reference): string => (r.stopReason === 'stop-id' ? 'stop' : 'length');
+/** Seeded sampling: the same seed, temperature and top_p give the same draws in the ring and in `node-peer generate`. */
+const SAMPLING = { seed: 1234, temperature: 0.9, top_p: 0.85 };
 
 beforeAll(async () => {
   // Two peers with equal memory: the planner splits the 4 layers 2 + 2.
   ring = await startApiRing(tmp.dir, ['700KiB', '700KiB']);
   client = new OpenAI({ baseURL: `${ring.apiUrl}/v1`, apiKey: 'not-needed', maxRetries: 0, timeout: 60_000 });
   reference = await generateJson(ring.modelDir, RENDERED, MAX_TOKENS);
+  sampled = await generateJson(ring.modelDir, RENDERED, MAX_TOKENS, ['--seed', String(SAMPLING.seed), '--temperature', String(SAMPLING.temperature), '--top-p', String(SAMPLING.top_p)]);
 });
 
 afterAll(async () => {
@@ -87,6 +92,29 @@ describe('openai client → node-peer start --api-port on a 2-peer ring', () => 
     expect(finish).toBe(expectedFinish());
     expect(reference.text.endsWith(text)).toBe(true);
     expect(usage).toEqual({ prompt_tokens: reference.promptIds.length, completion_tokens: ids.length, total_tokens: reference.promptIds.length + ids.length });
+  });
+
+  it('seeded sampling (seed, temperature, top_p) draws the ids of node-peer generate with the same options, streamed or not', async () => {
+    expect(sampled.generatedIds).not.toEqual(reference.generatedIds); // it really sampled
+    const body = { model: MODEL, messages: MESSAGES, max_tokens: MAX_TOKENS, ...SAMPLING, return_token_ids: true as const };
+    const res = (await client.chat.completions.create(body as WithIds<OpenAI.ChatCompletionCreateParamsNonStreaming>)) as OpenAI.ChatCompletion & { choices: { token_ids: number[] }[] };
+    expect(res.choices[0]!.token_ids).toEqual(expectedIds(sampled));
+    expect(res.choices[0]!.finish_reason).toBe(expectedFinish(sampled));
+    expect(res.usage?.completion_tokens).toBe(expectedIds(sampled).length);
+    const stream = await client.chat.completions.create({ ...body, stream: true } as WithIds<OpenAI.ChatCompletionCreateParamsStreaming>);
+    const ids: number[] = [];
+    for await (const chunk of stream) ids.push(...((chunk.choices[0] as { token_ids?: number[] } | undefined)?.token_ids ?? []));
+    expect(ids).toEqual(expectedIds(sampled));
+  });
+
+  it('a stop string ends the reply before it, with finish_reason stop', async () => {
+    const full = (await client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: MAX_TOKENS, temperature: 0 })).choices[0]!.message.content ?? '';
+    const mid = Math.floor(full.length / 2);
+    const stop = full.slice(mid, mid + 3);
+    const res = await client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: MAX_TOKENS, temperature: 0, stop: [stop] });
+    expect(res.choices[0]!.finish_reason).toBe('stop');
+    expect(res.choices[0]!.message.content).toBe(full.slice(0, full.indexOf(stop)));
+    expect(res.usage!.completion_tokens).toBeLessThan(expectedIds().length);
   });
 
   it('a completion with a token-id prompt matches too', async () => {

@@ -63,8 +63,8 @@ export interface LocalGenerateJson {
   stopReason: 'stop-id' | 'max-tokens' | 'max-positions';
 }
 
-/** `node-peer generate --json` on the package: the reference the ring must reproduce. */
-export async function generateJson(modelDir: string, prompt: string, maxTokens: number): Promise<LocalGenerateJson> {
-  const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'generate', '--model', modelDir, '--prompt', prompt, '--max-tokens', String(maxTokens), '--json', '--threads', '1']);
+/** `node-peer generate --json` on the package (plus `extra` flags): the reference the ring must reproduce. */
+export async function generateJson(modelDir: string, prompt: string, maxTokens: number, extra: readonly string[] = []): Promise<LocalGenerateJson> {
+  const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'generate', '--model', modelDir, '--prompt', prompt, '--max-tokens', String(maxTokens), '--json', '--threads', '1', ...extra]);
   return JSON.parse(stdout) as LocalGenerateJson;
 }

@@ -1,11 +1,14 @@
 // Acceptance (issue 6, item 3): `node-peer` help text, each bad flag, an unreachable signaling
 // server and a model that does not fit — a clear message and a non-zero exit code each. Plus
 // `node-peer status` and a clean SIGINT. Real processes; run inside a loopback-only namespace.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoModel } from '../../../node-peer/convert/demo-model.ts';
+import { mintJoinToken } from '../../../signaling/join-token.ts';
 import { startPeerProcess } from '../../util/pieces-processes.ts';
 import { freePort, startSignalingProcess, type SignalingProcess } from '../../util/signaling-process.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';
@@ -60,6 +63,7 @@ describe('node-peer help', () => {
     expect(r.stdout).toMatch(/Examples:/);
     expect(r.stdout).toMatch(/3 insufficient memory/);
     expect(r.stdout).toMatch(/4 signaling server unreachable/);
+    expect(r.stdout).toMatch(/5 join refused/);
   });
 });
 
@@ -77,6 +81,8 @@ describe('node-peer start: bad flags exit 2 with a message naming the flag', () 
     ['--fit-timeout negative', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--fit-timeout', '-1'], /--fit-timeout.*not a duration/],
     ['unknown flag', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--bogus'], /unknown option '--bogus'/],
     ['bad env var', ['start', '--signal', 'ws://h/signal', '--model', 'x'], /--memory.*from env 'RINGMESH_MEMORY'.*not a size/, { RINGMESH_MEMORY: 'much' }],
+    ['bad RINGMESH_SIGNAL', ['start', '--model', 'x'], /--signal.*from env 'RINGMESH_SIGNAL'.*must start with ws:\/\//, { RINGMESH_SIGNAL: 'http://h/signal' }],
+    ['bad RINGMESH_API_PORT', ['start', '--signal', 'ws://h/signal', '--model', 'x'], /--api-port.*from env 'RINGMESH_API_PORT'.*not a TCP port/, { RINGMESH_API_PORT: 'eighty' }],
   ];
   for (const [name, args, message, env] of cases) {
     it(name, async () => {
@@ -108,6 +114,44 @@ describe('node-peer start: runtime failures', () => {
     const r = await cli(start('--memory', '64KiB', '--fit-timeout', '0', '--cache-dir', tmp.path('c-small')));
     expect(r.stderr).toMatch(/ModelDoesNotFitError: insufficient memory: the model needs [\d.]+ (KiB|MiB) more than the room's peers offer \(this peer: --memory 64\.0 KiB/);
     expect(r.code).toBe(3);
+  });
+});
+
+describe('a signaling server that requires join tokens', () => {
+  it('a peer configured only from RINGMESH_* joins with its token; without one it exits 5 saying so', async () => {
+    const port = await freePort();
+    const secret = 'cli-test-secret';
+    const server = spawn(process.execPath, [join(import.meta.dirname, '../../../bin/ringmesh-signal.js'), '--host', '127.0.0.1', '--port', String(port), '--token-secret', secret, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        createInterface({ input: server.stdout! }).on('line', (line) => line.startsWith('signaling ') && resolve());
+        server.once('exit', (code) => reject(new Error(`ringmesh-signal exited (${code})`)));
+      });
+      const url = `ws://127.0.0.1:${port}/signal`;
+      const refused = await cli(['start', '--signal', url, '--model', model, '--cache-dir', tmp.path('c-refused'), '--bind-address', '127.0.0.1']);
+      expect(refused.stderr).toMatch(/JoinRefusedError: the signaling server at .* refused this peer \(JoinTokenMissingError\); it requires a join token.*--token or RINGMESH_TOKEN/);
+      expect(refused.code).toBe(5);
+
+      const cacheDir = tmp.path('c-env');
+      const env = {
+        RINGMESH_SIGNAL: url, RINGMESH_MODEL: model, RINGMESH_MEMORY: '64MiB', RINGMESH_API_PORT: '0', RINGMESH_CACHE_DIR: cacheDir,
+        RINGMESH_TOKEN: mintJoinToken({ secret, room: '*' }), RINGMESH_THREADS: '1', RINGMESH_FIT_TIMEOUT: '30',
+      };
+      const peer = startPeerProcess('env-peer', [], { env });
+      try {
+        const api = String((await peer.waitFor((e) => e.event === 'api', 60_000))['url']);
+        await peer.waitFor((e) => e.event === 'ring-ready', 60_000);
+        expect(existsSync(join(cacheDir, 'pieces'))).toBe(true);
+        const models = (await (await fetch(`${api}/v1/models`)).json()) as { data: { id: string }[] };
+        expect(models.data.map((m) => m.id)).toEqual(['demo-2x64-seed1']);
+        peer.kill('SIGINT');
+        expect(await peer.exited).toBe(0);
+      } finally {
+        peer.kill('SIGKILL');
+      }
+    } finally {
+      server.kill('SIGTERM');
+    }
   });
 });
 

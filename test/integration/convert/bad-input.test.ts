@@ -93,6 +93,26 @@ describe('bad llama2.c input', () => {
     await expectRejected((out) => convertModel(CKPT, out, { tokenizer: small }), 'small-tok', TokenizerFormatError, 'tok300.bin');
   });
 
+  it('foreign tokenizer (a checkpoint given as tokenizer.bin): TokenizerFormatError naming it', async () => {
+    await expectRejected((out) => convertModel(CKPT, out, { tokenizer: CKPT }), 'foreign-tok', TokenizerFormatError, CKPT);
+  });
+
+  it('truncated tokenizer: TokenizerFormatError naming it', async () => {
+    const cut = join(tmp.dir, 'tok-cut.bin');
+    writeFileSync(cut, readFileSync(TOK).subarray(0, 2000));
+    await expectRejected((out) => convertModel(CKPT, out, { tokenizer: cut }), 'cut-tok', TokenizerFormatError, 'tok-cut.bin');
+    await expect(convertModel(CKPT, join(tmp.dir, 'never'), { tokenizer: cut })).rejects.toThrow(/truncated/);
+  });
+
+  it('wrong header: kv heads not dividing heads: CheckpointFormatError naming the file', async () => {
+    let path = '';
+    await expectRejected((out) => convertModel(path, out, { tokenizer: TOK }), 'kv-heads', CheckpointFormatError, 'model.bin', (dir) => {
+      path = join(dir, 'model.bin');
+      writeFileSync(path, withHeader((v) => v.setInt32(16, 3, true)));
+    });
+    await expect(convertModel(path, join(tmp.dir, 'never'), { tokenizer: TOK })).rejects.toThrow(/n_kv_heads/);
+  });
+
   it('missing source: UnknownSourceError', async () => {
     await expectRejected((out) => convertModel(join(tmp.dir, 'absent.bin'), out, { tokenizer: TOK }), 'absent', UnknownSourceError, 'absent.bin');
   });
@@ -162,6 +182,69 @@ describe('bad Hugging Face input', () => {
     await expectRejected(run('config-json'), 'config-json', CheckpointFormatError, 'config.json', (d) =>
       hf(d, (h) => writeFileSync(join(h, 'config.json'), '{"architectures": ["LlamaForCausalLM"],')),
     );
+  });
+
+  it('a tokenizer.json that is not a tokenizer (foreign JSON): TokenizerFormatError naming it', async () => {
+    await expectRejected(run('foreign-tokjson'), 'foreign-tokjson', TokenizerFormatError, 'tokenizer.json', (d) =>
+      hf(d, (h) => writeFileSync(join(h, 'tokenizer.json'), readFileSync(join(h, 'config.json')))),
+    );
+  });
+
+  it('a tokenizer.json that is not JSON: TokenizerFormatError naming it', async () => {
+    await expectRejected(run('garbled-tokjson'), 'garbled-tokjson', TokenizerFormatError, 'tokenizer.json', (d) =>
+      hf(d, (h) => writeFileSync(join(h, 'tokenizer.json'), readFileSync(TOK))),
+    );
+  });
+
+  it('config.json with kv heads not dividing heads: CheckpointFormatError naming config.json', async () => {
+    await expectRejected(run('cfg-kv'), 'cfg-kv', CheckpointFormatError, 'config.json', (d) =>
+      hf(d, (h) => editJson(join(h, 'config.json'), (j) => (j.num_key_value_heads = 3))),
+    );
+  });
+
+  it('config.json missing a required field: CheckpointFormatError naming config.json and the field', async () => {
+    await expectRejected(run('cfg-field'), 'cfg-field', CheckpointFormatError, 'config.json', (d) =>
+      hf(d, (h) => editJson(join(h, 'config.json'), (j) => delete j.hidden_size)),
+    );
+    await expect(run('cfg-field')(join(tmp.dir, 'never'))).rejects.toThrow(/hidden_size/);
+  });
+
+  it('no safetensors at all: CheckpointFormatError naming the directory', async () => {
+    await expectRejected(run('no-st'), 'no-st', CheckpointFormatError, 'no-st', (d) =>
+      hf(d, (h) => {
+        for (const f of readdirSync(h)) if (f.includes('safetensors')) rmSync(join(h, f));
+      }),
+    );
+  });
+
+  it('a shard the index names is missing: CheckpointFormatError naming the shard', async () => {
+    await expectRejected(run('no-shard'), 'no-shard', CheckpointFormatError, 'model-00002-of-00002.safetensors', (d) =>
+      hf(d, (h) => rmSync(join(h, 'model-00002-of-00002.safetensors'))),
+    );
+  });
+
+  it('a tensor the model needs is absent: TensorShapeError naming it', async () => {
+    await expectRejected(run('absent-t'), 'absent-t', TensorShapeError, 'model.layers.2.mlp.up_proj.weight', (d) =>
+      hf(d, (h) => {
+        const p = join(h, 'model.safetensors.index.json');
+        editJson(p, (j) => delete (j.weight_map as Record<string, string>)['model.layers.2.mlp.up_proj.weight']);
+      }),
+    );
+  });
+
+  it('a tensor of an unsupported dtype: CheckpointFormatError naming the file and tensor', async () => {
+    await expectRejected(run('dtype'), 'dtype', CheckpointFormatError, 'model-extra.safetensors', (d) =>
+      hf(d, (h) => {
+        const name = 'model.layers.0.mlp.up_proj.weight';
+        editJson(join(h, 'model.safetensors.index.json'), (j) => ((j.weight_map as Record<string, string>)[name] = 'model-extra.safetensors'));
+        const parts = encodeSafetensors([{ name, dtype: 'F32', shape: [172, 64], data: new Uint8Array(172 * 64 * 4) }]);
+        const bytes = Buffer.concat(parts);
+        const at = bytes.indexOf('"F32"');
+        bytes.write('"I32"', at); // same width, a dtype the converter does not take
+        writeFileSync(join(h, 'model-extra.safetensors'), bytes);
+      }),
+    );
+    await expect(run('dtype')(join(tmp.dir, 'never'))).rejects.toThrow(/up_proj.*I32/);
   });
 
   it('a truncated safetensors shard: CheckpointFormatError naming the shard', async () => {

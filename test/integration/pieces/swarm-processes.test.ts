@@ -99,10 +99,16 @@ describe('node-peer start swarms (processes, WebRTC, HTTP origin)', () => {
     const afterCrash = await checkCacheDir(join(dir, 'd1'), pkg.manifest);
     expect(afterCrash.corrupt).toEqual([]); // atomic rename: no torn piece under its final name
     const again = fromIdAndOrigin('d1');
-    const ready = await again.waitFor(isReady, 150_000);
+    // A witness that verifies everything it gets, much of it from the restarted peer's cache: a
+    // corrupt piece served would get d1 dropped (peer-dropped) and show up here.
+    const witness = fromIdAndOrigin('d2');
+    const [ready, witnessReady] = await Promise.all([again.waitFor(isReady, 150_000), witness.waitFor(isReady, 150_000)]);
     expect(Number(ready.fromCache)).toBeGreaterThanOrEqual(third * PIECE * 0.5);
     expect(again.events.filter((e) => e.event === 'corrupt-piece')).toEqual([]);
     expect(await checkCacheDir(join(dir, 'd1'), pkg.manifest)).toMatchObject({ corrupt: [], missing: 0, tmpFiles: 0 });
+    expect(witness.events.filter((e) => e.event === 'peer-dropped')).toEqual([]);
+    expect(Number(witnessReady.fromPeers)).toBeGreaterThan(0);
+    expect(await checkCacheDir(join(dir, 'd2'), pkg.manifest)).toMatchObject({ corrupt: [], missing: 0, tmpFiles: 0 });
     // resumed, not restarted: the origin served about one model, plus at most the pieces in flight at the kill
     expect(originPieceBytes().reduce((n, [, b]) => n + b, 0)).toBeLessThanOrEqual(pkg.bytes + 3 * PIECE);
   });

@@ -39,7 +39,7 @@ describe.each([...new Set(cases.map((c) => c.model))])('a 1:2:1 ring of three No
     peers.push(await startRingPeer('a', { signalUrl: signaling.server.url, model: modelDir, memoryBytes: budgets[0]!, cacheDir: tmp.path(`${id}-a`), threads: 1 }));
     peers.push(await startRingPeer('b', { signalUrl: signaling.server.url, model: id, memoryBytes: budgets[1]!, cacheDir: tmp.path(`${id}-b`), threads: 1 }));
     peers.push(await startRingPeer('c', { signalUrl: signaling.server.url, model: id, memoryBytes: budgets[2]!, cacheDir: tmp.path(`${id}-c`), threads: 1 }));
-    await waitRingReady(peers[0]!, peers.map((p) => p.peerId));
+    await waitRingReady(peers[0]!, peers.map((p) => p.peerId), 120_000);
   });
 
   afterAll(async () => {
@@ -54,6 +54,9 @@ describe.each([...new Set(cases.map((c) => c.model))])('a 1:2:1 ring of three No
     const counts = peers.map((p) => plan.ring.filter((s) => s.peerId === p.peerId).reduce((n, s) => n + s.end - s.start, 0));
     expect(counts.reduce((a, b) => a + b, 0)).toBe(plan.numLayers);
     counts.forEach((n, i) => expect(Math.abs(n - (plan.numLayers * budgets[i]!) / total)).toBeLessThan(1));
+    // The 2-budget peer holds the most layers. Exactly 1 : 2 : 1 when the layers divide so; else a
+    // re-plan may round toward fewer moved layers (still within one layer of the proportion).
+    expect(counts[1]).toBeGreaterThanOrEqual(Math.max(counts[0]!, counts[2]!));
     if (plan.numLayers % 4 === 0) expect(counts.map((n) => n / (plan.numLayers / 4))).toEqual([1, 2, 1]);
   });
 

@@ -94,6 +94,24 @@ describe('buildStageGraph on onnxruntime-node vs the TypeScript reference forwar
   });
 });
 
+describe('KV cache modes', () => {
+  it("'append' (cache kept by the caller) computes bit-identically to 'present' (cache through the graph)", async () => {
+    const present = new OrtNodeEngine({ threads: 1, kvCache: 'present' });
+    engines.push(present);
+    const ranges = [{ start: 0, end: 1 }, { start: 1, end: 3 }];
+    const arch = testArchitecture({ contextLength: 256 });
+    const a = await loadChain(node(), arch, 'fp32', ranges);
+    const b = await loadChain(present, arch, 'fp32', ranges);
+    // Prefill, chunked prefill, decode: the appended cache grows past its first allocation.
+    for (const chunk of [prompt, [44, 45, 46], ...Array.from({ length: 70 }, (_, i) => [3 + i])]) {
+      const x = await runChain(a.stages, asSessionId('s'), chunk);
+      const y = await runChain(b.stages, asSessionId('s'), chunk);
+      expect(x).toEqual(y);
+    }
+    expect(a.stages[1]?.sessionLength(asSessionId('s'))).toBe(prompt.length + 3 + 70);
+  });
+});
+
 describe('buildStageGraph on onnxruntime-web (WASM)', () => {
   it('matches the reference forward, split in two', async () => {
     const engine = new OrtWebEngine({ backend: 'wasm' });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hashKey, originDesignee, shouldFetchFromOrigin, type OriginCandidate } from '../../../shared/pieces/origin-assignment.ts';
+import { originDesignee, shouldFetchFromOrigin, type OriginCandidate } from '../../../shared/pieces/origin-assignment.ts';
 import { DEFAULT_LIMITS, ORIGIN, selectPieces, trackWaiting, type Action, type PeerView, type SchedulerState, type WantedPiece } from '../../../shared/pieces/scheduler.ts';
 import { seededRng } from '../../util/pieces-fixtures.ts';
 
@@ -43,8 +43,8 @@ describe('selectPieces', () => {
     },
     {
       name: 'the origin only for pieces no connected peer has, when I am the designee',
-      state: base({ wanted: want(['x', 'y']), peers: [peer('p1', ['x'])] }),
-      expected: ['y@origin', 'x@p1'],
+      state: base({ wanted: want(['x', 'z']), peers: [peer('p1', ['x'])] }), // I am z's designee
+      expected: ['z@origin', 'x@p1'],
     },
     {
       name: 'no origin: origin-only pieces wait',
@@ -74,8 +74,8 @@ describe('selectPieces', () => {
 
   it('leaves origin-only pieces to their designee while it makes progress, then falls back', () => {
     // find a key whose designee among {me, p1} is p1
-    const key = ['k0', 'k1', 'k2', 'k3', 'k4'].find((k) => ['me', 'p1'].sort()[hashKey(k) % 2] === 'p1') ?? 'k0';
     const p1 = peer('p1', [], undefined, { lastProgressAt: 900 });
+    const key = ['k0', 'k1', 'k2', 'k3', 'k4'].find((k) => originDesignee(k, 'me', [p1], 900, DEFAULT_LIMITS) !== 'self') ?? 'k0';
     const s = base({ wanted: want([key]), peers: [p1], waitingSince: new Map([[key, 900]]) });
     expect(requests(selectPieces(s, seededRng(1)))).toEqual([]);
     const stalled = { ...s, now: 900 + DEFAULT_LIMITS.stallMs };
@@ -99,10 +99,46 @@ describe('selectPieces', () => {
 describe('origin handoff after a join', () => {
   const cand = (id: string, seenAt: number): OriginCandidate => ({ id, wants: () => true, connected: true, seenAt, lastProgressAt: seenAt });
   const keys = Array.from({ length: 60 }, (_, i) => `embed#${i}`);
-  it('a newcomer leaves its newly assigned pieces to the old members for handoffMs', () => {
-    const s = base({ wanted: want(keys), peers: [peer('old', [], undefined, { seenAt: 0, lastProgressAt: 0 })], selfSince: 9_500, now: 10_000, limits: { ...DEFAULT_LIMITS, maxOrigin: 100 } });
+  it('a newcomer leaves its newly assigned pieces to an old member not yet connected for handoffMs', () => {
+    const pending: OriginCandidate = { id: 'old', wants: () => true, connected: false, seenAt: 9_500, joinedAt: Number.NEGATIVE_INFINITY, lastProgressAt: 9_500 };
+    const s = base({ wanted: want(keys), pendingMembers: [pending], selfSince: 9_500, now: 10_000, limits: { ...DEFAULT_LIMITS, maxOrigin: 100 } });
     expect(requests(selectPieces(s, seededRng(1)))).toEqual([]);
     expect(requests(selectPieces({ ...s, now: 9_500 + DEFAULT_LIMITS.handoffMs }, seededRng(1))).length).toBeGreaterThan(10);
+  });
+
+  it('a newcomer probes the connected previous designee first, and goes to the origin only once it released the piece', () => {
+    const old = peer('old', [], undefined, { seenAt: 0, joinedAt: Number.NEGATIVE_INFINITY, lastProgressAt: 0 });
+    const s = base({ wanted: want(keys), peers: [old], selfSince: 9_500, now: 10_000, limits: { ...DEFAULT_LIMITS, maxOrigin: 100, minPerPeer: 100, maxPerPeer: 100 } });
+    const mine = keys.filter((k) => originDesignee(k, 'me', [old], 10_000, DEFAULT_LIMITS) === 'self');
+    expect(mine.length).toBeGreaterThan(10);
+    const probes = requests(selectPieces(s, seededRng(1)));
+    expect(new Set(probes)).toEqual(new Set(mine.map((k) => `${k}@old`))); // never the origin while it may be reading them
+    const released = new Set(mine.slice(0, 3));
+    const inFlight = mine.slice(3).map((key) => ({ key, source: 'old' }));
+    expect(new Set(requests(selectPieces({ ...s, released, inFlight }, seededRng(1))))).toEqual(new Set(mine.slice(0, 3).map((k) => `${k}@origin`)));
+    // after handoffMs the join is old news: the newcomer's pieces go straight to the origin
+    expect(requests(selectPieces({ ...s, now: 9_500 + DEFAULT_LIMITS.handoffMs }, seededRng(1))).every((r) => r.endsWith('@origin'))).toBe(true);
+  });
+
+  it('a join moves only the pieces the newcomer now heads (rendezvous), none between old members', () => {
+    const cand = (id: string): OriginCandidate => ({ id, wants: () => true, connected: true, seenAt: 0, lastProgressAt: 0 });
+    const olds = ['m1', 'm2', 'm3', 'm4'];
+    const all = Array.from({ length: 400 }, (_, i) => `layer-${i % 9}#${i}`);
+    const head = (key: string, ids: string[]): string => {
+      const d = originDesignee(key, ids[0] as string, ids.slice(1).map(cand), 0, DEFAULT_LIMITS);
+      return d === 'self' ? (ids[0] as string) : d.id;
+    };
+    let moved = 0;
+    for (const key of all) {
+      const before = head(key, olds);
+      const after = head(key, [...olds, 'new']);
+      if (after !== before) {
+        expect(after).toBe('new');
+        moved++;
+      }
+    }
+    expect(moved).toBeGreaterThan(40); // about 1/5
+    expect(moved).toBeLessThan(120);
   });
   it('an old member keeps fetching what stayed its own, and waits on what moved to it from another old member', () => {
     const members = [cand('m1', 0), cand('m2', 0), cand('new', 9_900)];
