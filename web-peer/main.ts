@@ -37,7 +37,7 @@ async function defaults(): Promise<{ room?: string; origin?: string }> {
 }
 
 const createSignaling = (capabilities: Capabilities, room = config.room): SignalingClient =>
-  createSignalingClient({ url: config.signalUrl, WebSocket: WebSocket as unknown as WebSocketConstructor, room, capabilities });
+  createSignalingClient({ url: config.signalUrl, WebSocket: WebSocket as unknown as WebSocketConstructor, room, capabilities, ...(config.token === undefined ? {} : { token: config.token }) });
 const createTransport = (signaling: SignalingClient): WebRtcTransport => createBrowserTransport({ signaling, iceServers: config.iceServers });
 const createEngine = (): Engine => new WorkerEngine(new Worker(new URL('./engine/engine-worker.ts', import.meta.url), { type: 'module' }) as unknown as MessagePortLike);
 

@@ -1,12 +1,14 @@
 import { asRoomId, type RoomId } from '../shared/ids.ts';
 
-/** What the page reads from its URL: `?room=<room>&ice=<url>[&ice=<url>…][&ice-user=…&ice-credential=…]`. */
+/** What the page reads from its URL: `?room=<room>&ice=<url>[&ice=<url>…][&ice-user=…&ice-credential=…][&token=<join token>]`. */
 export interface PageConfig {
   /** Same-origin signaling endpoint (`ws(s)://<host>/signal`). */
   readonly signalUrl: string;
   readonly room: RoomId;
   /** From `ice` parameters only; none by default (DESIGN §9). */
   readonly iceServers: RTCIceServer[];
+  /** Join token for a signaling server that requires one (`ringmesh-signal --mint-token`). */
+  readonly token?: string;
 }
 
 export function readPageConfig(location: { protocol: string; host: string; search: string }): PageConfig {
@@ -16,5 +18,6 @@ export function readPageConfig(location: { protocol: string; host: string; searc
   const username = q.get('ice-user');
   const credential = q.get('ice-credential');
   const iceServers: RTCIceServer[] = urls.length === 0 ? [] : [{ urls, ...(username && credential ? { username, credential } : {}) }];
-  return { signalUrl: `${scheme}//${location.host}/signal`, room: asRoomId(q.get('room') ?? 'lobby'), iceServers };
+  const token = q.get('token');
+  return { signalUrl: `${scheme}//${location.host}/signal`, room: asRoomId(q.get('room') ?? 'lobby'), iceServers, ...(token ? { token } : {}) };
 }

@@ -48,9 +48,26 @@ export function parseSignalUrl(value: string): string {
 
 export function parseIceServer(value: string, previous: string[] | undefined): string[] {
   if (!/^(stun|turns?):[^\s]+$/.test(value)) {
-    throw new InvalidArgumentError(`"${value}" is not an ICE server URL: expected stun:host:port, turn:host:port or turns:host:port`);
+    throw new InvalidArgumentError(`"${value}" is not an ICE server URL: expected stun:host:port, or turn:user:password@host:port / turns:… for TURN`);
+  }
+  if (value.startsWith('turn') && !value.includes('@')) {
+    throw new InvalidArgumentError(`"${value}" has no credentials: TURN needs turn:user:password@host:port (or turns:…)`);
   }
   return [...(previous ?? []), value];
+}
+
+/** An ICE server as WebRTC takes it: TURN credentials moved out of the URL. */
+export interface IceServerConfig {
+  readonly urls: string;
+  readonly username?: string;
+  readonly credential?: string;
+}
+
+/** `turn:user:password@host:port` → `{urls: 'turn:host:port', username, credential}` (parts URL-decoded); STUN URLs as they are. */
+export function toIceServer(url: string): IceServerConfig {
+  const m = /^(turns?):([^:@]+):([^@]*)@(.+)$/.exec(url);
+  if (!m) return { urls: url };
+  return { urls: `${m[1]!}:${m[4]!}`, username: decodeURIComponent(m[2]!), credential: decodeURIComponent(m[3]!) };
 }
 
 export function parseThreads(value: string): number {

@@ -6,7 +6,7 @@ import { RingmeshError } from '../../shared/errors.ts';
 import type { ModelManifest } from '../../shared/model/manifest.ts';
 import { startNodePeer } from '../peer/node-peer-runtime.ts';
 import type { NodePeer } from '../peer/node-peer-types.ts';
-import { formatBytes, parseByteSize, parseIceServer, parsePort, parseSeconds, parseSignalUrl, parseThreads } from './option-parsers.ts';
+import { formatBytes, parseByteSize, parseIceServer, parsePort, parseSeconds, parseSignalUrl, parseThreads, toIceServer } from './option-parsers.ts';
 import { CLOSE_CODES } from '../../shared/signaling/close-codes.ts';
 import { SignalingClosedError } from '../../shared/signaling/errors.ts';
 import { JoinRefusedError, probeSignaling, SignalingUnreachableError } from './signal-probe.ts';
@@ -84,7 +84,7 @@ export function registerStartCommand(program: Command): void {
     .addOption(new Option('--cache-dir <dir>', 'piece cache directory').env(env('CACHE_DIR')).default(defaultCacheDir()))
     .addOption(new Option('--token <token>', 'join token, when the signaling server requires one (ringmesh-signal --mint-token)').env(env('TOKEN')))
     .addOption(new Option('--join-token <token>').hideHelp())
-    .addOption(new Option('--ice-server <url>', 'STUN/TURN server URL (repeatable; comma-separated in the env var); none by default').env(env('ICE_SERVERS')).argParser(parseIceServer))
+    .addOption(new Option('--ice-server <url>', 'STUN/TURN server: stun:host:port or turn:user:password@host:port (repeatable; comma-separated in the env var); none by default').env(env('ICE_SERVERS')).argParser(parseIceServer))
     .addOption(new Option('--origin <url|dir>', 'where pieces no peer has come from (http(s) base URL or directory)').env(env('ORIGIN')))
     .addOption(new Option('--origin-token <token>', 'bearer token for the origin').env(env('ORIGIN_TOKEN')))
     .addOption(new Option('--replica <mode>', '"full": fetch and keep every unit, not only this peer\'s layers (without --memory and --api-port: a pure seeder, no ring stage)').env(env('REPLICA')).argParser(parseReplica))
@@ -166,7 +166,7 @@ async function runStart(o: StartOptions): Promise<number> {
       ...(o.origin === undefined ? {} : { origin: o.origin }),
       ...(o.originToken === undefined ? {} : { originToken: o.originToken }),
       ...(o.token === undefined ? {} : { joinToken: o.token }),
-      ...(o.iceServer === undefined ? {} : { iceServers: o.iceServer }),
+      ...(o.iceServer === undefined ? {} : { iceServers: o.iceServer.map(toIceServer) }),
       ...(o.bindAddress === undefined ? {} : { bindAddress: o.bindAddress }),
       ...(o.replica === 'full' ? { replicaFull: true } : {}),
       ...(o.threads === undefined ? {} : { threads: o.threads }),

@@ -3,6 +3,7 @@ import { RingmeshError } from '../../shared/errors.ts';
 import { openLocalModel, type LocalModel } from '../api/local-requester.ts';
 import { OrtNodeEngine } from '../engine/ort-node-engine.ts';
 import { startPiecePeer } from '../peer/piece-peer.ts';
+import { toIceServer } from './option-parsers.ts';
 import type { StartOptions } from './start-command.ts';
 import type { StartReporter } from './start-reporter.ts';
 
@@ -36,6 +37,7 @@ export async function startLegacyPiecePeer(o: StartOptions, report: StartReporte
     ...(o.token ? { joinToken: o.token } : {}),
     ...(o.layers ? { layers: o.layers } : {}),
     ...(o.bindAddress ? { bindAddress: o.bindAddress } : {}),
+    ...(o.iceServer ? { iceServers: o.iceServer.map(toIceServer) } : {}),
     onCorrupt: (err) => report.event('corrupt-piece', { name: err.name, hash: err.hash, message: err.message }),
   });
   report.event('joined', { modelId: peer.modelId, peerId: peer.signaling.peerId });

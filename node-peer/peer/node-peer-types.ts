@@ -51,7 +51,7 @@ export interface NodePeerOptions {
   readonly manifestTimeoutMs?: number;
   /** Structured events for logs and tests (plan, stage loaded, ready ring, dropped frames…). */
   readonly onEvent?: (event: NodePeerEvent) => void;
-  /** Sees every activation this peer sends and receives, timestamped (bench: per-hop latency). */
+  /** Sees every activation and token this peer sends and receives, timestamped (bench: per-hop latency). */
   readonly traceHops?: (e: HopTrace) => void;
 }
 

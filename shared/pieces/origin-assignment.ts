@@ -36,7 +36,8 @@ export interface OriginAssignmentLimits {
   readonly fallbackMs: number;
   /**
    * After a member joins (or I join), assignments move. For this long, a piece that moved to me
-   * from someone else is left to them: they may be fetching it already under the old view.
+   * from someone else is first asked of them (probed) when connected, or left to them while not:
+   * they may be fetching it already under the old view.
    */
   readonly handoffMs: number;
 }
@@ -74,7 +75,7 @@ export function originDesignee(key: string, self: string, members: readonly Orig
  * The candidates for `key` in rendezvous order, the designee (the first), and my rank (0: I am
  * the designee, 1: next in line, …). Every peer computes the same line from the same view.
  */
-function originOrder(key: string, self: string, members: readonly OriginCandidate[], now: number, limits: OriginAssignmentLimits): { designee: OriginCandidate | 'self'; rank: number } {
+function originOrder(key: string, self: string, members: readonly OriginCandidate[], now: number, limits: OriginAssignmentLimits): { designee: OriginCandidate | 'self'; rank: number; line: (OriginCandidate | 'self')[] } {
   const candidates: (OriginCandidate | 'self')[] = ['self'];
   for (const m of members) {
     if (m.id === self || !m.wants(key)) continue;
@@ -83,7 +84,7 @@ function originOrder(key: string, self: string, members: readonly OriginCandidat
   const id = (c: OriginCandidate | 'self'): string => (c === 'self' ? self : c.id);
   const scored = candidates.map((c) => ({ c, w: weight(key, id(c)) }));
   scored.sort((a, b) => b.w - a.w || (id(a.c) < id(b.c) ? -1 : id(a.c) > id(b.c) ? 1 : 0));
-  return { designee: scored[0]?.c ?? 'self', rank: scored.findIndex((s) => s.c === 'self') };
+  return { designee: scored[0]?.c ?? 'self', rank: scored.findIndex((s) => s.c === 'self'), line: scored.map((s) => s.c) };
 }
 
 /**
@@ -108,11 +109,17 @@ export function decideOrigin(
   /** The previous designee answered a probe for this key: it is not fetching it. */
   released = false,
 ): OriginDecision {
-  const { designee, rank } = originOrder(key, self, members, now, limits);
+  const { designee, rank, line } = originOrder(key, self, members, now, limits);
   // Fallbacks cascade down the line, one stallMs apart: the first peer to fetch announces the
   // piece (HAVE), which ends the wait for everyone behind it, so a piece nobody took (views that
   // disagreed) costs the origin one extra read, not one per waiting peer.
   const cascade = Math.max(0, rank - 1) * limits.stallMs;
+  // A peer ahead of me in the line that still talks has taken the piece over (or will): its
+  // origin reads may queue behind others (maxOrigin), so a timer alone would read the piece twice
+  // when many pieces fall back at once (a dead seed's). Only views that disagree for another
+  // fallbackMs make me read it anyway.
+  const aheadAlive = line.slice(1, Math.max(1, rank)).some((c) => c !== 'self' && c.connected && now - c.lastProgressAt < limits.stallMs);
+  if (aheadAlive && now - waitingSince < 2 * limits.fallbackMs + cascade) return 'wait';
   if (now - waitingSince >= limits.fallbackMs + cascade) return 'fetch';
   if (designee === 'self') {
     if (released) return 'fetch';

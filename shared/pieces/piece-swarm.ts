@@ -69,6 +69,8 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
   private readonly banned = new Set<string>();
   /** Room members: when I first saw each, and when it joined (-Infinity: before me). */
   private readonly members = new Map<string, { seenAt: number; joinedAt: number }>();
+  /** The room as signaling last reported it. */
+  private inRoom: ReadonlySet<string> | undefined;
   private readonly held = new Set<string>();
   private readonly storing = new Set<string>();
   private readonly originInFlight = new Set<string>();
@@ -139,6 +141,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
    */
   setMembers(ids: readonly string[], beforeMe = false): void {
     const keep = new Set(ids);
+    this.inRoom = keep;
     for (const id of [...this.members.keys()]) if (!keep.has(id) && !this.sessions.has(id)) this.members.delete(id);
     const now = this.now();
     for (const id of ids) if (!this.members.has(id)) this.members.set(id, { seenAt: now, joinedAt: beforeMe ? Number.NEGATIVE_INFINITY : now });
@@ -272,6 +275,8 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
 
   onClosed(session: PeerSession): void {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+    // Gone from the room too (a killed peer): no longer an origin candidate anyone waits on.
+    if (this.inRoom && !this.inRoom.has(session.id)) this.members.delete(session.id);
     if (this.manifestFetch === 'peer') this.manifestFetch = 'idle';
     this.schedule();
   }

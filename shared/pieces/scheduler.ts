@@ -68,8 +68,11 @@ export const DEFAULT_LIMITS: SchedulerLimits = {
   // Room members count as origin candidates this long before they connect: as long as the
   // long-wait fallback, so slow connects on a loaded machine do not split the peers' views.
   connectGraceMs: 60_000,
-  // A newcomer probes a connected previous designee at once; one not connected yet gets this long.
-  handoffMs: 10_000,
+  // For this long after a join, a piece that moved to the newcomer is first asked of its previous
+  // designee (a probe: one round trip), or left to it while it is not connected to the newcomer
+  // (its HAVEs could not reach it): as long as the connect grace, since WebRTC connects among many
+  // peers on a loaded machine take tens of seconds.
+  handoffMs: 60_000,
   stallMs: 5_000,
   fallbackMs: 60_000,
 };

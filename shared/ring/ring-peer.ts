@@ -45,7 +45,7 @@ export interface RingPeerOptions {
   readonly sessionIdleMs?: number;
   readonly requester?: Partial<Omit<RequesterConfig, 'self'>>;
   readonly onEvent?: (e: RingPeerEvent) => void;
-  /** Sees every activation sent and received (bench instrumentation). */
+  /** Sees every activation and token sent and received (bench instrumentation). */
   readonly trace?: (e: HopTrace) => void;
 }
 
@@ -265,17 +265,18 @@ export class RingPeer {
     if (this.closed) return;
     const toRunner = m.type === 'prefill' || m.type === 'activation' || m.type === 'token' || (m.type === 'end' && (m.reason === 'done' || m.reason === 'cancelled'));
     const toRequester = m.type === 'token' || m.type === 'failure' || (m.type === 'end' && (m.reason === 'evicted' || m.reason === 'failed'));
-    if (toRequester) this.requester.onMessage(m);
-    if (!toRunner) return;
+    // The stage first: a token is the next step's input on stage 0, so it is admitted (and its run
+    // queued) before the requester's bookkeeping and its consumer's work take the event loop.
     const runner = this.runner;
-    if (runner === null) {
-      if (m.type !== 'token') this.emit({ event: 'frame-dropped', reason: 'no-stage', detail: `${m.session}: ${m.type} while this peer has no loaded stage` });
-      return;
+    if (toRunner && runner !== null) {
+      void runner.handle(m).then((outcome) => {
+        // Tokens reach every role of a peer; the stage ignoring one meant for the requester is normal.
+        if (outcome.kind === 'dropped' && m.type !== 'token') this.emit({ event: 'frame-dropped', reason: outcome.reason, detail: outcome.detail });
+      });
+    } else if (toRunner && m.type !== 'token') {
+      this.emit({ event: 'frame-dropped', reason: 'no-stage', detail: `${m.session}: ${m.type} while this peer has no loaded stage` });
     }
-    void runner.handle(m).then((outcome) => {
-      // Tokens reach every role of a peer; the stage ignoring one meant for the requester is normal.
-      if (outcome.kind === 'dropped' && m.type !== 'token') this.emit({ event: 'frame-dropped', reason: outcome.reason, detail: outcome.detail });
-    });
+    if (toRequester) this.requester.onMessage(m);
   }
 
   private emit(e: RingPeerEvent): void {

@@ -129,14 +129,17 @@ export class RingStageRunner {
     }
     const tokenId = (this.opts.pick ?? pickStepToken)(output.data, init.sampling, step);
     const token = { type: 'token', session, epoch, step, tokenId, logprob: tokenLogprob(output.data, tokenId) } as const;
-    this.opts.send(init.replyTo, token);
     if (init.stop.includes(tokenId) || step + 1 >= init.maxTokens) {
+      this.opts.send(init.replyTo, token);
       this.drop(session); // the requester frees the other stages
       return;
     }
+    // Stage 0 first: its next step is the ring's critical path, the requester's copy is not. When
+    // both are one peer, the link sends the (identical) message once.
     const first = this.ring[0];
     if (first === this.opts.self) void this.handle(token);
     else if (first !== undefined) this.opts.send(first, token);
+    this.opts.send(init.replyTo, token);
   }
 
   /** Resolves once no step of any session is queued or running (tests, graceful shutdown). */

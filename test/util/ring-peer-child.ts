@@ -1,7 +1,7 @@
 // A Node peer process for the ring tests and bench: `startNodePeer(JSON argv[2])`, its events as
 // JSON lines on stdout; commands on stdin: {cmd:"generate", id, prompt, maxTokens, stop?} →
 // {event:"generated", id, tokens, reason, stopToken?} or {event:"generate-failed", id, name, message};
-// {cmd:"status"} → {event:"status", …}; {cmd:"hops"} → {event:"hops", hops} (with traceHops); {cmd:"close"} → closes and exits 0.
+// {cmd:"status"} → {event:"status", …}; {cmd:"hops"} → {event:"hops", hops} (activations and tokens sent/received since the last call, with traceHops); {cmd:"close"} → closes and exits 0.
 import { createInterface } from 'node:readline';
 import { startNodePeer, type NodePeerOptions } from '../../node-peer/peer/node-peer-runtime.ts';
 import type { HopTrace } from '../../shared/ring/ring-link.ts';

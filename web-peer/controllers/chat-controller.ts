@@ -1,4 +1,4 @@
-import { createChatRenderer, type ChatMessage } from '../../shared/chat/chat-template.ts';
+import { createChatRenderer, specialTokenTexts, type ChatMessage } from '../../shared/chat/chat-template.ts';
 import type { AppState, ChatTurn } from '../stores/app-state.ts';
 import type { Store } from '../stores/store.ts';
 import type { PeerSession } from './peer-session.ts';
@@ -34,7 +34,16 @@ export class ChatController {
     if (this.busy || !requester || !tokenizer || !manifest || text.trim() === '') return;
     const history = this.app.get().chat.filter((t) => t.error === undefined && t.streaming !== true);
     const messages: ChatMessage[] = [...history, { role: 'user' as const, text }].map((t) => ({ role: t.role, content: t.text }));
-    const rendered = createChatRenderer({ template: manifest.tokenizer.chatTemplate }).render(messages);
+    const tok = manifest.tokenizer;
+    const special = specialTokenTexts(session?.tokenizerBytes ?? undefined, tok.bos, tok.eos);
+    let rendered;
+    try {
+      rendered = createChatRenderer({ template: tok.chatTemplate, ...special }).render(messages);
+    } catch (err) {
+      // The chat's edge: a conversation the template refuses (e.g. roles not alternating) is shown, not thrown.
+      this.setTurns([...this.app.get().chat, { role: 'user', text }, { role: 'assistant', text: '', streaming: false, error: (err as Error).message }]);
+      return;
+    }
     const prompt = tokenizer.encode(rendered.text, rendered.hasBos ? { bos: false } : {});
     const room = manifest.architecture.contextLength - prompt.length;
     this.setTurns([...this.app.get().chat, { role: 'user', text }, { role: 'assistant', text: '', streaming: true, tokens: 0 }]);

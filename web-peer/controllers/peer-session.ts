@@ -53,6 +53,8 @@ export class PeerSession {
   private readonly meter = new RateMeter();
   private closed = false;
   tokenizer: Tokenizer | null = null;
+  /** The tokenizer file, for the BOS/EOS text chat templates write. */
+  tokenizerBytes: Uint8Array | null = null;
   manifest: ModelManifest | null = null;
 
   constructor(private readonly d: PeerSessionDeps) {}
@@ -122,6 +124,7 @@ export class PeerSession {
     const bytes = await this.d.origin.read(entry.file);
     const hash = await sha256Hex(bytes);
     if (hash !== entry.sha256) throw new RingmeshError(`tokenizer ${entry.file}: sha256 ${hash}, expected ${entry.sha256}`);
+    this.tokenizerBytes = bytes;
     return createTokenizer(entry, bytes, manifest.architecture.vocabSize);
   }
 

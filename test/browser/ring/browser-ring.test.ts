@@ -67,7 +67,14 @@ describe.each([...new Set(cases.map((c) => c.model))])('Node – Chromium (WASM)
     const error = await page.evaluate(() => (globalThis as unknown as { rmRing: { state: { error?: string } } }).rmRing.state.error);
     expect(error).toBeUndefined();
     pagePeer = (await page.evaluate(() => (globalThis as unknown as { rmRing: { peerId(): string } }).rmRing.peerId()));
-    await waitRingReady(peers[0]!, [peers[0]!.peerId, pagePeer, peers[1]!.peerId], 180_000);
+    await waitRingReady(peers[0]!, [peers[0]!.peerId, pagePeer, peers[1]!.peerId], 180_000).catch(async (err: unknown) => {
+      // Say what the page saw: its own events are not in the Node peers' logs.
+      const seen = await page.evaluate(() => {
+        const r = (globalThis as unknown as { rmRing: { state: { events: unknown[] }; status(): unknown } }).rmRing;
+        return JSON.stringify({ status: r.status(), events: r.state.events.slice(-12) });
+      });
+      throw new Error(`${String(err)}\npage: ${seen}`);
+    });
   });
 
   afterAll(async () => {

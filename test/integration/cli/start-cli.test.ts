@@ -77,6 +77,7 @@ describe('node-peer start: bad flags exit 2 with a message naming the flag', () 
     ['--memory bad unit', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--memory', '8XB'], /--memory.*not a size/],
     ['--api-port out of range', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--api-port', '70000'], /--api-port.*not a TCP port/],
     ['--ice-server not stun/turn', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--ice-server', 'http://stun'], /--ice-server.*not an ICE server URL/],
+    ['--ice-server TURN without credentials', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--ice-server', 'turn:turn.example.org:3478'], /--ice-server.*has no credentials: TURN needs turn:user:password@host:port/],
     ['--threads 0', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--threads', '0'], /--threads.*not a thread count/],
     ['--fit-timeout negative', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--fit-timeout', '-1'], /--fit-timeout.*not a duration/],
     ['unknown flag', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--bogus'], /unknown option '--bogus'/],
@@ -94,7 +95,7 @@ describe('node-peer start: bad flags exit 2 with a message naming the flag', () 
 
   it('every option also comes from the environment', async () => {
     // All flags from RINGMESH_*; the signaling URL points nowhere, so it gets as far as probing it.
-    const r = await cli(['start'], { RINGMESH_SIGNAL: `ws://127.0.0.1:${await freePort()}/signal`, RINGMESH_MODEL: model, RINGMESH_MEMORY: '64MiB', RINGMESH_API_PORT: '0', RINGMESH_ICE_SERVERS: 'stun:127.0.0.1:3478,turn:127.0.0.1:3479' });
+    const r = await cli(['start'], { RINGMESH_SIGNAL: `ws://127.0.0.1:${await freePort()}/signal`, RINGMESH_MODEL: model, RINGMESH_MEMORY: '64MiB', RINGMESH_API_PORT: '0', RINGMESH_ICE_SERVERS: 'stun:127.0.0.1:3478,turn:user:pass@127.0.0.1:3479' });
     expect(r.stderr).toMatch(/cannot reach the signaling server/);
     expect(r.code).toBe(4);
   });
@@ -168,7 +169,18 @@ describe('a running peer: status and SIGINT', () => {
       expect(status.peer).toMatchObject({ model: 'demo-2x64-seed1', layers: { start: 0, end: 2 } });
       expect(status.peer.readyRing).toHaveLength(1);
       expect(status.signaling.peers).toBe(1);
+      // A streamed request is open when Ctrl-C comes: it is cancelled (its stream ends), not left hanging.
+      const res = await fetch(`${api}/v1/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'demo-2x64-seed1', prompt: 'Once', max_tokens: 240, temperature: 0, stream: true }),
+      });
+      const reader = res.body!.getReader();
+      expect((await reader.read()).done).toBe(false);
       peer.kill('SIGINT');
+      const drained = (async (): Promise<void> => {
+        for (;;) if ((await reader.read()).done) return;
+      })().catch(() => undefined); // a cut connection is an acceptable end too
+      await drained;
       expect(await peer.exited).toBe(0);
       expect(peer.events.some((e) => e.event === 'stopping')).toBe(true);
       const health = (await (await fetch(`${signaling.httpUrl}healthz`)).json()) as { peers: number };

@@ -187,6 +187,21 @@ describe('origin fallback cascade', () => {
     }
   });
 
+  it('further down the line, a peer waits while one ahead of it (not the stalled designee) still talks', () => {
+    const key = 'layer-002#5';
+    const line = ids.slice().sort((x, y) => {
+      const rank = (self: string): number => (originDesignee(key, self, ids.filter((i) => i !== self).map(cand), 0, DEFAULT_LIMITS) === 'self' ? 0 : 1);
+      return rank(x) - rank(y);
+    });
+    const designee = line[0] as string;
+    // who would fetch at 3 × stallMs if the next in line kept sending HAVEs (alive)
+    const now = 3 * DEFAULT_LIMITS.stallMs;
+    const view = (self: string): OriginCandidate[] => ids.filter((x) => x !== self).map((id) => ({ ...cand(id), lastProgressAt: id === designee ? 0 : now - 1 }));
+    const fetchers = ids.filter((self) => shouldFetchFromOrigin(key, self, view(self), 0, now, DEFAULT_LIMITS));
+    expect(fetchers).toHaveLength(2); // the designee itself and the first in line after it; the rest wait on that one
+    expect(fetchers).toContain(designee);
+  });
+
   it('the long-wait fallback cascades too, so views that disagree cost one extra read, not one per peer', () => {
     // Nobody counts itself designee (each sees a member the others do not): only the fallback helps.
     const limits = { ...DEFAULT_LIMITS, stallMs: 1_000_000 };
