@@ -129,7 +129,7 @@ async function runOnce(mode: Mode, n: number, model: Awaited<ReturnType<typeof e
     const peerCpuS = peers.reduce((s, p) => s + cpuSeconds(p.child.pid), 0);
     if (TRACE) {
       trace(mode, n, peers, t0);
-      traceDuplicates(origin.bytesByPiece, model.manifest.pieceSize, peers);
+      if (mode === 'p2p') traceDuplicates(origin.bytesByPiece, model.manifest.pieceSize, peers);
     }
     const joined = peers.map((p) => Number(p.events.find((e) => e.event === 'joined')?.t ?? Number.NaN));
     const originBytes = [...origin.bytesByPiece].filter(([k]) => !k.startsWith('manifest.json')).reduce((s, [, b]) => s + b, 0);
@@ -222,7 +222,7 @@ async function main(): Promise<void> {
       'load avg': med([...p, ...o], (x) => x.loadAvg),
       'p2p all-ready s': med(p, (x) => x.allReadyS),
       'origin-only all-ready s': med(o, (x) => x.allReadyS),
-      'p2p origin/model': med(p, (x) => x.originRatio),
+      'p2p origin/model (worst)': Math.max(...p.map((x) => x.originRatio)),
       'origin-only origin/model': med(o, (x) => x.originRatio),
       'p2p start-up s': med(p, (x) => x.allJoinedS),
       // From the moment every peer was in the room: what start-up (N processes transpiling and

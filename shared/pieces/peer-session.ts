@@ -127,7 +127,7 @@ export class PeerSession {
     if (!this.pinging) {
       this.pinging = true;
       this.conn
-        .ping(ms)
+        .ping(4 * ms) // a starved process answers late: only a long silence means a dead connection
         .then(() => (this.lastHeardAt = this.host.now())) // alive, only slow: count on it again
         .catch(() => this.conn.close('no answer to PING'))
         .finally(() => (this.pinging = false));

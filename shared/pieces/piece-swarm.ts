@@ -431,6 +431,11 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     this.applyWants(this.catalog);
     const left = this.wanted.filter((w) => !this.held.has(pieceName(w.ref)));
     if (left.length === 0 && this.storing.size === 0) return this.finish();
+    // A stalled peer that also left the signaling room (a killed process) is gone: close it now
+    // rather than after its PING times out, so nobody waits on it as an origin designee.
+    for (const s of [...this.sessions.values()]) {
+      if (this.inRoom && !this.inRoom.has(s.id) && s.stalled(this.opts.peerStallMs ?? 4000)) s.conn.close('left the room');
+    }
     // A stalled peer's pieces and requests are not counted on: they go elsewhere meanwhile.
     const sessions = [...this.sessions.values()];
     // For the origin stall rule, a designee that still talks (HAVE, REQUEST, PIECE, PONG) is slow,

@@ -73,7 +73,10 @@ export const DEFAULT_LIMITS: SchedulerLimits = {
   // (its HAVEs could not reach it): as long as the connect grace, since WebRTC connects among many
   // peers on a loaded machine take tens of seconds.
   handoffMs: 60_000,
-  stallMs: 5_000,
+  // A designee silent this long is taken for stuck. Not shorter: with 8 peers on 2 loaded cores,
+  // live peers went 5 s without a frame, and each false verdict costs the origin a second read.
+  // A dead peer is found faster anyway: it left the signaling room, and its session is closed.
+  stallMs: 15_000,
   fallbackMs: 60_000,
 };
 

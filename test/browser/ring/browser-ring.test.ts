@@ -82,7 +82,8 @@ describe.each([...new Set(cases.map((c) => c.model))])('Node – Chromium (WASM)
     for (const p of peers) await stopPeer(p);
   });
 
-  it('puts the page in the middle with twice the layers of each Node peer (within one)', () => {
+  it('puts the page in the middle with twice the layers of each Node peer (within one), on WASM', async () => {
+    expect(await page.evaluate(() => (globalThis as unknown as { rmRing: { engineKind(): string } }).rmRing.engineKind())).toBe('wasm');
     const plan = signaling.plans.filter((p) => p.plan.modelId === modelId).at(-1)!.plan as PlannedRing;
     expect(plan.ring).toHaveLength(3);
     expect(plan.ring[1]!.peerId).toBe(pagePeer);
