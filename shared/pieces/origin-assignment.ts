@@ -89,11 +89,13 @@ function originOrder(key: string, self: string, members: readonly OriginCandidat
 
 /**
  * What to do about `key`, which no connected peer has: `fetch` it from the origin now, `wait`
- * (another peer is to fetch it), or `probe` a peer first: the piece became mine through a recent
- * join, and that peer was its designee before, so it may be reading it from the origin right
- * now. A REQUEST to it is answered once its read lands (PIECE) or at once when it is not reading
- * it (REJECT); only then (`released` has the key) do I go to the origin. A join therefore never
- * costs the origin a second read of a piece in flight, whatever the read's duration.
+ * (another peer is to fetch it), or `probe` a peer first: the piece became mine through my recent
+ * join, and any member that was there before me may have headed it at some point and be reading it
+ * from the origin right now (who did depends on the order they joined in, which I cannot see). A
+ * REQUEST to each is answered once its read lands (PIECE) or at once when it is not reading it
+ * (REJECT); only when all of them refused (`refusedBy`) do I go to the origin, and while one of
+ * them is not connected yet I wait (up to handoffMs). A join therefore never costs the origin a
+ * second read of a piece in flight, whatever the read's duration.
  */
 export type OriginDecision = 'fetch' | 'wait' | { readonly probe: OriginCandidate };
 
@@ -106,8 +108,8 @@ export function decideOrigin(
   limits: OriginAssignmentLimits,
   /** When I joined (my own `seenAt`). */
   selfSince = Number.NEGATIVE_INFINITY,
-  /** The previous designee answered a probe for this key: it is not fetching it. */
-  released = false,
+  /** Peers that answered a probe for this key: they are not fetching it. */
+  refusedBy: ReadonlySet<string> = new Set(),
 ): OriginDecision {
   const { designee, rank, line } = originOrder(key, self, members, now, limits);
   // Fallbacks cascade down the line, one stallMs apart: the first peer to fetch announces the
@@ -122,10 +124,10 @@ export function decideOrigin(
   if (aheadAlive && now - waitingSince < 2 * limits.fallbackMs + cascade) return 'wait';
   if (now - waitingSince >= limits.fallbackMs + cascade) return 'fetch';
   if (designee === 'self') {
-    if (released) return 'fetch';
-    const from = handoffSource(key, self, members, now, limits, selfSince);
-    if (from === undefined) return 'fetch';
-    return from.connected ? { probe: from } : 'wait';
+    const ask = handoffSources(key, self, members, now, limits, selfSince).filter((m) => !refusedBy.has(m.id));
+    if (ask.length === 0) return 'fetch';
+    const next = ask.find((m) => m.connected);
+    return next ? { probe: next } : 'wait';
   }
   if (!designee.connected) return 'wait'; // still within its connect grace
   // The designee gets stallMs from when the piece started waiting: a swarm-wide hold-up (a dead
@@ -147,18 +149,18 @@ export function shouldFetchFromOrigin(
 }
 
 /**
- * Who headed `key` before the joins of the last handoffMs, when that was not me; undefined when
- * the piece did not move to me (or nobody was there before me).
+ * Who may be reading `key` from the origin although it is mine now: when I joined within
+ * handoffMs, every member that was there before me (any of them may have headed it before I came);
+ * otherwise, if recent joins changed the view, the piece's designee in the view without them.
+ * Empty when the piece did not move to me.
  */
-function handoffSource(key: string, self: string, members: readonly OriginCandidate[], now: number, limits: OriginAssignmentLimits, selfSince: number): OriginCandidate | undefined {
+function handoffSources(key: string, self: string, members: readonly OriginCandidate[], now: number, limits: OriginAssignmentLimits, selfSince: number): OriginCandidate[] {
   const live = (m: OriginCandidate): boolean => m.connected || now - m.seenAt < limits.connectGraceMs;
   const recent = (t: number): boolean => now - t < limits.handoffMs;
   const old = members.filter((m) => live(m) && !recent(m.joinedAt ?? m.seenAt));
-  if (old.length === 0) return undefined; // nobody was there before: nobody can be fetching it
-  if (!recent(selfSince) && old.length === members.filter(live).length) return undefined; // nobody new: the view did not change
-  // In the old view (without me when I am new) the piece headed someone else's line.
-  const first = old[0] as OriginCandidate;
-  const before = recent(selfSince) ? originOrder(key, first.id, old.slice(1), now, limits) : originOrder(key, self, old, now, limits);
-  if (before.designee === 'self') return recent(selfSince) ? first : undefined;
-  return before.designee;
+  if (old.length === 0) return []; // nobody was there before: nobody can be fetching it
+  if (recent(selfSince)) return old;
+  if (old.length === members.filter(live).length) return []; // nobody new: the view did not change
+  const before = originOrder(key, self, old, now, limits).designee;
+  return before === 'self' ? [] : [before];
 }

@@ -76,9 +76,9 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
   private readonly originInFlight = new Set<string>();
   /** Origin reads in progress, until stored: a probe for one of them waits for it (`readPiece`). */
   private readonly landing = new Map<string, Promise<void>>();
-  /** Probes sent (key → the previous designee asked) and keys it released (see `decideOrigin`). */
+  /** Probes sent (key → the member asked) and, per key, the members that refused (see `decideOrigin`). */
   private readonly probes = new Map<string, string>();
-  private readonly released = new Set<string>();
+  private readonly released = new Map<string, Set<string>>();
   /** Verified bytes of recently stored pieces, oldest first (see `serveCacheBytes`). */
   private readonly recent = new Map<string, Uint8Array>();
   private recentBytes = 0;
@@ -261,10 +261,12 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
   }
 
   onRequestFailed(session: PeerSession, key: string): void {
-    // A probed previous designee that is not reading the piece (REJECT, or gone): the origin's turn.
+    // A probed member that is not reading the piece (REJECT, or gone): one fewer to ask.
     if (this.probes.get(key) === session.id) {
       this.probes.delete(key);
-      this.released.add(key);
+      const refused = this.released.get(key) ?? new Set<string>();
+      refused.add(session.id);
+      this.released.set(key, refused);
     }
     this.schedule();
   }
@@ -488,7 +490,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     const member = (m: OriginCandidate): string => `${m.id.slice(0, 6)}${m.connected ? '' : '?'}@${rel(m.joinedAt ?? m.seenAt)}/${rel(m.lastProgressAt)}`;
     return JSON.stringify({
       originRead: key, self: this.opts.self().slice(0, 6), at: view.now - this.startedAt, waited: view.now - (this.waiting.get(key) ?? view.now),
-      released: this.released.has(key), view: [...view.peers, ...view.pendingMembers].map(member),
+      refusedBy: [...(this.released.get(key) ?? [])].map((id) => id.slice(0, 6)), view: [...view.peers, ...view.pendingMembers].map(member),
     });
   }
 

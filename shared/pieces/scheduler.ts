@@ -50,8 +50,8 @@ export interface SchedulerState {
   readonly hasOrigin: boolean;
   /** When each origin-only piece started waiting (see `trackWaiting`). */
   readonly waitingSince: ReadonlyMap<string, number>;
-  /** Keys a previous designee, probed after a join, said it is not fetching (see `decideOrigin`). */
-  readonly released?: ReadonlySet<string>;
+  /** Per key, the peers that answered a probe after my join: they are not fetching it (see `decideOrigin`). */
+  readonly released?: ReadonlyMap<string, ReadonlySet<string>>;
   readonly limits: SchedulerLimits;
 }
 
@@ -149,7 +149,7 @@ export function selectPieces(state: SchedulerState, rng: () => number): Action[]
       if (peer) assign(w.key, peer.id);
     } else if (state.hasOrigin) {
       const since = state.waitingSince.get(w.key) ?? state.now;
-      const d = decideOrigin(w.key, state.self, members, since, state.now, limits, state.selfSince, state.released?.has(w.key) ?? false);
+      const d = decideOrigin(w.key, state.self, members, since, state.now, limits, state.selfSince, state.released?.get(w.key));
       if (d === 'fetch') {
         if ((load.get(ORIGIN) ?? 0) < limits.maxOrigin) assign(w.key, ORIGIN);
       } else if (d !== 'wait') {

@@ -113,11 +113,28 @@ describe('origin handoff after a join', () => {
     expect(mine.length).toBeGreaterThan(10);
     const probes = requests(selectPieces(s, seededRng(1)));
     expect(new Set(probes)).toEqual(new Set(mine.map((k) => `${k}@old`))); // never the origin while it may be reading them
-    const released = new Set(mine.slice(0, 3));
+    const released = new Map(mine.slice(0, 3).map((k) => [k, new Set(['old'])]));
     const inFlight = mine.slice(3).map((key) => ({ key, source: 'old' }));
     expect(new Set(requests(selectPieces({ ...s, released, inFlight }, seededRng(1))))).toEqual(new Set(mine.slice(0, 3).map((k) => `${k}@origin`)));
     // after handoffMs the join is old news: the newcomer's pieces go straight to the origin
     expect(requests(selectPieces({ ...s, now: 9_500 + DEFAULT_LIMITS.handoffMs }, seededRng(1))).every((r) => r.endsWith('@origin'))).toBe(true);
+  });
+
+  it('a newcomer asks every member that was there before it, and waits while one of them is not connected', () => {
+    // Who headed a piece before me depends on the order the old members joined in, which I cannot
+    // see: any of them may be reading it.
+    const a = peer('a', [], undefined, { seenAt: 0, joinedAt: Number.NEGATIVE_INFINITY, lastProgressAt: 0 });
+    const b = peer('b', [], undefined, { seenAt: 0, joinedAt: Number.NEGATIVE_INFINITY, lastProgressAt: 0 });
+    const s = base({ wanted: want(keys), peers: [a, b], selfSince: 9_500, now: 10_000, limits: { ...DEFAULT_LIMITS, maxOrigin: 100, maxPerPeer: 100 } });
+    const key = keys.find((k) => originDesignee(k, 'me', [a, b], 10_000, DEFAULT_LIMITS) === 'self') as string;
+    const one = (over: Partial<SchedulerState>): string[] => requests(selectPieces({ ...s, wanted: want([key]), ...over }, seededRng(1)));
+    expect(one({})).toHaveLength(1); // a probe, to a or b
+    expect(one({ released: new Map([[key, new Set(['a'])]]) })).toEqual([`${key}@b`]);
+    expect(one({ released: new Map([[key, new Set(['a', 'b'])]]) })).toEqual([`${key}@origin`]);
+    const pending: OriginCandidate = { id: 'c', wants: () => true, connected: false, seenAt: 9_000, joinedAt: Number.NEGATIVE_INFINITY, lastProgressAt: 9_000 };
+    const withC = (k: string): boolean => originDesignee(k, 'me', [a, b, pending], 10_000, DEFAULT_LIMITS) === 'self';
+    const key2 = keys.find(withC) as string;
+    expect(requests(selectPieces({ ...s, wanted: want([key2]), pendingMembers: [pending], released: new Map([[key2, new Set(['a', 'b'])]]) }, seededRng(1)))).toEqual([]);
   });
 
   it('a join moves only the pieces the newcomer now heads (rendezvous), none between old members', () => {
