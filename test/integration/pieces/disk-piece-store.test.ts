@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import { seededBytes } from '../../util/pieces-fixtures.ts';
 
 const run = promisify(execFile);
 const CHILD = join(import.meta.dirname, '../../util/disk-store-child.ts');
+const NOBODY = 65534;
 
 runPieceStoreContract('DiskPieceStore', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'rm-disk-'));
@@ -71,16 +72,39 @@ describe('DiskPieceStore', () => {
   });
 
   it('reports an unwritable cache directory as StorePermissionError naming the path', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'rm-perm-'));
-    await chmod(dir, 0o755);
-    const cache = join(dir, 'cache');
-    await mkdir(cache, { mode: 0o755 }); // owned by root; the child runs as nobody
-    const out = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'node', '--import', 'tsx', CHILD, cache, '1', '10'], {
+    const { cache, command, cleanup } = await unwritableCache();
+    const out = await run(command[0] ?? 'node', [...command.slice(1), 'node', '--import', 'tsx', CHILD, cache, '1', '10'], {
       cwd: process.cwd(),
     }).catch((e: { stdout: string }) => e);
     const last = JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '{}') as { error?: string; path?: string };
     expect(last.error).toBe('StorePermissionError');
     expect(last.path).toContain(cache);
-    await rm(dir, { recursive: true, force: true });
+    await cleanup();
   });
 });
+
+/**
+ * A cache directory the child cannot write, however the suite runs. As real root (`unshare -n`)
+ * the child drops to nobody; inside an unprivileged user namespace (`unshare -rn`, where only our
+ * own uid is mapped) root-owned system directories show as the overflow uid and are unwritable.
+ */
+async function unwritableCache(): Promise<{ cache: string; command: string[]; cleanup: () => Promise<void> }> {
+  const uidMap = await readFile('/proc/self/uid_map', 'utf8');
+  const nobodyMapped = uidMap.trim().split('\n').some((line) => {
+    const [inside = 0, , count = 0] = line.trim().split(/\s+/).map(Number);
+    return inside <= NOBODY && NOBODY < inside + count;
+  });
+  if (nobodyMapped) {
+    const dir = await mkdtemp(join(tmpdir(), 'rm-perm-'));
+    await chmod(dir, 0o755);
+    const cache = join(dir, 'cache');
+    await mkdir(cache, { mode: 0o755 }); // owned by us; the child runs as nobody
+    const drop = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
+    return { cache, command: drop, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  }
+  if ((await stat('/')).uid === NOBODY) {
+    // '/' belongs to an unmapped owner here: mkdir under it fails with EACCES, creating nothing.
+    return { cache: `/ringmesh-perm-test-${process.pid}`, command: ['env'], cleanup: async () => {} };
+  }
+  throw new Error(`cannot make an unwritable directory: uid ${NOBODY} is not mapped (${uidMap.trim()}) and '/' is ours`);
+}
