@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The team's real tiny llama2.c models and run.c goldens (read-only, beside the checkout). */
-export const MODELS_DIR = join(import.meta.dirname, '..', '..', '..', 'shared', 'models');
+/** Real tiny llama2.c models and run.c goldens, kept in the repository (see its README). */
+export const MODELS_DIR = join(import.meta.dirname, '..', 'fixtures', 'models');
 
 export interface GoldenCase {
   readonly model: string;
