@@ -15,9 +15,11 @@ export async function startPageServer(): Promise<{ url: string; close: () => Pro
     configFile: false,
     logLevel: 'error',
     server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
-    // Scan the test pages up front so CommonJS dependencies (simple-peer's streamx) are pre-bundled
-    // before the first load, not discovered mid-test (which would reload the page).
-    optimizeDeps: { entries: ['test/browser/pieces/fixtures/*.html'] },
+    // Scan every test page up front so dependencies (simple-peer's CommonJS streamx, the engine
+    // page's dynamically imported onnxruntime-web) are pre-bundled before the first load, not
+    // discovered mid-test: on a fresh clone that invalidates the page's modules ("Failed to fetch
+    // dynamically imported module").
+    optimizeDeps: { entries: ['test/browser/*/fixtures/*.html'], include: ['onnxruntime-web'] },
     cacheDir: 'node_modules/.vite-pieces-tests',
   });
   await server.listen();
