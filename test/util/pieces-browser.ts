@@ -19,7 +19,7 @@ export async function startPageServer(): Promise<{ url: string; close: () => Pro
     // page's dynamically imported onnxruntime-web) are pre-bundled before the first load, not
     // discovered mid-test: on a fresh clone that invalidates the page's modules ("Failed to fetch
     // dynamically imported module").
-    optimizeDeps: { entries: ['test/browser/*/fixtures/*.html'], include: ['onnxruntime-web'] },
+    optimizeDeps: { entries: ['test/browser/*/fixtures/*.html', 'web-peer/engine/engine-worker.ts'], include: ['onnxruntime-web'] },
     cacheDir: 'node_modules/.vite-pieces-tests',
   });
   await server.listen();

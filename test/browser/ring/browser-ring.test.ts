@@ -27,7 +27,9 @@ beforeAll(async () => {
     root: process.cwd(), configFile: false, logLevel: 'error',
     server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
     define: { global: 'globalThis' },
-    optimizeDeps: { entries: ['test/browser/ring/fixtures/*.html'] },
+    // The page's engine Worker is not crawled from the HTML: name it, so its imports (onnxruntime-web)
+    // are pre-bundled at start and a fresh clone never re-optimizes under a loaded page.
+    optimizeDeps: { entries: ['test/browser/ring/fixtures/*.html', 'web-peer/engine/engine-worker.ts'], include: ['onnxruntime-web'] },
     cacheDir: 'node_modules/.vite-ring-tests',
   });
   await vite.listen();
