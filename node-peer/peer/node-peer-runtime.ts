@@ -5,7 +5,9 @@ import { asPeerId } from '../../shared/ids.ts';
 import { systemClock } from '../../shared/signaling/clock.ts';
 import { RingPeer } from '../../shared/ring/ring-peer.ts';
 import { OrtNodeEngine } from '../engine/ort-node-engine.ts';
-import { loadTokenizer, waitForManifest } from '../ring/swarm-ring-inputs.ts';
+import { waitForManifest } from '../../shared/pieces/wait-for-manifest.ts';
+import { ManifestTimeoutError } from '../ring/node-errors.ts';
+import { loadTokenizer } from '../ring/swarm-ring-inputs.ts';
 import type { IceServer } from '../transport/node-data-peer.ts';
 import type { NodePeer, NodePeerOptions, NodePeerStatus } from './node-peer-types.ts';
 import { startPiecePeer } from './piece-peer.ts';
@@ -40,8 +42,9 @@ export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
   });
   const engine = new OrtNodeEngine(opts.threads === undefined ? {} : { threads: opts.threads });
   let ring: RingPeer | undefined;
+  const manifestTimeoutMs = opts.manifestTimeoutMs ?? 60_000;
   try {
-    const manifest = await waitForManifest(piece.swarm, piece.modelId, opts.manifestTimeoutMs ?? 60_000);
+    const manifest = await waitForManifest(piece.swarm, manifestTimeoutMs, () => new ManifestTimeoutError(piece.modelId, manifestTimeoutMs));
     const tokenizer = await loadTokenizer(piece.files, manifest);
     const peerId = piece.signaling.peerId ?? asPeerId('');
     ring = new RingPeer({

@@ -1,31 +1,10 @@
-// What the ring needs from the piece side on a Node peer: the manifest (waited for), the tokenizer
-// (read from the package or origin and hash-checked).
+// What the ring needs from the piece side on a Node peer besides the manifest: the tokenizer (read
+// from the package or origin and hash-checked).
 import { sha256Hex } from '../../shared/crypto/sha256.ts';
 import type { ModelManifest } from '../../shared/model/manifest.ts';
-import type { PieceSwarm } from '../../shared/pieces/piece-swarm.ts';
 import { createTokenizer } from '../../shared/tokenizer/create-tokenizer.ts';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.ts';
-import { ManifestTimeoutError, TokenizerMismatchError } from './node-errors.ts';
-
-/** Resolves with the swarm's manifest once it has one (store, own package, peers or origin). */
-export function waitForManifest(swarm: PieceSwarm, modelId: string, timeoutMs: number): Promise<ModelManifest> {
-  const now = swarm.manifest;
-  if (now !== undefined) return Promise.resolve(now);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new ManifestTimeoutError(modelId, timeoutMs));
-    }, timeoutMs);
-    // The swarm emits progress right after it accepts a manifest.
-    const off = swarm.on('progress', () => {
-      const m = swarm.manifest;
-      if (m === undefined) return;
-      clearTimeout(timer);
-      off();
-      resolve(m);
-    });
-  });
-}
+import { TokenizerMismatchError } from './node-errors.ts';
 
 /** The model's tokenizer from `files` (own package or origin), or null when there is no such source. */
 export async function loadTokenizer(files: { read(path: string): Promise<Uint8Array> } | undefined, manifest: ModelManifest): Promise<Tokenizer | null> {

@@ -9,6 +9,7 @@ import type { Origin } from '../../shared/pieces/origin.ts';
 import { PieceSwarm } from '../../shared/pieces/piece-swarm.ts';
 import type { ModelStore } from '../../shared/pieces/piece-store.ts';
 import { linkSwarmToRoom } from '../../shared/pieces/room-links.ts';
+import { waitForManifest } from '../../shared/pieces/wait-for-manifest.ts';
 import type { Requester } from '../../shared/ring/requester.ts';
 import { RingPeer, type RingPeerEvent } from '../../shared/ring/ring-peer.ts';
 import { systemClock } from '../../shared/signaling/clock.ts';
@@ -97,7 +98,7 @@ export class PeerSession {
     app.update({ peerId: signaling.peerId ?? null });
     this.unlink = linkSwarmToRoom({ signaling, transport, swarm });
     await swarm.start();
-    const manifest = await waitForManifest(swarm, this.d.modelId, 60_000);
+    const manifest = await waitForManifest(swarm, 60_000, () => new ManifestUnavailableError(this.d.modelId, 60_000));
     if (this.closed) return;
     this.manifest = manifest;
     app.update({ modelName: manifest.name, numLayers: manifest.architecture.numLayers });
@@ -159,23 +160,4 @@ export class PeerSession {
     await this.signaling?.close();
     await this.engine?.dispose();
   }
-}
-
-function waitForManifest(swarm: PieceSwarm, modelId: string, timeoutMs: number): Promise<ModelManifest> {
-  const now = swarm.manifest;
-  if (now !== undefined) return Promise.resolve(now);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new ManifestUnavailableError(modelId, timeoutMs));
-    }, timeoutMs);
-    // The swarm emits progress right after it accepts a manifest.
-    const off = swarm.on('progress', () => {
-      const m = swarm.manifest;
-      if (m === undefined) return;
-      clearTimeout(timer);
-      off();
-      resolve(m);
-    });
-  });
 }
