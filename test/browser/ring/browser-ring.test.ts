@@ -9,6 +9,7 @@ import { goldenCases, MODELS_DIR } from '../../util/models.ts';
 import { CHROMIUM_ARGS } from '../../util/pieces-browser.ts';
 import { asGoldenIds, generateOn, startRingPeer, startRingSignaling, stopPeer, waitRingReady, type RecordedPlan, type RingPeerProcess } from '../../util/ring-harness.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';
+import { startOriginServer, type OriginServer } from '../../util/origin-server.ts';
 
 // Acceptance 3 of issue 5: two Node peer processes and a headless Chromium page (its stage on the
 // WASM engine in a Worker) form the ring; the page holds the middle partition (budgets 1 : 2 : 1),
@@ -51,6 +52,7 @@ describe.each([...new Set(cases.map((c) => c.model))])('Node – Chromium (WASM)
   let page: Page;
   let pagePeer = '';
   let modelId = '';
+  let origin: OriginServer | undefined;
 
   beforeAll(async () => {
     const c = cases.find((k) => k.model === model)!;
@@ -62,9 +64,12 @@ describe.each([...new Set(cases.map((c) => c.model))])('Node – Chromium (WASM)
     peers.push(await startRingPeer('seed', { signalUrl: signaling.server.url, model: dir, memoryBytes: GiB, cacheDir: tmp.path(`${modelId}-a`), threads: 1 }));
     peers.push(await startRingPeer('c', { signalUrl: signaling.server.url, model: modelId, memoryBytes: GiB, cacheDir: tmp.path(`${modelId}-c`), threads: 1 }));
     await waitRingReady(peers[0]!, peers.map((p) => p.peerId), 120_000);
+    // The page also gets the package's HTTP origin, as `npm start` gives real pages: pieces no
+    // connected peer has yet come from there (the swarm tests cover peer-only exchange).
+    origin = await startOriginServer({ dir, pieceSize: 64 * 1024 });
     page = await browser.newPage();
     page.on('pageerror', (err) => console.error(`[page] ${err.message}`));
-    await page.goto(`${pageBase}?${new URLSearchParams({ signal: signaling.server.url, model: modelId, memory: String(2 * GiB) })}`);
+    await page.goto(`${pageBase}?${new URLSearchParams({ signal: signaling.server.url, model: modelId, memory: String(2 * GiB), origin: origin.url })}`);
     await page.waitForFunction(() => document.title !== 'loading', undefined, { timeout: 120_000 });
     const error = await page.evaluate(() => (globalThis as unknown as { rmRing: { state: { error?: string } } }).rmRing.state.error);
     expect(error).toBeUndefined();
@@ -82,6 +87,7 @@ describe.each([...new Set(cases.map((c) => c.model))])('Node – Chromium (WASM)
   afterAll(async () => {
     await page?.close();
     for (const p of peers) await stopPeer(p);
+    await origin?.close();
   });
 
   it('puts the page in the middle with twice the layers of each Node peer (within one), on WASM', async () => {
