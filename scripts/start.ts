@@ -12,12 +12,13 @@
  * skips loopback otherwise).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { copyFile, link, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeDemoModel } from '../node-peer/convert/demo-model.ts';
+import { newestMtime } from './newest-mtime.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const STATE = process.env['RINGMESH_STATE_DIR'] ?? join(ROOT, '.ringmesh');
@@ -35,15 +36,6 @@ const DEMO_SHAPE = { layers: 8, hidden: 256, heads: 8, kvHeads: 4, vocab: 512, c
 
 const children: ChildProcess[] = [];
 const say = (line: string): void => void process.stdout.write(`[ringmesh] ${line}\n`);
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
 
 function run(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -1,9 +1,10 @@
 // Headless Chromium for WebRTC tests, with the flags ../shared/TESTING.md found necessary (both
 // WebRTC flags are needed for loopback candidates), and the built page (dist/web) kept fresh.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { newestMtime } from '../../scripts/newest-mtime.ts';
 
 export const WEBRTC_CHROMIUM_ARGS = [
   '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -13,15 +14,6 @@ export const WEBRTC_CHROMIUM_ARGS = [
 
 export function launchWebRtcChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: WEBRTC_CHROMIUM_ARGS });
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
 }
 
 /** Runs `vite build` when dist/web is missing or older than any source the page bundles. */
