@@ -82,6 +82,9 @@ export class OrtNodeEngine implements Engine {
           session: {
             intra_op: { allow_spinning: '0' },
             inter_op: { allow_spinning: '0' },
+            // MLAS's pre-packed weights made decode (one row per run) slower, most in small stage
+            // graphs: 4 sessions ran 8% behind one, 4.5% without (bench/engine.ts).
+            disable_prepacking: '1',
             // Every node of a stage graph is meant to run on WebGPU: refuse a silent CPU fallback.
             ...(this.kind === 'webgpu' ? { disable_cpu_ep_fallback: '1' } : {}),
           },

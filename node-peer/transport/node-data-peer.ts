@@ -46,5 +46,6 @@ export function createNodeDataPeerFactory(options: NodeDataPeerOptions = {}): Da
     ...(options.portRangeBegin !== undefined ? { portRangeBegin: options.portRangeBegin } : {}),
     ...(options.portRangeEnd !== undefined ? { portRangeEnd: options.portRangeEnd } : {}),
   };
-  return ({ initiator }) => wrapSimplePeer(new Peer({ initiator, trickle: true, config }));
+  // `mtu` goes straight to libdatachannel (TESTING.md), which sizes its DTLS/SCTP packets by it.
+  return ({ initiator, mtu }) => wrapSimplePeer(new Peer({ initiator, trickle: true, config: { ...config, ...(mtu !== undefined ? { mtu } : {}) } }));
 }

@@ -12,6 +12,11 @@ export interface SessionHost {
   mayServe(unit: string, index: number): boolean;
   /** The remote's HAVE/BITFIELD changed what it offers. */
   onOffer(session: PeerSession): void;
+  /**
+   * The first piece-exchange frame from the remote arrived: its session is listening now, so what
+   * this side announced before (BITFIELDs sent before it subscribed) may be sent again.
+   */
+  onRemoteListening(session: PeerSession): void;
   /** A PIECE answering one of our requests arrived (not yet verified: the host checks it). */
   onPiece(session: PeerSession, key: string, data: Uint8Array): void;
   /** A request of ours ended without data (REJECT, timeout, connection closed). */
@@ -50,6 +55,7 @@ export class PeerSession {
   private pinging = false;
   private nextRequestId = 1;
   private closed = false;
+  private remoteListening = false;
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(
@@ -137,6 +143,12 @@ export class PeerSession {
 
   private onFrame(f: Frame): void {
     this.lastHeardAt = this.host.now();
+    // Only the remote's swarm session sends these (its ring, PINGs and CREDITs do not): once one
+    // arrives, that session is subscribed and everything sent from now on reaches it.
+    if (!this.remoteListening && isExchangeFrame(f)) {
+      this.remoteListening = true;
+      this.host.onRemoteListening(this);
+    }
     switch (f.type) {
       case 'BITFIELD':
         for (const i of decodeBits(f.pieceCount, f.bits)) this.has.add(`${f.unit}#${i}`);
@@ -225,4 +237,8 @@ export class PeerSession {
     for (const o of lost) this.host.onRequestFailed(this, o.key);
     this.host.onClosed(this);
   }
+}
+
+function isExchangeFrame(f: Frame): boolean {
+  return f.type === 'BITFIELD' || f.type === 'HAVE' || f.type === 'REQUEST' || f.type === 'PIECE' || f.type === 'REJECT' || f.type === 'CANCEL';
 }

@@ -256,6 +256,18 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     this.schedule();
   }
 
+  /**
+   * The swarm may start listening on a connection after frames already went to its other users
+   * (the transport hands early frames only to listeners of the turn the first one subscribes in:
+   * a ring that opened the connection before the swarm was linked has them). A peer that completed
+   * before the other joined sends no HAVE after its first BITFIELDs, so losing them left the joiner
+   * blind to every piece that peer holds (a page with no origin then waited forever). The first
+   * exchange frame heard from a session proves it listens: announce again, once per session.
+   */
+  onRemoteListening(session: PeerSession): void {
+    this.sendBitfields(session);
+  }
+
   onPiece(session: PeerSession, key: string, data: Uint8Array): void {
     void this.receive(key, data, session).catch((err: unknown) => this.fail(err));
   }
@@ -321,8 +333,13 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     }
   }
 
+  /**
+   * Announces what I hold to one peer. The manifest's BITFIELD goes out even when I lack it (bit
+   * clear), so every session starts with at least one frame: the remote answers the first one it
+   * hears by announcing again (`onRemoteListening`), for announcements its session missed.
+   */
   private sendBitfields(s: PeerSession): void {
-    if (this.manifestPiece) s.send({ type: 'BITFIELD', requestId: 0, unit: MANIFEST_UNIT, pieceCount: 1, bits: new Uint8Array([0x80]) });
+    s.send({ type: 'BITFIELD', requestId: 0, unit: MANIFEST_UNIT, pieceCount: 1, bits: new Uint8Array([this.manifestPiece ? 0x80 : 0]) });
     if (!this.catalog) return;
     for (const u of this.catalog.manifest.units) {
       const bits = encodeBits(u.pieces.length, (i) => this.held.has(`${u.name}#${i}`));

@@ -31,8 +31,14 @@ export class DataPeerConnection implements PeerConnection {
   /** Bulk bytes received and processed but not yet credited back to the sender. */
   private uncredited = 0;
   private creditScheduled = false;
-  /** Frames that arrived before anyone listened (the owner gets the connection a tick later). */
+  /**
+   * Frames that arrived before anyone listened. The connection's owners subscribe a few
+   * microtasks apart (the ring on the transport's `open`, the piece swarm when `connect()`
+   * resolves), so the first `frame` listener releases them a macrotask later, in order, to every
+   * listener there is by then; frames arriving meanwhile queue behind them.
+   */
   private early: Frame[] | undefined = [];
+  private releaseScheduled = false;
 
   constructor(readonly remotePeerId: PeerId, private readonly peer: DataPeer, private readonly opts: DataPeerConnectionOptions) {
     this.assembler = new FrameAssembler({ maxFrameBytes: opts.maxFrameBytes });
@@ -91,12 +97,18 @@ export class DataPeerConnection implements PeerConnection {
 
   on<K extends keyof PeerConnectionEvents>(event: K, listener: (payload: PeerConnectionEvents[K]) => void): () => void {
     const off = this.events.on(event, listener);
-    if (event === 'frame' && this.early) {
-      const held = this.early;
-      this.early = undefined;
-      for (const f of held) this.events.emit('frame', f);
+    if (event === 'frame' && this.early && !this.releaseScheduled) {
+      this.releaseScheduled = true;
+      setTimeout(() => this.releaseEarly(), 0);
     }
     return off;
+  }
+
+  private releaseEarly(): void {
+    const held = this.early ?? [];
+    this.early = undefined;
+    if (this.closeReason !== undefined) return; // closed meanwhile: nobody expects frames after 'close'
+    for (const f of held) this.events.emit('frame', f);
   }
 
   stats(): ConnectionStats {
@@ -153,7 +165,7 @@ export class DataPeerConnection implements PeerConnection {
     }
     if (this.early) {
       // Bounded: nobody listening after this many frames is a bug in the owner, not a reason to grow.
-      if (this.early.length < 1024) this.early.push(frame);
+      if (this.early.length < 1024 || this.releaseScheduled) this.early.push(frame);
       return;
     }
     this.events.emit('frame', frame);

@@ -32,5 +32,15 @@ export interface DataPeer {
   destroy(): void;
 }
 
-/** Creates one side of a connection; `initiator` makes the offer. */
-export type DataPeerFactory = (options: { initiator: boolean }) => DataPeer;
+export interface DataPeerOptions {
+  /** This side makes the offer. */
+  readonly initiator: boolean;
+  /**
+   * Packet size for DTLS/SCTP, bytes, agreed for this link (`WebRtcTransportOptions.linkMtu`);
+   * absent: the WebRTC stack's default. Only factories whose stack can set it use it.
+   */
+  readonly mtu?: number;
+}
+
+/** Creates one side of a connection. */
+export type DataPeerFactory = (options: DataPeerOptions) => DataPeer;

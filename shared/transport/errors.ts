@@ -61,3 +61,11 @@ export class TransportClosedError extends TransportError {
     super('the transport is closed');
   }
 }
+
+/** A transport option outside what the WebRTC stack accepts. */
+export class TransportConfigError extends TransportError {
+  override readonly code = 'ERR_TRANSPORT_CONFIG';
+  constructor(option: string, problem: string) {
+    super(`transport option ${option}: ${problem}`);
+  }
+}

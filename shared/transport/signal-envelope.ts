@@ -1,5 +1,9 @@
 import { z } from 'zod';
 
+/** The WebRTC default (1200, what browsers use) up to the largest size measured to work (TESTING.md). */
+export const MIN_LINK_MTU = 1200;
+export const MAX_LINK_MTU = 4096;
+
 /**
  * What one peer relays to another through the signaling server: a simple-peer signal (SDP or ICE,
  * verbatim) tagged with the id of the connection attempt, so signals of a timed-out attempt never
@@ -8,6 +12,12 @@ import { z } from 'zod';
 export const signalEnvelopeSchema = z.object({
   rm: z.literal(1),
   attempt: z.string().min(1).max(64),
+  /**
+   * On an offer: the link MTU the offering side uses (WebRtcTransportOptions.linkMtu). An answerer
+   * that can set its own MTU uses the same; one that cannot was never offered one. Bounded by
+   * what was measured to work: libdatachannel failed the connection at 8192.
+   */
+  mtu: z.number().int().min(MIN_LINK_MTU).max(MAX_LINK_MTU).optional(),
   signal: z.looseObject({ type: z.string().optional() }),
 });
 export type SignalEnvelope = z.infer<typeof signalEnvelopeSchema>;

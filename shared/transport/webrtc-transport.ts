@@ -1,4 +1,5 @@
 import type { PeerId } from '../ids.ts';
+import type { PeerInfo } from '../signaling/protocol.ts';
 import { TypedEmitter } from '../signaling/typed-emitter.ts';
 import type { SignalingClient } from '../signaling/signaling-client.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from '../wire/codec.ts';
@@ -11,9 +12,15 @@ import type { ConnectOptions, PeerConnection, Transport, TransportEvents } from 
 
 export interface WebRtcTransportOptions {
   /** Relays SDP/ICE; joined by the caller, who also closes it. */
-  readonly signaling: Pick<SignalingClient, 'peerId' | 'sendSignal' | 'on'>;
+  readonly signaling: Pick<SignalingClient, 'peerId' | 'sendSignal' | 'on'> & Partial<Pick<SignalingClient, 'members'>>;
   /** Makes one WebRTC peer (node-datachannel in Node, native in browsers). */
   readonly createPeer: DataPeerFactory;
+  /**
+   * For a side whose WebRTC stack can set its MTU: the MTU to use toward `remote` (its room entry,
+   * when known), or undefined for the default. The offer carries it and such an answerer adopts
+   * it, so both ends agree. Absent (browsers): always the default, and offered MTUs are ignored.
+   */
+  readonly linkMtu?: (remote: PeerInfo | undefined) => number | undefined;
   /** Default overall `connect()` deadline, ms (30 000). */
   readonly connectTimeoutMs?: number;
   /** One attempt's deadline before it is torn down and retried, ms (10 000; DTLS retransmits take ~1 s). */
@@ -113,7 +120,7 @@ export class WebRtcTransport implements Transport {
       if (left <= 0) break;
       attempts++;
       // An attempt the remote started (we answer it) counts as ours: just wait for it.
-      if (!this.attempts.has(remote)) this.startAttempt(remote, crypto.randomUUID(), true);
+      if (!this.attempts.has(remote)) this.startAttempt(remote, crypto.randomUUID(), true, this.opts.linkMtu?.(this.opts.signaling.members?.get(remote)));
       try {
         return await this.waitOpen(remote, Math.min(perAttempt, left), options.signal);
       } catch (err) {
@@ -147,13 +154,13 @@ export class WebRtcTransport implements Transport {
     });
   }
 
-  private startAttempt(remote: PeerId, id: string, initiator: boolean): Attempt {
-    const peer = this.opts.createPeer({ initiator });
+  private startAttempt(remote: PeerId, id: string, initiator: boolean, mtu: number | undefined): Attempt {
+    const peer = this.opts.createPeer({ initiator, ...(mtu !== undefined ? { mtu } : {}) });
     const attempt: Attempt = { remote, id, initiator, peer };
     this.attempts.set(remote, attempt);
     peer.on('signal', (signal) => {
       if (this.attempts.get(remote) !== attempt) return;
-      const envelope: SignalEnvelope = { rm: 1, attempt: id, signal: signal as SignalEnvelope['signal'] };
+      const envelope: SignalEnvelope = { rm: 1, attempt: id, ...(initiator && mtu !== undefined ? { mtu } : {}), signal: signal as SignalEnvelope['signal'] };
       try {
         this.opts.signaling.sendSignal(remote, envelope);
       } catch {
@@ -213,6 +220,8 @@ export class WebRtcTransport implements Transport {
       if (local !== undefined && local < from) return;
     }
     if (current) this.dropAttempt(current);
-    this.startAttempt(from, env.attempt, false).peer.signal(env.signal);
+    // Only a side that sets MTUs itself adopts the offered one (see `linkMtu`).
+    const mtu = this.opts.linkMtu !== undefined ? env.mtu : undefined;
+    this.startAttempt(from, env.attempt, false, mtu).peer.signal(env.signal);
   }
 }

@@ -78,6 +78,34 @@ describe('Node transport lifecycle', () => {
     expect(ab.stats().rttMs).toBeDefined();
   });
 
+  it('hands frames that arrived before anyone listened to every listener of that turn, in order', async () => {
+    const a = await join('life-early');
+    const b = await join('life-early');
+    const accepted = incoming(b);
+    const ab = await a.transport.connect(b.signaling.peerId!);
+    const ba = await accepted; // nobody listens to its frames yet
+    const sent: Frame[] = [0, 1, 2].map((piece) => ({ type: 'HAVE', requestId: 0, unit: 'embed', piece }));
+    for (const f of sent) await ab.send(f, 'bulk');
+    const deadline = Date.now() + 10_000;
+    while (ba.stats().framesReceived < sent.length) {
+      if (Date.now() > deadline) throw new Error('frames never arrived');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // Two owners subscribing a few microtasks apart, as the ring (on `open`) and the piece swarm
+    // (when `connect()` resolves) do: both must see what arrived before either listened.
+    const first: Frame[] = [];
+    const second: Frame[] = [];
+    ba.on('frame', (f) => first.push(f));
+    await Promise.resolve().then(() => Promise.resolve());
+    ba.on('frame', (f) => second.push(f));
+    const later: Frame = { type: 'HAVE', requestId: 0, unit: 'embed', piece: 3 };
+    await ab.send(later, 'bulk');
+    const until = Date.now() + 10_000;
+    while (second.length < 4 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    expect(first).toEqual([...sent, later]);
+    expect(second).toEqual([...sent, later]);
+  });
+
   it('gives up on a peer that never answers with ConnectTimeoutError', async () => {
     const a = await join('life-2');
     await expect(a.transport.connect(asPeerId('nobody-here'), { timeoutMs: 3_000 })).rejects.toBeInstanceOf(ConnectTimeoutError);
