@@ -83,7 +83,7 @@ export async function startPiecePeer(opts: PiecePeerOptions): Promise<PiecePeer>
     // Piece transfers want a wider bulk window than the transport's default (256 KiB caps a link
     // at window ÷ RTT: ~5–15 MB/s on a loaded 2-core box); ring frames keep their guard, since
     // ring traffic shrinks the window to the ring-active one (DESIGN §4) whatever this says.
-    sendQueue: { windowBytes: opts.bulkWindowBytes ?? 1024 * 1024 },
+    ...(opts.bulkWindowBytes !== undefined ? { sendQueue: { windowBytes: opts.bulkWindowBytes } } : {}),
   });
   const swarm = new PieceSwarm({
     modelId: model.modelId,

@@ -23,8 +23,10 @@ export interface NodeDataPeerOptions {
   /**
    * usrsctp's per-association send buffer, bytes (process-wide; applies to connections created
    * afterwards). Data in it is no longer counted by `bufferedAmount`, so the send queue cannot put
-   * a ring frame ahead of it: a small buffer keeps ring frames from waiting behind megabytes of
-   * pieces (see bench/transport.ts). Default 256 KiB.
+   * a ring frame ahead of it. While ring frames flow the send queue keeps bulk in flight to 32 KiB
+   * anyway (ring-active mode), so this only bounds the wait of the first ring frame after a quiet
+   * spell; smaller than the 1 MiB bulk window it capped node↔node throughput (bench/transport.ts:
+   * 256 KiB 45–50% of WebSocket loopback, 1 MiB 57%). Default 1 MiB.
    */
   readonly sctpSendBufferBytes?: number;
 }
@@ -38,7 +40,7 @@ export interface NodeDataPeerOptions {
  * and we trickle, so no null end-of-candidates event is awaited.
  */
 export function createNodeDataPeerFactory(options: NodeDataPeerOptions = {}): DataPeerFactory {
-  setSctpSettings({ sendBufferSize: options.sctpSendBufferBytes ?? 256 * 1024 });
+  setSctpSettings({ sendBufferSize: options.sctpSendBufferBytes ?? 1024 * 1024 });
   const config = {
     // Always explicit: simple-peer's default config names public STUN servers.
     iceServers: (options.iceServers ?? []).map((s) => ({ ...s })),

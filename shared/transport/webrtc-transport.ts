@@ -29,6 +29,9 @@ export interface WebRtcTransportOptions {
   readonly maxFrameBytes?: number;
 }
 
+/** How long a dial waits for the remote's `peer-joined` before offering without knowing its kind. */
+const MEMBER_WAIT_MS = 2_000;
+
 /** A connection being negotiated. */
 interface Attempt {
   readonly remote: PeerId;
@@ -120,9 +123,16 @@ export class WebRtcTransport implements Transport {
       if (left <= 0) break;
       attempts++;
       // An attempt the remote started (we answer it) counts as ours: just wait for it.
-      if (!this.attempts.has(remote)) this.startAttempt(remote, crypto.randomUUID(), true, this.opts.linkMtu?.(this.opts.signaling.members?.get(remote)));
+      if (!this.attempts.has(remote)) {
+        const mtu = await this.offerMtu(remote, deadline);
+        if (this.closed) throw new TransportClosedError();
+        // The remote may have dialled us (or a connection opened) while we waited.
+        const opened = this.open.get(remote);
+        if (opened) return opened;
+        if (!this.attempts.has(remote)) this.startAttempt(remote, crypto.randomUUID(), true, mtu);
+      }
       try {
-        return await this.waitOpen(remote, Math.min(perAttempt, left), options.signal);
+        return await this.waitOpen(remote, Math.max(1, Math.min(perAttempt, deadline - performance.now())), options.signal);
       } catch (err) {
         if (this.closed || options.signal?.aborted) throw err;
         lastError = err;
@@ -134,6 +144,24 @@ export class WebRtcTransport implements Transport {
       }
     }
     throw new ConnectTimeoutError(remote, total, attempts, { cause: lastError });
+  }
+
+  /**
+   * The MTU to offer `remote` (`linkMtu`). Its room entry decides; a peer id can reach us (from a
+   * plan, from a caller) a moment before its `peer-joined` does, so wait for that, briefly.
+   */
+  private async offerMtu(remote: PeerId, deadline: number): Promise<number | undefined> {
+    const { linkMtu } = this.opts;
+    const members = this.opts.signaling.members;
+    if (linkMtu === undefined || members === undefined) return undefined;
+    if (!members.has(remote)) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.max(0, Math.min(MEMBER_WAIT_MS, deadline - performance.now())));
+        const off = this.opts.signaling.on('peer-joined', (m) => { if (m.peers.some((p) => p.peerId === remote)) done(); });
+        function done(): void { clearTimeout(timer); off(); resolve(); }
+      });
+    }
+    return linkMtu(members.get(remote));
   }
 
   private waitOpen(remote: PeerId, ms: number, signal: AbortSignal | undefined): Promise<PeerConnection> {
