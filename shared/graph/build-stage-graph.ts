@@ -41,8 +41,9 @@ export interface StageGraphOptions {
 
 /**
  * The ONNX graph for layers [start, end) of a llama-family model: embedding (Gather) when
- * start = 0, the decoder layers with a KV cache each, final RMSNorm + classifier on the last
- * position when end = numLayers. One graph serves prefill (S tokens) and decode (S = 1).
+ * start = 0, the decoder layers with a KV cache each, final RMSNorm + classifier on the rows named
+ * by `logit_rows` when end = numLayers. One graph serves prefill (S tokens) and decode (S = 1), and
+ * several sessions packed into one run (their rows side by side, kept apart by the mask).
  */
 export function buildStageGraph(manifest: ModelManifest, range: LayerRange, options: StageGraphOptions = {}): StageGraph {
   const kvCache = options.kvCache ?? 'present';
@@ -90,9 +91,11 @@ export function buildStageGraph(manifest: ModelManifest, range: LayerRange, opti
 
   let output: StageGraph['output'];
   if (range.end === a.numLayers) {
-    const last = g.op('Slice', [hidden, g.int64([-1]), g.int64([Number.MAX_SAFE_INTEGER]), g.int64([0])]);
+    // Only the rows whose next token is wanted go through the classifier (one per packed session).
+    const rows = g.input(StageIo.logitRows, OnnxDataType.INT32, ['R']);
+    const last = g.op('Gather', [hidden, rows], { axis: attr.int(0) });
     const logits = blocks.linear(blocks.rmsNorm(last, 'final_norm.weight'), 'lm_head', a.vocabSize, a.hiddenSize);
-    g.output(StageIo.logits, logits, F, [1, a.vocabSize]);
+    g.output(StageIo.logits, logits, F, ['R', a.vocabSize]);
     output = StageIo.logits;
   } else {
     g.output(StageIo.hiddenOut, hidden, F, ['S', a.hiddenSize]);

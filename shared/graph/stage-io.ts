@@ -17,7 +17,12 @@ export const StageIo = {
   attnMask: 'attn_mask',
   /** float32 [S, hidden] for the next stage. */
   hiddenOut: 'hidden_out',
-  /** float32 [1, vocab]: logits of the last position (stage with end = numLayers). */
+  /**
+   * int32 [R]: which of the S rows the last stage returns logits for (stage with end = numLayers):
+   * the last one for a single session; each session's last one when several are packed into a run.
+   */
+  logitRows: 'logit_rows',
+  /** float32 [R, vocab]: logits of the `logitRows` rows (stage with end = numLayers). */
   logits: 'logits',
   pastKey: (layer: number): string => `past_key.${layer}`,
   pastValue: (layer: number): string => `past_value.${layer}`,
