@@ -212,6 +212,7 @@ const rttCols = (idle: number[], loaded: number[]): Row => ({
   'p99 bulk/idle': percentile(loaded, 99) / percentile(idle, 99),
 });
 const baselines: Array<{ name: string; b: Baseline; mbps: number[] }> = [];
+let baselinesClosed = false;
 if (ONLY.has('tcp')) baselines.push({ name: 'tcp', b: await openTcp(512 * MiB), mbps: [] });
 if (ONLY.has('ws')) baselines.push({ name: 'ws', b: await openWs(128 * MiB), mbps: [] });
 const signaling = await createSignalingServer({ port: 0 });
@@ -226,6 +227,7 @@ try {
     for (let i = 0; i < RUNS; i++) for (const x of baselines) x.mbps.push(await x.b.runOnce());
   }
   for (const x of baselines) x.b.close();
+  baselinesClosed = true;
   for (const x of [...baselines].reverse()) {
     data[x.name] = { mbps: x.mbps, rtts: x.b.rtts };
     if (x.name === 'ws') wsMbps = median(x.mbps);
@@ -256,6 +258,8 @@ try {
     rows.push({ path: 'browser↔browser data channel', 'MB/s': median(r.mbps), ...rttCols(r.idle, r.loaded) });
   }
 } finally {
+  // A failed run must not leave the baseline sinks (child processes) behind.
+  if (!baselinesClosed) for (const x of baselines) x.b.close();
   await browser?.close();
   await signaling.close();
 }
