@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { MAX_LINK_MTU, MIN_LINK_MTU } from '../../shared/transport/signal-envelope.ts';
 
 const UNITS: Record<string, number> = {
   '': 1, b: 1,
@@ -73,6 +74,12 @@ export function toIceServer(url: string): IceServerConfig {
 export function parseThreads(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 1024) throw new InvalidArgumentError(`"${value}" is not a thread count: expected an integer ≥ 1`);
+  return n;
+}
+
+export function parseLinkMtu(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < MIN_LINK_MTU || n > MAX_LINK_MTU) throw new InvalidArgumentError(`"${value}" is not a link MTU: expected an integer from ${MIN_LINK_MTU} to ${MAX_LINK_MTU}`);
   return n;
 }
 

@@ -6,7 +6,7 @@ import { RingmeshError } from '../../shared/errors.ts';
 import type { ModelManifest } from '../../shared/model/manifest.ts';
 import { startNodePeer } from '../peer/node-peer-runtime.ts';
 import type { NodePeer } from '../peer/node-peer-types.ts';
-import { formatBytes, parseByteSize, parseIceServer, parsePort, parseSeconds, parseSignalUrl, parseThreads, toIceServer } from './option-parsers.ts';
+import { formatBytes, parseByteSize, parseIceServer, parsePort, parseLinkMtu, parseSeconds, parseSignalUrl, parseThreads, toIceServer } from './option-parsers.ts';
 import { CLOSE_CODES } from '../../shared/signaling/close-codes.ts';
 import { SignalingClosedError } from '../../shared/signaling/errors.ts';
 import { JoinRefusedError, probeSignaling, SignalingUnreachableError } from './signal-probe.ts';
@@ -29,6 +29,7 @@ export interface StartOptions {
   replica?: 'full';
   layers?: { start: number; end: number };
   bindAddress?: string;
+  linkMtu?: number;
   threads?: number;
   fitTimeout: number;
 }
@@ -91,6 +92,7 @@ export function registerStartCommand(program: Command): void {
     .addOption(new Option('--threads <n>', 'intra-op threads of this peer\'s stage').env(env('THREADS')).argParser(parseThreads))
     .addOption(new Option('--fit-timeout <seconds>', 'how long to wait for enough peers when the room\'s memory is short of the model, before exiting with code 3').env(env('FIT_TIMEOUT')).argParser(parseSeconds).default(60))
     .addOption(new Option('--bind-address <ip>', 'local address for WebRTC (127.0.0.1 on loopback-only hosts)').env(env('BIND_ADDRESS')))
+    .addOption(new Option('--link-mtu <bytes>', 'MTU of WebRTC links to other Node peers, 1200–4096 (default: 4096 with a loopback --bind-address, else 1200; raise it on a LAN that carries IP fragments)').env(env('LINK_MTU')).argParser(parseLinkMtu))
     .addOption(new Option('--layers <a:b>', 'pieces only: fetch the units of layers [a, b) and take no part in the ring').argParser(parseLayers))
     .addHelpText(
       'after',
@@ -168,6 +170,7 @@ async function runStart(o: StartOptions): Promise<number> {
       ...(o.token === undefined ? {} : { joinToken: o.token }),
       ...(o.iceServer === undefined ? {} : { iceServers: o.iceServer.map(toIceServer) }),
       ...(o.bindAddress === undefined ? {} : { bindAddress: o.bindAddress }),
+      ...(o.linkMtu === undefined ? {} : { linkMtu: o.linkMtu }),
       ...(o.replica === 'full' ? { replicaFull: true } : {}),
       ...(o.threads === undefined ? {} : { threads: o.threads }),
       onEvent: (e) => {

@@ -38,6 +38,7 @@ export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
     ...(opts.originToken ? { originToken: opts.originToken } : {}),
     ...(opts.joinToken ? { joinToken: opts.joinToken } : {}),
     ...(opts.bindAddress ? { bindAddress: opts.bindAddress } : {}),
+    ...(opts.linkMtu !== undefined ? { linkMtu: opts.linkMtu } : {}),
     ...(iceServers ? { iceServers } : {}),
   });
   const engine = new OrtNodeEngine(opts.threads === undefined ? {} : { threads: opts.threads });

@@ -28,6 +28,8 @@ export interface NodePeerOptions {
   readonly iceServers?: readonly (string | IceServer)[];
   /** libjuice bind address ('127.0.0.1' on loopback-only hosts and in tests). */
   readonly bindAddress?: string;
+  /** MTU of WebRTC links to other Node peers, 1200–4096 (default: 4096 bound to loopback, else 1200). */
+  readonly linkMtu?: number;
   /** Fetch and keep every unit (a seeding server), not only this peer's partition. */
   readonly replicaFull?: boolean;
   /** Intra-op threads of this peer's stage (default: onnxruntime's choice). */

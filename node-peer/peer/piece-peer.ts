@@ -41,6 +41,8 @@ export interface PiecePeerOptions {
   readonly limits?: Partial<SchedulerLimits>;
   /** Bulk bytes in flight per connection while no ring traffic flows (default 1 MiB). */
   readonly bulkWindowBytes?: number;
+  /** MTU of WebRTC links to other Node peers (node-transport.ts `nodeLinkMtu`; default by bind address). */
+  readonly linkMtu?: number;
   readonly onCorrupt?: (err: CorruptPieceError) => void;
   /** Wraps each peer connection (instrumentation; tests inject faults with it). */
   readonly decorateConnection?: (conn: PeerConnection) => PeerConnection;
@@ -80,10 +82,11 @@ export async function startPiecePeer(opts: PiecePeerOptions): Promise<PiecePeer>
     signaling,
     ...(opts.bindAddress ? { bindAddress: opts.bindAddress } : {}),
     ...(opts.iceServers ? { iceServers: [...opts.iceServers] } : {}),
-    // Piece transfers want a wider bulk window than the transport's default (256 KiB caps a link
-    // at window ÷ RTT: ~5–15 MB/s on a loaded 2-core box); ring frames keep their guard, since
-    // ring traffic shrinks the window to the ring-active one (DESIGN §4) whatever this says.
+    // The Node transport's bulk window is 1 MiB already (a page's 256 KiB caps a link at window ÷
+    // RTT); ring frames keep their guard, since ring traffic shrinks the window to the ring-active
+    // one (DESIGN §4) whatever this says.
     ...(opts.bulkWindowBytes !== undefined ? { sendQueue: { windowBytes: opts.bulkWindowBytes } } : {}),
+    ...(opts.linkMtu !== undefined ? { nodeLinkMtu: opts.linkMtu } : {}),
   });
   const swarm = new PieceSwarm({
     modelId: model.modelId,

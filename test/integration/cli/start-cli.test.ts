@@ -79,6 +79,7 @@ describe('node-peer start: bad flags exit 2 with a message naming the flag', () 
     ['--ice-server not stun/turn', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--ice-server', 'http://stun'], /--ice-server.*not an ICE server URL/],
     ['--ice-server TURN without credentials', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--ice-server', 'turn:turn.example.org:3478'], /--ice-server.*has no credentials: TURN needs turn:user:password@host:port/],
     ['--threads 0', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--threads', '0'], /--threads.*not a thread count/],
+    ['--link-mtu too large', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--link-mtu', '9000'], /--link-mtu.*"9000" is not a link MTU: expected an integer from 1200 to 4096/],
     ['--fit-timeout negative', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--fit-timeout', '-1'], /--fit-timeout.*not a duration/],
     ['unknown flag', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--bogus'], /unknown option '--bogus'/],
     ['bad env var', ['start', '--signal', 'ws://h/signal', '--model', 'x'], /--memory.*from env 'RINGMESH_MEMORY'.*not a size/, { RINGMESH_MEMORY: 'much' }],

@@ -14,7 +14,7 @@ import { MAX_LINK_MTU, signalEnvelopeSchema } from '../../../shared/transport/si
 import type { PeerConnection } from '../../../shared/transport/transport.ts';
 import { WebRtcTransport } from '../../../shared/transport/webrtc-transport.ts';
 import { createNodeDataPeerFactory } from '../../../node-peer/transport/node-data-peer.ts';
-import { createNodeTransport, nodeLinkMtuPolicy } from '../../../node-peer/transport/node-transport.ts';
+import { createNodeTransport, defaultNodeLinkMtu, nodeLinkMtuPolicy } from '../../../node-peer/transport/node-transport.ts';
 import { createSignalingServer, type SignalingServer } from '../../../signaling/server.ts';
 
 interface Side { signaling: SignalingClient; transport: WebRtcTransport; made: DataPeerOptions[] }
@@ -118,6 +118,14 @@ describe('link MTU', () => {
     expect(browserLike.made.at(-1)).toEqual({ initiator: true, mtu: MAX_LINK_MTU });
     expect(node2.made.at(-1)).toEqual({ initiator: false, mtu: MAX_LINK_MTU });
     expect(await back.ping()).toBeGreaterThanOrEqual(0);
+  });
+
+  it('offers the larger MTU by default only when bound to loopback (no IP fragments there)', () => {
+    expect(defaultNodeLinkMtu('127.0.0.1')).toBe(MAX_LINK_MTU);
+    expect(defaultNodeLinkMtu('::1')).toBe(MAX_LINK_MTU);
+    expect(defaultNodeLinkMtu('192.168.1.20')).toBeUndefined();
+    expect(defaultNodeLinkMtu('0.0.0.0')).toBeUndefined();
+    expect(defaultNodeLinkMtu(undefined)).toBeUndefined();
   });
 
   it('refuses an MTU outside what the stack was measured to handle, in options and in offers', () => {
