@@ -154,34 +154,45 @@ export class OrtStage implements Stage {
     await this.serial(() => this.session.release());
   }
 
-  private mainInput(input: StageInput): { tensor: OrtTensorLike; seqLen: number } {
+  /** Checks a request before it runs (alone or packed); returns its number of new positions. */
+  private checkInput(id: SessionId, input: StageInput): number {
+    if (this.disposed) throw new EngineRuntimeError(this.label, `run of session ${id} after the stage was disposed`);
     const a = this.manifest.architecture;
+    let seqLen: number;
     if (this.graph.input === StageIo.inputIds) {
       if (input.kind !== 'tokens') throw new StageInputError(this.label, 'expected token ids (the stage holds the embedding)');
-      for (const id of input.ids) {
-        if (!(id >= 0 && id < a.vocabSize)) throw new StageInputError(this.label, `token id ${id} outside the vocabulary [0, ${a.vocabSize})`);
+      for (const t of input.ids) {
+        if (!(t >= 0 && t < a.vocabSize)) throw new StageInputError(this.label, `token id ${t} outside the vocabulary [0, ${a.vocabSize})`);
       }
-      return { tensor: this.createTensor('int32', input.ids, [input.ids.length]), seqLen: input.ids.length };
+      seqLen = input.ids.length;
+    } else {
+      if (input.kind !== 'hidden') throw new StageInputError(this.label, 'expected hidden states from the previous stage');
+      if (input.data.length !== input.seqLen * a.hiddenSize) {
+        throw new StageInputError(this.label, `hidden states of ${input.data.length} floats, expected ${input.seqLen} × ${a.hiddenSize}`);
+      }
+      seqLen = input.seqLen;
     }
-    if (input.kind !== 'hidden') throw new StageInputError(this.label, 'expected hidden states from the previous stage');
-    if (input.data.length !== input.seqLen * a.hiddenSize) {
-      throw new StageInputError(this.label, `hidden states of ${input.data.length} floats, expected ${input.seqLen} × ${a.hiddenSize}`);
-    }
-    return { tensor: this.createTensor('float32', input.data, [input.seqLen, a.hiddenSize]), seqLen: input.seqLen };
+    if (seqLen < 1) throw new StageInputError(this.label, 'expected at least one position');
+    const length = this.sessions.get(id)?.length ?? 0;
+    if (length + seqLen > a.contextLength) throw new ContextLengthExceededError(id, length + seqLen, a.contextLength);
+    return seqLen;
+  }
+
+  /** The session's state, or a fresh one (stored once its first run succeeds). */
+  private stateOf(id: SessionId): SessionState {
+    return this.sessions.get(id) ?? { length: 0, past: new Map<string, OrtTensorLike>(), rows: new Map<string, Float32Array>() };
   }
 
   private async runNow(id: SessionId, input: StageInput): Promise<StageOutput> {
-    if (this.disposed) throw new EngineRuntimeError(this.label, `run of session ${id} after the stage was disposed`);
     const a = this.manifest.architecture;
-    const main = this.mainInput(input);
-    const seqLen = main.seqLen;
-    if (seqLen < 1) throw new StageInputError(this.label, 'expected at least one position');
-    const state = this.sessions.get(id) ?? { length: 0, past: new Map<string, OrtTensorLike>(), rows: new Map<string, Float32Array>() };
-    if (state.length + seqLen > a.contextLength) throw new ContextLengthExceededError(id, state.length + seqLen, a.contextLength);
+    const seqLen = this.checkInput(id, input);
+    const state = this.stateOf(id);
+    const main =
+      input.kind === 'tokens' ? this.createTensor('int32', input.ids, [seqLen]) : this.createTensor('float32', input.data, [seqLen, a.hiddenSize]);
 
     const { cos, sin } = ropeTables(this.graph.invFreq, state.length, seqLen);
     const feeds: Record<string, OrtTensorLike> = {
-      [this.graph.input]: main.tensor,
+      [this.graph.input]: main,
       [StageIo.ropeCos]: this.createTensor('float32', cos, [seqLen, a.headDim]),
       [StageIo.ropeSin]: this.createTensor('float32', sin, [seqLen, a.headDim]),
       [StageIo.attnMask]: this.createTensor('float32', causalMask(state.length, seqLen), [seqLen, state.length + seqLen]),
@@ -228,15 +239,6 @@ export class OrtStage implements Stage {
     return this.graph.output === StageIo.logits ? { kind: 'logits', data } : { kind: 'hidden', data, seqLen };
   }
 
-  /** What `runNow` checks before running, for a request about to be packed with others. */
-  private checkInput(id: SessionId, input: StageInput): void {
-    if (this.disposed) throw new EngineRuntimeError(this.label, `run of session ${id} after the stage was disposed`);
-    const { seqLen } = this.mainInput(input);
-    if (seqLen < 1) throw new StageInputError(this.label, 'expected at least one position');
-    const length = this.sessions.get(id)?.length ?? 0;
-    if (length + seqLen > this.manifest.architecture.contextLength) throw new ContextLengthExceededError(id, length + seqLen, this.manifest.architecture.contextLength);
-  }
-
   /**
    * Several sessions in one ORT run ('append' graphs only): their new rows side by side, their
    * cached rows side by side before them, and a mask that lets each row see only its own
@@ -247,7 +249,7 @@ export class OrtStage implements Stage {
     const a = this.manifest.architecture;
     const rowFloats = a.numKvHeads * a.headDim;
     const parts = batch.map((p) => {
-      const state = this.sessions.get(p.session) ?? { length: 0, past: new Map<string, OrtTensorLike>(), rows: new Map<string, Float32Array>() };
+      const state = this.stateOf(p.session);
       return { p, state, past: state.length, rows: inputRows(p.input), pastAt: 0, rowAt: 0 };
     });
     let cached = 0;

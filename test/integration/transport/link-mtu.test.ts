@@ -123,7 +123,7 @@ describe('link MTU', () => {
   it('offers the larger MTU by default only when bound to loopback (no IP fragments there)', () => {
     expect(defaultNodeLinkMtu('127.0.0.1')).toBe(MAX_LINK_MTU);
     expect(defaultNodeLinkMtu('::1')).toBe(MAX_LINK_MTU);
-    expect(defaultNodeLinkMtu('192.168.1.20')).toBeUndefined();
+    expect(defaultNodeLinkMtu('203.0.113.20')).toBeUndefined();
     expect(defaultNodeLinkMtu('0.0.0.0')).toBeUndefined();
     expect(defaultNodeLinkMtu(undefined)).toBeUndefined();
   });
