@@ -19,8 +19,11 @@ export type StageInput =
 export type StageOutput =
   /** Hidden states [seqLen, hidden] for the next stage. */
   | { readonly kind: 'hidden'; readonly data: Float32Array; readonly seqLen: number }
-  /** Logits [vocab] of the last input position only; only for a stage with end = numLayers. */
-  | { readonly kind: 'logits'; readonly data: Float32Array };
+  /**
+   * Logits [vocab] of the last input position only; only for a stage with end = numLayers.
+   * `logSumExp`: log Σ exp(data), when the engine computed it (so log P(id) = data[id] − logSumExp).
+   */
+  | { readonly kind: 'logits'; readonly data: Float32Array; readonly logSumExp?: number };
 
 export interface StageSpec {
   readonly manifest: ModelManifest;

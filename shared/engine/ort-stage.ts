@@ -236,7 +236,8 @@ export class OrtStage implements Stage {
     this.sessions.set(id, state);
 
     const data = this.outputTensor(out, this.graph.output).data as Float32Array;
-    return this.graph.output === StageIo.logits ? { kind: 'logits', data } : { kind: 'hidden', data, seqLen };
+    if (this.graph.output !== StageIo.logits) return { kind: 'hidden', data, seqLen };
+    return { kind: 'logits', data, logSumExp: (this.outputTensor(out, StageIo.logSumExp).data as Float32Array)[0] as number };
   }
 
   /**
@@ -323,10 +324,11 @@ export class OrtStage implements Stage {
       }
     }
     const data = this.outputTensor(out, this.graph.output).data as Float32Array;
+    const lse = this.graph.output === StageIo.logits ? (this.outputTensor(out, StageIo.logSumExp).data as Float32Array) : undefined;
     return parts.map((x, i) => {
       x.state.length += x.rows;
       this.sessions.set(x.p.session, x.state);
-      if (this.graph.output === StageIo.logits) return { kind: 'logits', data: data.slice(i * a.vocabSize, (i + 1) * a.vocabSize) };
+      if (lse !== undefined) return { kind: 'logits', data: data.slice(i * a.vocabSize, (i + 1) * a.vocabSize), logSumExp: lse[i] as number };
       return { kind: 'hidden', data: data.slice(x.rowAt * a.hiddenSize, (x.rowAt + x.rows) * a.hiddenSize), seqLen: x.rows };
     });
   }

@@ -24,6 +24,8 @@ export const StageIo = {
   logitRows: 'logit_rows',
   /** float32 [R, vocab]: logits of the `logitRows` rows (stage with end = numLayers). */
   logits: 'logits',
+  /** float32 [R, 1]: log Σ exp of each `logits` row (a token's logprob is its logit minus this). */
+  logSumExp: 'logits_lse',
   pastKey: (layer: number): string => `past_key.${layer}`,
   pastValue: (layer: number): string => `past_value.${layer}`,
   presentKey: (layer: number): string => `present_key.${layer}`,

@@ -128,7 +128,7 @@ export class RingStageRunner {
       return;
     }
     const tokenId = (this.opts.pick ?? pickStepToken)(output.data, init.sampling, step);
-    const token = { type: 'token', session, epoch, step, tokenId, logprob: tokenLogprob(output.data, tokenId) } as const;
+    const token = { type: 'token', session, epoch, step, tokenId, logprob: tokenLogprob(output.data, tokenId, output.logSumExp) } as const;
     if (init.stop.includes(tokenId) || step + 1 >= init.maxTokens) {
       this.opts.send(init.replyTo, token);
       this.drop(session); // the requester frees the other stages

@@ -17,9 +17,11 @@ export const pickStepToken: PickStepToken = (logits, sampling, step) => {
 
 /**
  * log P(token) under softmax(logits), ≤ 0 (what a TOKEN frame carries). On every token's critical
- * path at the last stage, so plain indexed loops (an iterator over 32 000 logits costs ~10×).
+ * path at the last stage: with the engine's `logSumExp` it is one subtraction; without, plain
+ * indexed loops (an iterator over 32 000 logits costs ~10×; the exps still ~1 ms here).
  */
-export function tokenLogprob(logits: Float32Array, tokenId: number): number {
+export function tokenLogprob(logits: Float32Array, tokenId: number, logSumExp?: number): number {
+  if (logSumExp !== undefined && Number.isFinite(logSumExp)) return Math.min(0, (logits[tokenId] as number) - logSumExp);
   const n = logits.length;
   let max = -Infinity;
   for (let i = 0; i < n; i++) {

@@ -42,6 +42,10 @@ export function runEngineContract(name: string, create: () => Engine): void {
       const out = await whole.run(s, { kind: 'tokens', ids: Int32Array.of(1, 5, 9) });
       expect(out.kind).toBe('logits');
       expect(out.data).toHaveLength(pkg.manifest.architecture.vocabSize);
+      // The engine's log Σ exp of the logits: what a TOKEN's logprob is computed from.
+      const max = Math.max(...out.data);
+      const lse = max + Math.log(Array.from(out.data).reduce((sum, v) => sum + Math.exp(v - max), 0));
+      expect(out.kind === 'logits' ? out.logSumExp : undefined).toBeCloseTo(lse, 4);
       expect(whole.sessionLength(s)).toBe(3);
       await whole.run(s, { kind: 'tokens', ids: Int32Array.of(4) });
       expect(whole.sessionLength(s)).toBe(4);

@@ -88,6 +88,13 @@ describe.each(['node', 'wasm'] as const)('packed runs on %s', (name) => {
       expect(results[1]?.status === 'rejected' && results[1].reason).toBeInstanceOf(StageInputError);
       expect(stage!.sessionLength(asSessionId('b'))).toBe(0);
       expect(stage!.sessionLength(asSessionId('g1'))).toBe(3);
+      // Each packed session gets the log Σ exp of its own logits row.
+      for (const r of [results[0], results[2]]) {
+        const out = r?.status === 'fulfilled' ? r.value : undefined;
+        if (out?.kind !== 'logits') throw new Error('expected logits');
+        const max = out.data.reduce((m, v) => Math.max(m, v), -Infinity);
+        expect(out.logSumExp).toBeCloseTo(max + Math.log(out.data.reduce((sum, v) => sum + Math.exp(v - max), 0)), 4);
+      }
     } finally {
       await stage!.dispose();
     }

@@ -34,4 +34,11 @@ describe('tokenLogprob', () => {
     expect(tokenLogprob(logits, 4)).toBeCloseTo(0.7 - Math.log(sum), 5);
     expect(tokenLogprob(Float32Array.of(0, -100), 0)).toBeLessThanOrEqual(0);
   });
+  it("uses the engine's log Σ exp when given (and ignores a non-finite one)", () => {
+    const lse = Math.log(Array.from(logits).reduce((a, v) => a + Math.exp(v), 0));
+    expect(tokenLogprob(logits, 4, lse)).toBeCloseTo(0.7 - lse, 6);
+    expect(tokenLogprob(logits, 4, 99)).toBeCloseTo(0.7 - 99, 6);
+    expect(tokenLogprob(logits, 4, Number.NaN)).toBeCloseTo(0.7 - lse, 5);
+    expect(tokenLogprob(logits, 4, 0.5)).toBe(0); // rounding never makes a probability above 1
+  });
 });
