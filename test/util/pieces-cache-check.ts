@@ -5,7 +5,19 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelManifest } from '../../shared/model/manifest.ts';
 
-export async function checkCacheDir(dir: string, manifest: ModelManifest): Promise<{ pieces: number; corrupt: string[]; missing: number; tmpFiles: number }> {
+export interface CacheCheck {
+  /** How many piece files (the manifest included). */
+  readonly pieces: number;
+  /** Files whose bytes do not hash to their name. */
+  readonly corrupt: string[];
+  /** Pieces of the manifest with no file. */
+  readonly missing: number;
+  readonly tmpFiles: number;
+  /** The piece hashes that have a file. */
+  readonly present: string[];
+}
+
+export async function checkCacheDir(dir: string, manifest: ModelManifest): Promise<CacheCheck> {
   const root = join(dir, 'pieces');
   const corrupt: string[] = [];
   const present = new Set<string>();
@@ -17,5 +29,5 @@ export async function checkCacheDir(dir: string, manifest: ModelManifest): Promi
     }
   }
   const all = manifest.units.flatMap((u) => u.pieces);
-  return { pieces: present.size, corrupt, missing: all.filter((h) => !present.has(h)).length, tmpFiles: (await readdir(join(dir, 'tmp'))).length };
+  return { pieces: present.size, corrupt, missing: all.filter((h) => !present.has(h)).length, tmpFiles: (await readdir(join(dir, 'tmp'))).length, present: [...present] };
 }
