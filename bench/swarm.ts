@@ -1,11 +1,14 @@
 // `npm run bench -- swarm [--n 1,2,4,8] [--runs 1] [--edge-runs 3] [--mb 256 | --layers L] [--rate 50]
-//                        [--modes p2p,origin-only] [--budget-min 45] [--trace]`
+//                        [--modes p2p,origin-only,p2p-webrtc] [--budget-min 45] [--trace]`
 // Piece distribution (issue 4): a generated demo model (≥ 256 MB) to N `node-peer start` processes
 // that each want all of it (--replica full), from an HTTP origin on loopback throttled to a
 // WAN-like rate, peer-to-peer (one room: the origin once, then WebRTC between peers) vs. origin
 // only (each peer alone in its own room, so every peer downloads the whole model from the origin),
 // interleaved in one run. Reports the time until every peer is ready and origin bytes ÷ model bytes
 // (medians over --runs; --edge-runs for the smallest and largest N, whose ratio is the target).
+// p2p is the default Node peer: on loopback its links to other Node peers are direct TCP links
+// (docs/wire-protocol.md); p2p-webrtc (opt-in mode) is the same swarm with --direct-links off, so
+// every link is a WebRTC data channel, as between machines that only WebRTC connects.
 // Targets: origin bytes ≤ 1.05 × model bytes for every N; all-ready at N = 8 ≤ 1.5 × N = 1.
 // The origin's throttle is one token bucket for all its connections together (an uplink), not
 // per connection: origin-only N peers share the 50 MB/s. --mb picks the demo model's size (layers
@@ -42,9 +45,9 @@ const RATE = Number(flag('rate') ?? 50) * MB;
 const LAYER_MB = 50.3;
 const EMBED_HEAD_MB = 68.4;
 const LAYERS = flag('layers') ? Number(flag('layers')) : Math.max(1, Math.ceil((Number(flag('mb') ?? 256) - EMBED_HEAD_MB) / LAYER_MB));
-const ALL_MODES = ['p2p', 'origin-only'] as const;
+const ALL_MODES = ['p2p', 'origin-only', 'p2p-webrtc'] as const;
 type Mode = (typeof ALL_MODES)[number];
-const MODES = (flag('modes') ?? ALL_MODES.join(',')).split(',').filter((m): m is Mode => (ALL_MODES as readonly string[]).includes(m));
+const MODES = (flag('modes') ?? 'p2p,origin-only').split(',').filter((m): m is Mode => (ALL_MODES as readonly string[]).includes(m));
 const BUDGET_MS = Number(flag('budget-min') ?? 45) * 60_000;
 const TRACE = args.includes('--trace');
 
@@ -106,7 +109,8 @@ async function runOnce(mode: Mode, n: number, model: Awaited<ReturnType<typeof e
   const origin = await startOriginServer({ dir: model.dir, pieceSize: model.manifest.pieceSize, bytesPerSecond: RATE });
   // p2p: one room for all. origin-only: a signaling server per peer, so each is alone in its room.
   const servers: SignalingServer[] = [];
-  for (let i = 0; i < (mode === 'p2p' ? 1 : n); i++) servers.push(await createSignalingServer({ port: 0 }));
+  const oneRoom = mode !== 'origin-only';
+  for (let i = 0; i < (oneRoom ? 1 : n); i++) servers.push(await createSignalingServer({ port: 0 }));
   const peers: PeerProcess[] = [];
   const loadAvg = os.loadavg()[0] ?? Number.NaN;
   // Bounded: 8 × what the origin alone would need for all N copies (a loaded 2-core box is slow).
@@ -114,11 +118,12 @@ async function runOnce(mode: Mode, n: number, model: Awaited<ReturnType<typeof e
   const t0 = Date.now();
   try {
     for (let i = 0; i < n; i++) {
-      const signal = (servers[mode === 'p2p' ? 0 : i] as SignalingServer).url;
+      const signal = (servers[oneRoom ? 0 : i] as SignalingServer).url;
       // --layers 0:L: the pieces-only peer (no ring engine), fetching every unit anyway (--replica full).
       peers.push(startPeerProcess(`${mode}-${n}-${i}`, [
         '--signal', signal, '--model', model.modelId, '--origin', origin.url, '--replica', 'full',
         '--layers', `0:${model.manifest.architecture.numLayers}`, '--cache-dir', join(work, `${mode}-${n}-${i}`),
+        ...(mode === 'p2p-webrtc' ? ['--direct-links', 'off'] : []),
       ], TRACE ? { env: { RINGMESH_TRACE_ORIGIN: '1' } } : {}));
     }
     const isReady = (e: PeerEvent): boolean => e.event === 'ready';
@@ -129,7 +134,7 @@ async function runOnce(mode: Mode, n: number, model: Awaited<ReturnType<typeof e
     const peerCpuS = peers.reduce((s, p) => s + cpuSeconds(p.child.pid), 0);
     if (TRACE) {
       trace(mode, n, peers, t0);
-      if (mode === 'p2p') traceDuplicates(origin.bytesByPiece, model.manifest.pieceSize, peers);
+      if (oneRoom) traceDuplicates(origin.bytesByPiece, model.manifest.pieceSize, peers);
     }
     const joined = peers.map((p) => Number(p.events.find((e) => e.event === 'joined')?.t ?? Number.NaN));
     const originBytes = [...origin.bytesByPiece].filter(([k]) => !k.startsWith('manifest.json')).reduce((s, [, b]) => s + b, 0);
@@ -216,6 +221,7 @@ async function main(): Promise<void> {
   const rows: Row[] = NS.map((n) => {
     const p = pick('p2p', n);
     const o = pick('origin-only', n);
+    const w = pick('p2p-webrtc', n);
     return {
       N: n,
       runs: p.length,
@@ -231,12 +237,13 @@ async function main(): Promise<void> {
       'origin-only after-join s': med(o, (x) => x.allReadyS - x.allJoinedS),
       'p2p peer CPU s': med(p, (x) => x.peerCpuS),
       'origin-only peer CPU s': med(o, (x) => x.peerCpuS),
+      ...(w.length > 0 ? { 'p2p-webrtc all-ready s': med(w, (x) => x.allReadyS), 'p2p-webrtc after-join s': med(w, (x) => x.allReadyS - x.allJoinedS), 'p2p-webrtc peer CPU s': med(w, (x) => x.peerCpuS) } : {}),
     };
   });
   const lo = Math.min(...NS);
   const hi = Math.max(...NS);
   const ratio = med(pick('p2p', hi), (x) => x.allReadyS) / med(pick('p2p', lo), (x) => x.allReadyS);
-  const worstOrigin = Math.max(...results.filter((x) => x.mode === 'p2p').map((x) => x.originRatio));
+  const worstOrigin = Math.max(...results.filter((x) => x.mode !== 'origin-only').map((x) => x.originRatio));
   const afterJoin = (n: number): number => med(pick('p2p', n), (x) => x.allReadyS - x.allJoinedS);
   printTable(`swarm: ${(model.bytes / MB).toFixed(1)} MB model, origin ${RATE / MB} MB/s, medians (${os.cpus().length} CPUs)`, rows);
   console.log(`\np2p all-ready N=${hi} ÷ N=${lo}: ${ratio.toFixed(2)} (target ≤ 1.5) ${ratio <= 1.5 ? 'met' : 'MISSED'}`);

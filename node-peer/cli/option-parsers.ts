@@ -88,3 +88,11 @@ export function parseSeconds(value: string): number {
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a duration: expected seconds ≥ 0`);
   return n;
 }
+
+/** `on` / `off` (also true/false, 1/0, yes/no, as environment variables tend to say). */
+export function parseOnOff(value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (['on', 'true', '1', 'yes'].includes(v)) return true;
+  if (['off', 'false', '0', 'no'].includes(v)) return false;
+  throw new InvalidArgumentError(`"${value}" is not on or off`);
+}

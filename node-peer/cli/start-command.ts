@@ -6,7 +6,7 @@ import { RingmeshError } from '../../shared/errors.ts';
 import type { ModelManifest } from '../../shared/model/manifest.ts';
 import { startNodePeer } from '../peer/node-peer-runtime.ts';
 import type { NodePeer } from '../peer/node-peer-types.ts';
-import { formatBytes, parseByteSize, parseIceServer, parsePort, parseLinkMtu, parseSeconds, parseSignalUrl, parseThreads, toIceServer } from './option-parsers.ts';
+import { formatBytes, parseByteSize, parseIceServer, parsePort, parseLinkMtu, parseOnOff, parseSeconds, parseSignalUrl, parseThreads, toIceServer } from './option-parsers.ts';
 import { CLOSE_CODES } from '../../shared/signaling/close-codes.ts';
 import { SignalingClosedError } from '../../shared/signaling/errors.ts';
 import { JoinRefusedError, probeSignaling, SignalingUnreachableError } from './signal-probe.ts';
@@ -30,6 +30,7 @@ export interface StartOptions {
   layers?: { start: number; end: number };
   bindAddress?: string;
   linkMtu?: number;
+  directLinks?: boolean;
   threads?: number;
   fitTimeout: number;
 }
@@ -93,6 +94,7 @@ export function registerStartCommand(program: Command): void {
     .addOption(new Option('--fit-timeout <seconds>', 'how long to wait for enough peers when the room\'s memory is short of the model, before exiting with code 3').env(env('FIT_TIMEOUT')).argParser(parseSeconds).default(60))
     .addOption(new Option('--bind-address <ip>', 'local address for WebRTC (127.0.0.1 on loopback-only hosts)').env(env('BIND_ADDRESS')))
     .addOption(new Option('--link-mtu <bytes>', 'MTU of WebRTC links to other Node peers, 1200–4096 (default: 4096 with a loopback --bind-address, else 1200; raise it on a LAN that carries IP fragments)').env(env('LINK_MTU')).argParser(parseLinkMtu))
+    .addOption(new Option('--direct-links <on|off>', 'direct TCP links to other Node peers instead of WebRTC: much less CPU per byte, but not encrypted (default: on with a loopback --bind-address; turn it on only on a trusted network)').env(env('DIRECT_LINKS')).argParser(parseOnOff))
     .addOption(new Option('--layers <a:b>', 'pieces only: fetch the units of layers [a, b) and take no part in the ring').argParser(parseLayers))
     .addHelpText(
       'after',
@@ -171,6 +173,7 @@ async function runStart(o: StartOptions): Promise<number> {
       ...(o.iceServer === undefined ? {} : { iceServers: o.iceServer.map(toIceServer) }),
       ...(o.bindAddress === undefined ? {} : { bindAddress: o.bindAddress }),
       ...(o.linkMtu === undefined ? {} : { linkMtu: o.linkMtu }),
+      ...(o.directLinks === undefined ? {} : { directLinks: o.directLinks }),
       ...(o.replica === 'full' ? { replicaFull: true } : {}),
       ...(o.threads === undefined ? {} : { threads: o.threads }),
       onEvent: (e) => {

@@ -37,6 +37,8 @@ export async function startLegacyPiecePeer(o: StartOptions, report: StartReporte
     ...(o.token ? { joinToken: o.token } : {}),
     ...(o.layers ? { layers: o.layers } : {}),
     ...(o.bindAddress ? { bindAddress: o.bindAddress } : {}),
+    ...(o.linkMtu !== undefined ? { linkMtu: o.linkMtu } : {}),
+    ...(o.directLinks !== undefined ? { directLinks: o.directLinks } : {}),
     ...(o.iceServer ? { iceServers: o.iceServer.map(toIceServer) } : {}),
     onCorrupt: (err) => report.event('corrupt-piece', { name: err.name, hash: err.hash, message: err.message }),
   });

@@ -39,6 +39,7 @@ export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
     ...(opts.joinToken ? { joinToken: opts.joinToken } : {}),
     ...(opts.bindAddress ? { bindAddress: opts.bindAddress } : {}),
     ...(opts.linkMtu !== undefined ? { linkMtu: opts.linkMtu } : {}),
+    ...(opts.directLinks !== undefined ? { directLinks: opts.directLinks } : {}),
     ...(iceServers ? { iceServers } : {}),
   });
   const engine = new OrtNodeEngine(opts.threads === undefined ? {} : { threads: opts.threads });

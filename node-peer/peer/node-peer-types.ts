@@ -30,6 +30,8 @@ export interface NodePeerOptions {
   readonly bindAddress?: string;
   /** MTU of WebRTC links to other Node peers, 1200–4096 (default: 4096 bound to loopback, else 1200). */
   readonly linkMtu?: number;
+  /** Direct TCP links to other Node peers, not WebRTC (default: on bound to loopback; unencrypted). */
+  readonly directLinks?: boolean;
   /** Fetch and keep every unit (a seeding server), not only this peer's partition. */
   readonly replicaFull?: boolean;
   /** Intra-op threads of this peer's stage (default: onnxruntime's choice). */

@@ -10,7 +10,7 @@ import type { SignalingClient } from '../../shared/signaling/signaling-client.ts
 import type { WebSocketConstructor } from '../../shared/signaling/web-socket-like.ts';
 import { createSignalingClient } from '../../shared/signaling/websocket-signaling-client.ts';
 import { createNodeStore } from '../store/create-node-store.ts';
-import { createNodeTransport } from '../transport/node-transport.ts';
+import { createNodeTransport, defaultDirectLinks } from '../transport/node-transport.ts';
 import type { IceServer } from '../transport/node-data-peer.ts';
 import type { PeerConnection } from '../../shared/transport/transport.ts';
 import type { WebRtcTransport } from '../../shared/transport/webrtc-transport.ts';
@@ -43,6 +43,8 @@ export interface PiecePeerOptions {
   readonly bulkWindowBytes?: number;
   /** MTU of WebRTC links to other Node peers (node-transport.ts `nodeLinkMtu`; default by bind address). */
   readonly linkMtu?: number;
+  /** Direct TCP links to other Node peers (node-transport.ts `directLinks`; default by bind address). */
+  readonly directLinks?: boolean;
   readonly onCorrupt?: (err: CorruptPieceError) => void;
   /** Wraps each peer connection (instrumentation; tests inject faults with it). */
   readonly decorateConnection?: (conn: PeerConnection) => PeerConnection;
@@ -67,6 +69,7 @@ export interface PiecePeer {
 export async function startPiecePeer(opts: PiecePeerOptions): Promise<PiecePeer> {
   const store = await createNodeStore(opts.cacheDir, opts.onCorrupt);
   const model = await resolveModel(opts.model, opts.origin, opts.originToken);
+  const directLinks = opts.directLinks ?? defaultDirectLinks(opts.bindAddress);
   const signaling = createSignalingClient({
     url: opts.signalUrl,
     WebSocket: WebSocket as unknown as WebSocketConstructor,
@@ -75,6 +78,7 @@ export async function startPiecePeer(opts: PiecePeerOptions): Promise<PiecePeer>
       kind: 'node', engine: opts.capabilities?.engine ?? 'cpu', memoryBytes: opts.capabilities?.memoryBytes ?? 0,
       ...(opts.capabilities?.speedMsPerLayer === undefined ? {} : { speedMsPerLayer: opts.capabilities.speedMsPerLayer }),
       modelsHeld: [], modelsWanted: [model.modelId],
+      ...(directLinks ? { directLinks: true } : {}),
     },
     ...(opts.joinToken ? { token: opts.joinToken } : {}),
   });
@@ -87,6 +91,7 @@ export async function startPiecePeer(opts: PiecePeerOptions): Promise<PiecePeer>
     // one (DESIGN §4) whatever this says.
     ...(opts.bulkWindowBytes !== undefined ? { sendQueue: { windowBytes: opts.bulkWindowBytes } } : {}),
     ...(opts.linkMtu !== undefined ? { nodeLinkMtu: opts.linkMtu } : {}),
+    directLinks,
   });
   const swarm = new PieceSwarm({
     modelId: model.modelId,

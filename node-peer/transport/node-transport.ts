@@ -1,7 +1,10 @@
 import { TransportConfigError } from '../../shared/transport/errors.ts';
 import { MAX_LINK_MTU, MIN_LINK_MTU } from '../../shared/transport/signal-envelope.ts';
 import { WebRtcTransport, type WebRtcTransportOptions } from '../../shared/transport/webrtc-transport.ts';
+import type { PeerInfo } from '../../shared/signaling/protocol.ts';
 import { createNodeDataPeerFactory, type NodeDataPeerOptions } from './node-data-peer.ts';
+import { TcpDataPeer } from './tcp-data-peer.ts';
+import { TcpLinkListener } from './tcp-link-listener.ts';
 
 export type NodeTransportOptions = Omit<WebRtcTransportOptions, 'createPeer' | 'linkMtu'> &
   NodeDataPeerOptions & {
@@ -14,6 +17,14 @@ export type NodeTransportOptions = Omit<WebRtcTransportOptions, 'createPeer' | '
      * Links to browsers always keep 1200: Chromium's channels die with a larger one (TESTING.md).
      */
     readonly nodeLinkMtu?: number;
+    /**
+     * Direct TCP links to other Node peers that make them (capabilities.directLinks), instead of
+     * WebRTC: a socket costs a fraction of DTLS/SCTP's CPU per byte (bench/transport.ts), which is
+     * what bounds a swarm of Node peers and every ring hop. A link listens on `bindAddress` and is
+     * not encrypted, so the default (`defaultDirectLinks`) is on only when bound to loopback; turn
+     * it on for a trusted LAN. Links to browsers are always WebRTC.
+     */
+    readonly directLinks?: boolean;
   };
 
 /**
@@ -28,6 +39,14 @@ export function defaultNodeLinkMtu(bindAddress: string | undefined): number | un
   return bindAddress !== undefined && isLoopback(bindAddress) ? MAX_LINK_MTU : undefined;
 }
 
+/** Whether a Node peer makes direct links unless told otherwise (see `directLinks`). */
+export function defaultDirectLinks(bindAddress: string | undefined): boolean {
+  return bindAddress !== undefined && isLoopback(bindAddress);
+}
+
+/** Offer a direct link to Node peers that said they take one. */
+export const directLinkPolicy = (remote: PeerInfo | undefined): boolean => remote?.capabilities.kind === 'node' && remote.capabilities.directLinks === true;
+
 const isLoopback = (ip: string): boolean => ip === '::1' || ip === 'localhost' || /^127\./.test(ip);
 
 /** Which MTU a Node peer uses toward `remote`: `nodeLinkMtu` to Node peers, the default to browsers. */
@@ -37,7 +56,8 @@ export function nodeLinkMtuPolicy(nodeLinkMtu: number): NonNullable<WebRtcTransp
 
 /** The Node peer's `Transport`: WebRTC data channels via node-datachannel, signalled through `signaling`. */
 export function createNodeTransport(options: NodeTransportOptions): WebRtcTransport {
-  const { iceServers, bindAddress, portRangeBegin, portRangeEnd, sctpSendBufferBytes, nodeLinkMtu = defaultNodeLinkMtu(bindAddress), ...rest } = options;
+  const { iceServers, bindAddress, portRangeBegin, portRangeEnd, sctpSendBufferBytes, nodeLinkMtu = defaultNodeLinkMtu(bindAddress), directLinks = defaultDirectLinks(bindAddress), ...rest } = options;
+  if (directLinks && bindAddress === undefined) throw new TransportConfigError('directLinks', 'needs a bind address: the address other Node peers dial');
   if (nodeLinkMtu !== undefined && !(Number.isInteger(nodeLinkMtu) && nodeLinkMtu >= MIN_LINK_MTU && nodeLinkMtu <= MAX_LINK_MTU)) {
     throw new TransportConfigError('nodeLinkMtu', `${nodeLinkMtu} is not an integer in [${MIN_LINK_MTU}, ${MAX_LINK_MTU}]`);
   }
@@ -48,10 +68,13 @@ export function createNodeTransport(options: NodeTransportOptions): WebRtcTransp
     ...(portRangeEnd !== undefined ? { portRangeEnd } : {}),
     ...(sctpSendBufferBytes !== undefined ? { sctpSendBufferBytes } : {}),
   };
+  const listener = directLinks && bindAddress !== undefined ? new TcpLinkListener(bindAddress) : undefined;
+  const webrtc = createNodeDataPeerFactory(peerOptions);
   return new WebRtcTransport({
     ...rest,
     sendQueue: { windowBytes: NODE_BULK_WINDOW_BYTES, ...rest.sendQueue },
-    createPeer: createNodeDataPeerFactory(peerOptions),
+    createPeer: (o) => (o.link === 'tcp' && listener !== undefined ? new TcpDataPeer({ initiator: o.initiator, listener }) : webrtc(o)),
     ...(nodeLinkMtu !== undefined ? { linkMtu: nodeLinkMtuPolicy(nodeLinkMtu) } : {}),
+    ...(listener !== undefined ? { directLink: directLinkPolicy, release: () => listener.close() } : {}),
   });
 }

@@ -29,6 +29,8 @@ export const capabilitiesSchema = z.object({
   speedMsPerLayer: z.number().positive().finite().optional(),
   modelsHeld: z.array(modelRefSchema).max(64),
   modelsWanted: z.array(modelRefSchema).max(64),
+  /** This peer answers direct (TCP) link offers from other Node peers (docs/wire-protocol.md). */
+  directLinks: z.boolean().optional(),
 });
 export type Capabilities = z.infer<typeof capabilitiesSchema>;
 

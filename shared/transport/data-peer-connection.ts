@@ -7,7 +7,7 @@ import type { Frame } from '../wire/frame-types.ts';
 import type { DataLane, DataPeer } from './data-peer.ts';
 import { ConnectionClosedError, PeerFailedError, ProtocolViolationError, SendFailedError, TransportError } from './errors.ts';
 import { SendQueue, type ChannelSink, type SendQueueOptions } from './send-queue.ts';
-import type { ConnectionStats, PeerConnection, PeerConnectionEvents, Priority } from './transport.ts';
+import type { ConnectionStats, LinkKind, PeerConnection, PeerConnectionEvents, Priority } from './transport.ts';
 
 export interface DataPeerConnectionOptions {
   readonly sendQueue: SendQueueOptions;
@@ -51,7 +51,10 @@ export class DataPeerConnection implements PeerConnection {
   private early: Frame[] | undefined = [];
   private releaseScheduled = false;
 
+  readonly link: LinkKind;
+
   constructor(readonly remotePeerId: PeerId, private readonly peer: DataPeer, private readonly opts: DataPeerConnectionOptions) {
+    this.link = peer.link ?? 'webrtc';
     this.assembler = new FrameAssembler({ maxFrameBytes: opts.maxFrameBytes });
     const { ring, bulk } = peer.lanes;
     const counted = (lane: DataLane): ChannelSink => ({
@@ -60,9 +63,10 @@ export class DataPeerConnection implements PeerConnection {
     });
     const bulkSink = counted(bulk);
     const sinks = { bulk: bulkSink, ring: ring === bulk ? bulkSink : counted(ring) };
-    this.queue = new SendQueue(sinks, opts.sendQueue, (err) => this.shutdown('send failed', new SendFailedError(remotePeerId, { cause: err })));
-    bulk.onBufferedAmountLow(opts.sendQueue.lowWaterMark, () => this.queue.pump());
-    if (ring !== bulk) ring.onBufferedAmountLow(opts.sendQueue.lowWaterMark, () => this.queue.pump());
+    const queueOptions: SendQueueOptions = { ...opts.sendQueue, ...peer.sendQueue };
+    this.queue = new SendQueue(sinks, queueOptions, (err) => this.shutdown('send failed', new SendFailedError(remotePeerId, { cause: err })));
+    bulk.onBufferedAmountLow(queueOptions.lowWaterMark, () => this.queue.pump());
+    if (ring !== bulk) ring.onBufferedAmountLow(queueOptions.lowWaterMark, () => this.queue.pump());
     peer.on('data', (m) => this.receive(m));
     peer.on('close', () => this.shutdown('closed by remote', new ConnectionClosedError(remotePeerId, 'closed by remote')));
     // TESTING.md: in the browser a remote close surfaces as an `error` event, not `close`.

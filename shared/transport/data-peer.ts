@@ -1,4 +1,5 @@
 import type { Lane } from '../wire/chunking.ts';
+import type { SendQueueOptions } from './send-queue.ts';
 
 /** One data channel as the send queue sees it. */
 export interface DataLane {
@@ -28,6 +29,13 @@ export interface DataPeer {
   on(event: 'data', listener: (message: Uint8Array) => void): void;
   on(event: 'error', listener: (err: unknown) => void): void;
   readonly destroyed: boolean;
+  /** What carries the messages (default 'webrtc'). */
+  readonly link?: 'webrtc' | 'tcp';
+  /**
+   * Send-queue settings this carrier wants over the transport's (a socket takes far larger
+   * messages and windows than a data channel); absent: the transport's.
+   */
+  readonly sendQueue?: Partial<SendQueueOptions>;
   /** Closes channels and peer connection, releasing native handles. Idempotent. */
   destroy(): void;
 }
@@ -40,6 +48,8 @@ export interface DataPeerOptions {
    * absent: the WebRTC stack's default. Only factories whose stack can set it use it.
    */
   readonly mtu?: number;
+  /** 'tcp': a direct link between Node peers (WebRtcTransportOptions.directLink), not WebRTC. */
+  readonly link?: 'tcp';
 }
 
 /** Creates one side of a connection. */

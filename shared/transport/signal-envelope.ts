@@ -18,6 +18,11 @@ export const signalEnvelopeSchema = z.object({
    * what was measured to work: libdatachannel failed the connection at 8192.
    */
   mtu: z.number().int().min(MIN_LINK_MTU).max(MAX_LINK_MTU).optional(),
+  /**
+   * On an offer: a direct TCP link instead of WebRTC (WebRtcTransportOptions.directLink). Only a
+   * side that makes direct links answers such an offer; the signals are then the direct link's own.
+   */
+  link: z.literal('tcp').optional(),
   signal: z.looseObject({ type: z.string().optional() }),
 });
 export type SignalEnvelope = z.infer<typeof signalEnvelopeSchema>;

@@ -8,6 +8,9 @@ import type { TransportError } from './errors.ts';
  */
 export type Priority = 'ring' | 'bulk';
 
+/** The carrier of a connection (shared/transport/data-peer.ts). */
+export type LinkKind = 'webrtc' | 'tcp';
+
 /** Counters of one connection. */
 export interface ConnectionStats {
   readonly bytesSent: number;
@@ -41,6 +44,8 @@ export interface PeerConnectionEvents {
  */
 export interface PeerConnection {
   readonly remotePeerId: PeerId;
+  /** What carries it, where known: a WebRTC data channel or a direct TCP link (Node↔Node). */
+  readonly link?: LinkKind;
   readonly closed: boolean;
   /**
    * Queues a frame. Resolves once the whole frame has been handed to the data channel, so awaiting

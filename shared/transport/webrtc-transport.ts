@@ -21,6 +21,15 @@ export interface WebRtcTransportOptions {
    * it, so both ends agree. Absent (browsers): always the default, and offered MTUs are ignored.
    */
   readonly linkMtu?: (remote: PeerInfo | undefined) => number | undefined;
+  /**
+   * For a side that can make direct (TCP) links: whether to offer one to `remote` (its room entry,
+   * when known). The first attempt of a dial offers it; later attempts fall back to WebRTC, so a
+   * remote that cannot be reached directly is still reached. Only a side with this option answers
+   * a direct offer. Absent (browsers): WebRTC only.
+   */
+  readonly directLink?: (remote: PeerInfo | undefined) => boolean;
+  /** Called once when the transport closes, for what `createPeer` holds (a listening socket). */
+  readonly release?: () => void;
   /** Default overall `connect()` deadline, ms (30 000). */
   readonly connectTimeoutMs?: number;
   /** One attempt's deadline before it is torn down and retried, ms (10 000; DTLS retransmits take ~1 s). */
@@ -31,6 +40,8 @@ export interface WebRtcTransportOptions {
 
 /** How long a dial waits for the remote's `peer-joined` before offering without knowing its kind. */
 const MEMBER_WAIT_MS = 2_000;
+/** Attempts of a dial that offer a direct link (when `directLink` says so); WebRTC after them. */
+const DIRECT_ATTEMPTS = 1;
 
 /** A connection being negotiated. */
 interface Attempt {
@@ -105,6 +116,7 @@ export class WebRtcTransport implements Transport {
     for (const set of this.waiters.values()) for (const w of set) w.reject(new TransportClosedError());
     this.waiters.clear();
     this.events.removeAll();
+    this.opts.release?.();
   }
 
   private async dial(remote: PeerId, options: ConnectOptions): Promise<PeerConnection> {
@@ -124,12 +136,14 @@ export class WebRtcTransport implements Transport {
       attempts++;
       // An attempt the remote started (we answer it) counts as ours: just wait for it.
       if (!this.attempts.has(remote)) {
-        const mtu = await this.offerMtu(remote, deadline);
+        const info = await this.memberInfo(remote, deadline);
         if (this.closed) throw new TransportClosedError();
         // The remote may have dialled us (or a connection opened) while we waited.
         const opened = this.open.get(remote);
         if (opened) return opened;
-        if (!this.attempts.has(remote)) this.startAttempt(remote, crypto.randomUUID(), true, mtu);
+        const mtu = this.opts.linkMtu?.(info);
+        const link = attempts <= DIRECT_ATTEMPTS && this.opts.directLink?.(info) === true ? 'tcp' : undefined;
+        if (!this.attempts.has(remote)) this.startAttempt(remote, crypto.randomUUID(), true, { mtu, link });
       }
       try {
         return await this.waitOpen(remote, Math.max(1, Math.min(perAttempt, deadline - performance.now())), options.signal);
@@ -147,13 +161,13 @@ export class WebRtcTransport implements Transport {
   }
 
   /**
-   * The MTU to offer `remote` (`linkMtu`). Its room entry decides; a peer id can reach us (from a
-   * plan, from a caller) a moment before its `peer-joined` does, so wait for that, briefly.
+   * `remote`'s room entry, which decides the MTU (`linkMtu`) and the kind of link (`directLink`) to
+   * offer. A peer id can reach us (from a plan, from a caller) a moment before its `peer-joined`
+   * does, so wait for that, briefly.
    */
-  private async offerMtu(remote: PeerId, deadline: number): Promise<number | undefined> {
-    const { linkMtu } = this.opts;
+  private async memberInfo(remote: PeerId, deadline: number): Promise<PeerInfo | undefined> {
     const members = this.opts.signaling.members;
-    if (linkMtu === undefined || members === undefined) return undefined;
+    if ((this.opts.linkMtu === undefined && this.opts.directLink === undefined) || members === undefined) return undefined;
     if (!members.has(remote)) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.max(0, Math.min(MEMBER_WAIT_MS, deadline - performance.now())));
@@ -161,7 +175,7 @@ export class WebRtcTransport implements Transport {
         function done(): void { clearTimeout(timer); off(); resolve(); }
       });
     }
-    return linkMtu(members.get(remote));
+    return members.get(remote);
   }
 
   private waitOpen(remote: PeerId, ms: number, signal: AbortSignal | undefined): Promise<PeerConnection> {
@@ -182,13 +196,15 @@ export class WebRtcTransport implements Transport {
     });
   }
 
-  private startAttempt(remote: PeerId, id: string, initiator: boolean, mtu: number | undefined): Attempt {
-    const peer = this.opts.createPeer({ initiator, ...(mtu !== undefined ? { mtu } : {}) });
+  private startAttempt(remote: PeerId, id: string, initiator: boolean, kind: { mtu?: number | undefined; link?: 'tcp' | undefined }): Attempt {
+    const { mtu, link } = kind;
+    const peer = this.opts.createPeer({ initiator, ...(link !== undefined ? { link } : mtu !== undefined ? { mtu } : {}) });
     const attempt: Attempt = { remote, id, initiator, peer };
     this.attempts.set(remote, attempt);
     peer.on('signal', (signal) => {
       if (this.attempts.get(remote) !== attempt) return;
-      const envelope: SignalEnvelope = { rm: 1, attempt: id, ...(initiator && mtu !== undefined ? { mtu } : {}), signal: signal as SignalEnvelope['signal'] };
+      const offerTerms = !initiator ? {} : link !== undefined ? { link } : mtu !== undefined ? { mtu } : {};
+      const envelope: SignalEnvelope = { rm: 1, attempt: id, ...offerTerms, signal: signal as SignalEnvelope['signal'] };
       try {
         this.opts.signaling.sendSignal(remote, envelope);
       } catch {
@@ -247,9 +263,12 @@ export class WebRtcTransport implements Transport {
       const local = this.localPeerId;
       if (local !== undefined && local < from) return;
     }
+    // A direct offer is answered only by a side that makes direct links; anyone else lets it time
+    // out, and the dialer's next attempt is WebRTC.
+    if (env.link === 'tcp' && this.opts.directLink === undefined) return;
     if (current) this.dropAttempt(current);
     // Only a side that sets MTUs itself adopts the offered one (see `linkMtu`).
     const mtu = this.opts.linkMtu !== undefined ? env.mtu : undefined;
-    this.startAttempt(from, env.attempt, false, mtu).peer.signal(env.signal);
+    this.startAttempt(from, env.attempt, false, { mtu, link: env.link }).peer.signal(env.signal);
   }
 }

@@ -53,6 +53,16 @@ export class ByteReader {
     return this.bytesCopy(this.remaining, field);
   }
 
+  /**
+   * The remaining bytes as a view, no copy: for byte payloads (pieces) that need no alignment.
+   * Received messages are the receiver's own (every transport hands over a fresh buffer), so a
+   * view cannot change under it; a 4 MiB piece is not copied once more on its way to the store.
+   */
+  restView(field: string): Uint8Array {
+    const at = this.need(this.remaining, field);
+    return this.bytes.subarray(at);
+  }
+
   /** UTF-8 string with a u8 (short ids) or u16 (messages) length prefix. */
   string(field: string, prefix: 'u8' | 'u16'): string {
     const n = prefix === 'u8' ? this.u8(`${field} length`) : this.u16(`${field} length`);

@@ -67,9 +67,19 @@ export function messageLane(message: Uint8Array): Lane {
 
 interface Partial {
   header: FrameHeader;
+  /**
+   * The whole frame, allocated at its first chunk when its header's payload length is at most
+   * PREALLOCATE_MAX_BYTES (pieces, activations) and filled as chunks arrive, each copied once
+   * into place. Larger frames collect their chunks in `parts` instead, so one cheap first chunk
+   * cannot make the receiver allocate `maxFrameBytes` at once.
+   */
+  whole: Uint8Array | undefined;
   parts: Uint8Array[];
   received: number;
 }
+
+/** See `Partial.whole`: 8 MiB holds a 4 MiB piece or a long prefill's hidden states. */
+const PREALLOCATE_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
  * Turns a stream of received messages back into frames. `push` returns the completed frame, or
@@ -114,7 +124,12 @@ export class FrameAssembler {
       if (body.byteLength === 0 || body.byteLength >= h.payloadLength) {
         throw new ChunkSequenceError(`${h.type}: first chunk of ${body.byteLength} bytes for a ${h.payloadLength}-byte payload`);
       }
-      this.partial[lane] = { header: h, parts: [body.slice()], received: body.byteLength };
+      let whole: Uint8Array | undefined;
+      if (h.payloadLength <= PREALLOCATE_MAX_BYTES) {
+        whole = new Uint8Array(HEADER_BYTES + h.payloadLength);
+        whole.set(body, HEADER_BYTES);
+      }
+      this.partial[lane] = { header: h, whole, parts: whole ? [] : [body.slice()], received: body.byteLength };
       return undefined;
     }
     if (!open) throw new ChunkSequenceError(`${lane} lane: continuation of ${h.type} with no frame in progress`);
@@ -126,17 +141,20 @@ export class FrameAssembler {
     if (body.byteLength === 0 || received > o.payloadLength || (more && received === o.payloadLength)) {
       throw new ChunkSequenceError(`${h.type}: chunk brings ${received} of ${o.payloadLength} bytes (more=${more})`);
     }
-    open.parts.push(body.slice());
+    if (open.whole) open.whole.set(body, HEADER_BYTES + open.received);
+    else open.parts.push(body.slice());
     open.received = received;
     if (more) return undefined;
     if (received !== o.payloadLength) throw new ChunkSequenceError(`${h.type}: last chunk leaves ${received} of ${o.payloadLength} bytes`);
     delete this.partial[lane];
-    const whole = new Uint8Array(HEADER_BYTES + received);
+    const whole = open.whole ?? new Uint8Array(HEADER_BYTES + received);
     writeHeader(whole, { ...o, flags: 0 });
-    let at = HEADER_BYTES;
-    for (const p of open.parts) {
-      whole.set(p, at);
-      at += p.byteLength;
+    if (!open.whole) {
+      let at = HEADER_BYTES;
+      for (const p of open.parts) {
+        whole.set(p, at);
+        at += p.byteLength;
+      }
     }
     return decodeFrame(whole, this.maxFrameBytes);
   }

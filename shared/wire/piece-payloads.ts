@@ -92,5 +92,5 @@ export function decodePiece(r: ByteReader, requestId: number): FrameOf<'PIECE'> 
   const unit = readUnit(r, 'PIECE');
   const piece = r.u32('piece');
   const offset = r.u32('offset');
-  return { type: 'PIECE', requestId, unit, piece, offset, data: r.rest('data') };
+  return { type: 'PIECE', requestId, unit, piece, offset, data: r.restView('data') };
 }

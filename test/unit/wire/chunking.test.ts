@@ -37,6 +37,14 @@ describe('chunking', () => {
     expect(feed(new FrameAssembler(), msgs)).toEqual([bigPiece].map(brief));
   });
 
+  it('reassembles a frame over the preallocation bound (9 MiB) from its chunks as well', () => {
+    const huge: PieceFrame = { ...bigPiece, data: bytes(9 * 1024 * 1024 + 7, 11) };
+    const msgs = splitFrame(encodeFrame(huge), 'bulk', 1024 * 1024);
+    const a = new FrameAssembler();
+    expect(feed(a, msgs)).toEqual([huge].map(brief));
+    expect(a.pendingBytes).toBe(0);
+  });
+
   it('sends a small frame as one message', () => {
     const msgs = splitFrame(encodeFrame(SAMPLE_FRAMES.TOKEN), 'ring');
     expect(msgs).toHaveLength(1);
