@@ -1,6 +1,6 @@
 // `npm run bench -- ring [--layers 12 --hidden 768 --heads 12 --vocab 32000 --prompt 16
 // --decode 32 --runs 5 --threads 1 --stages 2,3,4 --concurrency 1,4,8 --dtype fp32
-// --activations fp32 --max-minutes 20]`: a generated ~100M-parameter demo model; greedy decode
+// --activations fp32 --links direct|webrtc --max-minutes 20]`: a generated ~100M-parameter demo model; greedy decode
 // tokens/s in one process vs rings of 2, 3, 4 Node peer processes on loopback (real WebRTC data
 // channels), per-hop activation latency p50/p99, and aggregate tokens/s with 1, 4, 8 concurrent
 // sessions on the largest ring. Targets (issue 5): 4-stage ring ≥ 0.85 × one-process decode at the
@@ -42,6 +42,7 @@ const { values: a } = parseArgs({
     concurrency: { type: 'string', default: '1,4,8' },
     dtype: { type: 'string', default: 'fp32' },
     activations: { type: 'string', default: 'fp32' },
+    links: { type: 'string', default: 'direct' },
     'max-minutes': { type: 'string', default: '20' },
   },
 });
@@ -53,6 +54,8 @@ const threads = n(a.threads);
 const ringSizes = (a.stages ?? '').split(',').map(Number);
 const concurrency = (a.concurrency ?? '').split(',').map(Number);
 const activations = a.activations === 'fp16' ? 'fp16' : 'fp32';
+/** Links between the ring's Node peers: direct TCP (the default on loopback) or WebRTC data channels. */
+const links = a.links === 'webrtc' ? 'webrtc' : 'direct';
 const deadline = performance.now() + n(a['max-minutes']) * 60_000;
 const GREEDY = { temperature: 0, topP: 1, topK: 0, seed: 0 };
 const GEN_TIMEOUT_MS = 300_000;
@@ -160,7 +163,7 @@ async function startRing(size: number, dir: string, cacheDir: string): Promise<R
   for (let i = 0; i < size; i++) {
     ring.peers.push(await startRingPeer(`r${size}p${i}`, {
       signalUrl: server.url, model: dir, memoryBytes: 8 * 1024 ** 3, cacheDir, threads,
-      activationDtype: activations, traceHops: true, requester: { stepTimeoutMs: 120_000 },
+      activationDtype: activations, directLinks: links === 'direct', traceHops: true, requester: { stepTimeoutMs: 120_000 },
     }, 300_000));
   }
   await waitRingReady(ring.peers[0]!, ring.peers.map((p) => p.peerId), 600_000);
@@ -178,7 +181,7 @@ try {
   const { manifest } = await writeDemoModel(dir, shape, { dtype: a.dtype as WeightDType });
   const vocab = manifest.architecture.vocabSize;
   const params = manifest.tensors.filter((x) => !(manifest.architecture.tiedEmbeddings && x.name === 'lm_head.weight')).reduce((s, x) => s + x.shape.reduce((p, d) => p * d, 1), 0);
-  const conditions = `${(params / 1e6).toFixed(1)}M params, ${a.dtype} weights, ${activations} activations, intra-op threads ${threads} per stage and in the one process, ${cpus().length} cores`;
+  const conditions = `${(params / 1e6).toFixed(1)}M params, ${a.dtype} weights, ${activations} activations, intra-op threads ${threads} per stage and in the one process, ${cpus().length} cores, ${links === 'direct' ? 'direct TCP links' : 'WebRTC links'} between stages`;
   console.log(`demo model: ${conditions}`);
 
   const engine = new OrtNodeEngine({ threads });
@@ -254,7 +257,7 @@ try {
   printTable(`ring decode (greedy): ${conditions}; prompt ${promptLen}, ${decodeTokens} decode tokens, median of ${runs} interleaved runs; ${load}${note}`, rows);
   printTable(`aggregate over concurrent sessions, ${big.size}-stage ring (each: prompt ${promptLen} + ${decodeTokens} tokens, wall time incl. prefill)${note}`, concurrencyRows);
   writeResults('ring', {
-    shape, dtype: a.dtype, activations, params, threads, cores: cpus().length, promptLen, decodeTokens, runs, truncated, load, rows, concurrencyRows,
+    shape, dtype: a.dtype, activations, links, params, threads, cores: cpus().length, promptLen, decodeTokens, runs, truncated, load, rows, concurrencyRows,
     samples: { single, singleCpu, rings: rings.map((g) => ({ size: g.size, rates: g.rates, cpuPerToken: g.cpuPerToken })), aggregate: Object.fromEntries(aggregate) },
   });
 } finally {

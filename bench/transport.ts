@@ -109,15 +109,17 @@ interface PathResult { mbps: number[]; idle: number[]; loaded: number[]; extra?:
  * node↔node bulk runs, each preceded by one run of every baseline, so the data channel and the
  * baselines it is compared with see the same ambient load on this shared machine.
  */
-async function nodeNode(signaling: SignalingServer, bulk: number, baselines: Array<{ b: Baseline; mbps: number[] }>): Promise<PathResult> {
-  const peer = (n: string): PeerProcess => PeerProcess.start(n, 'test/util/node-transport-peer.ts', [signaling.url, 'bench-nn']);
+async function nodeNode(signaling: SignalingServer, bulk: number, baselines: Array<{ b: Baseline; mbps: number[] }>, direct = false): Promise<PathResult> {
+  const room = direct ? 'bench-nd' : 'bench-nn';
+  const peer = (n: string): PeerProcess => PeerProcess.start(n, 'test/util/node-transport-peer.ts', [signaling.url, room, ...(direct ? ['direct'] : [])]);
   const a = peer('a');
   const b = peer('b');
   try {
     await a.waitFor((e) => e.event === 'welcome', 30_000, 'welcome');
     const idB = (await b.waitFor((e) => e.event === 'welcome', 30_000, 'welcome')).peerId as string;
     a.command({ cmd: 'connect', to: idB });
-    await a.waitFor((e) => e.event === 'connected', 30_000, 'connected');
+    const connected = await a.waitFor((e) => e.event === 'connected', 30_000, 'connected');
+    if (connected.link !== (direct ? 'tcp' : 'webrtc')) throw new Error(`node↔node${direct ? ' direct' : ''}: the link is ${String(connected.link)}`);
     const mbps: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       for (const x of baselines) x.mbps.push(await x.b.runOnce());
@@ -223,6 +225,10 @@ try {
     const r = await nodeNode(signaling, 64 * MiB, baselines);
     data['node-node'] = r;
     rows.push({ path: 'node↔node data channel', 'MB/s': median(r.mbps), ...rttCols(r.idle, r.loaded) });
+    // The same two Node processes' link when both make direct links (node-peer start on loopback).
+    const d = await nodeNode(signaling, 256 * MiB, [], true);
+    data['node-node-direct'] = d;
+    rows.push({ path: 'node↔node direct link (TCP)', 'MB/s': median(d.mbps), ...rttCols(d.idle, d.loaded) });
   } else {
     for (let i = 0; i < RUNS; i++) for (const x of baselines) x.mbps.push(await x.b.runOnce());
   }

@@ -3,7 +3,9 @@
 // events on stdout (a `send` tag starting with `~` is counted but not hashed: bench traffic).
 // After `close` it releases everything and must exit by itself (no
 // process.exit): the test checks that no native handle leaks.
-//   node --import tsx test/util/node-transport-peer.ts <signal-url> <room>
+//   node --import tsx test/util/node-transport-peer.ts <signal-url> <room> [direct]
+// (`direct`: direct TCP links with other such peers, as `node-peer start` makes on loopback;
+// otherwise WebRTC data channels.)
 import { createHash, type Hash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
@@ -21,7 +23,8 @@ export type PeerCommand =
   | { cmd: 'ping'; to: string; count: number }
   | { cmd: 'close' };
 
-const [url, room] = process.argv.slice(2);
+const [url, room, linkMode] = process.argv.slice(2);
+const direct = linkMode === 'direct';
 if (!url || !room) throw new Error('usage: node-transport-peer.ts <signal-url> <room>');
 
 const emit = (event: Record<string, unknown>): void => {
@@ -32,7 +35,7 @@ const signaling = createSignalingClient({
   url,
   WebSocket: WebSocket as unknown as WebSocketConstructor,
   room: asRoomId(room),
-  capabilities: { kind: 'node', engine: 'cpu', memoryBytes: 1 << 30, modelsHeld: [], modelsWanted: [] },
+  capabilities: { kind: 'node', engine: 'cpu', memoryBytes: 1 << 30, modelsHeld: [], modelsWanted: [], ...(direct ? { directLinks: true } : {}) },
   backoff: { baseMs: 100, maxMs: 1000 },
 });
 signaling.on('welcome', (w) => emit({ event: 'welcome', peerId: w.peerId, resumed: w.resumed, members: w.members.map((m) => m.peerId) }));
@@ -49,11 +52,11 @@ const tuning = {
     ...(process.env['RINGMESH_QUIET_MS'] ? { ringQuietMs: Number(process.env['RINGMESH_QUIET_MS']) } : {}),
   },
 };
-const transport = createNodeTransport({ signaling, bindAddress: '127.0.0.1', ...tuning });
+const transport = createNodeTransport({ signaling, bindAddress: '127.0.0.1', directLinks: direct, ...tuning });
 const resumers = new Map<string, () => void>();
 
 function watch(conn: PeerConnection, direction: 'in' | 'out'): void {
-  emit({ event: 'connected', peer: conn.remotePeerId, direction });
+  emit({ event: 'connected', peer: conn.remotePeerId, direction, link: conn.link });
   const hashes = new Map<string, { hash: Hash; bytes: number }>();
   conn.on('frame', (f) => {
     if (f.type === 'PIECE' && f.unit.startsWith('x:')) {
