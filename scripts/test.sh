@@ -19,6 +19,8 @@ echo "[test] lint"
 npx eslint .
 echo "[test] build web page"
 npx vite build --logLevel warn
+echo "[test] bundle node-peer"
+npm run --silent build:node
 
 run_isolated() {
   if [ "$(id -u)" -eq 0 ]; then
