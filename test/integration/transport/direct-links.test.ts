@@ -16,6 +16,7 @@ import { createNodeTransport } from '../../../node-peer/transport/node-transport
 import { TcpDataPeer } from '../../../node-peer/transport/tcp-data-peer.ts';
 import { TcpLinkListener } from '../../../node-peer/transport/tcp-link-listener.ts';
 import { createSignalingServer, type SignalingServer } from '../../../signaling/server.ts';
+import { waitForMember } from '../../util/wait-member.ts';
 
 interface Side { signaling: SignalingClient; transport: WebRtcTransport }
 
@@ -38,14 +39,8 @@ async function join(name: string, opts: { directLinks: boolean; advertise?: bool
   return side;
 }
 
-/** Waits until `side` has seen `peer` join, so its dial knows what `peer` offers. */
-async function knows(side: Side, peer: Side): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!side.signaling.members.has(peer.signaling.peerId!)) {
-    if (Date.now() > deadline) throw new Error('peer-joined never arrived');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** The other side learns of `peer` (peer-joined) before it dials, so it knows what `peer` offers. */
+const knows = (side: Side, peer: Side): Promise<void> => waitForMember(side.signaling, peer.signaling.peerId!);
 
 async function pair(a: Side, b: Side): Promise<[PeerConnection, PeerConnection]> {
   await knows(a, b);

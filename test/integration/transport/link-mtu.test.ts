@@ -16,6 +16,7 @@ import { WebRtcTransport } from '../../../shared/transport/webrtc-transport.ts';
 import { createNodeDataPeerFactory } from '../../../node-peer/transport/node-data-peer.ts';
 import { createNodeTransport, defaultNodeLinkMtu, nodeLinkMtuPolicy } from '../../../node-peer/transport/node-transport.ts';
 import { createSignalingServer, type SignalingServer } from '../../../signaling/server.ts';
+import { waitForMember } from '../../util/wait-member.ts';
 
 interface Side { signaling: SignalingClient; transport: WebRtcTransport; made: DataPeerOptions[] }
 
@@ -43,14 +44,8 @@ async function join(room: string, kind: Capabilities['kind']): Promise<Side> {
   return side;
 }
 
-/** The other side learns of `peer` (peer-joined) before it dials. */
-async function knows(side: Side, peer: Side): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!side.signaling.members.has(peer.signaling.peerId!)) {
-    if (Date.now() > deadline) throw new Error('peer-joined never arrived');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** The other side learns of `peer` (peer-joined) before it dials, so it knows what `peer` offers. */
+const knows = (side: Side, peer: Side): Promise<void> => waitForMember(side.signaling, peer.signaling.peerId!);
 
 /** Sends `bytes` as 64 KiB PIECE frames and resolves with the receiver's SHA-256 and the sender's. */
 async function transfer(from: PeerConnection, to: PeerConnection, bytes: number): Promise<{ sent: string; received: string }> {
