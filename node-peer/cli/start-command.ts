@@ -110,7 +110,11 @@ ready, ring-ready, api, …). Exit codes: 0 stopped by SIGINT/SIGTERM, 1 runtime
 3 insufficient memory (the model does not fit the room), 4 signaling server unreachable,
 5 join refused (the server wants a valid --token).`,
     )
-    .action(async (o: StartOptions & { joinToken?: string; iceServer?: string[] | string }) => {
+    .action(async (o: StartOptions & { joinToken?: string; iceServer?: string[] | string }, cmd: Command) => {
+      // A direct link's answer names this peer's address: a wildcard or none names nothing to dial.
+      if (o.directLinks === true && (o.bindAddress === undefined || o.bindAddress === '0.0.0.0' || o.bindAddress === '::')) {
+        cmd.error("error: option '--direct-links on' needs --bind-address <this machine's address> (the address other Node peers dial; not a wildcard)", { exitCode: 2, code: 'ringmesh.usage' });
+      }
       // An env var gives the list as one comma-separated string (commander does not split it).
       if (typeof o.iceServer === 'string') o.iceServer = (o.iceServer as string).split(',').filter(Boolean).reduce<string[]>((acc, u) => parseIceServer(u.trim(), acc), []);
       if (o.token === undefined && o.joinToken !== undefined) o.token = o.joinToken;

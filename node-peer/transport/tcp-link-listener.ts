@@ -41,7 +41,8 @@ export class TcpLinkListener {
         this.server.off('error', reject);
         const a = this.server.address();
         if (a === null || typeof a === 'string') return reject(new TransportConfigError('directLinks', `no TCP address on ${host}`));
-        resolve({ host, port: a.port });
+        // The address actually bound ('localhost' names more than one): what dialers must use.
+        resolve({ host: a.address, port: a.port });
       });
     });
     this.ready.catch(() => undefined); // surfaced through `address()`
