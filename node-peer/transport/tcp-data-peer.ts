@@ -38,8 +38,9 @@ const answerSchema = z.object({
 type Listener<T extends unknown[]> = (...args: T) => void;
 
 /**
- * A `DataPeer` over one TCP connection, for links between Node peers (WebRTC's DTLS/SCTP costs
- * ~5× the CPU per byte of a socket; bench/transport.ts). Negotiated like a WebRTC peer, through
+ * A `DataPeer` over one TCP connection, for links between Node peers (node↔node on loopback: 606
+ * MB/s against a data channel's 156, whose DTLS/SCTP is most of a swarm's CPU; bench/transport.ts).
+ * Negotiated like a WebRTC peer, through
  * the same signaling relay: the dialer offers a direct link, the answerer replies with its
  * listener's address and a one-time token, the dialer connects and presents the token. Messages
  * are length-prefixed; both lanes share the socket (the send queue still puts ring messages ahead
