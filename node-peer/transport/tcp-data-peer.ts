@@ -66,7 +66,8 @@ export class TcpDataPeer implements DataPeer {
     const buffered = (): number => this.socket?.writableLength ?? 0;
     const lane: DataLane = {
       get bufferedAmount() { return buffered(); },
-      send: (m) => this.send(m),
+      send: (m) => this.send([m]),
+      sendParts: (parts) => this.send(parts),
       onBufferedAmountLow: (_threshold, listener) => {
         // 'drain' fires once the socket's user-space buffer has emptied: at most the send queue's
         // low-water mark, whatever it is.
@@ -172,14 +173,16 @@ export class TcpDataPeer implements DataPeer {
     }
   }
 
-  private send(message: Uint8Array): void {
+  private send(parts: readonly Uint8Array[]): void {
     const socket = this.socket;
     if (socket === undefined || this.isDestroyed || socket.destroyed) throw new Error('direct link is not open');
-    // Two writes, one segment: the message bytes are the send queue's own (never reused), so
-    // they need no copy.
+    let length = 0;
+    for (const p of parts) length += p.byteLength;
+    // One writev for prefix and parts. No copy: the send queue's messages are never reused, and a
+    // PIECE's data part is the sender's piece buffer, which nothing writes to once stored.
     socket.cork();
-    socket.write(lengthPrefix(message.byteLength));
-    socket.write(message);
+    socket.write(lengthPrefix(length));
+    for (const p of parts) socket.write(p);
     process.nextTick(() => socket.uncork());
   }
 

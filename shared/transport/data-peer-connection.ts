@@ -1,7 +1,7 @@
 import type { PeerId } from '../ids.ts';
 import { TypedEmitter } from '../signaling/typed-emitter.ts';
-import { FrameAssembler, messageLane } from '../wire/chunking.ts';
-import { encodeFrame } from '../wire/codec.ts';
+import { FrameAssembler, messageBytes, messageLane, type Message } from '../wire/chunking.ts';
+import { encodeFrameParts } from '../wire/codec.ts';
 import { WireError } from '../wire/errors.ts';
 import type { Frame } from '../wire/frame-types.ts';
 import type { DataLane, DataPeer } from './data-peer.ts';
@@ -57,10 +57,14 @@ export class DataPeerConnection implements PeerConnection {
     this.link = peer.link ?? 'webrtc';
     this.assembler = new FrameAssembler({ maxFrameBytes: opts.maxFrameBytes });
     const { ring, bulk } = peer.lanes;
-    const counted = (lane: DataLane): ChannelSink => ({
-      get bufferedAmount() { return lane.bufferedAmount; },
-      send: (m: Uint8Array) => { lane.send(m); this.counters.bytesSent += m.byteLength; },
-    });
+    const counted = (lane: DataLane): ChannelSink => {
+      const sendParts = lane.sendParts?.bind(lane);
+      return {
+        get bufferedAmount() { return lane.bufferedAmount; },
+        send: (m: Uint8Array) => { lane.send(m); this.counters.bytesSent += m.byteLength; },
+        ...(sendParts === undefined ? {} : { sendParts: (parts: readonly Uint8Array[]) => { sendParts(parts); this.counters.bytesSent += messageBytes(parts); } }),
+      };
+    };
     const bulkSink = counted(bulk);
     const sinks = { bulk: bulkSink, ring: ring === bulk ? bulkSink : counted(ring) };
     const queueOptions: SendQueueOptions = { ...opts.sendQueue, ...peer.sendQueue };
@@ -83,9 +87,10 @@ export class DataPeerConnection implements PeerConnection {
 
   private sendFrame(frame: Frame, priority: Priority, control: boolean): Promise<void> {
     if (this.closeReason !== undefined) return Promise.reject(new ConnectionClosedError(this.remotePeerId, this.closeReason));
-    let encoded: Uint8Array;
+    let encoded: Message;
     try {
-      encoded = encodeFrame(frame, this.opts.maxFrameBytes);
+      // A PIECE's data is not copied into the frame: a channel that writes parts sends it as is.
+      encoded = encodeFrameParts(frame, this.opts.maxFrameBytes);
     } catch (err) {
       return Promise.reject(err);
     }

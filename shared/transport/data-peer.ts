@@ -6,6 +6,8 @@ export interface DataLane {
   readonly bufferedAmount: number;
   /** Writes one message; throws when the channel is not open. */
   send(message: Uint8Array): void;
+  /** Writes one message given as parts without joining them (a socket can); absent: the queue joins them. */
+  sendParts?(parts: readonly Uint8Array[]): void;
   /** Sets the channel's `bufferedAmountLowThreshold` and calls `listener` on each `bufferedamountlow`. */
   onBufferedAmountLow(threshold: number, listener: () => void): void;
 }

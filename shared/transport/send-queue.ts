@@ -1,12 +1,14 @@
 // The per-connection send queue (DESIGN §4): two lanes, ring before bulk, and bufferedAmount
 // backpressure so a big transfer neither starves small frames nor overflows the channel.
-import { frameChunks, type Lane } from '../wire/chunking.ts';
+import { frameChunks, joinMessage, messageBytes, type Lane, type Message } from '../wire/chunking.ts';
 
 /** The part of an RTCDataChannel the queue drives (one per lane; both lanes may share one). */
 export interface ChannelSink {
   readonly bufferedAmount: number;
   /** May throw (closed channel, TESTING.md: send after remote close throws while readyState says open). */
   send(message: Uint8Array): void;
+  /** One message given as parts, written without joining them (a socket); absent: they are joined for `send`. */
+  sendParts?(parts: readonly Uint8Array[]): void;
 }
 
 export interface SendQueueOptions {
@@ -49,8 +51,8 @@ export const DEFAULT_SEND_QUEUE_OPTIONS: SendQueueOptions = {
 };
 
 interface Entry {
-  chunks: Iterator<Uint8Array>;
-  next: IteratorResult<Uint8Array>;
+  chunks: Iterator<Message>;
+  next: IteratorResult<Message>;
   bytes: number;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -103,14 +105,18 @@ export class SendQueue {
     return this.lanes.ring.length + this.lanes.bulk.length > 0;
   }
 
-  /** Queues one encoded frame; a ring frame counts as ring activity unless `control` (CREDIT). */
-  enqueue(encodedFrame: Uint8Array, lane: Lane, control = false): Promise<void> {
+  /**
+   * Queues one encoded frame (one buffer, or `encodeFrameParts`' parts); a ring frame counts as ring
+   * activity unless `control` (CREDIT).
+   */
+  enqueue(encodedFrame: Message, lane: Lane, control = false): Promise<void> {
     if (lane === 'ring' && !control) this.noteRingActivity();
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
+      const bytes = messageBytes(encodedFrame);
       const chunks = frameChunks(encodedFrame, lane, lane === 'ring' ? this.opts.maxMessageBytes : this.bulkMessageBytes);
-      this.lanes[lane].push({ chunks, next: chunks.next(), bytes: encodedFrame.byteLength, resolve, reject });
-      this.queued += encodedFrame.byteLength;
+      this.lanes[lane].push({ chunks, next: chunks.next(), bytes, resolve, reject });
+      this.queued += bytes;
       this.pump();
     });
   }
@@ -154,18 +160,21 @@ export class SendQueue {
     this.ringActive ? Math.min(this.opts.maxMessageBytes, this.opts.ringActiveMessageBytes ?? Infinity) : this.opts.maxMessageBytes;
 
   private windowAllows(): boolean {
-    const next = (this.lanes.bulk[0] as Entry).next.value as Uint8Array;
+    const next = (this.lanes.bulk[0] as Entry).next.value as Message;
     const window = this.ringActive ? Math.min(this.opts.windowBytes, this.opts.ringActiveWindowBytes ?? Infinity) : this.opts.windowBytes;
     // One message always fits an empty window, so a window smaller than a message cannot stall
     // (the receiver credits every bulk message it processed: data-peer-connection.ts).
-    return this.inFlight === 0 || this.inFlight + next.byteLength <= window;
+    return this.inFlight === 0 || this.inFlight + messageBytes(next) <= window;
   }
 
   private writeOne(lane: Lane): void {
     const entry = this.lanes[lane][0] as Entry;
-    const msg = entry.next.value as Uint8Array;
-    this.sinks[lane].send(msg);
-    if (lane === 'bulk') this.inFlight += msg.byteLength;
+    const msg = entry.next.value as Message;
+    const sink = this.sinks[lane];
+    if (msg instanceof Uint8Array) sink.send(msg);
+    else if (sink.sendParts) sink.sendParts(msg);
+    else sink.send(joinMessage(msg));
+    if (lane === 'bulk') this.inFlight += messageBytes(msg);
     entry.next = entry.chunks.next();
     if (entry.next.done === true) {
       this.lanes[lane].shift();

@@ -16,46 +16,92 @@ export type Lane = 'ring' | 'bulk';
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 
 /**
+ * One channel message: its bytes, or parts whose concatenation they are (`encodeFrameParts`), for
+ * a channel that can write parts without joining them (a socket); others join them first.
+ */
+export type Message = Uint8Array | readonly Uint8Array[];
+
+/** Bytes of a message. */
+export function messageBytes(m: Message): number {
+  if (m instanceof Uint8Array) return m.byteLength;
+  let n = 0;
+  for (const p of m) n += p.byteLength;
+  return n;
+}
+
+/** A message as one buffer (a copy only when it has several parts). */
+export function joinMessage(m: Message): Uint8Array {
+  if (m instanceof Uint8Array) return m;
+  if (m.length === 1) return m[0] as Uint8Array;
+  const out = new Uint8Array(messageBytes(m));
+  let at = 0;
+  for (const p of m) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/**
  * Splits one encoded frame (from `encodeFrame`) into messages of at most `maxMessageBytes`, each
  * with its own header. A frame that already fits is returned as one message (lane bit set).
  */
 export function splitFrame(encoded: Uint8Array, lane: Lane, maxMessageBytes = MAX_MESSAGE_BYTES): Uint8Array[] {
-  return [...frameChunks(encoded.slice(), lane, maxMessageBytes)];
+  return [...frameChunks(encoded.slice(), lane, maxMessageBytes)].map(joinMessage);
 }
 
 /**
  * Lazy form of `splitFrame` for the send queue, which cuts the next chunk only when the channel has
- * room. Takes ownership of `encoded`: a frame that fits is sent as is, lane bit set in place.
+ * room. Takes ownership of `encoded` (one buffer, or the parts of `encodeFrameParts`): a frame that
+ * fits is sent as is, lane bit set in place; a larger one is cut into chunks copied from its parts.
  */
 export function* frameChunks(
-  encoded: Uint8Array,
+  encoded: Message,
   lane: Lane,
   /** A number, or a function asked before each chunk is cut (the send queue shrinks chunks while ring traffic flows). */
   maxMessageBytes: number | (() => number) = MAX_MESSAGE_BYTES,
-): Generator<Uint8Array, void, undefined> {
+): Generator<Message, void, undefined> {
   const limit = (): number => {
     const n = typeof maxMessageBytes === 'number' ? maxMessageBytes : maxMessageBytes();
     if (n <= HEADER_BYTES) throw new InvalidFrameError(`maxMessageBytes must exceed the ${HEADER_BYTES}-byte header`);
     return n;
   };
   const first = limit();
-  const h = readHeader(encoded);
+  const parts = encoded instanceof Uint8Array ? [encoded] : encoded;
+  const head = parts[0];
+  if (head === undefined || head.byteLength < HEADER_BYTES) throw new InvalidFrameError('an encoded frame starts with its header');
+  const h = readHeader(head);
   const laneFlag = lane === 'ring' ? FLAG_RING_LANE : 0;
-  const payload = encoded.subarray(HEADER_BYTES);
-  if (encoded.byteLength <= first) {
+  const total = messageBytes(encoded);
+  if (total <= first) {
     // The frame is ours (just encoded), so set the lane bit in place instead of copying.
-    writeHeader(encoded, { ...h, flags: laneFlag });
+    writeHeader(head, { ...h, flags: laneFlag });
     yield encoded;
     return;
   }
+  // The payload as a list of views (the first part less the header), read chunk by chunk.
+  const payload = [head.subarray(HEADER_BYTES), ...parts.slice(1)];
+  const payloadBytes = total - HEADER_BYTES;
+  let part = 0;
+  let inPart = 0;
   // Chunk sizes may differ within a frame: the assembler only counts the bytes.
-  for (let at = 0, step = first - HEADER_BYTES; at < payload.byteLength; at += step, step = limit() - HEADER_BYTES) {
-    const body = payload.subarray(at, Math.min(at + step, payload.byteLength));
-    const msg = new Uint8Array(HEADER_BYTES + body.byteLength);
-    const more = at + step < payload.byteLength ? FLAG_MORE : 0;
+  for (let at = 0, step = first - HEADER_BYTES; at < payloadBytes; at += step, step = limit() - HEADER_BYTES) {
+    const n = Math.min(step, payloadBytes - at);
+    const msg = new Uint8Array(HEADER_BYTES + n);
+    const more = at + step < payloadBytes ? FLAG_MORE : 0;
     const cont = at > 0 ? FLAG_CONT : 0;
     writeHeader(msg, { ...h, flags: laneFlag | more | cont });
-    msg.set(body, HEADER_BYTES);
+    for (let filled = 0; filled < n; ) {
+      const p = payload[part] as Uint8Array;
+      const take = Math.min(n - filled, p.byteLength - inPart);
+      msg.set(p.subarray(inPart, inPart + take), HEADER_BYTES + filled);
+      filled += take;
+      inPart += take;
+      if (inPart === p.byteLength) {
+        part++;
+        inPart = 0;
+      }
+    }
     yield msg;
   }
 }

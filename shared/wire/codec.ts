@@ -60,6 +60,20 @@ export function encodeFrame(frame: Frame, maxFrameBytes = DEFAULT_MAX_FRAME_BYTE
   return out;
 }
 
+/**
+ * A frame encoded as parts whose concatenation is `encodeFrame(frame)`: a PIECE as its header and
+ * fields, then its data as given (not copied), so a transport that writes parts (a socket) sends a
+ * 4 MiB piece without first copying it into a frame; every other frame as one part.
+ */
+export function encodeFrameParts(frame: Frame, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Uint8Array[] {
+  if (frame.type !== 'PIECE' || frame.data.byteLength === 0) return [encodeFrame(frame, maxFrameBytes)];
+  const head = encodeFrame({ ...frame, data: new Uint8Array(0) }, maxFrameBytes);
+  const payloadLength = head.byteLength - HEADER_BYTES + frame.data.byteLength;
+  if (payloadLength > maxFrameBytes) throw new FrameTooLargeError(`PIECE: payload of ${payloadLength} bytes exceeds ${maxFrameBytes}`);
+  writeHeader(head, { type: 'PIECE', flags: 0, requestId: frame.requestId, payloadLength });
+  return [head, frame.data];
+}
+
 function payloadHint(f: Frame): number {
   if (f.type === 'PIECE') return f.data.byteLength;
   if (f.type === 'ACTIVATION') return f.tensor.data.byteLength;

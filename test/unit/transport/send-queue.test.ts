@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { SendQueue, type ChannelSink, type SendQueueOptions } from '../../../shared/transport/send-queue.ts';
 import { encodeFrame, FrameAssembler, messageLane, type Frame } from '../../../shared/wire/index.ts';
+import { joinMessage } from '../../../shared/wire/chunking.ts';
+import { encodeFrameParts } from '../../../shared/wire/codec.ts';
 import { asSessionId } from '../../../shared/ids.ts';
 
 class RecordingChannel implements ChannelSink {
@@ -171,5 +173,41 @@ describe('SendQueue', () => {
     await expect(q.enqueue(encodeFrame(token(0)), 'ring')).rejects.toBe(ch.failWith);
     expect(errors).toEqual([ch.failWith]);
     expect(q.queuedBytes).toBe(0);
+  });
+});
+
+describe('SendQueue with frames as parts (encodeFrameParts)', () => {
+  class PartsChannel extends RecordingChannel {
+    parts: (readonly Uint8Array[])[] = [];
+    sendParts(parts: readonly Uint8Array[]): void {
+      this.parts.push(parts);
+      this.send(joinMessage(parts));
+    }
+  }
+
+  it('hands a frame that fits one message to a channel that writes parts, the data part not copied', async () => {
+    const ch = new PartsChannel();
+    const q = new SendQueue({ ring: ch, bulk: ch }, { ...opts, maxMessageBytes: 1 << 20 });
+    const f = piece(50_000, 3) as Extract<Frame, { type: 'PIECE' }>;
+    await q.enqueue(encodeFrameParts(f), 'bulk');
+    expect(ch.parts).toHaveLength(1);
+    expect(ch.parts[0]?.[1]).toBe(f.data);
+    expect(decodeAll(ch.sent)).toEqual([brief(f)]);
+  });
+
+  it('joins the parts for a channel that cannot write them, and chunks across them alike', async () => {
+    for (const max of [16_384, 1 << 20]) {
+      const plain = new RecordingChannel();
+      const frames = [piece(50_000, 1), token(1), piece(3, 2)];
+      const q = new SendQueue({ ring: plain, bulk: plain }, { ...opts, maxMessageBytes: max });
+      await Promise.all(frames.map((f) => q.enqueue(encodeFrameParts(f), f.type === 'PIECE' ? 'bulk' : 'ring')));
+      const sorted = (xs: unknown[]): string[] => xs.map((x) => JSON.stringify(x)).sort();
+      expect(sorted(decodeAll(plain.sent))).toEqual(sorted(frames.map(brief)));
+      expect(plain.sent.every((m) => m.byteLength <= max)).toBe(true);
+    }
+  });
+
+  it('encodes to the same bytes as encodeFrame', () => {
+    for (const f of [piece(70_000, 9), piece(1, 4), token(2)]) expect(Buffer.from(joinMessage(encodeFrameParts(f))).equals(Buffer.from(encodeFrame(f)))).toBe(true);
   });
 });
