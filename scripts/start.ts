@@ -18,6 +18,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeDemoModel } from '../node-peer/convert/demo-model.ts';
+import { bundleIsFresh } from '../bin/node-peer-bundle.js';
 import { newestMtime } from './newest-mtime.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -52,11 +53,9 @@ async function buildPageIfStale(): Promise<void> {
   await run(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn']);
 }
 
-/** The node-peer bundle (bin/node-peer.js runs it when fresh: a third of tsx's start-up CPU). */
+/** The node-peer bundle (bin/node-peer.js runs it when current: a third of tsx's start-up CPU). */
 async function buildNodePeerIfStale(): Promise<void> {
-  const bundle = join(ROOT, 'dist', 'node-peer', 'main.mjs');
-  const sources = Math.max(newestMtime(join(ROOT, 'node-peer')), newestMtime(join(ROOT, 'shared')), statSync(join(ROOT, 'package.json')).mtimeMs);
-  if (existsSync(bundle) && statSync(bundle).mtimeMs >= sources) return;
+  if (bundleIsFresh()) return;
   say('bundling node-peer (esbuild)…');
   await run('npm', ['run', '--silent', 'build:node']);
 }

@@ -16,7 +16,7 @@ const setTime = (p: string, s: number): void => utimesSync(at(p), s, s);
 
 beforeAll(() => {
   for (const d of ['bin', 'node-peer/cli', 'shared/wire', 'dist/node-peer']) mkdirSync(at(d), { recursive: true });
-  copyFileSync(join(ROOT, 'bin/node-peer.js'), at('bin/node-peer.js'));
+  for (const f of ['node-peer.js', 'node-peer-bundle.js']) copyFileSync(join(ROOT, 'bin', f), at(`bin/${f}`));
   symlinkSync(join(ROOT, 'node_modules'), at('node_modules')); // tsx, for the source path
   writeFileSync(at('package.json'), '{"type":"module"}');
   writeFileSync(at('node-peer/main.ts'), "const from: string = 'source';\nconsole.log(from);\n");
