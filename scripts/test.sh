@@ -5,11 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "[test] installing Chromium from Debian's packages"
+# Chromium for the browser tests; util-linux-extra's fincore shows what the page cache holds.
+MISSING=""
+command -v chromium >/dev/null 2>&1 || MISSING="$MISSING chromium"
+command -v fincore >/dev/null 2>&1 || MISSING="$MISSING util-linux-extra"
+if [ -n "$MISSING" ]; then
+  echo "[test] installing from Debian's packages:$MISSING"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $MISSING >/dev/null
 fi
 
 echo "[test] typecheck"

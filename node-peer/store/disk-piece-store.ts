@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { sha256Hex } from '../../shared/crypto/sha256.ts';
 import { CorruptPieceError } from '../../shared/pieces/errors.ts';
 import type { ModelRecord, ModelStore } from '../../shared/pieces/piece-store.ts';
+import { DirectWriteUnsupported, DirectWriter, O_DIRECT, isDirectOpenRefused } from './direct-writer.ts';
 import { isNotFound, toStoreError } from './fs-errors.ts';
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -11,6 +12,11 @@ const HEX64 = /^[0-9a-f]{64}$/;
 export interface DiskStoreOptions {
   /** Told about each stored file found corrupt by `verify` (already deleted). */
   readonly onCorrupt?: (err: CorruptPieceError) => void;
+  /**
+   * Write pieces with O_DIRECT, past the page cache (default true where the platform has it;
+   * `direct-writer.ts` says why). A file system that refuses it gets buffered writes instead.
+   */
+  readonly directIo?: boolean;
 }
 
 /**
@@ -26,10 +32,20 @@ export interface DiskStoreOptions {
  * StoreFullError/StorePermissionError naming the path. Open with `DiskPieceStore.open`.
  */
 export class DiskPieceStore implements ModelStore {
+  /** Undefined once the file system refused O_DIRECT (or when asked not to use it). */
+  private direct: DirectWriter | undefined;
+
   private constructor(
     readonly dir: string,
     private readonly opts: DiskStoreOptions,
-  ) {}
+  ) {
+    this.direct = (opts.directIo ?? true) && O_DIRECT !== 0 ? new DirectWriter() : undefined;
+  }
+
+  /** Whether pieces are still being written with O_DIRECT (false after a refusal). */
+  get writesDirect(): boolean {
+    return this.direct !== undefined;
+  }
 
   /** Creates the layout and removes temp files a crashed run left behind. */
   static async open(dir: string, opts: DiskStoreOptions = {}): Promise<DiskPieceStore> {
@@ -72,7 +88,7 @@ export class DiskPieceStore implements ModelStore {
   async put(hash: string, data: Uint8Array): Promise<void> {
     const path = this.pathOf(hash);
     if (await this.has(hash)) return;
-    await this.writeAtomic(path, data);
+    await this.writeAtomic(path, data, true);
   }
 
   async verify(hash: string): Promise<boolean> {
@@ -130,14 +146,19 @@ export class DiskPieceStore implements ModelStore {
     await rm(join(this.dir, 'models', `${modelId}.json`), { force: true });
   }
 
-  /** temp file → write → fsync → rename: readers never see a partial file, even after a crash. */
-  private async writeAtomic(path: string, data: Uint8Array): Promise<void> {
+  /**
+   * temp file → write → fsync → rename: readers never see a partial file, even after a crash.
+   * Pieces go through the direct writer while the file system accepts it.
+   */
+  private async writeAtomic(path: string, data: Uint8Array, piece = false): Promise<void> {
     const tmp = join(this.dir, 'tmp', `${randomBytes(8).toString('hex')}.part`);
+    const direct = piece ? this.direct : undefined;
     try {
       await mkdir(join(path, '..'), { recursive: true });
-      const fh = await open(tmp, 'wx');
+      const fh = await open(tmp, direct ? DirectWriter.openFlags() : 'wx', 0o666);
       try {
-        await fh.writeFile(data);
+        if (direct) await direct.write(fh, data);
+        else await fh.writeFile(data);
         await fh.sync();
       } finally {
         await fh.close();
@@ -145,6 +166,11 @@ export class DiskPieceStore implements ModelStore {
       await rename(tmp, path);
     } catch (err) {
       await rm(tmp, { force: true });
+      if (direct && (err instanceof DirectWriteUnsupported || isDirectOpenRefused(err))) {
+        // This file system does not do O_DIRECT: buffered writes from now on, this one included.
+        this.direct = undefined;
+        return this.writeAtomic(path, data, piece);
+      }
       throw toStoreError(err, path);
     }
   }
