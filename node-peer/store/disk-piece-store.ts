@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256Hex } from '../../shared/crypto/sha256.ts';
+import { nodeSha256Hex } from '../crypto/node-sha256.ts';
 import { CorruptPieceError } from '../../shared/pieces/errors.ts';
 import type { ModelRecord, ModelStore } from '../../shared/pieces/piece-store.ts';
 import { DirectWriteUnsupported, DirectWriter, O_DIRECT, isDirectOpenRefused } from './direct-writer.ts';
@@ -94,7 +94,7 @@ export class DiskPieceStore implements ModelStore {
   async verify(hash: string): Promise<boolean> {
     const data = await this.get(hash);
     if (!data) return false;
-    if ((await sha256Hex(data)) === hash) return true;
+    if (nodeSha256Hex(data) === hash) return true;
     await this.evict(hash);
     this.opts.onCorrupt?.(new CorruptPieceError(hash, this.pathOf(hash)));
     return false;

@@ -8,6 +8,8 @@ export interface VerificationOptions {
   readonly locate?: (hash: string) => { unit: string; index: number; length: number } | undefined;
   /** Told about every stored copy found corrupt (it has already been deleted). */
   readonly onCorrupt?: (err: CorruptPieceError) => void;
+  /** Hex SHA-256 of bytes; WebCrypto by default (Node injects one that hashes in place, no copy). */
+  readonly sha256Hex?: (data: Uint8Array) => Promise<string> | string;
 }
 
 /**
@@ -17,10 +19,11 @@ export interface VerificationOptions {
  * and answered as absent, so the caller fetches it again instead of serving it.
  */
 export function withVerification<S extends PieceStore>(store: S, opts: VerificationOptions = {}): S {
+  const hashOf = opts.sha256Hex ?? sha256Hex;
   const check = async (hash: string, data: Uint8Array): Promise<string | undefined> => {
     const at = opts.locate?.(hash);
     if (at && at.length !== data.length) return `length ${data.length}, expected ${at.length}`;
-    const actual = await sha256Hex(data);
+    const actual = await hashOf(data);
     return actual === hash ? undefined : actual;
   };
   const wrapper: PieceStore = {
@@ -37,7 +40,7 @@ export function withVerification<S extends PieceStore>(store: S, opts: Verificat
     async put(hash, data) {
       const at = opts.locate?.(hash);
       if (at && at.length !== data.length) throw new PieceLengthError(at.unit, at.index, at.length, data.length);
-      const actual = await sha256Hex(data);
+      const actual = await hashOf(data);
       if (actual !== hash) throw new PieceHashMismatchError(at?.unit ?? 'content', at?.index ?? -1, hash, actual);
       await store.put(hash, data);
     },
