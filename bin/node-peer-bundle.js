@@ -1,8 +1,9 @@
 // Where `npm run build:node` writes the node-peer bundle, and whether it is current: newer than
-// every file it was built from (node-peer/, shared/) and than package.json. One rule for the
+// every file it was built from (node-peer/, shared/) and than package.json and package-lock.json
+// (the bundle holds node-peer's pure-JS dependencies, scripts/build-node-bundle.ts). One rule for the
 // launcher (bin/node-peer.js, which runs the bundle only when current) and `npm start` (which
 // rebuilds it when not).
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,5 +27,7 @@ export function bundleIsFresh() {
   } catch {
     return false; // never built
   }
-  return built >= Math.max(newestMtime(join(root, 'node-peer')), newestMtime(join(root, 'shared')), statSync(join(root, 'package.json')).mtimeMs);
+  const lock = join(root, 'package-lock.json');
+  const lockMtime = existsSync(lock) ? statSync(lock).mtimeMs : 0;
+  return built >= Math.max(newestMtime(join(root, 'node-peer')), newestMtime(join(root, 'shared')), statSync(join(root, 'package.json')).mtimeMs, lockMtime);
 }
