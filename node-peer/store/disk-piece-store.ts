@@ -17,6 +17,8 @@ export interface DiskStoreOptions {
    * `direct-writer.ts` says why). A file system that refuses it gets buffered writes instead.
    */
   readonly directIo?: boolean;
+  /** The writer to use for O_DIRECT (tests give one standing for a file system that refuses it). */
+  readonly directWriter?: DirectWriter;
 }
 
 /**
@@ -39,7 +41,7 @@ export class DiskPieceStore implements ModelStore {
     readonly dir: string,
     private readonly opts: DiskStoreOptions,
   ) {
-    this.direct = (opts.directIo ?? true) && O_DIRECT !== 0 ? new DirectWriter() : undefined;
+    this.direct = (opts.directIo ?? true) && O_DIRECT !== 0 ? (opts.directWriter ?? new DirectWriter()) : undefined;
   }
 
   /** Whether pieces are still being written with O_DIRECT (false after a refusal). */

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../../shared/crypto/sha256.ts';
-import { DirectWriter } from '../../../node-peer/store/direct-writer.ts';
+import { DirectWriteUnsupported, DirectWriter } from '../../../node-peer/store/direct-writer.ts';
 import { DiskPieceStore } from '../../../node-peer/store/disk-piece-store.ts';
 import { seededBytes } from '../../util/pieces-fixtures.ts';
 
@@ -63,6 +63,32 @@ describe('DirectWriter (O_DIRECT piece writes)', () => {
     await store.put(hash, data);
     expect(store.writesDirect).toBe(false);
     expect(await cachedBytes(join(dir, 'pieces', hash.slice(0, 2), hash))).toBe(data.byteLength);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('falls back to buffered writes, for good, on a file system that refuses O_DIRECT', async () => {
+    // Every file system this machine mounts takes O_DIRECT, so a writer stands in for one that
+    // does not: it fails the way the kernel does there (EINVAL) after writing part of the file.
+    let refusals = 0;
+    class RefusingWriter extends DirectWriter {
+      override async write(fh: FileHandle, data: Uint8Array): Promise<void> {
+        refusals++;
+        await fh.write(data.subarray(0, 10), 0, 10, 0).catch(() => undefined);
+        throw new DirectWriteUnsupported('the file system refused an O_DIRECT write');
+      }
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'rm-direct-'));
+    const store = await DiskPieceStore.open(dir, { directWriter: new RefusingWriter(1, 64 * 1024) });
+    const a = seededBytes(21, 100_000);
+    const b = seededBytes(22, 5000);
+    const [ha, hb] = [await sha256Hex(a), await sha256Hex(b)];
+    await store.put(ha, a);
+    expect(store.writesDirect).toBe(false);
+    await store.put(hb, b);
+    expect(refusals).toBe(1); // the second piece went straight to buffered writes
+    expect(await store.get(ha)).toEqual(a);
+    expect(await store.get(hb)).toEqual(b);
+    expect(await readdir(join(dir, 'tmp'))).toEqual([]); // the refused attempt left nothing behind
     await rm(dir, { recursive: true, force: true });
   });
 });
