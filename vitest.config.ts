@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: unit (pure, fast), integration (real processes on loopback), browser (Chromium).
+// Four projects: unit (pure, fast), integration (real processes on loopback), adversary (hostile
+// members against real processes), browser (Chromium).
 // Integration and browser suites run files one at a time: this machine has 2 cores and the
 // tests start real processes whose timing must not fight each other.
 export default defineConfig({
@@ -13,6 +14,16 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // Hostile members against real processes (docs/security.md): one file at a time, like integration.
+        test: {
+          name: 'adversary',
+          include: ['test/adversary/**/*.test.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 240_000,
           fileParallelism: false,
         },
       },
