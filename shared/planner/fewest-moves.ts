@@ -5,6 +5,7 @@ import type { PeerId } from '../ids.ts';
 import { roundingChoices } from './apportion.ts';
 import { orderQuotas, type Entry, type Layout } from './layout.ts';
 import type { Plan } from './plan.ts';
+import { ANY_ENDS, endsAllowed, type EndRule } from './roles.ts';
 
 type Ranges = ReadonlyMap<PeerId, readonly [number, number]>;
 
@@ -87,11 +88,12 @@ function withNewcomers(survivors: readonly Entry[], newcomers: readonly Entry[],
 /**
  * The layout over the fresh layout's stages that moves fewest layers from `previous`. Candidates:
  * the surviving stages in their previous order (rotations of it only if that order cannot hold
- * embed and head) with the new stages inserted as one block at every position, each counted by
- * `keepMostCounts`; and the fresh layout itself, so a re-plan never moves more than planning
- * from scratch. Ties go to the earlier candidate (unrotated, block earlier), the fresh one last.
+ * embed and head, or its ends break `rule`) with the new stages inserted as one block at every
+ * position, each counted by `keepMostCounts`; and the fresh layout itself, so a re-plan never moves
+ * more than planning from scratch. Ties go to the earlier candidate (unrotated, block earlier), the
+ * fresh one last. `rule` is the one the fresh layout was made under, so roles hold as in it.
  */
-export function fewestMovesLayout(fresh: Layout, previous: Plan, numLayers: number, slack = 0): Layout {
+export function fewestMovesLayout(fresh: Layout, previous: Plan, numLayers: number, slack = 0, rule: EndRule = ANY_ENDS): Layout {
   const before: Ranges = new Map(previous.ring.map((s) => [s.peerId, [s.start, s.end] as const]));
   const stages = new Map(fresh.order.map((e) => [e.member.peerId, e] as const));
   const survivors = previous.ring.flatMap((s) => stages.get(s.peerId) ?? []);
@@ -102,6 +104,7 @@ export function fewestMovesLayout(fresh: Layout, previous: Plan, numLayers: numb
     const positions = newcomers.length === 0 ? [0] : Array.from({ length: ring.length + 1 }, (_, i) => i);
     for (const at of positions) {
       const order = withNewcomers(ring, newcomers, at);
+      if (!endsAllowed(order, rule)) continue;
       const fit = orderQuotas(order, numLayers);
       if (fit === null) continue;
       const counts = keepMostCounts(order, fit.quotas, fit.caps, numLayers, before, slack);

@@ -2,6 +2,7 @@
 // layers each. Pure; depends only on the member set (already in canonical order).
 import { roundLargestRemainder, waterFill } from './apportion.ts';
 import { byWeightThenId, orderQuotas, positionalCaps, type Entry, type Layout } from './layout.ts';
+import { ANY_ENDS, withEndMembers, type EndRule } from './roles.ts';
 
 /** Distortions closer than this count as equal, so float noise never decides a tie. */
 const DISTORTION_EPS = 1e-9;
@@ -48,17 +49,17 @@ function better(a: Scored, b: Scored): boolean {
 }
 
 /**
- * The best ring over a stage set, or null if it cannot hold the model. Every (first, last) pair is
- * tried; the winner distorts the memory-proportional split least (Σ|q − q°| where q° ignores
- * embed and head), so embed and head land where there is spare room.
+ * The best ring over a stage set, or null if it cannot hold the model. Every (first, last) pair the
+ * rule allows is tried; the winner distorts the memory-proportional split least (Σ|q − q°| where
+ * q° ignores embed and head), so embed and head land where there is spare room.
  */
-function bestRing(stages: readonly Entry[], numLayers: number): Layout | null {
+function bestRing(stages: readonly Entry[], numLayers: number, rule: EndRule): Layout | null {
   if (stages.length === 1) {
     const only = stages[0] as Entry;
-    return only.cap.only >= numLayers ? { order: [only], counts: [numLayers] } : null;
+    return only.cap.only >= numLayers && rule.first(only) && rule.last(only) ? { order: [only], counts: [numLayers] } : null;
   }
   if (stages.reduce((sum, e) => sum + e.cap.middle, 0) < numLayers) return null;
-  const best = (stages.length <= numLayers ? undistortedEnds(stages, numLayers) : null) ?? leastDistortedEnds(stages, numLayers);
+  const best = (stages.length <= numLayers ? undistortedEnds(stages, numLayers, rule) : null) ?? leastDistortedEnds(stages, numLayers, rule);
   if (best === null) return null;
   const counts = roundLargestRemainder(best.quotas, numLayers, best.order.map(() => 1), best.caps, best.order.map((e) => e.idRank));
   return { order: best.order, counts };
@@ -68,14 +69,14 @@ function bestRing(stages: readonly Entry[], numLayers: number): Layout | null {
  * Fast path: when some (first, last) pair has room for embed and head on top of its ideal share,
  * the ideal quotas stand unchanged (distortion 0) and only the tie-breaks choose among such pairs.
  */
-function undistortedEnds(stages: readonly Entry[], numLayers: number): Scored | null {
+function undistortedEnds(stages: readonly Entry[], numLayers: number, rule: EndRule): Scored | null {
   const ideal = idealQuotas(stages, numLayers, new Map());
   const fits = (q: number, cap: number): boolean => q <= cap + 1e-9 * Math.max(1, q);
   let best: Scored | null = null;
   for (const first of stages) {
-    if (first.cap.first < 1 || !fits(ideal.get(first) as number, first.cap.first)) continue;
+    if (!rule.first(first) || first.cap.first < 1 || !fits(ideal.get(first) as number, first.cap.first)) continue;
     for (const last of stages) {
-      if (last === first || last.cap.last < 1 || !fits(ideal.get(last) as number, last.cap.last)) continue;
+      if (last === first || !rule.last(last) || last.cap.last < 1 || !fits(ideal.get(last) as number, last.cap.last)) continue;
       const candidate: Scored = {
         order: [first, last], // ends only; the middle is filled in for the winner
         quotas: [],
@@ -96,13 +97,13 @@ function undistortedEnds(stages: readonly Entry[], numLayers: number): Scored | 
  * Slow path: water-fill every (first, last) pair with its real caps and keep the one that
  * distorts the ideal split least (Σ|q − q°|), so embed and head land where there is spare room.
  */
-function leastDistortedEnds(stages: readonly Entry[], numLayers: number): Scored | null {
+function leastDistortedEnds(stages: readonly Entry[], numLayers: number, rule: EndRule): Scored | null {
   let best: Scored | null = null;
   const ideals = new Map<string, Map<Entry, number>>();
   for (const first of stages) {
-    if (first.cap.first < 1) continue;
+    if (!rule.first(first) || first.cap.first < 1) continue;
     for (const last of stages) {
-      if (last === first || last.cap.last < 1) continue;
+      if (last === first || !rule.last(last) || last.cap.last < 1) continue;
       // More stages than layers: drop the lightest middles (stages are weight-ordered).
       const members = stages.length <= numLayers ? stages : keepHeaviest(stages, first, last, numLayers);
       const order = ringOrder(members, first, last);
@@ -149,16 +150,19 @@ function keepHeaviest(members: readonly Entry[], first: Entry, last: Entry, coun
 }
 
 /**
- * The from-scratch layout over eligible members (each can hold ≥ 1 layer in a middle position).
- * Uses the `stageCount` heaviest, adding the next heaviest while they cannot hold the model; a
- * single member alone only when no ring of two or more can. Null when nothing can hold the model.
+ * The from-scratch layout over eligible members (each can hold ≥ 1 layer in a middle position)
+ * whose ends obey `rule`. Uses the `stageCount` heaviest, plus the heaviest members the rule needs
+ * at the ends (roles.ts), adding the next heaviest while they cannot hold the model; a single
+ * member alone only when no ring of two or more can. Null when nothing can hold the model.
  */
-export function freshLayout(eligible: readonly Entry[], numLayers: number): Layout | null {
+export function freshLayout(eligible: readonly Entry[], numLayers: number, rule: EndRule = ANY_ENDS): Layout | null {
   const byWeight = [...eligible].sort(byWeightThenId);
   for (let size = stageCount(byWeight, numLayers); size <= byWeight.length; size++) {
-    const layout = bestRing(byWeight.slice(0, size), numLayers);
+    const stages = withEndMembers(byWeight.slice(0, size), byWeight, rule, numLayers);
+    if (stages === null) break; // no member set has the ends the rule needs: only "alone" is left
+    const layout = bestRing(stages, numLayers, rule);
     if (layout !== null) return layout;
   }
-  const alone = byWeight.find((e) => e.cap.only >= numLayers);
+  const alone = byWeight.find((e) => e.cap.only >= numLayers && rule.first(e) && rule.last(e));
   return alone === undefined ? null : { order: [alone], counts: [numLayers] };
 }

@@ -3,5 +3,6 @@ export { planPartition, requirePlan } from './plan-partition.ts';
 export { checkPlan } from './check-plan.ts';
 export { layerOwners, movedLayers, stageOf, type Plan, type PlanOptions, type PlanResult, type PlanStage, type Seeder, type SeederReason } from './plan.ts';
 export { memberWeight, type Member } from './member.ts';
+export { isTrusted, tokenExposure, type TokenExposure } from './roles.ts';
 export { layerCostBytes, modelShapeFromManifest, stageBytes, totalModelBytes, KV_BYTES_PER_ELEMENT, type ModelShape } from './model-shape.ts';
 export { DuplicateMemberError, InsufficientMemoryError, InvalidPlanError, InvalidPlanInputError } from './errors.ts';

@@ -9,6 +9,11 @@ export interface Member {
   /** Measured forward time of one layer in ms on the fixed micro-benchmark; lower is faster. */
   readonly speedMsPerLayer: number;
   readonly kind: 'node' | 'browser';
+  /**
+   * From the join token: `trusted` (the operator's peers) or `contributor`; absent means
+   * `contributor`. Trusted members get the embedding and the head when they have room (docs/planner.md).
+   */
+  readonly role?: 'trusted' | 'contributor';
 }
 
 /** Orders peer ids by UTF-16 code units: the one tie-break every part of the planner uses. */
@@ -33,6 +38,9 @@ export function canonicalMembers(members: readonly Member[]): Member[] {
     }
     if (m.kind !== 'node' && m.kind !== 'browser') {
       throw new InvalidPlanInputError(`member ${m.peerId}.kind`, `${String(m.kind)} must be "node" or "browser"`);
+    }
+    if (m.role !== undefined && m.role !== 'trusted' && m.role !== 'contributor') {
+      throw new InvalidPlanInputError(`member ${m.peerId}.role`, `${String(m.role)} must be "trusted", "contributor" or absent`);
     }
   }
   return sorted;

@@ -10,8 +10,8 @@ import type { Plan, PlanResult } from '../../../shared/planner/plan.ts';
 /** Fixed seed for every property: failures reproduce, CI is deterministic. */
 export const FC = { seed: 20261123, numRuns: 200 } as const;
 
-export function member(id: string, memoryBytes: number, speedMsPerLayer = 1, kind: Member['kind'] = 'node'): Member {
-  return { peerId: asPeerId(id), memoryBytes, speedMsPerLayer, kind };
+export function member(id: string, memoryBytes: number, speedMsPerLayer = 1, kind: Member['kind'] = 'node', role?: Member['role']): Member {
+  return role === undefined ? { peerId: asPeerId(id), memoryBytes, speedMsPerLayer, kind } : { peerId: asPeerId(id), memoryBytes, speedMsPerLayer, kind, role };
 }
 
 export function shape(over: Partial<ModelShape> = {}): ModelShape {
@@ -39,7 +39,10 @@ export const shapeArb: fc.Arbitrary<ModelShape> = fc.record({
 export const speedArb = fc.constantFrom(0.5, 1, 1, 1, 2, 3, 7.25);
 
 /** Members with unique ids whose budgets range from "not one layer" to "the whole model". */
-export function membersArb(s: ModelShape, opts: { maxMembers?: number; speed?: fc.Arbitrary<number> } = {}): fc.Arbitrary<Member[]> {
+export function membersArb(
+  s: ModelShape,
+  opts: { maxMembers?: number; speed?: fc.Arbitrary<number>; role?: fc.Arbitrary<Member['role']> } = {},
+): fc.Arbitrary<Member[]> {
   const c = layerCostBytes(s);
   const whole = s.numLayers * c + s.embedBytes + s.headBytes;
   return fc.uniqueArray(
@@ -48,9 +51,10 @@ export function membersArb(s: ModelShape, opts: { maxMembers?: number; speed?: f
       memoryBytes: fc.oneof(fc.integer({ min: 0, max: c * 3 }), fc.integer({ min: 0, max: whole }), fc.integer({ min: 0, max: Math.ceil(whole / 3) })),
       speed: opts.speed ?? speedArb,
       kind: fc.constantFrom<Member['kind']>('node', 'browser'),
+      role: opts.role ?? fc.constant(undefined),
     }),
     { selector: (m) => m.id, maxLength: opts.maxMembers ?? 9 },
-  ).map((ms) => ms.map((m) => member(m.id, m.memoryBytes, m.speed, m.kind)));
+  ).map((ms) => ms.map((m) => member(m.id, m.memoryBytes, m.speed, m.kind, m.role)));
 }
 
 /** Deterministic shuffle from an arbitrary list of keys (fast-check supplies the keys). */
@@ -91,11 +95,18 @@ export function referenceQuotas(s: ModelShape, members: readonly Member[], plan:
   return q(hi);
 }
 
-/** Brute force: does any ordered selection of members hold the model? (small member sets only) */
-export function feasibleByBruteForce(s: ModelShape, members: readonly Member[]): boolean {
+/**
+ * Brute force: does any ordered selection of members hold the model? (small member sets only)
+ * `ends` restricts who may be first and last (a one-member ring needs both).
+ */
+export function feasibleByBruteForce(
+  s: ModelShape,
+  members: readonly Member[],
+  ends: { first: (m: Member) => boolean; last: (m: Member) => boolean } = { first: () => true, last: () => true },
+): boolean {
   const L = s.numLayers;
   const search = (order: Member[]): boolean => {
-    if (order.length > 0 && order.length <= L) {
+    if (order.length > 0 && order.length <= L && ends.first(order[0] as Member) && ends.last(order[order.length - 1] as Member)) {
       const caps = order.map((m, i) => capAt(s, m.memoryBytes, i === 0, i === order.length - 1));
       if (caps.every((c) => c >= 1) && caps.reduce((a, b) => a + b, 0) >= L) return true;
     }
