@@ -1,8 +1,24 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
-import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
+import { bodyTooLarge } from './api-errors.ts';
+import { limitedBody } from './limited-body.ts';
 import type { ApiHandler } from './openai-handler.ts';
+
+/** Default `--api-max-body`: chat histories of long-context models fit many times over. */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** Socket-level limits (docs/api.md "Limits"); each default suits clients on a LAN or the Internet. */
+export interface ApiServerTimeouts {
+  /** From the connection (or the previous request) to the last header byte (default 10 s). */
+  readonly headersMs?: number;
+  /** From the first byte to the last byte of the request body; not the response, so long streams live (default 60 s). */
+  readonly requestMs?: number;
+  /** An idle keep-alive connection closes after this (default 5 s). */
+  readonly keepAliveMs?: number;
+  /** How often node checks the two above (default 1 s). */
+  readonly checkIntervalMs?: number;
+}
 
 export interface ApiServerOptions {
   readonly handler: ApiHandler;
@@ -10,6 +26,9 @@ export interface ApiServerOptions {
   readonly host?: string;
   /** 0 picks a free port. */
   readonly port: number;
+  /** Request bodies over this are refused with 413 (default `DEFAULT_MAX_BODY_BYTES`). */
+  readonly maxBodyBytes?: number;
+  readonly timeouts?: ApiServerTimeouts;
   /** Called once per request that failed below the handler (socket errors). */
   readonly onError?: (err: unknown) => void;
 }
@@ -25,25 +44,52 @@ export interface ApiServer {
 }
 
 /**
+ * How long a connection refused with 413 reads the rest of the upload into nothing before it is
+ * closed. Closing at once would reset a client still writing, often before it read the 413.
+ */
+const LINGER_MS = 2000;
+
+/**
  * Serves an `ApiHandler` on node:http. A client that disconnects aborts its Request's signal and
- * cancels the response body, which cancels the generation behind it.
+ * cancels the response body, which cancels the generation behind it. Bodies are capped (413 on
+ * Content-Length before reading, or when a chunked body crosses the cap) and slow requests time out.
  */
 export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const host = o.host ?? '127.0.0.1';
+  const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const t = o.timeouts ?? {};
   const open = new Set<AbortController>();
-  const server = createServer((req, res) => {
-    const abort = new AbortController();
-    open.add(abort);
-    res.on('close', () => {
-      open.delete(abort);
-      if (!res.writableFinished) abort.abort(new Error('client disconnected'));
-    });
-    serve(o.handler, req, res, abort.signal).catch((err: unknown) => {
-      // The socket's edge: the handler maps its own errors, so this is a broken connection.
-      o.onError?.(err);
-      res.destroy();
-    });
-  });
+  const server = createServer(
+    {
+      headersTimeout: t.headersMs ?? 10_000,
+      // node applies it until the request is received, not while the response streams.
+      requestTimeout: t.requestMs ?? 60_000,
+      keepAliveTimeout: t.keepAliveMs ?? 5000,
+      connectionsCheckingInterval: t.checkIntervalMs ?? 1000,
+    },
+    (req, res) => {
+      if (Number(req.headers['content-length'] ?? 0) > maxBody) {
+        refuseBody(req, res, maxBody);
+        return;
+      }
+      const abort = new AbortController();
+      open.add(abort);
+      // A body the handler left unread (a refusal, an unknown endpoint) is discarded, so the
+      // connection can carry its next request instead of stalling until the body timeout.
+      res.once('finish', () => {
+        if (!req.complete) discard(req);
+      });
+      res.on('close', () => {
+        open.delete(abort);
+        if (!res.writableFinished) abort.abort(new Error('client disconnected'));
+      });
+      serve(o.handler, req, res, abort.signal, maxBody).catch((err: unknown) => {
+        // The socket's edge: the handler maps its own errors, so this is a broken connection.
+        o.onError?.(err);
+        res.destroy();
+      });
+    },
+  );
   server.listen(o.port, host);
   await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
   const port = (server.address() as AddressInfo).port;
@@ -66,29 +112,61 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   };
 }
 
-async function serve(handler: ApiHandler, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+/** 413 without reading the body (no `Connection: close`: node would reset the socket at once, see LINGER_MS). */
+function refuseBody(req: IncomingMessage, res: ServerResponse, maxBody: number): void {
+  const body = JSON.stringify(bodyTooLarge(maxBody).toBody());
+  res.writeHead(413, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+  linger(req);
+}
+
+/** Reads what the client still sends into nothing. */
+function discard(req: IncomingMessage): void {
+  req.removeAllListeners('data');
+  req.on('data', () => undefined);
+  req.resume();
+}
+
+/** Discards what the client still sends; closes the socket if the upload has not ended within `LINGER_MS`. */
+function linger(req: IncomingMessage): void {
+  discard(req);
+  const socket = req.socket;
+  const timer = setTimeout(() => {
+    if (!req.complete) socket.destroy();
+  }, LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  req.once('end', () => clearTimeout(timer));
+}
+
+async function serve(handler: ApiHandler, req: IncomingMessage, res: ServerResponse, signal: AbortSignal, maxBody: number): Promise<void> {
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers)) {
     if (Array.isArray(v)) for (const x of v) headers.append(k, x);
     else if (v !== undefined) headers.set(k, v);
   }
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';
-  const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, {
+  let overflowed = false;
+  // The Host header travels as a header (the handler checks it); the URL's own host is fixed, so a
+  // malformed Host cannot break the URL.
+  const request = new Request(new URL(req.url ?? '/', 'http://localhost'), {
     method: req.method ?? 'GET',
     headers,
     signal,
-    ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
+    ...(hasBody ? { body: limitedBody(req, maxBody, () => (overflowed = true)), duplex: 'half' } : {}),
   } as RequestInit);
   const response = await handler(request);
   res.writeHead(response.status, Object.fromEntries(response.headers));
   if (response.body === null || req.method === 'HEAD') {
     res.end();
+    if (overflowed) linger(req);
     return;
   }
   res.flushHeaders();
   const reader = response.body.getReader();
   const stop = (): void => void reader.cancel().catch(() => undefined); // already errored: nothing to cancel
   signal.addEventListener('abort', stop, { once: true });
+  let finished = false;
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -96,8 +174,11 @@ async function serve(handler: ApiHandler, req: IncomingMessage, res: ServerRespo
       if (!res.write(value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
       if (signal.aborted) return;
     }
+    finished = true;
     res.end();
+    if (overflowed) linger(req);
   } finally {
     signal.removeEventListener('abort', stop);
+    if (!finished) stop(); // the client left (or the write failed): cancel the generation behind the body
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The OpenAI-compatible API as `(Request) => Promise<Response>`, testable without a socket:
  * GET /v1/models, POST /v1/chat/completions, POST /v1/completions (JSON or server-sent events),
- * GET /status (ringmesh extension), CORS with preflight. Errors use OpenAI's shape.
+ * GET /status (ringmesh extension), CORS with preflight for the origins allowed. Errors use
+ * OpenAI's shape. Host, Origin and key checks: api-guard.ts; the generation bound: generation-slots.ts.
  */
 import { randomBytes } from 'node:crypto';
 import type { ZodType } from 'zod';
@@ -9,6 +10,9 @@ import type { ModelManifest } from '../../shared/model/manifest.ts';
 import type { Requester } from '../../shared/ring/requester.ts';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.ts';
 import { ApiError, badRequest } from './api-errors.ts';
+import { createApiGuard } from './api-guard.ts';
+import { createGenerationSlots, type Slot } from './generation-slots.ts';
+import { checkPromptChars, contextExceeded, messageChars, type PromptParam } from './prompt-bounds.ts';
 import { chatRequestSchema, completionRequestSchema, type ChatRequest, type CompletionRequest } from './api-schemas.ts';
 import { ChatTemplateError, type ChatRenderer } from '../../shared/chat/chat-template.ts';
 import { streamCompletion, type CompletionDelta, type CompletionOutcome, type CompletionParams } from './completion-stream.ts';
@@ -21,10 +25,16 @@ export interface OpenAiHandlerOptions {
   readonly manifest: ModelManifest;
   readonly modelId: string;
   readonly chat: ChatRenderer;
-  /** When set, requests need `Authorization: Bearer <apiKey>`. */
+  /** When set, every request needs `Authorization: Bearer <apiKey>`. */
   readonly apiKey?: string;
-  /** Origins CORS allows; default any (`*`). */
+  /** Web origins allowed to call from a browser (CORS); default none: a request with an Origin is refused. */
   readonly corsOrigins?: readonly string[];
+  /** The address the server listens on, for the Host check (default 127.0.0.1). */
+  readonly bindHost?: string;
+  /** Further host names the API answers to (`--api-public-host`). */
+  readonly publicHosts?: readonly string[];
+  /** Generations at once before 429 (default `DEFAULT_MAX_CONCURRENT`). */
+  readonly maxConcurrent?: number;
   /** Extra fields for GET /status (peers, ring, …). */
   readonly status?: () => Record<string, unknown>;
   /** Seconds since the epoch (default: the wall clock). */
@@ -46,34 +56,21 @@ interface Prepared {
 
 export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
   const now = o.now ?? ((): number => Math.floor(Date.now() / 1000));
-  let active = 0;
+  const guard = createApiGuard(o);
+  const slots = createGenerationSlots(o.maxConcurrent);
   let served = 0;
-  /** Counts generations from start to end (completed, stopped, failed or cancelled) for /status. */
-  async function* counted(gen: AsyncGenerator<CompletionDelta, CompletionOutcome>): AsyncGenerator<CompletionDelta, CompletionOutcome> {
-    active++;
+  /** Holds the request's slot until its generation ends (completed, stopped, failed or cancelled). */
+  async function* counted(gen: AsyncGenerator<CompletionDelta, CompletionOutcome>, slot: Slot): AsyncGenerator<CompletionDelta, CompletionOutcome> {
     try {
       const outcome = yield* gen;
       served += outcome.completionTokens;
       return outcome;
     } finally {
-      active--;
+      slot.release();
     }
   }
   const contextLength = o.manifest.architecture.contextLength;
   const modelName = o.manifest.name;
-
-  const cors = (request: Request): Record<string, string> => {
-    const origin = request.headers.get('origin');
-    const allowed = o.corsOrigins === undefined ? '*' : origin !== null && o.corsOrigins.includes(origin) ? origin : null;
-    if (allowed === null) return {};
-    return {
-      'access-control-allow-origin': allowed,
-      'access-control-allow-methods': 'GET, POST, OPTIONS',
-      'access-control-allow-headers': request.headers.get('access-control-request-headers') ?? 'authorization, content-type',
-      'access-control-max-age': '86400',
-      ...(allowed === '*' ? {} : { vary: 'origin' }),
-    };
-  };
 
   const checkModel = (model: string): void => {
     if (model !== modelName && model !== o.modelId) {
@@ -81,11 +78,9 @@ export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
     }
   };
 
-  const params = (r: ChatRequest | CompletionRequest, promptTokens: number, maxTokens: number | null | undefined): CompletionParams => {
+  const params = (r: ChatRequest | CompletionRequest, promptTokens: number, maxTokens: number | null | undefined, param: PromptParam): CompletionParams => {
     const room = contextLength - promptTokens;
-    if (room < 1) {
-      throw badRequest(`This model's maximum context length is ${contextLength} tokens, but the prompt has ${promptTokens} tokens`, 'messages', 'context_length_exceeded');
-    }
+    if (room < 1) throw contextExceeded(contextLength, `has ${promptTokens} tokens`, param);
     return {
       maxTokens: Math.min(maxTokens ?? room, room),
       temperature: r.temperature ?? 1,
@@ -98,6 +93,7 @@ export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
 
   const prepareChat = (r: ChatRequest): Prepared => {
     checkModel(r.model);
+    checkPromptChars(messageChars(r.messages), contextLength, 'messages');
     let rendered;
     try {
       rendered = o.chat.render(r.messages);
@@ -105,6 +101,7 @@ export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
       if (err instanceof ChatTemplateError) throw badRequest(err.message, 'messages', 'invalid_messages');
       throw err;
     }
+    checkPromptChars(rendered.text.length, contextLength, 'messages');
     const promptIds = o.tokenizer.encode(rendered.text, rendered.hasBos ? { bos: false } : {});
     return finish('chat', r, promptIds, r.max_completion_tokens ?? r.max_tokens);
   };
@@ -113,9 +110,14 @@ export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
     checkModel(r.model);
     const prompt = r.prompt;
     let promptIds: number[];
-    if (typeof prompt === 'string') promptIds = o.tokenizer.encode(prompt);
-    else if (typeof prompt[0] === 'string') promptIds = o.tokenizer.encode(prompt[0]);
-    else promptIds = prompt as number[];
+    if (typeof prompt === 'string' || typeof prompt[0] === 'string') {
+      const text = typeof prompt === 'string' ? prompt : (prompt[0] as string);
+      checkPromptChars(text.length, contextLength, 'prompt');
+      promptIds = o.tokenizer.encode(text);
+    } else {
+      promptIds = prompt as number[];
+      if (promptIds.length >= contextLength) throw contextExceeded(contextLength, `has ${promptIds.length} tokens`, 'prompt');
+    }
     const bad = promptIds.find((id) => id >= o.tokenizer.vocabSize);
     if (bad !== undefined) throw badRequest(`prompt token id ${bad} is outside the vocabulary (size ${o.tokenizer.vocabSize})`, 'prompt');
     if (promptIds.length === 0) throw badRequest('the prompt encodes to no tokens', 'prompt');
@@ -125,16 +127,16 @@ export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
   const finish = (kind: Kind, r: ChatRequest | CompletionRequest, promptIds: number[], maxTokens: number | null | undefined): Prepared => ({
     kind,
     promptIds,
-    params: params(r, promptIds.length, maxTokens),
+    params: params(r, promptIds.length, maxTokens, kind === 'chat' ? 'messages' : 'prompt'),
     stream: r.stream === true,
     includeUsage: r.stream_options?.include_usage === true,
     returnIds: r.return_token_ids === true,
   });
 
-  const complete = async (p: Prepared, signal: AbortSignal): Promise<Response> => {
+  const complete = async (p: Prepared, signal: AbortSignal, slot: Slot): Promise<Response> => {
     const id = newId(p.kind);
     const created = now();
-    const gen = counted(streamCompletion(o.requester, o.tokenizer, p.promptIds, p.params, signal));
+    const gen = counted(streamCompletion(o.requester, o.tokenizer, p.promptIds, p.params, signal), slot);
     const usage = (n: number): Record<string, number> => ({ prompt_tokens: p.promptIds.length, completion_tokens: n, total_tokens: p.promptIds.length + n });
     const head = { id, object: p.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model: modelName };
     const promptIdsField = p.returnIds ? { prompt_token_ids: p.promptIds } : {};
@@ -201,21 +203,25 @@ export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
     const { pathname } = new URL(request.url);
     const path = pathname.replace(/\/+$/, '');
     if (path === '/status' && request.method === 'GET') {
-      return Response.json({ status: 'ok', model: modelName, modelId: o.modelId, peerId: o.requester.peerId, activeRequests: active, tokensServed: served, ...o.status?.() });
+      return Response.json({ status: 'ok', model: modelName, modelId: o.modelId, peerId: o.requester.peerId, activeRequests: slots.active, tokensServed: served, ...o.status?.() });
     }
     if (path === '/healthz' && request.method === 'GET') return Response.json({ status: 'ok' });
-    if (o.apiKey !== undefined && request.headers.get('authorization') !== `Bearer ${o.apiKey}`) {
-      throw new ApiError(401, 'Missing or wrong API key: send Authorization: Bearer <key>', 'authentication_error', null, 'invalid_api_key');
-    }
     if (path === '/v1/models' && request.method === 'GET') {
       return Response.json({ object: 'list', data: [modelEntry()] });
     }
     if (path === `/v1/models/${modelName}` || path === `/v1/models/${o.modelId}`) return Response.json(modelEntry());
     if (path === '/v1/chat/completions' || path === '/v1/completions') {
       if (request.method !== 'POST') throw new ApiError(405, `${path} takes POST`, 'invalid_request_error', null, 'method_not_allowed');
-      const body = await readJson(request);
-      const prepared = path === '/v1/chat/completions' ? prepareChat(validate(chatRequestSchema, body)) : prepareText(validate(completionRequestSchema, body));
-      return complete(prepared, request.signal);
+      // Taken before the body is read: past the bound a request costs neither its body nor a tokenizer run.
+      const slot = slots.acquire();
+      try {
+        const body = await readJson(request);
+        const prepared = path === '/v1/chat/completions' ? prepareChat(validate(chatRequestSchema, body)) : prepareText(validate(completionRequestSchema, body));
+        return await complete(prepared, request.signal, slot);
+      } catch (err) {
+        slot.release(); // no generation holds it (a generation that failed has released it already)
+        throw err;
+      }
     }
     throw new ApiError(404, `Unknown endpoint ${request.method} ${pathname}`, 'not_found_error', null, 'unknown_url');
   };
@@ -229,14 +235,17 @@ export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
   });
 
   return async (request) => {
-    const headers = cors(request);
-    if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers });
+    const headers = guard.cors(request); // none for an origin not allowed: its page reads nothing
+    const refused = guard.refuse(request);
     let response: Response;
-    try {
-      response = await route(request);
-    } catch (err) {
-      const api = toApiError(err);
-      response = Response.json(api.toBody(), { status: api.status });
+    if (refused !== null) response = refused.toResponse();
+    else if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers });
+    else {
+      try {
+        response = await route(request);
+      } catch (err) {
+        response = toApiError(err).toResponse();
+      }
     }
     for (const [k, v] of Object.entries(headers)) response.headers.set(k, v);
     return response;
@@ -248,7 +257,14 @@ function newId(kind: Kind): string {
 }
 
 async function readJson(request: Request): Promise<unknown> {
-  const text = await request.text();
+  let text: string;
+  try {
+    text = await request.text();
+  } catch (err) {
+    // The server's body limit errors the stream with its 413; anything else is a broken upload.
+    if (err instanceof ApiError) throw err;
+    throw badRequest(`The request body could not be read: ${err instanceof Error ? err.message : String(err)}`, null, 'invalid_body');
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -96,3 +96,53 @@ export function parseOnOff(value: string): boolean {
   if (['off', 'false', '0', 'no'].includes(v)) return false;
   throw new InvalidArgumentError(`"${value}" is not on or off`);
 }
+
+/** `--cors-origin`: a web origin, `scheme://host[:port]` (repeatable; a comma list too, as the env var gives it). */
+export function parseCorsOrigins(value: string, previous: string[] | undefined): string[] {
+  const out = [...(previous ?? [])];
+  for (const v of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    let url: URL | null = null;
+    try {
+      url = new URL(v);
+    } catch {
+      // reported below
+    }
+    if (url === null || url.origin === 'null' || (url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '' || url.username !== '') {
+      throw new InvalidArgumentError(`"${v}" is not a web origin: expected scheme://host[:port] with no path, e.g. http://localhost:5173`);
+    }
+    out.push(url.origin); // the serialized form browsers send (lower-case host, no default port)
+  }
+  return out;
+}
+
+/** `--api-public-host`: a host name (or address) clients use to reach the API (repeatable; a comma list too). */
+export function parsePublicHosts(value: string, previous: string[] | undefined): string[] {
+  const out = [...(previous ?? [])];
+  for (const v of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*|[A-Za-z0-9.-]+)$/.test(v)) {
+      throw new InvalidArgumentError(`"${v}" is not a host name: expected e.g. llm.example.org or 10.0.0.5 (no scheme, no port)`);
+    }
+    out.push(v.toLowerCase());
+  }
+  return out;
+}
+
+/** `--api-max-concurrent`: generations at once, 1–1024. */
+export function parseMaxConcurrent(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 1024) throw new InvalidArgumentError(`"${value}" is not a generation count: expected an integer from 1 to 1024`);
+  return n;
+}
+
+/** `--api-max-body`: a size (parseByteSize) of at least 1 KiB. */
+export function parseMaxBody(value: string): number {
+  const n = parseByteSize(value);
+  if (n < 1024) throw new InvalidArgumentError(`"${value}" is too small for a request body limit: expected at least 1KiB`);
+  return n;
+}
+
+/** `--api-key`: non-empty, no whitespace (it travels in an Authorization header). */
+export function parseApiKey(value: string): string {
+  if (value.length === 0 || /\s/.test(value)) throw new InvalidArgumentError('an API key must be non-empty and have no spaces');
+  return value;
+}

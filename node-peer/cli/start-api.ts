@@ -21,8 +21,19 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
+/** The API flags of `node-peer start` (start-command.ts checks that a non-loopback host has a key). */
+export interface ApiFlags {
+  readonly apiPort?: number;
+  readonly apiHost: string;
+  readonly apiKey?: string;
+  readonly apiMaxBody?: number;
+  readonly apiMaxConcurrent?: number;
+  readonly corsOrigin?: readonly string[];
+  readonly apiPublicHost?: readonly string[];
+}
+
 /** Starts the OpenAI-compatible API of `node-peer start --api-port` for one model. */
-export async function serveApi(o: { apiPort?: number; apiHost: string; apiKey?: string }, m: ApiModel): Promise<RunningApi> {
+export async function serveApi(o: ApiFlags, m: ApiModel): Promise<RunningApi> {
   const tok = m.manifest.tokenizer;
   const chat = createChatRenderer({ template: tok.chatTemplate, ...specialTokenTexts(m.tokenizerBytes, tok.bos, tok.eos) });
   const handler = createOpenAiHandler({
@@ -31,8 +42,12 @@ export async function serveApi(o: { apiPort?: number; apiHost: string; apiKey?: 
     manifest: m.manifest,
     modelId: m.modelId,
     chat,
+    bindHost: o.apiHost,
     ...(o.apiKey === undefined ? {} : { apiKey: o.apiKey }),
+    ...(o.corsOrigin === undefined ? {} : { corsOrigins: o.corsOrigin }),
+    ...(o.apiPublicHost === undefined ? {} : { publicHosts: o.apiPublicHost }),
+    ...(o.apiMaxConcurrent === undefined ? {} : { maxConcurrent: o.apiMaxConcurrent }),
     ...(m.status === undefined ? {} : { status: m.status }),
   });
-  return startApiServer({ handler, host: o.apiHost, port: o.apiPort ?? 0 });
+  return startApiServer({ handler, host: o.apiHost, port: o.apiPort ?? 0, ...(o.apiMaxBody === undefined ? {} : { maxBodyBytes: o.apiMaxBody }) });
 }

@@ -7,6 +7,10 @@ import type { ModelManifest } from '../../shared/model/manifest.ts';
 import { startNodePeer } from '../peer/node-peer-runtime.ts';
 import type { NodePeer } from '../peer/node-peer-types.ts';
 import { formatBytes, parseByteSize, parseIceServer, parsePort, parseLinkMtu, parseOnOff, parseSeconds, parseSignalUrl, parseThreads, toIceServer } from './option-parsers.ts';
+import { parseApiKey, parseCorsOrigins, parseMaxBody, parseMaxConcurrent, parsePublicHosts } from './option-parsers.ts';
+import { DEFAULT_MAX_BODY_BYTES } from '../api/api-server.ts';
+import { DEFAULT_MAX_CONCURRENT } from '../api/generation-slots.ts';
+import { isLoopbackHost } from '../api/host-policy.ts';
 import { CLOSE_CODES } from '../../shared/signaling/close-codes.ts';
 import { SignalingClosedError } from '../../shared/signaling/errors.ts';
 import { JoinRefusedError, probeSignaling, SignalingUnreachableError } from './signal-probe.ts';
@@ -21,6 +25,10 @@ export interface StartOptions {
   apiPort?: number;
   apiHost: string;
   apiKey?: string;
+  apiMaxBody: number;
+  apiMaxConcurrent: number;
+  corsOrigin?: string[];
+  apiPublicHost?: string[];
   cacheDir: string;
   token?: string;
   iceServer?: string[];
@@ -81,8 +89,12 @@ export function registerStartCommand(program: Command): void {
     .addOption(new Option('--model <dir|url|id>', 'model package: a local directory (this peer seeds it), an http(s) base URL, or a model id (64 hex digits; pieces come from peers or --origin)').env(env('MODEL')).makeOptionMandatory())
     .addOption(new Option('--memory <size>', 'memory this peer offers for weights + KV cache, e.g. 8GiB, 512MiB; 0 = seed pieces and make requests only (default: half the free memory)').env(env('MEMORY')).argParser(parseByteSize))
     .addOption(new Option('--api-port <port>', 'serve the OpenAI-compatible HTTP API on this port (0 = any free port); no API without it').env(env('API_PORT')).argParser(parsePort))
-    .addOption(new Option('--api-host <host>', 'interface the API listens on').env(env('API_HOST')).default('127.0.0.1'))
-    .addOption(new Option('--api-key <key>', 'require "Authorization: Bearer <key>" on API requests').env(env('API_KEY')))
+    .addOption(new Option('--api-host <host>', 'interface the API listens on; anything but loopback needs --api-key').env(env('API_HOST')).default('127.0.0.1'))
+    .addOption(new Option('--api-key <key>', 'require "Authorization: Bearer <key>" on every API request (required with a non-loopback --api-host)').env(env('API_KEY')).argParser(parseApiKey))
+    .addOption(new Option('--api-max-body <size>', 'largest API request body; larger ones get 413').env(env('API_MAX_BODY')).argParser(parseMaxBody).default(DEFAULT_MAX_BODY_BYTES, '4MiB'))
+    .addOption(new Option('--api-max-concurrent <n>', 'generations the API runs at once; more get 429 with Retry-After').env(env('API_MAX_CONCURRENT')).argParser(parseMaxConcurrent).default(DEFAULT_MAX_CONCURRENT))
+    .addOption(new Option('--cors-origin <origin>', 'web origin (scheme://host[:port]) allowed to call the API from a browser (repeatable or comma-separated); none by default: requests with another Origin get 403').env(env('CORS_ORIGIN')).argParser(parseCorsOrigins))
+    .addOption(new Option('--api-public-host <name>', 'a host name clients reach the API by, beyond its bind address and loopback (repeatable or comma-separated); other Host headers get 421').env(env('API_PUBLIC_HOST')).argParser(parsePublicHosts))
     .addOption(new Option('--cache-dir <dir>', 'piece cache directory').env(env('CACHE_DIR')).default(defaultCacheDir()))
     .addOption(new Option('--token <token>', 'join token, when the signaling server requires one (ringmesh-signal --mint-token)').env(env('TOKEN')))
     .addOption(new Option('--join-token <token>').hideHelp())
@@ -112,6 +124,10 @@ ready, ring-ready, api, …). Exit codes: 0 stopped by SIGINT/SIGTERM, 1 runtime
     )
     .action(async (o: StartOptions & { joinToken?: string; iceServer?: string[] | string }, cmd: Command) => {
       // A direct link's answer names this peer's address: a wildcard or none names nothing to dial.
+      // An API beyond this machine without a key would serve (and spend the ring on) anyone who finds it.
+      if (o.apiPort !== undefined && !isLoopbackHost(o.apiHost) && o.apiKey === undefined) {
+        cmd.error(`error: option '--api-host ${o.apiHost}' is not loopback: it needs --api-key <key> (or RINGMESH_API_KEY), which every request must then send as "Authorization: Bearer <key>"`, { exitCode: 2, code: 'ringmesh.usage' });
+      }
       if (o.directLinks === true && (o.bindAddress === undefined || o.bindAddress === '0.0.0.0' || o.bindAddress === '::')) {
         cmd.error("error: option '--direct-links on' needs --bind-address <this machine's address> (the address other Node peers dial; not a wildcard)", { exitCode: 2, code: 'ringmesh.usage' });
       }

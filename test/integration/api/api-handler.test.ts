@@ -70,7 +70,8 @@ describe('OpenAI-compatible API (in process, real engine)', () => {
     await expectError(await fetch(`${server.url}/v1/nope`), 404, 'not_found_error', null, 'unknown_url');
     await expectError(await fetch(`${server.url}/v1/completions`), 405, 'invalid_request_error', null, 'method_not_allowed');
     const long = 'x '.repeat(3000);
-    await expectError(await post('/v1/completions', { model: MODEL, prompt: long }), 400, 'invalid_request_error', 'messages', 'context_length_exceeded');
+    await expectError(await post('/v1/completions', { model: MODEL, prompt: long }), 400, 'invalid_request_error', 'prompt', 'context_length_exceeded');
+    await expectError(await post('/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: long }] }), 400, 'invalid_request_error', 'messages', 'context_length_exceeded');
   });
 
   it('requires the API key when one is set', async () => {
@@ -79,19 +80,23 @@ describe('OpenAI-compatible API (in process, real engine)', () => {
     expect((await keyed(new Request('http://x/v1/models', { headers: { authorization: 'Bearer sk-test' } }))).status).toBe(200);
   });
 
-  it('answers CORS preflights and marks responses', async () => {
-    const pre = await fetch(`${server.url}/v1/chat/completions`, {
+  it('answers CORS preflights and marks responses for an allowed origin', async () => {
+    const cors = createOpenAiHandler({ requester: model.requester, tokenizer: model.tokenizer, manifest: model.manifest, modelId: model.modelId, chat: createChatRenderer({ template: null }), corsOrigins: ['http://example.test'] });
+    const pre = await cors(new Request('http://localhost/v1/chat/completions', {
       method: 'OPTIONS',
       headers: { origin: 'http://example.test', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
-    });
+    }));
     expect(pre.status).toBe(204);
-    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    expect(pre.headers.get('access-control-allow-origin')).toBe('http://example.test');
     expect(pre.headers.get('access-control-allow-methods')).toContain('POST');
     expect(pre.headers.get('access-control-allow-headers')).toBe('content-type, authorization');
-    const res = await fetch(`${server.url}/v1/models`, { headers: { origin: 'http://example.test' } });
-    expect(res.headers.get('access-control-allow-origin')).toBe('*');
-    const err = await post('/v1/chat/completions', '{', { origin: 'http://example.test' });
-    expect(err.headers.get('access-control-allow-origin')).toBe('*');
+    const res = await cors(new Request('http://localhost/v1/models', { headers: { origin: 'http://example.test' } }));
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://example.test');
+    const err = await cors(new Request('http://localhost/v1/chat/completions', { method: 'POST', body: '{', headers: { origin: 'http://example.test' } }));
+    expect(err.status).toBe(400);
+    expect(err.headers.get('access-control-allow-origin')).toBe('http://example.test');
+    // Without --cors-origin a browser origin is refused (api-hardening.test.ts covers the rest).
+    expect((await fetch(`${server.url}/v1/models`, { headers: { origin: 'http://example.test' } })).status).toBe(403);
   });
 
   it('cuts at a stop string (not included) and reports finish_reason stop', async () => {
