@@ -1,7 +1,8 @@
 /**
- * Join tokens: `base64url(JSON {room, exp}) + "." + base64url(HMAC-SHA256(secret, payloadPart))`.
- * `exp` is in unix seconds; `room: "*"` admits any room. Whoever holds the secret (the operator,
- * the CLI) mints them; the server only verifies.
+ * Join tokens: `base64url(JSON {room, exp, role?, mem?}) + "." + base64url(HMAC-SHA256(secret, payloadPart))`.
+ * `exp` is in unix seconds; `room: "*"` admits any room; `role` is `trusted` or `contributor`
+ * (absent: contributor); `mem` caps the memory its holder may claim, bytes. Whoever holds the
+ * secret (the operator, the CLI) mints them; the server only verifies.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import {
@@ -11,11 +12,16 @@ import {
   JoinTokenRoomError,
   JoinTokenSignatureError,
 } from './errors.ts';
+import type { MemberRole } from '../shared/signaling/protocol.ts';
 
 export interface JoinTokenClaims {
   readonly room: string;
   /** Expiry, unix seconds. */
   readonly exp: number;
+  /** What the operator vouches for; absent: contributor. */
+  readonly role?: MemberRole;
+  /** Most memory its holder may claim, bytes; absent: the server's per-kind cap only. */
+  readonly mem?: number;
 }
 
 export interface MintJoinTokenOptions {
@@ -26,11 +32,20 @@ export interface MintJoinTokenOptions {
   readonly ttlSeconds?: number;
   /** ms since the epoch (default Date.now()). */
   readonly now?: number;
+  /** Role of its holder (default: none in the token, read as contributor). */
+  readonly role?: MemberRole;
+  /** Memory cap of its holder, bytes. */
+  readonly mem?: number;
 }
 
 export function mintJoinToken(options: MintJoinTokenOptions): string {
   const now = options.now ?? Date.now();
-  const claims: JoinTokenClaims = { room: options.room, exp: Math.floor(now / 1000) + (options.ttlSeconds ?? 3600) };
+  const claims: JoinTokenClaims = {
+    room: options.room,
+    exp: Math.floor(now / 1000) + (options.ttlSeconds ?? 3600),
+    ...(options.role !== undefined ? { role: options.role } : {}),
+    ...(options.mem !== undefined ? { mem: options.mem } : {}),
+  };
   const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
   return `${payload}.${sign(options.secret, payload)}`;
 }
@@ -65,9 +80,12 @@ function decodeClaims(payload: string): JoinTokenClaims {
   } catch (cause) {
     throw new JoinTokenMalformedError('join token payload is not JSON', { cause });
   }
-  const v = value as Partial<JoinTokenClaims> | null;
+  const v = value as { room?: unknown; exp?: unknown; role?: unknown; mem?: unknown } | null;
   if (typeof v !== 'object' || v === null || typeof v.room !== 'string' || typeof v.exp !== 'number' || !Number.isFinite(v.exp)) {
-    throw new JoinTokenMalformedError('join token payload must be {room: string, exp: number}');
+    throw new JoinTokenMalformedError('join token payload must be {room: string, exp: number, role?, mem?}');
   }
-  return { room: v.room, exp: v.exp };
+  // Signed claims the server cannot read are refused, not ignored: the operator meant something.
+  if (v.role !== undefined && v.role !== 'trusted' && v.role !== 'contributor') throw new JoinTokenMalformedError('join token role must be "trusted" or "contributor"');
+  if (v.mem !== undefined && (typeof v.mem !== 'number' || !Number.isSafeInteger(v.mem) || v.mem < 0)) throw new JoinTokenMalformedError('join token mem must be a whole number of bytes');
+  return { room: v.room, exp: v.exp, ...(v.role !== undefined ? { role: v.role } : {}), ...(v.mem !== undefined ? { mem: v.mem } : {}) };
 }

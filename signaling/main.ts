@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { SignalingConfigError } from './errors.ts';
 import { mintJoinToken } from './join-token.ts';
+import type { MemberRole } from '../shared/signaling/protocol.ts';
 import type { SignalingLimits } from './options.ts';
 import { createRingPlanHook, REPLAN_REPORT_KINDS } from './plan-hook.ts';
 import { createSignalingServer } from './server.ts';
@@ -34,7 +35,23 @@ const LIMIT_FLAGS: ReadonlyArray<[keyof SignalingLimits, string, string]> = [
   ['maxRooms', '--max-rooms <n>', 'rooms per server'],
   ['maxConnections', '--max-connections <n>', 'open sockets per server'],
   ['maxStrikes', '--max-strikes <n>', 'invalid frames tolerated before closing'],
+  ['maxConnectionsPerAddress', '--max-connections-per-address <n>', 'open sockets per client address (IPv6: per /64)'],
+  ['maxRoomsPerAddress', '--max-rooms-per-address <n>', 'rooms the members from one client address may be in'],
+  ['maxReportKinds', '--max-report-kinds <n>', 'distinct report kinds per member'],
+  ['maxReportBytes', '--max-report-bytes <n>', 'largest report data as JSON, bytes'],
+  ['maxManifestBytes', '--max-manifest-bytes <n>', 'largest manifest in a model report, bytes'],
+  ['reportsPerSecond', '--reports-per-second <n>', 'sustained reports per second per member'],
+  ['reportBurst', '--report-burst <n>', 'reports allowed in a burst'],
 ];
+const role = (value: string): MemberRole => {
+  if (value !== 'trusted' && value !== 'contributor') throw new InvalidArgumentError('expected trusted or contributor');
+  return value;
+};
+const roomModel = (value: string, previous: Map<string, string> | undefined): Map<string, string> => {
+  const m = /^([A-Za-z0-9._:-]{1,128})=([0-9a-f]{64})$/.exec(value);
+  if (!m?.[1] || !m[2]) throw new InvalidArgumentError('expected <room>=<64-hex model id>');
+  return new Map(previous).set(m[1], m[2]);
+};
 const envName = (key: string): string => `RINGMESH_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 
 async function main(): Promise<void> {
@@ -49,8 +66,15 @@ async function main(): Promise<void> {
     .option('--heartbeat-interval-ms <n>', 'liveness sweep interval (RINGMESH_HEARTBEAT_INTERVAL_MS)', int, envInt('RINGMESH_HEARTBEAT_INTERVAL_MS'))
     .option('--full-membership-limit <n>', 'rooms up to this size get full member lists (RINGMESH_FULL_MEMBERSHIP_LIMIT)', int, envInt('RINGMESH_FULL_MEMBERSHIP_LIMIT'))
     .option('--log-level <level>', 'pino level (RINGMESH_LOG_LEVEL)', env['RINGMESH_LOG_LEVEL'] ?? 'info')
+    .option('--max-memory-browser <bytes>', 'memory claims of browser members are cut to this (RINGMESH_MAX_MEMORY_BROWSER; default 16 GiB)', int, envInt('RINGMESH_MAX_MEMORY_BROWSER'))
+    .option('--max-memory-node <bytes>', 'memory claims of Node members are cut to this (RINGMESH_MAX_MEMORY_NODE; default 1 TiB)', int, envInt('RINGMESH_MAX_MEMORY_NODE'))
+    .option('--open-role <role>', 'role of every member when no --token-secret is set: trusted or contributor (RINGMESH_OPEN_ROLE)', role, env['RINGMESH_OPEN_ROLE'] ? role(env['RINGMESH_OPEN_ROLE']) : undefined)
+    .option('--trust-proxy', 'client address = last X-Forwarded-For entry (only behind a reverse proxy that sets it; RINGMESH_TRUST_PROXY=1)', env['RINGMESH_TRUST_PROXY'] === '1')
+    .option('--room-model <room=modelId>', 'plan <room> for this model id (rooms named by a model id need none)', roomModel)
     .option('--mint-token <room>', 'print a join token for <room> ("*" = any) signed with --token-secret, then exit')
-    .option('--token-ttl <seconds>', 'lifetime of a minted token', int, 3600);
+    .option('--token-ttl <seconds>', 'lifetime of a minted token', int, 3600)
+    .option('--token-role <role>', 'role a minted token grants: trusted or contributor', role)
+    .option('--token-mem <bytes>', 'memory cap a minted token carries, bytes', int);
   for (const [key, flag, help] of LIMIT_FLAGS) program.option(flag, `${help} (${envName(key)})`, int, envInt(envName(key)));
   program.parse();
 
@@ -62,7 +86,9 @@ async function main(): Promise<void> {
   if (mintFor !== undefined) {
     const secret = str('tokenSecret');
     if (!secret) throw new SignalingConfigError('--mint-token needs --token-secret (or RINGMESH_TOKEN_SECRET)');
-    console.log(mintJoinToken({ secret, room: mintFor, ttlSeconds: num('tokenTtl') ?? 3600 }));
+    const tokenRole = str('tokenRole') as MemberRole | undefined;
+    const tokenMem = num('tokenMem');
+    console.log(mintJoinToken({ secret, room: mintFor, ttlSeconds: num('tokenTtl') ?? 3600, ...(tokenRole ? { role: tokenRole } : {}), ...(tokenMem !== undefined ? { mem: tokenMem } : {}) }));
     process.exit(0);
   }
 
@@ -78,15 +104,22 @@ async function main(): Promise<void> {
   const heartbeatIntervalMs = num('heartbeatIntervalMs');
   const fullMembershipLimit = num('fullMembershipLimit');
   const allowOrigins = Array.isArray(opts['allowOrigin']) ? (opts['allowOrigin'] as string[]) : undefined;
+  const roomModels = opts['roomModel'] instanceof Map ? (opts['roomModel'] as Map<string, string>) : undefined;
+  const memoryCaps = { ...(num('maxMemoryBrowser') !== undefined ? { browser: num('maxMemoryBrowser') } : {}), ...(num('maxMemoryNode') !== undefined ? { node: num('maxMemoryNode') } : {}) };
+  const openRole = str('openRole') as MemberRole | undefined;
 
   const server = await createSignalingServer({
     host: str('host') ?? '127.0.0.1',
     port: num('port') ?? 8787,
     log,
     limits,
-    // Every room is a ring room: plan it from its members and the model shape they report.
-    plan: createRingPlanHook({ log }),
+    // Every room is a ring room: plan it from its members and its model's verified manifest.
+    plan: createRingPlanHook({ log, ...(roomModels ? { roomModels } : {}) }),
     replanOnReports: REPLAN_REPORT_KINDS,
+    memoryCaps,
+    trustProxy: opts['trustProxy'] === true,
+    ...(roomModels ? { roomModels } : {}),
+    ...(openRole ? { openRole } : {}),
     ...(tokenSecret ? { tokenSecret } : {}),
     ...(resumeSecret ? { resumeSecret } : {}),
     ...(staticDir ? { staticDir } : {}),

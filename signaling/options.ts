@@ -1,11 +1,15 @@
 import type { Logger } from 'pino';
 import type { PeerId, RoomId } from '../shared/ids.ts';
-import type { Capabilities } from '../shared/signaling/protocol.ts';
+import type { Capabilities, MemberRole } from '../shared/signaling/protocol.ts';
+import type { MemoryCaps } from './member-claims.ts';
 
 /** A room member as the planner hook sees it. */
 export interface MemberView {
   readonly peerId: PeerId;
+  /** As announced in `hello`, with `memoryBytes` capped (member-claims.ts). */
   readonly capabilities: Capabilities;
+  /** From the join token (or the server's open role); absent only in views built by hand. */
+  readonly role?: MemberRole;
   /** Latest report per kind (`ready`, …) with the epoch it was sent for. */
   readonly reports: ReadonlyMap<string, { readonly epoch: number; readonly data: unknown }>;
   /** ms since the epoch (server clock). */
@@ -36,6 +40,20 @@ export interface SignalingLimits {
   readonly maxStrikes: number;
   /** A socket whose unsent output passes this (a reader that stopped reading) is cut (default 8 MiB). */
   readonly maxBufferedBytes: number;
+  /** Open sockets per client address (IPv6: per /64), joined or not (default 64); beyond: close 4429. */
+  readonly maxConnectionsPerAddress: number;
+  /** Distinct rooms the members from one client address may be in (default 8); beyond: close 4429. */
+  readonly maxRoomsPerAddress: number;
+  /** Distinct report kinds per member (default 8). */
+  readonly maxReportKinds: number;
+  /** Largest report `data` as JSON, bytes (default 4 KiB; `model` reports: `maxManifestBytes`). */
+  readonly maxReportBytes: number;
+  /** Largest manifest a `model` report may carry, canonical JSON bytes (default 1 MiB); frames up to it + 4 KiB pass. */
+  readonly maxManifestBytes: number;
+  /** Reports per second per member (token bucket refill; default 2). */
+  readonly reportsPerSecond: number;
+  /** Reports allowed in a burst (default 30). */
+  readonly reportBurst: number;
 }
 
 export interface SignalingServerOptions {
@@ -55,6 +73,22 @@ export interface SignalingServerOptions {
   /** Browser origins allowed to open /signal; absent = any. Requests without an Origin header (non-browser peers) always pass. */
   readonly allowOrigins?: readonly string[];
   readonly plan?: PlanHook;
+  /**
+   * Model ids the operator assigns to room names that are not model ids themselves; a `model`
+   * report is accepted only for the room's model: this map's entry, else the room id.
+   */
+  readonly roomModels?: ReadonlyMap<string, string>;
+  /** Report kinds members may send; absent: any kind, up to `limits.maxReportKinds` per member. */
+  readonly reportKinds?: ReadonlySet<string>;
+  /** Memory claims above these are cut to them (default browser 16 GiB, node 1 TiB). */
+  readonly memoryCaps?: Partial<MemoryCaps>;
+  /** Role of every member on a server without `tokenSecret` (default 'contributor'). */
+  readonly openRole?: MemberRole;
+  /**
+   * Take the client address from the last `X-Forwarded-For` entry (set by a reverse proxy in
+   * front of the server) instead of the socket's; only behind a proxy that sets it (default false).
+   */
+  readonly trustProxy?: boolean;
   /**
    * Report kinds that change what the plan hook sees (e.g. a member reporting the model's shape):
    * a report of such a kind with new data bumps the room's epoch and runs the hook again.
@@ -87,4 +121,11 @@ export const DEFAULT_LIMITS: SignalingLimits = {
   maxConnections: 20_000,
   maxStrikes: 20,
   maxBufferedBytes: 8 * 1024 * 1024,
+  maxConnectionsPerAddress: 64,
+  maxRoomsPerAddress: 8,
+  maxReportKinds: 8,
+  maxReportBytes: 4 * 1024,
+  maxManifestBytes: 1024 * 1024,
+  reportsPerSecond: 2,
+  reportBurst: 30,
 };

@@ -10,11 +10,15 @@ import { asPeerId, type PeerId, type RoomId } from '../shared/ids.ts';
 import { CLOSE_CODES } from '../shared/signaling/close-codes.ts';
 import { encodeMessage, parseClientMessage } from '../shared/signaling/codec.ts';
 import type { SignalingProtocolError } from '../shared/signaling/errors.ts';
-import { ERROR_CODES, PROTOCOL_VERSION, type ClientMessage, type ErrorCode, type HelloMessage, type ServerMessage, type WelcomeMessage } from '../shared/signaling/protocol.ts';
+import { MODEL_REPORT } from '../shared/ring/ring-plan.ts';
+import { ERROR_CODES, PROTOCOL_VERSION, type ClientMessage, type ErrorCode, type HelloMessage, type MemberRole, type ReportMessage, type ServerMessage, type WelcomeMessage } from '../shared/signaling/protocol.ts';
+import type { AddressLimits } from './address-limits.ts';
 import { encodeWithList } from './encode-with-list.ts';
 import { JoinTokenError } from './errors.ts';
-import { verifyJoinToken } from './join-token.ts';
+import { verifyJoinToken, type JoinTokenClaims } from './join-token.ts';
+import { memberClaims, type MemoryCaps } from './member-claims.ts';
 import type { SignalingLimits } from './options.ts';
+import { intakeReport } from './report-caps.ts';
 import type { ResumeTokens } from './resume-token.ts';
 import type { RoomMember, RoomRegistry } from './room-registry.ts';
 import type { SignalingMetrics } from './metrics.ts';
@@ -30,10 +34,27 @@ export interface ConnectionContext {
   readonly log: Logger;
   readonly now: () => number;
   readonly helloTimeoutMs: number;
+  readonly addressLimits: AddressLimits;
+  readonly memoryCaps: MemoryCaps;
+  readonly openRole: MemberRole;
+  readonly roomModels: ReadonlyMap<string, string> | undefined;
+  readonly reportKinds: ReadonlySet<string> | undefined;
+}
+
+/** Where a connection comes from: the address as seen (normalized) and the key per-address limits count it under. */
+export interface ClientAddress {
+  readonly address: string;
+  readonly key: string;
 }
 
 /** Strikes refill at one per 5 s, so an occasional bad frame never adds up to a close. */
 const STRIKE_REFILL_PER_SECOND = 0.2;
+/**
+ * Frames over `maxMessageBytes` (only a `model` report carrying its manifest may be one): a few at
+ * once, then one per 15 s, so parsing and hashing megabyte frames cannot eat the server's CPU.
+ */
+const LARGE_FRAME_BURST = 4;
+const LARGE_FRAMES_PER_SECOND = 1 / 15;
 
 export class PeerConnection {
   /** Cleared by each sweep, set by any frame or pong: a connection still false at the next sweep is dead. */
@@ -42,16 +63,21 @@ export class PeerConnection {
   private closed = false;
   private readonly rate: TokenBucket;
   private readonly strikes: TokenBucket;
+  private readonly reportRate: TokenBucket;
+  private readonly largeFrames: TokenBucket;
   private warnedRate = false;
   private readonly helloTimer: NodeJS.Timeout;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly ctx: ConnectionContext,
+    private readonly client: ClientAddress,
   ) {
     const now = ctx.now();
     this.rate = new TokenBucket(ctx.limits.messageBurst, ctx.limits.messagesPerSecond, now);
     this.strikes = new TokenBucket(ctx.limits.maxStrikes, STRIKE_REFILL_PER_SECOND, now);
+    this.reportRate = new TokenBucket(ctx.limits.reportBurst, ctx.limits.reportsPerSecond, now);
+    this.largeFrames = new TokenBucket(LARGE_FRAME_BURST, LARGE_FRAMES_PER_SECOND, now);
     this.helloTimer = setTimeout(() => this.close(CLOSE_CODES.helloTimeout, 'no hello in time'), ctx.helloTimeoutMs);
     ws.on('message', (data, isBinary) => this.frame(data, isBinary));
     ws.on('pong', () => (this.alive = true));
@@ -87,7 +113,10 @@ export class PeerConnection {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.helloTimer);
-    if (this.joined) this.ctx.registry.leave(this.joined.room, this.joined.member.peerId, this.joined.member);
+    if (this.joined) {
+      this.ctx.registry.leave(this.joined.room, this.joined.member.peerId, this.joined.member);
+      this.ctx.addressLimits.leaveRoom(this.client.key, this.joined.room);
+    }
   }
 
   private frame(data: unknown, isBinary: boolean): void {
@@ -116,7 +145,14 @@ export class PeerConnection {
       this.strike(now, CLOSE_CODES.policyViolation, 'too many invalid frames');
       return;
     }
+    // Only a `model` report (its manifest) may be larger than maxMessageBytes (ws cuts at the
+    // manifest limit): anything else that large closes with 1009, as ws would have.
+    const large = frameBytes(data) > this.ctx.limits.maxMessageBytes;
+    if (large && !this.largeFrames.take(now)) return this.close(CLOSE_CODES.messageTooBig, 'too many frames over the size limit');
     const parsed = parseClientMessage(String(data));
+    if (large && !(parsed.ok && parsed.value.type === 'report' && parsed.value.kind === MODEL_REPORT)) {
+      return this.close(CLOSE_CODES.messageTooBig, `frame over ${this.ctx.limits.maxMessageBytes} bytes`);
+    }
     if (!parsed.ok) return this.rejected(parsed.error, now);
     this.ctx.metrics.framesReceived.inc({ type: parsed.value.type });
     this.dispatch(parsed.value, now);
@@ -146,7 +182,7 @@ export class PeerConnection {
         }
         return;
       case 'report':
-        return this.ctx.registry.report(joined.room, joined.member, message.kind, message.epoch, message.data);
+        return this.report(joined, message, now);
       case 'leave':
         return this.close(CLOSE_CODES.normal, 'left');
     }
@@ -158,14 +194,23 @@ export class PeerConnection {
       return this.strike(now, CLOSE_CODES.policyViolation, 'too many invalid frames');
     }
     const room = message.room;
+    let token: JoinTokenClaims | undefined;
     if (this.ctx.tokenSecret !== undefined) {
       try {
-        verifyJoinToken(message.token, { secret: this.ctx.tokenSecret, room, now });
+        token = verifyJoinToken(message.token, { secret: this.ctx.tokenSecret, room, now });
       } catch (err) {
         if (!(err instanceof JoinTokenError)) throw err;
         this.reply(ERROR_CODES.unauthorized, err.message, 'token');
         return this.close(CLOSE_CODES.unauthorized, err.name);
       }
+    }
+    const claims = memberClaims(message.capabilities, token, this.ctx.memoryCaps, this.ctx.openRole);
+    if (claims.capabilities.memoryBytes !== claims.claimedMemoryBytes) {
+      this.ctx.log.info({ room, claimed: claims.claimedMemoryBytes, capped: claims.capabilities.memoryBytes }, 'memory claim capped');
+    }
+    if (!this.ctx.addressLimits.joinRoom(this.client.key, room)) {
+      this.reply(ERROR_CODES.addressLimit, `at most ${this.ctx.limits.maxRoomsPerAddress} rooms per client address`, 'room');
+      return this.close(CLOSE_CODES.addressLimit, 'too many rooms from this address');
     }
     const resumed = message.resume !== undefined && this.ctx.resumeTokens.verify(room, message.resume.peerId, message.resume.token);
     const peerId = resumed && message.resume ? message.resume.peerId : asPeerId(randomBytes(12).toString('base64url'));
@@ -175,7 +220,9 @@ export class PeerConnection {
     const maxBuffered = this.ctx.limits.maxBufferedBytes;
     const member: RoomMember = {
       peerId,
-      capabilities: message.capabilities,
+      capabilities: claims.capabilities,
+      role: claims.role,
+      address: this.client.address,
       reports: new Map(),
       joinedAt: now,
       send: (text) => {
@@ -188,6 +235,7 @@ export class PeerConnection {
     };
     const result = this.ctx.registry.join(room, member);
     if (!result.ok) {
+      this.ctx.addressLimits.leaveRoom(this.client.key, room);
       this.reply(result.code, result.message, 'room');
       return this.close(CLOSE_CODES.tryAgainLater, result.code);
     }
@@ -208,6 +256,19 @@ export class PeerConnection {
     if (ws.readyState === ws.OPEN) ws.send(encodeWithList(welcome, 'members', result.membersJson));
   }
 
+  /** Stores and relays a report within the per-member caps; a `model` report only once verified. */
+  private report(joined: { room: RoomId; member: RoomMember }, message: ReportMessage, now: number): void {
+    const { limits, roomModels, reportKinds } = this.ctx;
+    const intake = { ...limits, expectedModelId: roomModels?.get(joined.room) ?? joined.room, ...(reportKinds ? { allowedKinds: reportKinds } : {}) };
+    const result = intakeReport(message.kind, message.data, joined.member.reports, this.reportRate, now, intake);
+    if (!result.ok) {
+      this.ctx.log.info({ peer: joined.member.peerId, room: joined.room, kind: message.kind, reason: result.reason }, 'report refused');
+      this.reply(result.code, result.reason, result.field);
+      return this.strike(now, CLOSE_CODES.policyViolation, 'too many refused reports');
+    }
+    this.ctx.registry.report(joined.room, joined.member, message.kind, message.epoch, result.data);
+  }
+
   private strike(now: number, code: number, reason: string): void {
     if (!this.strikes.take(now)) this.close(code, reason);
   }
@@ -220,4 +281,11 @@ export class PeerConnection {
   private send(message: ServerMessage): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeMessage(message));
   }
+}
+
+/** Bytes of a frame as `ws` hands it over (Buffer, ArrayBuffer or fragments). */
+function frameBytes(data: unknown): number {
+  if (Array.isArray(data)) return data.reduce((n: number, b: Buffer) => n + b.byteLength, 0);
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
+  return typeof data === 'string' ? Buffer.byteLength(data) : 0;
 }

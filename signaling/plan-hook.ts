@@ -1,12 +1,14 @@
-// The ring planner as the signaling server's plan hook (DESIGN §2.3, §6): on every membership
-// change (and when a member reports the model's shape) it plans the room's ring from the members'
-// capabilities, re-planning from the room's previous plan so few layers move.
+// The ring planner as the signaling server's plan hook: on every membership change (and when a
+// member's model report arrives) it plans the room's ring from the members' capabilities,
+// re-planning from the room's previous plan so few layers move. It plans only the room's own model
+// (the room id, or the model the operator set for the room), from the shape the server derived
+// from a verified manifest (model-report.ts), never from a shape a member claimed.
 import type { Logger } from 'pino';
 import type { PeerId, RoomId } from '../shared/ids.ts';
 import type { Member } from '../shared/planner/member.ts';
 import type { Plan } from '../shared/planner/plan.ts';
 import { planPartition } from '../shared/planner/plan-partition.ts';
-import { MODEL_REPORT, modelReportSchema, type ModelReport, type RingPlan } from '../shared/ring/ring-plan.ts';
+import { MODEL_REPORT, verifiedModelReportSchema, type ModelReport, type RingPlan } from '../shared/ring/ring-plan.ts';
 import type { MemberView, PlanHook } from './options.ts';
 
 /** Members that announce no speed count as this (so equal unknowns split by memory alone). */
@@ -16,15 +18,38 @@ const MAX_ROOMS_REMEMBERED = 1_000;
 
 export interface RingPlanHookOptions {
   readonly log?: Logger;
+  /** Model ids for rooms whose name is not one (as the server's `roomModels`); other rooms plan the model named by their id. */
+  readonly roomModels?: ReadonlyMap<string, string>;
 }
 
-/** The model shape of the room: the first member (join order) that reported a valid one. */
-function roomModel(members: readonly MemberView[]): ModelReport | undefined {
+/**
+ * The model of the room: the shape of the first member (join order) whose verified report is for
+ * the room's model. Members may serve different contexts; the largest reported one is planned, so
+ * a member can make the plan reserve more KV, never less than an honest member needs.
+ */
+export function roomModel(room: RoomId, members: readonly MemberView[], roomModels?: ReadonlyMap<string, string>): ModelReport | undefined {
+  const expected = roomModels?.get(room) ?? room;
+  let model: ModelReport | undefined;
   for (const m of members) {
-    const r = modelReportSchema.safeParse(m.reports.get(MODEL_REPORT)?.data);
-    if (r.success) return r.data;
+    const r = verifiedModelReportSchema.safeParse(m.reports.get(MODEL_REPORT)?.data);
+    if (!r.success || r.data.modelId !== expected) continue;
+    if (model === undefined) model = r.data;
+    else if (r.data.shape.numLayers === model.shape.numLayers && r.data.shape.contextTokens > model.shape.contextTokens) {
+      model = { modelId: model.modelId, shape: { ...model.shape, contextTokens: r.data.shape.contextTokens } };
+    }
   }
-  return undefined;
+  return model;
+}
+
+/** The members as the planner takes them: memory as capped by the server, role (absent: contributor). */
+export function plannerMembers(members: readonly MemberView[]): Member[] {
+  return members.map((m) => ({
+    peerId: m.peerId,
+    memoryBytes: m.capabilities.memoryBytes,
+    speedMsPerLayer: m.capabilities.speedMsPerLayer ?? DEFAULT_SPEED_MS_PER_LAYER,
+    kind: m.capabilities.kind,
+    role: m.role ?? 'contributor',
+  }));
 }
 
 /** Report kinds after which the room is planned again (the model shape arriving). */
@@ -33,14 +58,9 @@ export const REPLAN_REPORT_KINDS: ReadonlySet<string> = new Set([MODEL_REPORT]);
 export function createRingPlanHook(opts: RingPlanHookOptions = {}): PlanHook {
   const previous = new Map<RoomId, { modelId: string; plan: Plan }>();
   return (room, members, epoch): RingPlan | undefined => {
-    const model = roomModel(members);
+    const model = roomModel(room, members, opts.roomModels);
     if (model === undefined) return undefined; // nobody told us the model yet: nothing to plan
-    const planMembers: Member[] = members.map((m) => ({
-      peerId: m.peerId,
-      memoryBytes: m.capabilities.memoryBytes,
-      speedMsPerLayer: m.capabilities.speedMsPerLayer ?? DEFAULT_SPEED_MS_PER_LAYER,
-      kind: m.capabilities.kind,
-    }));
+    const planMembers = plannerMembers(members);
     const before = previous.get(room);
     const usable = before !== undefined && before.modelId === model.modelId && before.plan.ring.at(-1)?.end === model.shape.numLayers;
     const result = planPartition(model.shape, planMembers, usable ? before.plan : undefined);

@@ -20,6 +20,8 @@ const ANNOUNCE_MS_PER_MEMBER = 0.1;
 
 export interface RoomMember extends MemberView {
   readonly reports: Map<string, { readonly epoch: number; readonly data: unknown }>;
+  /** The client address its connection comes from (normalized); announced only for members that make direct links. */
+  readonly address?: string;
   /** Sends one text frame to this member (dropped if its socket is gone). */
   send(text: string): void;
   /** Closes this member's connection (its id was resumed elsewhere). */
@@ -101,7 +103,10 @@ export class RoomRegistry {
       room.ids.push(member.peerId);
     }
     room.members.set(member.peerId, member);
-    const info: PeerInfo = { peerId: member.peerId, capabilities: member.capabilities };
+    // The address goes only to peers that will dial it anyway (direct links: the one host their
+    // answers may name); a page's address stays with the server.
+    const address = member.capabilities.directLinks === true ? member.address : undefined;
+    const info: PeerInfo = { peerId: member.peerId, capabilities: member.capabilities, ...(member.role !== undefined ? { role: member.role } : {}), ...(address !== undefined ? { address } : {}) };
     room.infoJson.set(member.peerId, JSON.stringify(info));
     this.changed(room, member.peerId);
     const complete = room.members.size <= this.options.fullMembershipLimit;
@@ -199,7 +204,7 @@ export class RoomRegistry {
     let plan: unknown;
     try {
       // Plain views: the planner gets data, not the members' send/kick handles.
-      const views: MemberView[] = [...room.members.values()].map(({ peerId, capabilities, reports, joinedAt }) => ({ peerId, capabilities, reports, joinedAt }));
+      const views: MemberView[] = [...room.members.values()].map(({ peerId, capabilities, role, reports, joinedAt }) => ({ peerId, capabilities, ...(role !== undefined ? { role } : {}), reports, joinedAt }));
       plan = hook(room.id, views, room.epoch);
     } catch (err) {
       // The planner is someone else's code: a throw must cost this epoch's plan, not the server.

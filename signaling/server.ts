@@ -12,10 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE_CODES } from '../shared/signaling/close-codes.ts';
+import { AddressLimits, addressKey, normalizeAddress } from './address-limits.ts';
 import { createHttpHandler, type HttpHandler } from './http-handler.ts';
+import { DEFAULT_MEMORY_CAPS } from './member-claims.ts';
 import { createSignalingMetrics } from './metrics.ts';
 import { DEFAULT_LIMITS, type SignalingServerOptions } from './options.ts';
-import { PeerConnection } from './peer-connection.ts';
+import { PeerConnection, type ClientAddress } from './peer-connection.ts';
 import { createResumeTokens } from './resume-token.ts';
 import { RoomRegistry } from './room-registry.ts';
 
@@ -71,9 +73,17 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
     log,
     now,
     helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
+    addressLimits: new AddressLimits(limits),
+    memoryCaps: { ...DEFAULT_MEMORY_CAPS, ...options.memoryCaps },
+    openRole: options.openRole ?? 'contributor',
+    roomModels: options.roomModels,
+    reportKinds: options.reportKinds,
   };
   const allowOrigins = options.allowOrigins ? new Set(options.allowOrigins) : undefined;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });
+  // Frames up to the manifest limit reach the connection, which lets only a `model` report past
+  // maxMessageBytes (peer-connection.ts).
+  const maxPayload = Math.max(limits.maxMessageBytes, limits.maxManifestBytes + MODEL_FRAME_OVERHEAD_BYTES);
+  const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false });
 
   let closing: Promise<void> | undefined;
   const http = createServer((req, res) => void respond(handleHttp, req, res, log));
@@ -87,10 +97,21 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
     const origin = req.headers.origin;
     if (allowOrigins && origin !== undefined && !allowOrigins.has(origin)) return refuse(403, 'Forbidden');
     if (closing || connections.size >= limits.maxConnections) return refuse(503, 'Service Unavailable');
+    const client = clientAddress(req, options.trustProxy === true);
     try {
       wss.handleUpgrade(req, socket, head, (ws) => {
-        connections.set(ws, new PeerConnection(ws, context));
-        ws.on('close', () => connections.delete(ws));
+        if (!context.addressLimits.openConnection(client.key)) {
+          // Told over the socket (a page cannot read an HTTP status), then closed: it holds no slot.
+          metrics.upgradesRejected.inc({ reason: 'address-limit' });
+          ws.on('error', () => undefined);
+          ws.close(CLOSE_CODES.addressLimit, 'too many connections from this address');
+          return;
+        }
+        connections.set(ws, new PeerConnection(ws, context, client));
+        ws.on('close', () => {
+          connections.delete(ws);
+          context.addressLimits.closeConnection(client.key);
+        });
       });
     } catch (err) {
       // The upgrade edge: whatever a client's handshake triggers costs that socket only.
@@ -148,6 +169,24 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
     })());
 
   return { url: `ws://${hostPart}:${port}/signal`, httpUrl: `http://${hostPart}:${port}/`, port, handleHttp, stats, close };
+}
+
+/** Room for the JSON around a `model` report's manifest (type, epoch, kind, modelId, contextTokens). */
+const MODEL_FRAME_OVERHEAD_BYTES = 4 * 1024;
+
+/**
+ * The client's address: the socket's, or behind a trusted reverse proxy the last `X-Forwarded-For`
+ * entry (the one the proxy appended; earlier ones are the client's to forge).
+ */
+function clientAddress(req: IncomingMessage, trustProxy: boolean): ClientAddress {
+  let address = req.socket.remoteAddress ?? 'unknown';
+  const forwarded = req.headers['x-forwarded-for'];
+  if (trustProxy && forwarded !== undefined) {
+    const last = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded).split(',').at(-1)?.trim();
+    if (last) address = last.slice(0, 64);
+  }
+  const normalized = normalizeAddress(address);
+  return { address: normalized, key: addressKey(normalized) };
 }
 
 /** The path of a request target; undefined when it does not parse (`GET http://[ HTTP/1.1`). */

@@ -58,6 +58,7 @@ export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
       units: piece.swarm,
       clock: systemClock,
       dtype: opts.activationDtype ?? 'fp32',
+      memoryBytes: opts.memoryBytes,
       ...(opts.threads === undefined ? {} : { threads: opts.threads }),
       ...(opts.sessionIdleMs === undefined ? {} : { sessionIdleMs: opts.sessionIdleMs }),
       ...(opts.requester ? { requester: opts.requester } : {}),

@@ -2,6 +2,7 @@ import { TransportConfigError } from '../../shared/transport/errors.ts';
 import { MAX_LINK_MTU, MIN_LINK_MTU } from '../../shared/transport/signal-envelope.ts';
 import { WebRtcTransport, type WebRtcTransportOptions } from '../../shared/transport/webrtc-transport.ts';
 import type { PeerInfo } from '../../shared/signaling/protocol.ts';
+import { directLinkHostCheck } from './direct-link-host.ts';
 import { createNodeDataPeerFactory, type NodeDataPeerOptions } from './node-data-peer.ts';
 import { TcpDataPeer } from './tcp-data-peer.ts';
 import { TcpLinkListener } from './tcp-link-listener.ts';
@@ -25,6 +26,11 @@ export type NodeTransportOptions = Omit<WebRtcTransportOptions, 'createPeer' | '
      * it on for a trusted LAN. Links to browsers are always WebRTC.
      */
     readonly directLinks?: boolean;
+    /**
+     * Hosts a direct-link answer may name besides the address the signaling server saw the remote
+     * connect from (e.g. a peer that reaches the server through another interface than it binds).
+     */
+    readonly directLinkHosts?: readonly string[];
   };
 
 /**
@@ -56,7 +62,7 @@ export function nodeLinkMtuPolicy(nodeLinkMtu: number): NonNullable<WebRtcTransp
 
 /** The Node peer's `Transport`: WebRTC data channels via node-datachannel, signalled through `signaling`. */
 export function createNodeTransport(options: NodeTransportOptions): WebRtcTransport {
-  const { iceServers, bindAddress, portRangeBegin, portRangeEnd, sctpSendBufferBytes, nodeLinkMtu = defaultNodeLinkMtu(bindAddress), directLinks = defaultDirectLinks(bindAddress), ...rest } = options;
+  const { iceServers, bindAddress, portRangeBegin, portRangeEnd, sctpSendBufferBytes, nodeLinkMtu = defaultNodeLinkMtu(bindAddress), directLinks = defaultDirectLinks(bindAddress), directLinkHosts, ...rest } = options;
   if (directLinks && bindAddress === undefined) throw new TransportConfigError('directLinks', 'needs a bind address: the address other Node peers dial');
   if (nodeLinkMtu !== undefined && !(Number.isInteger(nodeLinkMtu) && nodeLinkMtu >= MIN_LINK_MTU && nodeLinkMtu <= MAX_LINK_MTU)) {
     throw new TransportConfigError('nodeLinkMtu', `${nodeLinkMtu} is not an integer in [${MIN_LINK_MTU}, ${MAX_LINK_MTU}]`);
@@ -70,11 +76,24 @@ export function createNodeTransport(options: NodeTransportOptions): WebRtcTransp
   };
   const listener = directLinks && bindAddress !== undefined ? new TcpLinkListener(bindAddress) : undefined;
   const webrtc = createNodeDataPeerFactory(peerOptions);
+  // The transport asks `directLink(remote)` and, when it says yes, creates that dial's peer at once
+  // (same tick): the room entry seen there is the remote whose answer the new dialer will get.
+  let dialing: PeerInfo | undefined;
+  const directLink = (remote: PeerInfo | undefined): boolean => {
+    const yes = directLinkPolicy(remote);
+    dialing = yes ? remote : undefined;
+    return yes;
+  };
+  const createTcpPeer = (initiator: boolean, link: TcpLinkListener): TcpDataPeer => {
+    const remote = initiator ? dialing : undefined;
+    dialing = undefined;
+    return new TcpDataPeer({ initiator, listener: link, allowHost: directLinkHostCheck(remote, directLinkHosts) });
+  };
   return new WebRtcTransport({
     ...rest,
     sendQueue: { windowBytes: NODE_BULK_WINDOW_BYTES, ...rest.sendQueue },
-    createPeer: (o) => (o.link === 'tcp' && listener !== undefined ? new TcpDataPeer({ initiator: o.initiator, listener }) : webrtc(o)),
+    createPeer: (o) => (o.link === 'tcp' && listener !== undefined ? createTcpPeer(o.initiator, listener) : webrtc(o)),
     ...(nodeLinkMtu !== undefined ? { linkMtu: nodeLinkMtuPolicy(nodeLinkMtu) } : {}),
-    ...(listener !== undefined ? { directLink: directLinkPolicy, release: () => listener.close() } : {}),
+    ...(listener !== undefined ? { directLink, release: () => listener.close() } : {}),
   });
 }

@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { z } from 'zod';
 import type { DataLane, DataPeer } from '../../shared/transport/data-peer.ts';
 import type { SendQueueOptions } from '../../shared/transport/send-queue.ts';
+import { DirectLinkHostError } from './direct-link-host.ts';
 import { LengthPrefixDecoder, lengthPrefix } from './length-prefix.ts';
 import { LINK_TOKEN_BYTES, type TcpLinkListener } from './tcp-link-listener.ts';
 
@@ -62,7 +63,11 @@ export class TcpDataPeer implements DataPeer {
   readonly link = 'tcp';
   readonly sendQueue = DIRECT_SEND_QUEUE;
 
-  constructor(private readonly opts: { readonly initiator: boolean; readonly listener: TcpLinkListener }) {
+  /**
+   * `allowHost`: the dialer connects only to an answer whose host passes it (direct-link-host.ts);
+   * the transport always gives one, a test pairing two peers by hand may leave it out.
+   */
+  constructor(private readonly opts: { readonly initiator: boolean; readonly listener: TcpLinkListener; readonly allowHost?: (host: string) => boolean }) {
     const buffered = (): number => this.socket?.writableLength ?? 0;
     const lane: DataLane = {
       get bufferedAmount() { return buffered(); },
@@ -94,6 +99,8 @@ export class TcpDataPeer implements DataPeer {
     if (!answer.success) return this.fail(new Error('malformed direct-link answer'));
     if (this.socket !== undefined) return;
     const { host, port, token } = answer.data;
+    // The answer comes from the remote member: its host must be the remote's own address.
+    if (this.opts.allowHost !== undefined && !this.opts.allowHost(host)) return this.fail(new DirectLinkHostError(host, undefined));
     const socket = connect({ host, port });
     this.socket = socket;
     socket.once('connect', () => {

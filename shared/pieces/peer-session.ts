@@ -1,7 +1,18 @@
-import type { PeerConnection } from '../transport/transport.ts';
+import { ProtocolViolationError } from '../transport/errors.ts';
+import type { CloseEvent, PeerConnection } from '../transport/transport.ts';
 import type { Frame, FrameOf } from '../wire/frame-types.ts';
 import { decodeBits } from './bitfield.ts';
 import { PeerMisbehavedError } from './errors.ts';
+import { checkExchangeFrame, isExchangeFrame, VIOLATIONS, type PieceDropReason } from './frame-checks.ts';
+import { PendingOffers } from './pending-offers.ts';
+
+/** Violations (frame-checks.ts) after which the session asks its host to drop the peer. */
+export const MAX_VIOLATIONS = 16;
+/**
+ * REQUESTs one peer may have waiting to be served; more are answered REJECT busy. The scheduler
+ * keeps at most `maxPerPeer` (8) requests in flight to a peer, so honest peers stay far below.
+ */
+export const MAX_QUEUED_REQUESTS = 256;
 
 /** What a session needs from its swarm (injected, so a session is testable on its own). */
 export interface SessionHost {
@@ -10,6 +21,13 @@ export interface SessionHost {
   readPiece(unit: string, index: number): Promise<Uint8Array | undefined>;
   /** Whether the piece is held or on its way in (an origin read): otherwise a REQUEST is refused at once. */
   mayServe(unit: string, index: number): boolean;
+  /**
+   * Pieces of `unit` per the manifest (1 for the manifest itself), 0 for a unit it does not list,
+   * undefined while the manifest is not known.
+   */
+  unitPieces(unit: string): number | undefined;
+  /** The remote broke the protocol past bearing (MAX_VIOLATIONS, or a malformed frame): drop it. */
+  onMisbehaved(session: PeerSession, detail: string): void;
   /** The remote's HAVE/BITFIELD changed what it offers. */
   onOffer(session: PeerSession): void;
   /**
@@ -42,8 +60,11 @@ interface Outstanding {
 export class PeerSession {
   readonly id: string;
   readonly connectedAt: number;
-  /** Keys (`unit#i`) the remote announced. */
-  readonly has = new Set<string>();
+  private readonly offered = new Set<string>();
+  /** Offers made before the manifest was known, checked once it is. */
+  private readonly pending = new PendingOffers();
+  private readonly drops: Partial<Record<PieceDropReason, number>> = {};
+  private violations = 0;
   lastProgressAt: number;
   /** Smoothed bytes/s of its PIECEs to us. */
   throughput: number | undefined;
@@ -65,7 +86,18 @@ export class PeerSession {
     this.id = conn.remotePeerId;
     this.connectedAt = this.lastProgressAt = this.lastHeardAt = host.now();
     this.unsubscribe.push(conn.on('frame', (f) => this.onFrame(f)));
-    this.unsubscribe.push(conn.on('close', () => this.onClose()));
+    this.unsubscribe.push(conn.on('close', (e) => this.onClose(e)));
+  }
+
+  /** Keys (`unit#i`) the remote announced, checked against the manifest. */
+  get has(): Set<string> {
+    if (this.pending.size > 0) this.settlePending();
+    return this.offered;
+  }
+
+  /** Frames of this peer the piece layer dropped, by reason. */
+  get dropped(): Readonly<Partial<Record<PieceDropReason, number>>> {
+    return { ...this.drops };
   }
 
   /** Epoch ms of the last frame (or PONG) from this peer: alive, even when its pieces come slowly. */
@@ -117,7 +149,7 @@ export class PeerSession {
   /** Ends the session (a misbehaving peer); the connection's close event finishes the cleanup. */
   drop(err: PeerMisbehavedError): void {
     this.conn.close(err.message);
-    this.onClose();
+    this.onClose(undefined);
   }
 
   /**
@@ -143,23 +175,40 @@ export class PeerSession {
 
   private onFrame(f: Frame): void {
     this.lastHeardAt = this.host.now();
+    if (!isExchangeFrame(f)) return; // ring and control frames belong to other layers
     // Only the remote's swarm session sends these (its ring, PINGs and CREDITs do not): once one
     // arrives, that session is subscribed and everything sent from now on reaches it.
-    if (!this.remoteListening && isExchangeFrame(f)) {
+    if (!this.remoteListening) {
       this.remoteListening = true;
       this.host.onRemoteListening(this);
     }
+    const pieces = this.host.unitPieces(f.unit);
+    const refused = checkExchangeFrame(f, pieces);
+    if (refused !== undefined) return this.dropFrame(refused, `${f.type} ${f.unit}#${f.type === 'BITFIELD' ? `[${f.pieceCount}]` : f.piece}`);
     switch (f.type) {
       case 'BITFIELD':
-        for (const i of decodeBits(f.pieceCount, f.bits)) this.has.add(`${f.unit}#${i}`);
+        if (pieces === undefined) {
+          if (!this.pending.bitfield(f.unit, f.pieceCount, f.bits)) return this.dropFrame('offers-overflow', `BITFIELD ${f.unit}`);
+        } else {
+          for (const i of decodeBits(f.pieceCount, f.bits)) this.offered.add(`${f.unit}#${i}`);
+        }
         this.host.onOffer(this);
         return;
       case 'HAVE':
-        this.has.add(`${f.unit}#${f.piece}`);
+        if (pieces === undefined) {
+          if (!this.pending.have(f.unit, f.piece)) return this.dropFrame('offers-overflow', `HAVE ${f.unit}#${f.piece}`);
+        } else {
+          this.offered.add(`${f.unit}#${f.piece}`);
+        }
         this.lastProgressAt = this.host.now();
         this.host.onOffer(this);
         return;
       case 'REQUEST':
+        if (this.serveQueue.length >= MAX_QUEUED_REQUESTS) {
+          this.count('serve-queue-full');
+          this.send({ type: 'REJECT', requestId: f.requestId, unit: f.unit, piece: f.piece, offset: f.offset, length: f.length, reason: 'busy' });
+          return;
+        }
         if (!this.host.mayServe(f.unit, f.piece)) {
           // Refused at once, not behind the pieces queued for this peer: a probe (scheduler) waits on it.
           this.send({ type: 'REJECT', requestId: f.requestId, unit: f.unit, piece: f.piece, offset: f.offset, length: f.length, reason: 'missing' });
@@ -179,22 +228,47 @@ export class PeerSession {
         const o = this.outstanding.get(f.requestId);
         if (!o) return;
         this.outstanding.delete(f.requestId);
-        this.has.delete(o.key);
+        this.offered.delete(o.key);
         this.host.onRequestFailed(this, o.key);
         return;
       }
-      default:
-        return; // ring and control frames belong to other layers
     }
+  }
+
+  private count(reason: PieceDropReason): void {
+    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
+  }
+
+  /** Counts a dropped frame; past MAX_VIOLATIONS violations the host drops the peer. */
+  private dropFrame(reason: PieceDropReason, what: string): void {
+    this.count(reason);
+    if (!VIOLATIONS.has(reason) || this.closed) return;
+    this.violations++;
+    if (this.violations === MAX_VIOLATIONS) {
+      const tally = Object.entries(this.drops).map(([r, n]) => `${r} ${n}`).join(', ');
+      this.host.onMisbehaved(this, `${this.violations} invalid piece frames (${tally}); last: ${reason} in ${what}`);
+    }
+  }
+
+  /** Offers held from before the manifest, now checked against it (called once it is known). */
+  private settlePending(): void {
+    const first = this.pending.firstUnit();
+    if (first === undefined || this.host.unitPieces(first) === undefined) return; // still unknown
+    const problems = this.pending.drain((u) => this.host.unitPieces(u) ?? 0, (unit, i) => this.offered.add(`${unit}#${i}`));
+    // Not from inside the scheduler's read of `has`: the drop, if any, comes a microtask later.
+    if (problems.length > 0) queueMicrotask(() => { for (const p of problems) this.dropFrame(p, 'offers made before the manifest'); });
   }
 
   private onPieceFrame(f: FrameOf<'PIECE'>): void {
     const o = this.outstanding.get(f.requestId);
-    if (!o) return; // answer to a request we cancelled (endgame twin): drop the bytes
+    if (!o) {
+      this.count('unsolicited-piece'); // answer to a request we cancelled (endgame twin): drop the bytes
+      return;
+    }
     this.outstanding.delete(f.requestId);
     const now = this.host.now();
-    if (o.unit !== f.unit || o.piece !== f.piece || f.offset !== 0) {
-      this.drop(new PeerMisbehavedError(this.id, `answered request ${f.requestId} for ${o.key} with ${f.unit}#${f.piece}@${f.offset}`));
+    if (o.unit !== f.unit || o.piece !== f.piece || f.offset !== 0 || f.data.byteLength > o.length) {
+      this.host.onMisbehaved(this, `answered request ${f.requestId} for ${o.key} (≤ ${o.length} bytes) with ${f.data.byteLength} bytes of ${f.unit}#${f.piece}@${f.offset}`);
       return;
     }
     // Time since the later of our request and its previous piece: with pipelining, the link's rate.
@@ -227,7 +301,8 @@ export class PeerSession {
     }
   }
 
-  private onClose(): void {
+  /** `e`: how the connection closed (undefined when this session dropped it). */
+  private onClose(e: CloseEvent | undefined): void {
     if (this.closed) return;
     this.closed = true;
     for (const u of this.unsubscribe) u();
@@ -236,9 +311,10 @@ export class PeerSession {
     this.outstanding.clear();
     for (const o of lost) this.host.onRequestFailed(this, o.key);
     this.host.onClosed(this);
+    // Malformed or oversized bytes closed the link: the same misbehaviour as a bad piece.
+    if (e?.error instanceof ProtocolViolationError) {
+      const cause = e.error.cause instanceof Error ? `${e.error.cause.name}: ${e.error.cause.message}` : String(e.error.cause);
+      this.host.onMisbehaved(this, `protocol violation (${cause})`);
+    }
   }
-}
-
-function isExchangeFrame(f: Frame): boolean {
-  return f.type === 'BITFIELD' || f.type === 'HAVE' || f.type === 'REQUEST' || f.type === 'PIECE' || f.type === 'REJECT' || f.type === 'CANCEL';
 }

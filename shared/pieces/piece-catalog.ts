@@ -10,9 +10,11 @@ export class PieceCatalog {
   readonly all: readonly PieceRef[];
   private readonly byKey = new Map<string, PieceRef>();
   private readonly byHash = new Map<string, PieceRef>();
+  private readonly counts = new Map<string, number>([[MANIFEST_UNIT, 1]]);
 
   constructor(readonly manifest: ModelManifest) {
     this.all = piecesOf(manifest);
+    for (const u of manifest.units) this.counts.set(u.name, u.pieces.length);
     for (const p of this.all) {
       this.byKey.set(pieceName(p), p);
       if (!this.byHash.has(p.hash)) this.byHash.set(p.hash, p);
@@ -21,6 +23,11 @@ export class PieceCatalog {
 
   get(key: string): PieceRef | undefined {
     return this.byKey.get(key);
+  }
+
+  /** Pieces of `unit` (the manifest itself counts as a unit of one piece); 0 for a unit the manifest does not list. */
+  pieceCount(unit: string): number {
+    return this.counts.get(unit) ?? 0;
   }
 
   byContent(hash: string): PieceRef | undefined {

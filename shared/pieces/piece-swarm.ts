@@ -252,6 +252,19 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     return this.held.has(key) || this.landing.has(key);
   }
 
+  /** Whether `id` was dropped for bad data (room links stop dialing it). */
+  isBanned(id: string): boolean {
+    return this.banned.has(id);
+  }
+
+  unitPieces(unit: string): number | undefined {
+    return unit === MANIFEST_UNIT ? 1 : this.catalog?.pieceCount(unit);
+  }
+
+  onMisbehaved(session: PeerSession, detail: string): void {
+    this.dropPeer(session, detail);
+  }
+
   onOffer(): void {
     this.schedule();
   }

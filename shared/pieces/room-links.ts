@@ -28,7 +28,8 @@ export function linkSwarmToRoom(opts: SwarmLinksOptions): () => void {
   const others = (): PeerId[] => [...signaling.members.keys()].filter((id) => id !== signaling.peerId);
 
   const dial = (id: PeerId): void => {
-    if (dialing.has(id) || transport.connection(id) || transport.connections().length >= maxPeers) return;
+    // A banned peer (bad data, a protocol violation) is not dialed again: each dial would cost a handshake.
+    if (dialing.has(id) || swarm.isBanned(id) || transport.connection(id) || transport.connections().length >= maxPeers) return;
     dialing.add(id);
     transport
       .connect(id, { timeoutMs: 30_000 })

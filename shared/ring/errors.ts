@@ -41,3 +41,13 @@ export class InvalidGenerateOptionsError extends RingmeshError {
     super(`generate option ${field}: ${detail}`);
   }
 }
+
+/** A stage refused to open the session: it holds as many sessions (in all, or of this requester) or as much KV as it may. */
+export class RingBusyError extends RingmeshError {
+  constructor(
+    readonly session: string,
+    readonly stage: string,
+  ) {
+    super(`session ${session}: stage ${stage} is at its session or KV limit, expected room for one more session (try again later)`);
+  }
+}

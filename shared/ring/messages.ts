@@ -62,11 +62,14 @@ export interface RingToken {
   readonly logprob: number;
 }
 
-/** Anyone → a stage: drop the session's KV cache. Stage → requester: the stage dropped it. */
+/**
+ * Requester → a stage: drop the session's KV cache. Stage → requester: the stage dropped it
+ * (`evicted`: idle; `busy`: refused at opening, the stage holds as many sessions or KV as it may).
+ */
 export interface RingEnd {
   readonly type: 'end';
   readonly session: SessionId;
-  readonly reason: 'done' | 'cancelled' | 'evicted' | 'failed';
+  readonly reason: 'done' | 'cancelled' | 'evicted' | 'failed' | 'busy';
 }
 
 /** Stage → requester: running the session failed at this stage. */

@@ -4,7 +4,7 @@
 // each failure spends one retry.
 import type { RingmeshError } from '../errors.ts';
 import { asSessionId, type PeerId, type SessionId } from '../ids.ts';
-import { DeadlineExceededError, NoRingError, RetriesExhaustedError } from './errors.ts';
+import { DeadlineExceededError, NoRingError, RetriesExhaustedError, RingBusyError } from './errors.ts';
 import type { RequestSpec, RequestState, RequesterEffect, RequesterEvent, RequesterState, RequesterStep } from './requester-state.ts';
 
 /** Wire session id of one submission of a request: a new one per attempt, so frames of an
@@ -61,6 +61,8 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
     case 'token-received': {
       const r = byWire(state, event.session);
       if (r === undefined) return step.drop('unknown-session', `token for ${event.session}, which is not a current submission`);
+      const last = r.stages[r.stages.length - 1];
+      if (event.from !== undefined && event.from !== last) return step.drop('wrong-sender', `token for ${event.session} from ${event.from}, expected its last stage ${String(last)}`);
       if (event.epoch !== r.epoch) return step.drop('stale-epoch', `token of epoch ${event.epoch} for ${event.session}, expected ${r.epoch}`);
       if (event.step !== r.generated.length) {
         return step.drop('wrong-step', `token of step ${event.step} for ${event.session}, expected ${r.generated.length}`);
@@ -85,12 +87,21 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
         (r) => r.phase === 'running' && (event.session !== undefined ? r.wire === event.session : event.peer !== undefined && r.stages.includes(event.peer)),
       );
       if (hit.length === 0) return step.drop('unknown-session', `failure (${event.reason}) matches no running submission`);
+      const from = event.from;
+      if (from !== undefined && hit.some((r) => !r.stages.includes(from))) return step.drop('wrong-sender', `failure report from ${from}, which is no stage of that submission`);
       for (const r of hit) fail(step, r, event.reason, event.now);
       return step.done();
     }
     case 'ended': {
       const r = byWire(state, event.session);
       if (r === undefined) return step.drop('unknown-session', `end of ${event.session}, which is not a current submission`);
+      if (event.from !== undefined && !r.stages.includes(event.from)) return step.drop('wrong-sender', `end of ${event.session} from ${event.from}, which is no stage of it`);
+      if (event.reason === 'busy') {
+        // A stage at its session or KV limit: retrying at once would meet the same limit.
+        endOnStages(step, r);
+        giveUp(step, r, new RingBusyError(r.id, event.from ?? 'a stage'));
+        return step.done();
+      }
       fail(step, r, `a stage ended the session: ${event.reason}`, event.now);
       return step.done();
     }

@@ -58,11 +58,15 @@ export type RequesterEvent =
   | { readonly type: 'submitted'; readonly now: number; readonly session: SessionId; readonly spec: RequestSpec }
   /** The ring of `epoch` is ready (all stages loaded); an empty ring means none can serve. */
   | { readonly type: 'plan-changed'; readonly now: number; readonly epoch: number; readonly ring: readonly PeerId[] }
-  | { readonly type: 'token-received'; readonly now: number; readonly session: SessionId; readonly epoch: number; readonly step: number; readonly tokenId: number }
-  /** A stage reported a failure for `session` (wire id), or `peer` is gone (every session through it). */
-  | { readonly type: 'stage-failed'; readonly now: number; readonly session?: SessionId; readonly peer?: PeerId; readonly reason: string }
-  /** A stage ended the session on its side (e.g. evicted it) before it completed. */
-  | { readonly type: 'ended'; readonly now: number; readonly session: SessionId; readonly reason: string }
+  /** `from`: the peer the frame came from; only the submission's last stage may send its tokens. */
+  | { readonly type: 'token-received'; readonly now: number; readonly session: SessionId; readonly epoch: number; readonly step: number; readonly tokenId: number; readonly from?: PeerId }
+  /**
+   * A stage reported a failure for `session` (wire id), or `peer` is gone (every session through
+   * it). A report (`from` set) counts only from a stage of that submission.
+   */
+  | { readonly type: 'stage-failed'; readonly now: number; readonly session?: SessionId; readonly peer?: PeerId; readonly reason: string; readonly from?: PeerId }
+  /** A stage of the submission (`from`) ended the session on its side (evicted it, or refused it: `busy`). */
+  | { readonly type: 'ended'; readonly now: number; readonly session: SessionId; readonly reason: string; readonly from?: PeerId }
   /** The caller gave up on the request. */
   | { readonly type: 'cancelled'; readonly now: number; readonly session: SessionId }
   /** Time passed: timeouts and deadlines are checked. */
@@ -80,7 +84,7 @@ export type RequesterEffect =
   /** An event that changed nothing, with why (for logs and tests). */
   | { readonly type: 'dropped'; readonly reason: DropReason; readonly detail: string };
 
-export type DropReason = 'unknown-session' | 'stale-epoch' | 'wrong-step' | 'stale-plan' | 'duplicate-session';
+export type DropReason = 'unknown-session' | 'stale-epoch' | 'wrong-step' | 'stale-plan' | 'duplicate-session' | 'wrong-sender';
 
 export interface RequesterStep {
   readonly state: RequesterState;

@@ -23,7 +23,7 @@ function viewAs<T extends Float32Array | Int32Array>(make: (buffer: ArrayBufferL
 const asFloat32 = (data: Uint8Array): Float32Array => viewAs((b, o, n) => new Float32Array(b, o, n), data);
 const asInt32 = (data: Uint8Array): Int32Array => viewAs((b, o, n) => new Int32Array(b, o, n), data);
 
-const END_TO_WIRE: Record<RingEnd['reason'], SessionEndReason> = { done: 'done', cancelled: 'cancelled', evicted: 'evicted', failed: 'error' };
+const END_TO_WIRE: Record<RingEnd['reason'], SessionEndReason> = { done: 'done', cancelled: 'cancelled', evicted: 'evicted', failed: 'error', busy: 'busy' };
 
 function initFrame(session: SessionId, init: SessionInit): FrameOf<'SESSION_INIT'> {
   const { temperature, topP, topK, seed } = init.sampling;
@@ -90,7 +90,7 @@ export class RingFrameDecoder {
         return { type: 'token', session: f.session, epoch: this.epochOf(f.session), step: f.step, tokenId: f.tokenId, logprob: f.logprob };
       case 'SESSION_END':
         if (f.reason === 'error') return { type: 'failure', session: f.session, epoch: this.epochOf(f.session), message: 'a stage failed running the session' };
-        return { type: 'end', session: f.session, reason: f.reason === 'evicted' ? 'evicted' : f.reason };
+        return { type: 'end', session: f.session, reason: f.reason };
       default:
         return null;
     }

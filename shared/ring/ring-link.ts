@@ -11,7 +11,11 @@ export interface RingLinkOptions {
   readonly self: () => PeerId | undefined;
   /** Element type of hidden states sent by this peer. */
   readonly dtype: 'fp32' | 'fp16';
-  readonly deliver: (message: RingMessage) => void;
+  /**
+   * Hands over one message with the peer it came from (this peer for local sends). Returns whether
+   * it was accepted: only accepted openings are remembered for later TOKEN frames.
+   */
+  readonly deliver: (message: RingMessage, from: PeerId) => boolean;
   /** A connection closed or a send to `peer` failed: sessions through it are lost. */
   readonly onPeerLost: (peer: PeerId, reason: string) => void;
   readonly onDrop?: (reason: string, detail: string) => void;
@@ -44,10 +48,11 @@ export class RingLink {
   /** Per peer: the chain of sends waiting for its connection to open. */
   private readonly opening = new Map<PeerId, Promise<PeerConnection | undefined>>();
   private readonly epochs = new Map<SessionId, number>();
-  private readonly decoder = new RingFrameDecoder((s) => this.epochs.get(s) ?? -1);
   private last: { to: PeerId; message: RingMessage } | null = null;
   private readonly stops: (() => void)[] = [];
   private closed = false;
+  /** Members whose frames are ignored and whose connection is closed (ring protocol violations). */
+  private readonly banned = new Set<PeerId>();
 
   constructor(private readonly opts: RingLinkOptions) {
     this.stops.push(opts.transport.on('open', (c) => this.link(c)));
@@ -63,7 +68,7 @@ export class RingLink {
     this.last = { to, message };
     this.remember(message);
     if (to === this.opts.self()) {
-      queueMicrotask(() => this.opts.deliver(message));
+      queueMicrotask(() => this.opts.deliver(message, to));
       return;
     }
     if (this.opts.trace && (message.type === 'activation' || message.type === 'token')) {
@@ -100,6 +105,16 @@ export class RingLink {
     });
   }
 
+  /** Stops talking to `peer` for good: its connection is closed and its frames are ignored. */
+  ban(peer: PeerId, reason: string): void {
+    this.banned.add(peer);
+    this.opts.transport.connection(peer)?.close(reason);
+  }
+
+  isBanned(peer: PeerId): boolean {
+    return this.banned.has(peer);
+  }
+
   close(): void {
     this.closed = true;
     for (const s of this.stops) s();
@@ -109,17 +124,19 @@ export class RingLink {
     if (this.linked.has(conn)) return;
     this.linked.add(conn);
     const peer = conn.remotePeerId;
+    // Decoder state (a SESSION_INIT waiting for its ACTIVATION) is per connection: one member's
+    // frames can never complete or replace another's.
+    const decoder = new RingFrameDecoder((s) => this.epochs.get(s) ?? -1);
     const offFrame = conn.on('frame', (f) => {
-      if (this.closed) return;
-      const r = this.decoder.decode(f);
+      if (this.closed || this.banned.has(peer)) return;
+      const r = decoder.decode(f);
       if (r === null) return;
       if (!isRingMessage(r)) {
         this.opts.onDrop?.(r.reason, `from ${peer}: ${r.detail}`);
         return;
       }
       if (this.opts.trace && (r.type === 'activation' || r.type === 'token')) this.opts.trace({ dir: 'recv', kind: r.type, peer, session: r.session, step: r.step, at: wallNow() });
-      this.remember(r);
-      this.opts.deliver(r);
+      if (this.opts.deliver(r, peer)) this.remember(r);
     });
     const offClose = conn.on('close', (e) => {
       offFrame();

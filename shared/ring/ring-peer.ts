@@ -3,17 +3,20 @@
 // reports `ready`, runs the stage over the transport, and serves as a requester. Node and the
 // browser differ only in what they inject (engine, transport, unit source).
 import type { Engine, LayerRange, Stage } from '../engine/engine.ts';
-import type { PeerId, SessionId } from '../ids.ts';
+import type { PeerId } from '../ids.ts';
 import { unitsForRange, type ModelManifest, type UnitName } from '../model/manifest.ts';
-import { modelShapeFromManifest } from '../planner/model-shape.ts';
 import type { Clock } from '../signaling/clock.ts';
 import type { SignalingClient } from '../signaling/signaling-client.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { RingMessage } from './messages.ts';
 import type { RequesterConfig } from './requester-state.ts';
 import { RingLink, type HopTrace } from './ring-link.ts';
-import { MODEL_REPORT, parseRingPlan, READY_REPORT, readyReportSchema, ringPeers, type ModelReport, type PlannedRing, type RingPlan } from './ring-plan.ts';
+import { MODEL_REPORT, parseRingPlan, READY_REPORT, readyReportSchema, ringPeers, type ModelReportData, type PlannedRing, type RingPlan } from './ring-plan.ts';
 import { RingRequester } from './ring-requester.ts';
+import { checkRingMessage, ringMessageLimits, type RingMessageLimits } from './ring-message-limits.ts';
+import { newSessionId } from './session-id.ts';
+import { stageLimitsFor } from './stage-budget.ts';
+import type { StageLimits } from './stage-sessions.ts';
 import { RingStageRunner } from './stage-runner.ts';
 
 /** Where a stage's unit bytes come from (the piece swarm: local store, peers, origin). */
@@ -28,6 +31,7 @@ export type RingPeerEvent =
   | { readonly event: 'stage-loaded'; readonly epoch: number; readonly start: number; readonly end: number; readonly ms: number }
   | { readonly event: 'ring-ready'; readonly epoch: number; readonly ring: readonly string[] }
   | { readonly event: 'frame-dropped'; readonly reason: string; readonly detail: string }
+  | { readonly event: 'peer-banned'; readonly peer: PeerId; readonly strikes: number }
   | { readonly event: 'error'; readonly message: string };
 
 export interface RingPeerOptions {
@@ -43,6 +47,10 @@ export interface RingPeerOptions {
   /** Context the ring serves (KV reservation per stage); default the model's. */
   readonly contextTokens?: number;
   readonly sessionIdleMs?: number;
+  /** This peer's memory budget (`--memory`): the KV its stage holds stays within what its weights leave. */
+  readonly memoryBytes?: number;
+  /** Session caps of this peer's stage (defaults: DEFAULT_STAGE_LIMITS). */
+  readonly stageLimits?: Partial<Omit<StageLimits, 'kvTokens'>>;
   readonly requester?: Partial<Omit<RequesterConfig, 'self'>>;
   readonly onEvent?: (e: RingPeerEvent) => void;
   /** Sees every activation and token sent and received (bench instrumentation). */
@@ -55,7 +63,18 @@ export interface RingPeerStatus {
   readonly loaded: boolean;
   readonly readyRing: readonly PeerId[] | null;
   readonly missingBytes: number | null;
+  /** Ring frames dropped since start, by reason (wrong-sender, invalid, busy, stale-epoch, …). */
+  readonly dropped: Readonly<Record<string, number>>;
+  /** Members this peer stopped talking to after RING_STRIKES refused frames. */
+  readonly banned: readonly PeerId[];
 }
+
+/**
+ * Frames a member may send that are malformed for the model or not its to send before this peer
+ * closes its connection and ignores it. Honest peers send none (stale frames after a re-plan are
+ * dropped without a strike), so a handful is generous; 16 bounds what a forger gets to try.
+ */
+export const RING_STRIKES = 16;
 
 interface Loaded {
   readonly range: LayerRange;
@@ -75,16 +94,19 @@ export class RingPeer {
   private readonly stops: (() => void)[] = [];
   private evictTimer: unknown;
   private closed = false;
-  private sessionCounter = 0;
+  private readonly messageLimits: RingMessageLimits;
+  private readonly dropped = new Map<string, number>();
+  private readonly strikes = new Map<PeerId, number>();
 
   constructor(private readonly opts: RingPeerOptions) {
     const self = opts.signaling.peerId;
     if (self === undefined) throw new Error('RingPeer needs a joined signaling client (its peer id)');
+    this.messageLimits = ringMessageLimits(opts.manifest, opts.contextTokens);
     this.link = new RingLink({
       transport: opts.transport,
       self: () => opts.signaling.peerId,
       dtype: opts.dtype ?? 'fp32',
-      deliver: (m) => this.deliver(m),
+      deliver: (m, from) => this.deliver(m, from),
       onPeerLost: (peer, reason) => this.requester.onPeerLost(peer, reason),
       onDrop: (reason, detail) => this.emit({ event: 'frame-dropped', reason, detail }),
       ...(opts.trace ? { trace: opts.trace } : {}),
@@ -94,7 +116,7 @@ export class RingPeer {
       config: { self, maxRetries: r.maxRetries ?? 3, stepTimeoutMs: r.stepTimeoutMs ?? 30_000, replanWaitMs: r.replanWaitMs ?? 120_000 },
       send: (to, m) => this.link.send(to, m),
       clock: opts.clock,
-      newSessionId: () => `${self}-${(++this.sessionCounter).toString(36)}` as SessionId,
+      newSessionId: () => newSessionId(),
       pickSeed: () => Math.floor(Math.random() * 2 ** 31),
       limits: { vocabSize: opts.manifest.architecture.vocabSize, contextTokens: opts.contextTokens ?? opts.manifest.architecture.contextLength },
     });
@@ -130,6 +152,8 @@ export class RingPeer {
       loaded: layers === null || (this.runner !== null && sameRange(this.loaded?.range, layers)),
       readyRing: p !== null && this.readyAnnounced === p.epoch && p.plan.kind === 'planned' ? ringPeers(p.plan) : null,
       missingBytes: p?.plan.kind === 'insufficient' ? p.plan.missingBytes : null,
+      dropped: Object.fromEntries(this.dropped),
+      banned: [...this.strikes].filter(([peer]) => this.link.isBanned(peer)).map(([peer]) => peer),
     };
   }
 
@@ -145,9 +169,15 @@ export class RingPeer {
     this.loaded = null;
   }
 
-  /** Tells the server the model's shape (it plans from it). */
+  /**
+   * Tells the server the model: its manifest, which the server hashes against the room's model id
+   * and derives the plan's shape from (a member cannot claim another model or a made-up shape).
+   */
   private reportModel(): void {
-    const report: ModelReport = { modelId: this.opts.modelId, shape: modelShapeFromManifest(this.opts.manifest, this.opts.contextTokens) };
+    const report: ModelReportData = {
+      modelId: this.opts.modelId, manifest: this.opts.manifest,
+      ...(this.opts.contextTokens === undefined ? {} : { contextTokens: this.opts.contextTokens }),
+    };
     this.report(MODEL_REPORT, report);
   }
 
@@ -237,6 +267,11 @@ export class RingPeer {
         send: (to, m) => this.link.send(to, m),
         clock: this.opts.clock,
         idleMs: this.opts.sessionIdleMs ?? 120_000,
+        limits: stageLimitsFor({
+          manifest: this.opts.manifest, range: loaded.range, contextTokens: this.messageLimits.contextTokens,
+          ...(this.opts.memoryBytes === undefined ? {} : { memoryBytes: this.opts.memoryBytes }),
+          ...(this.opts.stageLimits === undefined ? {} : { caps: this.opts.stageLimits }),
+        }),
       });
       this.runnerStage = loaded.stage;
     }
@@ -260,23 +295,62 @@ export class RingPeer {
     this.requester.onPlan(p.epoch, ring);
   }
 
-  /** Routes an incoming (or local) ring message to this peer's stage and/or requester. */
-  private deliver(m: RingMessage): void {
-    if (this.closed) return;
+  /**
+   * Routes an incoming (or local) ring message from `from` to this peer's stage and/or requester.
+   * Returns false when it was refused outright (malformed for this model, or from a peer that may
+   * not send it).
+   */
+  private deliver(m: RingMessage, from: PeerId): boolean {
+    if (this.closed) return false;
+    const invalid = checkRingMessage(m, this.messageLimits);
+    if (invalid !== null) {
+      this.refused(from, 'invalid', `${m.session} from ${from}: ${invalid}`);
+      return false;
+    }
     const toRunner = m.type === 'prefill' || m.type === 'activation' || m.type === 'token' || (m.type === 'end' && (m.reason === 'done' || m.reason === 'cancelled'));
-    const toRequester = m.type === 'token' || m.type === 'failure' || (m.type === 'end' && (m.reason === 'evicted' || m.reason === 'failed'));
+    const toRequester = m.type === 'token' || m.type === 'failure' || (m.type === 'end' && (m.reason === 'evicted' || m.reason === 'failed' || m.reason === 'busy'));
     // The stage first: a token is the next step's input on stage 0, so it is admitted (and its run
     // queued) before the requester's bookkeeping and its consumer's work take the event loop.
     const runner = this.runner;
+    let accepted = toRequester;
+    let stageRefused = false;
     if (toRunner && runner !== null) {
-      void runner.handle(m).then((outcome) => {
+      stageRefused = runner.senderProblem(m, from) !== null;
+      accepted ||= !stageRefused;
+      // A token may be meant for this peer's requester only: the stage refusing it is no offence then.
+      if (stageRefused && !toRequester) this.strike(from);
+      void runner.handle(m, from).then((outcome) => {
         // Tokens reach every role of a peer; the stage ignoring one meant for the requester is normal.
-        if (outcome.kind === 'dropped' && m.type !== 'token') this.emit({ event: 'frame-dropped', reason: outcome.reason, detail: outcome.detail });
+        if (outcome.kind === 'dropped' && m.type !== 'token') this.count(outcome.reason, outcome.detail);
       });
     } else if (toRunner && m.type !== 'token') {
-      this.emit({ event: 'frame-dropped', reason: 'no-stage', detail: `${m.session}: ${m.type} while this peer has no loaded stage` });
+      this.count('no-stage', `${m.session}: ${m.type} while this peer has no loaded stage`);
     }
-    if (toRequester) this.requester.onMessage(m);
+    if (toRequester) {
+      const drop = this.requester.onMessage(m, from);
+      if (drop === 'wrong-sender' || (stageRefused && drop !== null)) this.refused(from, 'wrong-sender', `${m.session}: ${m.type} from ${from}, which neither this stage nor this requester takes from it`);
+    }
+    return accepted;
+  }
+
+  private count(reason: string, detail: string): void {
+    this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1);
+    this.emit({ event: 'frame-dropped', reason, detail });
+  }
+
+  /** A frame `from` had no business sending: counted, and a strike against its sender. */
+  private refused(from: PeerId, reason: string, detail: string): void {
+    this.count(reason, detail);
+    this.strike(from);
+  }
+
+  private strike(peer: PeerId): void {
+    if (peer === this.opts.signaling.peerId || this.link.isBanned(peer)) return;
+    const n = (this.strikes.get(peer) ?? 0) + 1;
+    this.strikes.set(peer, n);
+    if (n < RING_STRIKES) return;
+    this.link.ban(peer, `${n} refused ring frames`);
+    this.emit({ event: 'peer-banned', peer, strikes: n });
   }
 
   private emit(e: RingPeerEvent): void {

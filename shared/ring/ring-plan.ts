@@ -38,8 +38,20 @@ export function ringPeers(plan: PlannedRing): PeerId[] {
 export const MODEL_REPORT = 'model';
 export const READY_REPORT = 'ready';
 
-/** `report model`: the shape of the model this peer serves, so the server can plan. */
+/**
+ * `report model` as a peer sends it: the model's manifest (as parsed from manifest.json: its
+ * canonical JSON bytes hash to `modelId`) and the context the peer serves. The server checks the
+ * hash against the room's model and derives the shape itself (docs/signaling.md, "Model reports").
+ */
 export const modelReportSchema = z.object({
+  modelId: z.string().regex(/^[0-9a-f]{64}$/),
+  manifest: z.unknown(),
+  contextTokens: z.number().int().positive().optional(),
+});
+export type ModelReportData = { readonly modelId: string; readonly manifest: unknown; readonly contextTokens?: number };
+
+/** What the server stores, hands to the planner and relays for a `model` report it verified. */
+export const verifiedModelReportSchema = z.object({
   modelId: z.string().max(128),
   shape: z.object({
     numLayers: z.number().int().positive(),

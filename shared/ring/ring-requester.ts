@@ -4,7 +4,7 @@
 import type { PeerId, SessionId } from '../ids.ts';
 import type { RingMessage, RingSend } from './messages.ts';
 import { applyRequesterEvent } from './requester-fold.ts';
-import { initialRequesterState, nextWakeAt, type RequesterConfig, type RequesterEffect, type RequesterEvent, type RequesterState } from './requester-state.ts';
+import { initialRequesterState, nextWakeAt, type DropReason, type RequesterConfig, type RequesterEffect, type RequesterEvent, type RequesterState } from './requester-state.ts';
 import { toRequestSpec, type GenerateOptions, type ModelLimits, type Requester, type TokenEvent } from './requester.ts';
 
 /** Time and timers, injected so tests drive timeouts without waiting. */
@@ -57,6 +57,7 @@ export class RingRequester implements Requester {
   private state: RequesterState;
   private readonly channels = new Map<SessionId, Channel>();
   private timer: unknown = null;
+  private lastDrop: DropReason | null = null;
 
   constructor(private readonly opts: RingRequesterOptions) {
     this.state = initialRequesterState(opts.config);
@@ -71,16 +72,22 @@ export class RingRequester implements Requester {
     this.dispatch({ type: 'plan-changed', now: this.opts.clock.now(), epoch, ring });
   }
 
-  /** A ring message addressed to this requester. */
-  onMessage(message: RingMessage): void {
+  /**
+   * A ring message addressed to this requester, from `from` (checked against the submission's
+   * stages). Returns why it was dropped, or null when it was taken.
+   */
+  onMessage(message: RingMessage, from?: PeerId): DropReason | null {
     const now = this.opts.clock.now();
+    this.lastDrop = null;
+    const sender = from === undefined ? {} : { from };
     if (message.type === 'token') {
-      this.dispatch({ type: 'token-received', now, session: message.session, epoch: message.epoch, step: message.step, tokenId: message.tokenId });
+      this.dispatch({ type: 'token-received', now, session: message.session, epoch: message.epoch, step: message.step, tokenId: message.tokenId, ...sender });
     } else if (message.type === 'failure') {
-      this.dispatch({ type: 'stage-failed', now, session: message.session, reason: message.message });
+      this.dispatch({ type: 'stage-failed', now, session: message.session, reason: message.message, ...sender });
     } else if (message.type === 'end') {
-      this.dispatch({ type: 'ended', now, session: message.session, reason: message.reason });
+      this.dispatch({ type: 'ended', now, session: message.session, reason: message.reason, ...sender });
     }
+    return this.lastDrop;
   }
 
   /** The connection to `peer` is gone: every session running through it fails over. */
@@ -150,7 +157,8 @@ export class RingRequester implements Requester {
         this.channels.delete(effect.session);
         return;
       case 'dropped':
-        return; // stale or duplicate input: nothing to do (the fold already explained why)
+        this.lastDrop = effect.reason; // stale, duplicate or foreign input: reported to the caller of onMessage
+        return;
     }
   }
 

@@ -5,7 +5,7 @@
 import type { Stage, StageInput } from '../engine/engine.ts';
 import type { PeerId, SessionId } from '../ids.ts';
 import type { RingMessage, RingSend, SessionInit } from './messages.ts';
-import { admitFrame, endSession, enterEpoch, evictIdle, emptyStageSessions, type FrameDrop, type StageFrame, type StageSessions } from './stage-sessions.ts';
+import { admitFrame, DEFAULT_STAGE_LIMITS, endSession, enterEpoch, evictIdle, emptyStageSessions, type FrameDrop, type StageFrame, type StageLimits, type StageSessions } from './stage-sessions.ts';
 import { pickStepToken, tokenLogprob, type PickStepToken } from './step-sampler.ts';
 
 export interface RingStageRunnerOptions {
@@ -17,10 +17,15 @@ export interface RingStageRunnerOptions {
   /** Sessions with no frame for this long are evicted by `evictIdle`. */
   readonly idleMs: number;
   readonly pick?: PickStepToken;
+  /** Sessions and KV this stage holds at most (default DEFAULT_STAGE_LIMITS). */
+  readonly limits?: StageLimits;
 }
 
 /** What became of one incoming message (for logs and tests). */
-export type HandleOutcome = { readonly kind: 'ran' } | { readonly kind: 'freed' } | { readonly kind: 'dropped'; readonly reason: FrameDrop | 'not-for-stage'; readonly detail: string };
+export type HandleOutcome =
+  | { readonly kind: 'ran' }
+  | { readonly kind: 'freed' }
+  | { readonly kind: 'dropped'; readonly reason: FrameDrop | 'not-for-stage' | 'wrong-sender'; readonly detail: string };
 
 export class RingStageRunner {
   private sessions: StageSessions = emptyStageSessions;
@@ -64,9 +69,13 @@ export class RingStageRunner {
 
   /**
    * Admits a message synchronously (so arrival order decides step order), then runs it after the
-   * session's previous step. Resolves when this message's work is done.
+   * session's previous step. Resolves when this message's work is done. `from` is the peer the
+   * frame came from (this peer for local deliveries): each kind of frame is accepted only from the
+   * one peer the plan says sends it, so a member outside the session cannot steer it.
    */
-  handle(message: RingMessage): Promise<HandleOutcome> {
+  handle(message: RingMessage, from: PeerId = this.opts.self): Promise<HandleOutcome> {
+    const sender = this.senderProblem(message, from);
+    if (sender !== null) return Promise.resolve({ kind: 'dropped', reason: 'wrong-sender', detail: `${message.session}: ${message.type} from ${from}, ${sender}` });
     if (message.type === 'end') {
       const r = endSession(this.sessions, message.session);
       this.sessions = r.state;
@@ -78,7 +87,7 @@ export class RingStageRunner {
     let input: StageInput;
     if (message.type === 'prefill') {
       if (!this.isFirst) return Promise.resolve(this.notForStage('prefill sent to a stage that does not hold layer 0'));
-      frame = { kind: 'first', session: message.session, epoch: message.epoch, step: message.step, init: message.init };
+      frame = { kind: 'first', session: message.session, epoch: message.epoch, step: message.step, init: message.init, tokens: message.tokens.length };
       input = { kind: 'tokens', ids: Int32Array.from(message.tokens) };
     } else if (message.type === 'token') {
       if (!this.isFirst) return Promise.resolve(this.notForStage('token sent to a stage that does not hold layer 0'));
@@ -87,12 +96,16 @@ export class RingStageRunner {
     } else {
       if (this.isFirst) return Promise.resolve(this.notForStage('activation sent to the stage that holds layer 0'));
       frame = message.init !== undefined
-        ? { kind: 'first', session: message.session, epoch: message.epoch, step: message.step, init: message.init }
+        ? { kind: 'first', session: message.session, epoch: message.epoch, step: message.step, init: message.init, tokens: message.seqLen }
         : { kind: 'next', session: message.session, epoch: message.epoch, step: message.step };
       input = { kind: 'hidden', data: message.hidden, seqLen: message.seqLen };
     }
-    const admitted = admitFrame(this.sessions, frame, this.opts.clock.now());
-    if (!admitted.accepted) return Promise.resolve({ kind: 'dropped', reason: admitted.reason, detail: admitted.detail });
+    const admitted = admitFrame(this.sessions, frame, this.opts.clock.now(), this.opts.limits ?? DEFAULT_STAGE_LIMITS);
+    if (!admitted.accepted) {
+      // A refused opening is answered, so the requester fails over or errors instead of waiting.
+      if (admitted.reason === 'busy' && frame.kind === 'first') this.opts.send(frame.init.replyTo, { type: 'end', session: frame.session, reason: 'busy' });
+      return Promise.resolve({ kind: 'dropped', reason: admitted.reason, detail: admitted.detail });
+    }
     this.sessions = admitted.state;
     this.initOf.set(frame.session, admitted.session.init);
     const previous = this.chains.get(frame.session) ?? Promise.resolve();
@@ -149,6 +162,34 @@ export class RingStageRunner {
       await Promise.all(pending);
       // Work queued meanwhile (a single-stage ring feeds itself) adds new chains: wait for those too.
       if ([...this.chains.values()].every((p) => pending.includes(p))) return;
+    }
+  }
+
+  /**
+   * Null when `from` may send `message` to this stage, else why not: a prefill comes from the
+   * requester it names, an activation from the previous stage, a token (stage 0's next input) from
+   * the last stage, an end from the session's requester.
+   */
+  senderProblem(message: RingMessage, from: PeerId): string | null {
+    switch (message.type) {
+      case 'prefill':
+        return from === message.init.replyTo ? null : `a prefill names requester ${message.init.replyTo}`;
+      case 'activation': {
+        const i = this.ring.indexOf(this.opts.self);
+        const previous = i > 0 ? this.ring[i - 1] : undefined;
+        return from === previous ? null : `activations come from the previous stage ${String(previous)}`;
+      }
+      case 'token': {
+        const last = this.ring[this.ring.length - 1];
+        return from === last ? null : `tokens come from the last stage ${String(last)}`;
+      }
+      case 'end': {
+        const init = this.initOf.get(message.session);
+        if (init === undefined) return null; // nothing held: an end changes nothing
+        return from === init.replyTo ? null : `only its requester ${init.replyTo} ends it`;
+      }
+      case 'failure':
+        return null;
     }
   }
 

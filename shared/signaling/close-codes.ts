@@ -19,6 +19,8 @@ export const CLOSE_CODES = {
   helloTimeout: 4008,
   /** Still flooding after the rate limiter warned. */
   rateLimited: 4029,
+  /** Too many connections (or rooms) from this client address: retry once some have closed. */
+  addressLimit: 4429,
   /** `hello.v` is a protocol version the server does not speak. */
   unsupportedVersion: 4400,
   /** Another connection resumed this peer id. */

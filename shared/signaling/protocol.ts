@@ -34,8 +34,22 @@ export const capabilitiesSchema = z.object({
 });
 export type Capabilities = z.infer<typeof capabilitiesSchema>;
 
-/** A member of a room as other peers see it. */
-export const peerInfoSchema = z.object({ peerId: peerIdSchema, capabilities: capabilitiesSchema });
+/** Who the operator vouches for (join token `role`); absent (an older server) means contributor. */
+export const memberRoleSchema = z.enum(['trusted', 'contributor']);
+export type MemberRole = z.infer<typeof memberRoleSchema>;
+
+/**
+ * A member of a room as other peers see it. The server sets `capabilities.memoryBytes` to the
+ * claim as capped (docs/signaling.md, "Member claims"), `role`, and, for members that make direct
+ * links, `address`: the address their signaling connection comes from, the only host a direct-link
+ * answer from them may name.
+ */
+export const peerInfoSchema = z.object({
+  peerId: peerIdSchema,
+  capabilities: capabilitiesSchema,
+  role: memberRoleSchema.optional(),
+  address: z.string().min(1).max(64).optional(),
+});
 export type PeerInfo = z.infer<typeof peerInfoSchema>;
 
 // ── client → server ──────────────────────────────────────────────────────────────────────────
@@ -170,5 +184,11 @@ export const ERROR_CODES = {
   roomFull: 'room-full',
   tooManyRooms: 'too-many-rooms',
   unauthorized: 'unauthorized',
+  /** A report over the per-member caps (kinds, bytes, rate): not stored, not relayed. */
+  reportRefused: 'report-refused',
+  /** A `model` report whose manifest is malformed, too large or not the room's model. */
+  modelRefused: 'model-refused',
+  /** Too many connections or rooms from one client address. */
+  addressLimit: 'address-limit',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -2,17 +2,27 @@ import type { PeerId } from '../ids.ts';
 import { TypedEmitter } from '../signaling/typed-emitter.ts';
 import { FrameAssembler, messageBytes, messageLane, type Message } from '../wire/chunking.ts';
 import { encodeFrameParts } from '../wire/codec.ts';
-import { WireError } from '../wire/errors.ts';
+import { FrameTooLargeError, WireError } from '../wire/errors.ts';
 import type { Frame } from '../wire/frame-types.ts';
 import type { DataLane, DataPeer } from './data-peer.ts';
-import { ConnectionClosedError, PeerFailedError, ProtocolViolationError, SendFailedError, TransportError } from './errors.ts';
+import { ConnectionClosedError, FrameHandlerError, PeerFailedError, ProtocolViolationError, SendFailedError, TransportError } from './errors.ts';
 import { SendQueue, type ChannelSink, type SendQueueOptions } from './send-queue.ts';
-import type { ConnectionStats, LinkKind, PeerConnection, PeerConnectionEvents, Priority } from './transport.ts';
+import type { ConnectionStats, FrameDropReason, LinkKind, PeerConnection, PeerConnectionEvents, Priority } from './transport.ts';
 
 export interface DataPeerConnectionOptions {
   readonly sendQueue: SendQueueOptions;
   readonly maxFrameBytes: number;
+  /** Bytes of partially received frames held at once (default: wire DEFAULT_MAX_REASSEMBLY_BYTES). */
+  readonly maxReassemblyBytes?: number;
 }
+
+/**
+ * What a connection holds for its first `frame` listener while nobody listens yet (see `early`).
+ * Owners subscribe within microtasks of the open, so this is met only by a connection nobody ever
+ * listens to (a member the swarm refused): its frames are dropped and counted, not kept.
+ */
+const EARLY_MAX_FRAMES = 1024;
+const EARLY_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
  * Runs `fn` once the messages that arrived together have all been handled. In Node,
@@ -49,13 +59,18 @@ export class DataPeerConnection implements PeerConnection {
    * listener there is by then; frames arriving meanwhile queue behind them.
    */
   private early: Frame[] | undefined = [];
+  private earlyBytes = 0;
   private releaseScheduled = false;
+  private readonly drops: Partial<Record<FrameDropReason, number>> = {};
 
   readonly link: LinkKind;
 
   constructor(readonly remotePeerId: PeerId, private readonly peer: DataPeer, private readonly opts: DataPeerConnectionOptions) {
     this.link = peer.link ?? 'webrtc';
-    this.assembler = new FrameAssembler({ maxFrameBytes: opts.maxFrameBytes });
+    this.assembler = new FrameAssembler({
+      maxFrameBytes: opts.maxFrameBytes,
+      ...(opts.maxReassemblyBytes === undefined ? {} : { maxReassemblyBytes: opts.maxReassemblyBytes }),
+    });
     const { ring, bulk } = peer.lanes;
     const counted = (lane: DataLane): ChannelSink => {
       const sendParts = lane.sendParts?.bind(lane);
@@ -115,8 +130,21 @@ export class DataPeerConnection implements PeerConnection {
     });
   }
 
+  /**
+   * Listeners run guarded: one that throws on a frame closes this connection (FrameHandlerError,
+   * counted as `handler-error`) instead of unwinding into the channel's callback, where it would be
+   * an uncaught exception that ends the process; one that throws on `close` is counted.
+   */
   on<K extends keyof PeerConnectionEvents>(event: K, listener: (payload: PeerConnectionEvents[K]) => void): () => void {
-    const off = this.events.on(event, listener);
+    const guarded = (payload: PeerConnectionEvents[K]): void => {
+      if (event === 'frame' && this.closeReason !== undefined) return; // closed by an earlier listener
+      try {
+        listener(payload);
+      } catch (err) {
+        this.handlerThrew(err);
+      }
+    };
+    const off = this.events.on(event, guarded);
     if (event === 'frame' && this.early && !this.releaseScheduled) {
       this.releaseScheduled = true;
       setTimeout(() => this.releaseEarly(), 0);
@@ -127,8 +155,18 @@ export class DataPeerConnection implements PeerConnection {
   private releaseEarly(): void {
     const held = this.early ?? [];
     this.early = undefined;
+    this.earlyBytes = 0;
     if (this.closeReason !== undefined) return; // closed meanwhile: nobody expects frames after 'close'
     for (const f of held) this.events.emit('frame', f);
+  }
+
+  private handlerThrew(err: unknown): void {
+    this.count('handler-error');
+    this.shutdown('a frame handler threw', new FrameHandlerError(this.remotePeerId, { cause: err }));
+  }
+
+  private count(reason: FrameDropReason): void {
+    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
   }
 
   stats(): ConnectionStats {
@@ -137,6 +175,7 @@ export class DataPeerConnection implements PeerConnection {
       queuedBytes: this.queue.queuedBytes,
       bufferedAmount: this.closed ? 0 : this.peer.lanes.bulk.bufferedAmount + (this.peer.lanes.ring === this.peer.lanes.bulk ? 0 : this.peer.lanes.ring.bufferedAmount),
       rttMs: this.srtt,
+      dropped: { ...this.drops },
     };
   }
 
@@ -144,19 +183,28 @@ export class DataPeerConnection implements PeerConnection {
     this.shutdown(reason, undefined);
   }
 
+  /** The channel's `data` callback: nothing thrown while handling a message may leave it. */
   private receive(message: Uint8Array): void {
     if (this.closeReason !== undefined) return;
+    try {
+      this.handle(message);
+    } catch (err) {
+      // Not a wire error (those close the link in `handle`): a bug met by a peer's bytes. This link ends, not the process.
+      this.handlerThrew(err);
+    }
+  }
+
+  private handle(message: Uint8Array): void {
     this.counters.bytesReceived += message.byteLength;
     let frame: Frame | undefined;
     try {
       frame = this.assembler.push(message);
     } catch (err) {
       // Edge of the peer session: a malformed frame from this peer ends the connection, not the process.
-      if (err instanceof WireError) {
-        this.shutdown('protocol violation', new ProtocolViolationError(this.remotePeerId, { cause: err }));
-        return;
-      }
-      throw err;
+      if (!(err instanceof WireError)) throw err;
+      this.count(err instanceof FrameTooLargeError ? 'oversized' : 'malformed');
+      this.shutdown('protocol violation', new ProtocolViolationError(this.remotePeerId, { cause: err }));
+      return;
     }
     const lane = messageLane(message);
     if (lane === 'bulk') this.credit(message.byteLength);
@@ -184,8 +232,14 @@ export class DataPeerConnection implements PeerConnection {
       return;
     }
     if (this.early) {
-      // Bounded: nobody listening after this many frames is a bug in the owner, not a reason to grow.
-      if (this.early.length < 1024 || this.releaseScheduled) this.early.push(frame);
+      // Bounded (EARLY_MAX_*) until a listener is there; once one is, everything goes to it a macrotask later.
+      const bytes = this.assembler.lastFrameBytes;
+      if (this.releaseScheduled || (this.early.length < EARLY_MAX_FRAMES && this.earlyBytes + bytes <= EARLY_MAX_BYTES)) {
+        this.early.push(frame);
+        this.earlyBytes += bytes;
+      } else {
+        this.count('unlistened');
+      }
       return;
     }
     this.events.emit('frame', frame);

@@ -38,6 +38,25 @@ export class ProtocolViolationError extends TransportError {
   }
 }
 
+/**
+ * Code handling a received frame threw (a `frame` listener, or the decode path with something other
+ * than a wire error): the connection is closed, the process keeps running.
+ */
+export class FrameHandlerError extends TransportError {
+  override readonly code = 'ERR_FRAME_HANDLER';
+  constructor(readonly remotePeerId: PeerId, options?: { cause?: unknown }) {
+    super(`handling a frame from ${remotePeerId} threw: connection closed`, options);
+  }
+}
+
+/** The remote reads too slowly: more frames wait to be sent to it than a connection may queue. */
+export class SendQueueFullError extends TransportError {
+  override readonly code = 'ERR_SEND_QUEUE_FULL';
+  constructor(readonly frames: number) {
+    super(`${frames} frames queued for a peer that does not read them: connection closed`);
+  }
+}
+
 /** The WebRTC peer failed (ICE, DTLS, SCTP…); `cause` is the implementation's error. */
 export class PeerFailedError extends TransportError {
   override readonly code = 'ERR_PEER_FAILED';

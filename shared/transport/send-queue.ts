@@ -1,6 +1,7 @@
 // The per-connection send queue (DESIGN §4): two lanes, ring before bulk, and bufferedAmount
 // backpressure so a big transfer neither starves small frames nor overflows the channel.
 import { frameChunks, joinMessage, messageBytes, type Lane, type Message } from '../wire/chunking.ts';
+import { SendQueueFullError } from './errors.ts';
 
 /** The part of an RTCDataChannel the queue drives (one per lane; both lanes may share one). */
 export interface ChannelSink {
@@ -37,7 +38,16 @@ export interface SendQueueOptions {
   ringActiveWindowBytes?: number;
   ringActiveMessageBytes?: number;
   ringQuietMs?: number;
+  /**
+   * Frames that may wait here at once (default 65,536). Every frame a peer provokes (a PONG, a
+   * REJECT) waits here while that peer does not read; past this the connection fails instead of
+   * growing. Honest traffic waits on its sends (`enqueue` resolves as it is written) and stays far below.
+   */
+  maxQueuedFrames?: number;
 }
+
+/** See `SendQueueOptions.maxQueuedFrames`. */
+export const DEFAULT_MAX_QUEUED_FRAMES = 65_536;
 
 export const DEFAULT_SEND_QUEUE_OPTIONS: SendQueueOptions = {
   highWaterMark: 256 * 1024,
@@ -112,6 +122,13 @@ export class SendQueue {
   enqueue(encodedFrame: Message, lane: Lane, control = false): Promise<void> {
     if (lane === 'ring' && !control) this.noteRingActivity();
     if (this.failure !== undefined) return Promise.reject(this.failure);
+    const waiting = this.lanes.ring.length + this.lanes.bulk.length;
+    if (waiting >= (this.opts.maxQueuedFrames ?? DEFAULT_MAX_QUEUED_FRAMES)) {
+      const err = new SendQueueFullError(waiting);
+      this.fail(err);
+      this.onSendError(err);
+      return Promise.reject(err);
+    }
     return new Promise<void>((resolve, reject) => {
       const bytes = messageBytes(encodedFrame);
       const chunks = frameChunks(encodedFrame, lane, lane === 'ring' ? this.opts.maxMessageBytes : this.bulkMessageBytes);

@@ -11,6 +11,14 @@ export type Priority = 'ring' | 'bulk';
 /** The carrier of a connection (shared/transport/data-peer.ts). */
 export type LinkKind = 'webrtc' | 'tcp';
 
+/**
+ * Why a connection dropped what it received: `oversized` (a frame over its type's cap or the
+ * reassembly budget), `malformed` (any other wire error), `handler-error` (a listener or the
+ * decode path threw), `unlistened` (frames held for a first listener beyond their bound). The
+ * first three also close the connection.
+ */
+export type FrameDropReason = 'oversized' | 'malformed' | 'handler-error' | 'unlistened';
+
 /** Counters of one connection. */
 export interface ConnectionStats {
   readonly bytesSent: number;
@@ -23,6 +31,8 @@ export interface ConnectionStats {
   readonly bufferedAmount: number;
   /** Latest PING round trip in ms (smoothed, RFC 6298 style); undefined before the first PONG. */
   readonly rttMs: number | undefined;
+  /** Received frames (or messages) dropped, by reason; absent where a connection does not count them. */
+  readonly dropped?: Readonly<Partial<Record<FrameDropReason, number>>>;
 }
 
 /** Why a connection ended; `error` is set when it did not end by a local `close()`. */

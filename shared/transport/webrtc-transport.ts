@@ -36,6 +36,8 @@ export interface WebRtcTransportOptions {
   readonly attemptTimeoutMs?: number;
   readonly sendQueue?: Partial<SendQueueOptions>;
   readonly maxFrameBytes?: number;
+  /** Bytes of partially received frames one connection may hold (wire DEFAULT_MAX_REASSEMBLY_BYTES). */
+  readonly maxReassemblyBytes?: number;
 }
 
 /** How long a dial waits for the remote's `peer-joined` before offering without knowing its kind. */
@@ -236,6 +238,7 @@ export class WebRtcTransport implements Transport {
     const conn = new DataPeerConnection(attempt.remote, attempt.peer, {
       sendQueue: this.sendQueue,
       maxFrameBytes: this.opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      ...(this.opts.maxReassemblyBytes === undefined ? {} : { maxReassemblyBytes: this.opts.maxReassemblyBytes }),
     });
     this.open.get(attempt.remote)?.close('replaced by a new connection');
     this.open.set(attempt.remote, conn);

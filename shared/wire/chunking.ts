@@ -3,10 +3,12 @@
 // Interleaving rule: a sender has two lanes (ring, bulk). Within a lane, the chunks of one frame are
 // sent back to back, in order, before the lane's next frame; between any two chunks of one lane the
 // other lane may send whole frames or chunks of its own. So a small ACTIVATION can overtake a 4 MiB
-// PIECE mid-way, and a receiver holds at most one partial frame per lane: reassembly memory is
-// bounded by 2 × maxFrameBytes, and only bytes actually received are kept.
-import { decodeFrame, DEFAULT_MAX_FRAME_BYTES } from './codec.ts';
+// PIECE mid-way, and a receiver holds at most one partial frame per lane (two per connection),
+// each within its type's cap (frame-limits.ts), together within `maxReassemblyBytes`; only bytes
+// actually received are kept, beyond a preallocation of at most PREALLOCATE_MAX_BYTES per lane.
+import { checkPayloadLength, decodeFrame, DEFAULT_MAX_FRAME_BYTES } from './codec.ts';
 import { ChunkSequenceError, FrameTooLargeError, InvalidFrameError } from './errors.ts';
+import { DEFAULT_MAX_REASSEMBLY_BYTES } from './frame-limits.ts';
 import type { Frame } from './frame-types.ts';
 import { FLAG_CONT, FLAG_MORE, FLAG_RING_LANE, HEADER_BYTES, readHeader, writeHeader, type FrameHeader } from './header.ts';
 
@@ -135,9 +137,17 @@ const PREALLOCATE_MAX_BYTES = 8 * 1024 * 1024;
 export class FrameAssembler {
   private readonly partial: { ring?: Partial; bulk?: Partial } = {};
   private readonly maxFrameBytes: number;
+  private readonly maxReassemblyBytes: number;
+  private lastBytes = 0;
 
-  constructor(opts: { maxFrameBytes?: number } = {}) {
+  constructor(opts: { maxFrameBytes?: number; maxReassemblyBytes?: number } = {}) {
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.maxReassemblyBytes = opts.maxReassemblyBytes ?? DEFAULT_MAX_REASSEMBLY_BYTES;
+  }
+
+  /** Payload bytes of the frame the last `push` completed (what holding it costs). */
+  get lastFrameBytes(): number {
+    return this.lastBytes;
   }
 
   /** Bytes currently held for incomplete frames (for stats and tests of the memory bound). */
@@ -160,16 +170,20 @@ export class FrameAssembler {
     const more = (h.flags & FLAG_MORE) !== 0;
     const cont = (h.flags & FLAG_CONT) !== 0;
     const body = message.subarray(HEADER_BYTES);
-    if (h.payloadLength > this.maxFrameBytes) {
-      throw new FrameTooLargeError(`${h.type}: payload of ${h.payloadLength} bytes exceeds ${this.maxFrameBytes}`);
-    }
+    // The claimed length, checked before anything is buffered for it.
+    checkPayloadLength(h.type, h.payloadLength, this.maxFrameBytes);
     const open = this.partial[lane];
     if (!cont) {
       if (open) throw new ChunkSequenceError(`${lane} lane: new ${h.type} started before ${open.header.type} finished (${open.received}/${open.header.payloadLength} bytes)`);
-      if (!more) return decodeFrame(message, this.maxFrameBytes);
+      if (!more) {
+        const frame = decodeFrame(message, this.maxFrameBytes);
+        this.lastBytes = h.payloadLength;
+        return frame;
+      }
       if (body.byteLength === 0 || body.byteLength >= h.payloadLength) {
         throw new ChunkSequenceError(`${h.type}: first chunk of ${body.byteLength} bytes for a ${h.payloadLength}-byte payload`);
       }
+      this.checkBudget(h, body.byteLength);
       let whole: Uint8Array | undefined;
       if (h.payloadLength <= PREALLOCATE_MAX_BYTES) {
         whole = new Uint8Array(HEADER_BYTES + h.payloadLength);
@@ -187,6 +201,7 @@ export class FrameAssembler {
     if (body.byteLength === 0 || received > o.payloadLength || (more && received === o.payloadLength)) {
       throw new ChunkSequenceError(`${h.type}: chunk brings ${received} of ${o.payloadLength} bytes (more=${more})`);
     }
+    this.checkBudget(h, body.byteLength);
     if (open.whole) open.whole.set(body, HEADER_BYTES + open.received);
     else open.parts.push(body.slice());
     open.received = received;
@@ -202,6 +217,14 @@ export class FrameAssembler {
         at += p.byteLength;
       }
     }
-    return decodeFrame(whole, this.maxFrameBytes);
+    const frame = decodeFrame(whole, this.maxFrameBytes);
+    this.lastBytes = received;
+    return frame;
+  }
+
+  private checkBudget(h: FrameHeader, adding: number): void {
+    if (this.pendingBytes + adding > this.maxReassemblyBytes) {
+      throw new FrameTooLargeError(`${h.type}: ${this.pendingBytes + adding} bytes of partial frames held, at most ${this.maxReassemblyBytes}`);
+    }
   }
 }

@@ -2,6 +2,7 @@ import { ByteReader } from './byte-reader.ts';
 import { ByteWriter } from './byte-writer.ts';
 import { decodeCredit, decodePing, decodePong, encodeCredit, encodePing, encodePong } from './control-payloads.ts';
 import { FrameTooLargeError, FrameTruncatedError, InvalidFrameError } from './errors.ts';
+import { maxPayloadBytes } from './frame-limits.ts';
 import type { Frame, FrameOf, FrameTypeName } from './frame-types.ts';
 import { FLAG_CONT, FLAG_MORE, HEADER_BYTES, readHeader, writeHeader } from './header.ts';
 import {
@@ -52,7 +53,7 @@ export function encodeFrame(frame: Frame, maxFrameBytes = DEFAULT_MAX_FRAME_BYTE
   codec.encode(w, frame);
   const out = w.finish();
   const payloadLength = out.byteLength - HEADER_BYTES;
-  if (payloadLength > maxFrameBytes) throw new FrameTooLargeError(`${frame.type}: payload of ${payloadLength} bytes exceeds ${maxFrameBytes}`);
+  checkPayloadLength(frame.type, payloadLength, maxFrameBytes);
   if (!Number.isInteger(frame.requestId) || frame.requestId < 0 || frame.requestId > 0xffffffff) {
     throw new InvalidFrameError(`${frame.type}: requestId must be a u32, got ${frame.requestId}`);
   }
@@ -69,9 +70,19 @@ export function encodeFrameParts(frame: Frame, maxFrameBytes = DEFAULT_MAX_FRAME
   if (frame.type !== 'PIECE' || frame.data.byteLength === 0) return [encodeFrame(frame, maxFrameBytes)];
   const head = encodeFrame({ ...frame, data: new Uint8Array(0) }, maxFrameBytes);
   const payloadLength = head.byteLength - HEADER_BYTES + frame.data.byteLength;
-  if (payloadLength > maxFrameBytes) throw new FrameTooLargeError(`PIECE: payload of ${payloadLength} bytes exceeds ${maxFrameBytes}`);
+  checkPayloadLength('PIECE', payloadLength, maxFrameBytes);
   writeHeader(head, { type: 'PIECE', flags: 0, requestId: frame.requestId, payloadLength });
   return [head, frame.data];
+}
+
+/**
+ * Throws `FrameTooLargeError` when a payload exceeds its type's cap (frame-limits.ts) or
+ * `maxFrameBytes`: on encode (the sender learns at once) and on a received header, before its
+ * frame is buffered or decoded.
+ */
+export function checkPayloadLength(type: FrameTypeName, payloadLength: number, maxFrameBytes: number): void {
+  const cap = maxPayloadBytes(type, maxFrameBytes);
+  if (payloadLength > cap) throw new FrameTooLargeError(`${type}: payload of ${payloadLength} bytes exceeds ${cap}`);
 }
 
 function payloadHint(f: Frame): number {
@@ -88,7 +99,7 @@ function payloadHint(f: Frame): number {
 export function decodeFrame(bytes: Uint8Array, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Frame {
   const h = readHeader(bytes);
   if ((h.flags & (FLAG_MORE | FLAG_CONT)) !== 0) throw new InvalidFrameError(`${h.type}: chunk flags set on a whole frame; reassemble first`);
-  if (h.payloadLength > maxFrameBytes) throw new FrameTooLargeError(`${h.type}: payload of ${h.payloadLength} bytes exceeds ${maxFrameBytes}`);
+  checkPayloadLength(h.type, h.payloadLength, maxFrameBytes);
   const body = bytes.byteLength - HEADER_BYTES;
   if (body < h.payloadLength) throw new FrameTruncatedError(`${h.type}: header says ${h.payloadLength} payload bytes, got ${body}`);
   if (body > h.payloadLength) throw new InvalidFrameError(`${h.type}: ${body - h.payloadLength} bytes after the payload`);

@@ -29,7 +29,7 @@ export const REJECT_REASONS = ['missing', 'busy', 'invalid'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 /** Why a ring session ended. */
-export const SESSION_END_REASONS = ['done', 'cancelled', 'error', 'evicted'] as const;
+export const SESSION_END_REASONS = ['done', 'cancelled', 'error', 'evicted', 'busy'] as const;
 export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 
 /** Fields every frame has: the header's request id (0 when the frame answers nothing). */

@@ -4,12 +4,23 @@
 import type { ByteReader } from './byte-reader.ts';
 import type { ByteWriter } from './byte-writer.ts';
 import { InvalidFrameError } from './errors.ts';
+import { MAX_BITFIELD_PIECES } from './frame-limits.ts';
 import { REJECT_REASONS, type FrameOf } from './frame-types.ts';
 
 function readUnit(r: ByteReader, what: string): string {
   const unit = r.string('unit', 'u8');
   if (unit.length === 0) throw new InvalidFrameError(`${what}: unit name is empty`);
   return unit;
+}
+
+/** A piece index any unit can have (< MAX_BITFIELD_PIECES); the manifest's own bounds are checked above the wire. */
+function readPiece(r: ByteReader, what: string): number {
+  return checkPiece(r.u32('piece'), what);
+}
+
+function checkPiece(piece: number, what: string): number {
+  if (piece >= MAX_BITFIELD_PIECES) throw new InvalidFrameError(`${what}: piece ${piece} ≥ ${MAX_BITFIELD_PIECES}, more than any unit has`);
+  return piece;
 }
 
 function writeUnit(w: ByteWriter, unit: string, what: string): void {
@@ -26,13 +37,22 @@ export function encodeBitfield(w: ByteWriter, f: FrameOf<'BITFIELD'>): void {
 export function decodeBitfield(r: ByteReader, requestId: number): FrameOf<'BITFIELD'> {
   const unit = readUnit(r, 'BITFIELD');
   const pieceCount = r.u32('pieceCount');
+  checkPieceCount(pieceCount); // before the bits are copied
   const bits = r.rest('bits');
   checkBitfield(pieceCount, bits);
   return { type: 'BITFIELD', requestId, unit, pieceCount, bits };
 }
 
+/** 1..MAX_BITFIELD_PIECES: what any manifest's unit can have (frame-limits.ts). */
+function checkPieceCount(pieceCount: number): void {
+  if (!Number.isInteger(pieceCount) || pieceCount < 1 || pieceCount > MAX_BITFIELD_PIECES) {
+    throw new InvalidFrameError(`BITFIELD: pieceCount ${pieceCount} outside 1..${MAX_BITFIELD_PIECES}`);
+  }
+}
+
 /** Exactly ceil(n/8) bytes, and the spare bits of the last byte are 0 (as in BitTorrent). */
 function checkBitfield(pieceCount: number, bits: Uint8Array): void {
+  checkPieceCount(pieceCount);
   const want = Math.ceil(pieceCount / 8);
   if (bits.byteLength !== want) {
     throw new InvalidFrameError(`BITFIELD: ${pieceCount} pieces need ${want} bytes of bits, got ${bits.byteLength}`);
@@ -46,12 +66,12 @@ function checkBitfield(pieceCount: number, bits: Uint8Array): void {
 
 export function encodeHave(w: ByteWriter, f: FrameOf<'HAVE'>): void {
   writeUnit(w, f.unit, 'HAVE');
-  w.u32(f.piece, 'piece');
+  w.u32(checkPiece(f.piece, 'HAVE'), 'piece');
 }
 
 export function decodeHave(r: ByteReader, requestId: number): FrameOf<'HAVE'> {
   const unit = readUnit(r, 'HAVE');
-  return { type: 'HAVE', requestId, unit, piece: r.u32('piece') };
+  return { type: 'HAVE', requestId, unit, piece: readPiece(r, 'HAVE') };
 }
 
 type RangeFrame = FrameOf<'REQUEST'> | FrameOf<'CANCEL'>;
@@ -59,13 +79,13 @@ type RangeFrame = FrameOf<'REQUEST'> | FrameOf<'CANCEL'>;
 export function encodeRange(w: ByteWriter, f: RangeFrame | FrameOf<'REJECT'>): void {
   if (f.type !== 'REJECT' && f.length === 0) throw new InvalidFrameError(`${f.type}: length must be > 0`);
   writeUnit(w, f.unit, f.type);
-  w.u32(f.piece, 'piece').u32(f.offset, 'offset').u32(f.length, 'length');
+  w.u32(checkPiece(f.piece, f.type), 'piece').u32(f.offset, 'offset').u32(f.length, 'length');
   if (f.type === 'REJECT') w.u8(REJECT_REASONS.indexOf(f.reason), 'reason');
 }
 
 export function decodeRange<T extends RangeFrame['type']>(type: T, r: ByteReader, requestId: number): FrameOf<T> {
   const unit = readUnit(r, type);
-  const piece = r.u32('piece');
+  const piece = readPiece(r, type);
   const offset = r.u32('offset');
   const length = r.u32('length');
   if (length === 0) throw new InvalidFrameError(`${type}: length must be > 0`);
@@ -74,7 +94,7 @@ export function decodeRange<T extends RangeFrame['type']>(type: T, r: ByteReader
 
 export function decodeReject(r: ByteReader, requestId: number): FrameOf<'REJECT'> {
   const unit = readUnit(r, 'REJECT');
-  const piece = r.u32('piece');
+  const piece = readPiece(r, 'REJECT');
   const offset = r.u32('offset');
   const length = r.u32('length');
   const code = r.u8('reason');
@@ -85,12 +105,12 @@ export function decodeReject(r: ByteReader, requestId: number): FrameOf<'REJECT'
 
 export function encodePiece(w: ByteWriter, f: FrameOf<'PIECE'>): void {
   writeUnit(w, f.unit, 'PIECE');
-  w.u32(f.piece, 'piece').u32(f.offset, 'offset').bytes(f.data);
+  w.u32(checkPiece(f.piece, 'PIECE'), 'piece').u32(f.offset, 'offset').bytes(f.data);
 }
 
 export function decodePiece(r: ByteReader, requestId: number): FrameOf<'PIECE'> {
   const unit = readUnit(r, 'PIECE');
-  const piece = r.u32('piece');
+  const piece = readPiece(r, 'PIECE');
   const offset = r.u32('offset');
   return { type: 'PIECE', requestId, unit, piece, offset, data: r.restView('data') };
 }

@@ -111,6 +111,7 @@ export class PeerSession {
       engine: this.engine,
       units: swarm,
       clock: systemClock,
+      memoryBytes: this.d.budgetBytes,
       onEvent: (e) => this.onRingEvent(e),
     });
     this.timer = setInterval(() => this.refresh(), 500);

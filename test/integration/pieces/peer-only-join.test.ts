@@ -51,7 +51,7 @@ async function join(o: { seed?: boolean; units?: readonly UnitName[]; ring?: boo
     capabilities: { kind: 'node', engine: 'cpu', memoryBytes: 0, modelsHeld: [], modelsWanted: [pkg.modelId] },
   });
   const transport = createNodeTransport({ signaling: client, bindAddress: '127.0.0.1' });
-  const ring = o.ring ? new RingLink({ transport, self: () => client.peerId, dtype: 'fp32', deliver: () => undefined, onPeerLost: () => undefined }) : undefined;
+  const ring = o.ring ? new RingLink({ transport, self: () => client.peerId, dtype: 'fp32', deliver: () => true, onPeerLost: () => undefined }) : undefined;
   const swarm = new PieceSwarm({
     modelId: pkg.modelId, store: withVerification(new MemoryPieceStore()), // no origin: peers only
     ...(o.seed ? { localPackage: new MemoryOrigin(pkg.files, PIECE) } : {}),

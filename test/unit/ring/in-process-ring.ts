@@ -13,7 +13,7 @@ export class InProcessRing {
   requester: RequesterState = initialRequesterState(CONFIG);
   readonly runners = new Map<PeerId, RingStageRunner>();
   readonly stages = new Map<PeerId, FakeStage>();
-  readonly queue: { to: PeerId; message: RingMessage }[] = [];
+  readonly queue: { from: PeerId; to: PeerId; message: RingMessage }[] = [];
   readonly tokens = new Map<SessionId, number[]>();
   readonly ends: RequesterEffect[] = [];
   readonly drops: string[] = [];
@@ -30,7 +30,7 @@ export class InProcessRing {
       const stage = new FakeStage({ start, end }, this.numLayers);
       const runner = new RingStageRunner({
         self: peer, stage, numLayers: this.numLayers, idleMs: 60_000,
-        send: (to, message) => this.queue.push({ to, message }),
+        send: (to, message) => this.queue.push({ from: peer, to, message }),
         clock: { now: () => this.now },
       });
       runner.setPlan(this.epoch, ring);
@@ -48,8 +48,8 @@ export class InProcessRing {
     const r = applyRequesterEvent(event, this.requester);
     this.requester = r.state;
     for (const e of r.effects) {
-      if (e.type === 'send-prefill') this.queue.push({ to: e.to, message: e.message });
-      else if (e.type === 'send-end') for (const to of e.to) this.queue.push({ to, message: { type: 'end', session: e.session, reason: 'done' } });
+      if (e.type === 'send-prefill') this.queue.push({ from: ME, to: e.to, message: e.message });
+      else if (e.type === 'send-end') for (const to of e.to) this.queue.push({ from: ME, to, message: { type: 'end', session: e.session, reason: 'done' } });
       else if (e.type === 'emit-token') this.tokens.set(e.session, [...(this.tokens.get(e.session) ?? []), e.tokenId]);
       else if (e.type === 'dropped') this.drops.push(e.reason);
       else this.ends.push(e);
@@ -61,19 +61,19 @@ export class InProcessRing {
     for (let n = 0; n < limit; n++) {
       if (this.queue.length === 0) await Promise.all([...this.runners.values()].map((r) => r.whenIdle()));
       if (this.queue.length === 0) return;
-      const { to, message } = this.queue.shift() as { to: PeerId; message: RingMessage };
+      const { from, to, message } = this.queue.shift() as { from: PeerId; to: PeerId; message: RingMessage };
       this.now += 1;
-      if (to === ME) this.deliverToRequester(message);
+      if (to === ME) this.deliverToRequester(message, from);
       else {
-        const outcome = await this.runners.get(to)?.handle(message);
+        const outcome = await this.runners.get(to)?.handle(message, from);
         if (outcome?.kind === 'dropped') this.drops.push(outcome.reason);
       }
     }
   }
 
-  private deliverToRequester(m: RingMessage): void {
-    if (m.type === 'token') this.apply({ type: 'token-received', now: this.now, session: m.session, epoch: m.epoch, step: m.step, tokenId: m.tokenId });
-    else if (m.type === 'failure') this.apply({ type: 'stage-failed', now: this.now, session: m.session, reason: m.message });
-    else if (m.type === 'end') this.apply({ type: 'ended', now: this.now, session: m.session, reason: m.reason });
+  private deliverToRequester(m: RingMessage, from: PeerId): void {
+    if (m.type === 'token') this.apply({ type: 'token-received', now: this.now, session: m.session, epoch: m.epoch, step: m.step, tokenId: m.tokenId, from });
+    else if (m.type === 'failure') this.apply({ type: 'stage-failed', now: this.now, session: m.session, reason: m.message, from });
+    else if (m.type === 'end') this.apply({ type: 'ended', now: this.now, session: m.session, reason: m.reason, from });
   }
 }

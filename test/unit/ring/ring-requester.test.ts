@@ -44,19 +44,19 @@ function setup(ranges: [string, number, number][]) {
   const stages = new Map<PeerId, FakeStage>();
   const runners = new Map<PeerId, RingStageRunner>();
   let n = 0;
-  const deliver = (to: PeerId, message: RingMessage): void => {
+  const deliverFrom = (from: PeerId) => (to: PeerId, message: RingMessage): void => {
     queueMicrotask(() => {
-      if (to === CONFIG.self) requester.onMessage(message);
-      else void runners.get(to)?.handle(message);
+      if (to === CONFIG.self) requester.onMessage(message, from);
+      else void runners.get(to)?.handle(message, from);
     });
   };
   const requester = new RingRequester({
-    config: CONFIG, send: deliver, clock, newSessionId: () => asSessionId(`r${++n}`), pickSeed: () => 1,
+    config: CONFIG, send: deliverFrom(CONFIG.self), clock, newSessionId: () => asSessionId(`r${++n}`), pickSeed: () => 1,
   });
   const ring = ranges.map(([id]) => asPeerId(id));
   for (const [id, start, end] of ranges) {
     const stage = new FakeStage({ start, end }, L);
-    const runner = new RingStageRunner({ self: asPeerId(id), stage, numLayers: L, idleMs: 60_000, send: deliver, clock });
+    const runner = new RingStageRunner({ self: asPeerId(id), stage, numLayers: L, idleMs: 60_000, send: deliverFrom(asPeerId(id)), clock });
     runner.setPlan(1, ring);
     stages.set(asPeerId(id), stage);
     runners.set(asPeerId(id), runner);

@@ -87,14 +87,15 @@ describe('RingStageRunner on its own', () => {
     runner.setPlan(1, ['a', 'b', 'c'].map(asPeerId));
     return { runner, sent, stage };
   }
+  const A = asPeerId('a');
   const act = (step: number, epoch = 1, withInit = false): RingMessage => ({
     type: 'activation', session, epoch, step, seqLen: 1, hidden: Float32Array.of(5), ...(withInit ? { init } : {}),
   });
 
   it('forwards hidden states to the next stage, carrying init only on the first frame', async () => {
     const { runner, sent } = middle({ t: 0 });
-    await runner.handle(act(0, 1, true));
-    await runner.handle(act(1));
+    await runner.handle(act(0, 1, true), A);
+    await runner.handle(act(1), A);
     expect(sent.map(([to, m]) => [to, m.type, 'init' in m])).toEqual([['c', 'activation', true], ['c', 'activation', false]]);
   });
 
@@ -106,15 +107,48 @@ describe('RingStageRunner on its own', () => {
   ])('drops a frame with $name and never runs it', async ({ frames, reason }) => {
     const { runner, stage } = middle({ t: 0 });
     const outcomes = [];
-    for (const f of frames) outcomes.push(await runner.handle(f));
+    for (const f of frames) outcomes.push(await runner.handle(f, f.type === 'prefill' ? ME : A));
     expect(outcomes.at(-1)).toMatchObject({ kind: 'dropped', reason });
     expect(stage.runs).toBe(frames.length - 1);
+  });
+
+  it.each([
+    { name: 'an activation from a peer that is not the previous stage', frame: () => act(0, 1, true), from: 'c' },
+    { name: 'an activation from the requester', frame: () => act(0, 1, true), from: 'me' },
+  ])('drops $name as wrong-sender and never runs it', async ({ frame, from }) => {
+    const { runner, stage } = middle({ t: 0 });
+    expect(await runner.handle(frame(), asPeerId(from))).toMatchObject({ kind: 'dropped', reason: 'wrong-sender' });
+    expect(stage.runs).toBe(0);
+  });
+
+  it('lets only the session\'s requester end it', async () => {
+    const { runner, stage } = middle({ t: 0 });
+    await runner.handle(act(0, 1, true), A);
+    expect(await runner.handle({ type: 'end', session, reason: 'done' }, asPeerId('c'))).toMatchObject({ kind: 'dropped', reason: 'wrong-sender' });
+    expect(stage.freed).toEqual([]);
+    expect(await runner.handle({ type: 'end', session, reason: 'done' }, ME)).toEqual({ kind: 'freed' });
+    expect(stage.freed).toEqual([session]);
+  });
+
+  it('answers a session over its limits with end(busy) to its requester and never runs it', async () => {
+    const sent: [string, RingMessage][] = [];
+    const stage = new FakeStage({ start: 2, end: 4 }, L);
+    const runner = new RingStageRunner({
+      self: asPeerId('b'), stage, numLayers: L, idleMs: 1000, send: (to, m) => sent.push([to, m]), clock: { now: () => 0 },
+      limits: { maxSessions: 1, maxSessionsPerRequester: 1, kvTokens: 1000 },
+    });
+    runner.setPlan(1, ['a', 'b', 'c'].map(asPeerId));
+    await runner.handle(act(0, 1, true), A);
+    const other = asSessionId('t.1');
+    expect(await runner.handle({ ...act(0, 1, true), session: other } as RingMessage, A)).toMatchObject({ kind: 'dropped', reason: 'busy' });
+    expect(sent.at(-1)).toEqual([ME, { type: 'end', session: other, reason: 'busy' }]);
+    expect(stage.runs).toBe(1);
   });
 
   it('evicts an idle session on a fake clock, frees its cache and tells the requester', async () => {
     const now = { t: 0 };
     const { runner, sent, stage } = middle(now);
-    await runner.handle(act(0, 1, true));
+    await runner.handle(act(0, 1, true), A);
     now.t = 999;
     expect(runner.evictIdle()).toEqual([]);
     now.t = 1000;
@@ -125,7 +159,7 @@ describe('RingStageRunner on its own', () => {
 
   it('frees every held session when its plan moves to a new epoch', async () => {
     const { runner, stage } = middle({ t: 0 });
-    await runner.handle(act(0, 1, true));
+    await runner.handle(act(0, 1, true), A);
     runner.setPlan(2, ['a', 'b'].map(asPeerId));
     expect(stage.freed).toEqual([session]);
   });

@@ -7,7 +7,7 @@ import {
 const init = { replyTo: asPeerId('me'), maxTokens: 8, stop: [], sampling: { temperature: 0, topP: 1, topK: 0, seed: 1 } };
 const x = asSessionId('x.1');
 const y = asSessionId('y.1');
-const first = (session = x, step = 0, epoch = 3): StageFrame => ({ kind: 'first', session, epoch, step, init });
+const first = (session = x, step = 0, epoch = 3, replyTo = init.replyTo): StageFrame => ({ kind: 'first', session, epoch, step, init: { ...init, replyTo }, tokens: 4 });
 const next = (step: number, session = x, epoch = 3): StageFrame => ({ kind: 'next', session, epoch, step });
 
 /** Applies frames in order (all at time `now`), asserting each is accepted. */
@@ -20,12 +20,52 @@ function admitAll(state: StageSessions, frames: StageFrame[], now = 0): StageSes
   return state;
 }
 
+describe('stage sessions: limits', () => {
+  const at3 = enterEpoch(emptyStageSessions, 3).state;
+  const limits = { maxSessions: 3, maxSessionsPerRequester: 2, kvTokens: 40 };
+  const open = (state: StageSessions, n: number, replyTo: string) => {
+    for (let i = 0; i < n; i++) {
+      const r = admitFrame(state, first(asSessionId(`${replyTo}-${i}`), 0, 3, asPeerId(replyTo)), 0, limits);
+      if (!r.accepted) return { state, refused: r };
+      state = r.state;
+    }
+    return { state, refused: null };
+  };
+
+  it('refuses a requester past its share as busy, while another requester still gets in', () => {
+    const a = open(at3, 3, 'a');
+    expect(a.state.sessions.size).toBe(2);
+    expect(a.refused?.reason).toBe('busy');
+    expect(open(a.state, 1, 'b').refused).toBeNull();
+  });
+
+  it('refuses past the total session count', () => {
+    const s = open(open(open(at3, 1, 'a').state, 1, 'b').state, 1, 'c').state;
+    expect(open(s, 1, 'd').refused?.reason).toBe('busy');
+  });
+
+  it('refuses a session whose KV reservation would pass the budget (prompt + tokens still to make)', () => {
+    // Each opening reserves 4 prompt positions + 8 tokens = 12; 40 / 12 → three fit, then the sessions cap says no anyway.
+    const tight = { ...limits, maxSessions: 10, maxSessionsPerRequester: 10, kvTokens: 30 };
+    let s = at3;
+    for (const id of ['p', 'q']) {
+      const r = admitFrame(s, first(asSessionId(id)), 0, tight);
+      expect(r.accepted).toBe(true);
+      s = r.state;
+    }
+    const r = admitFrame(s, first(asSessionId('r')), 0, tight);
+    expect(r.accepted ? null : r.reason).toBe('busy');
+    // Freeing one makes room again.
+    expect(admitFrame(endSession(s, asSessionId('p')).state, first(asSessionId('r')), 0, tight).accepted).toBe(true);
+  });
+});
+
 describe('stage sessions: admitting frames', () => {
   const at3 = enterEpoch(emptyStageSessions, 3).state;
 
   it('accepts a session opening and then each next step in order', () => {
     const s = admitAll(at3, [first(x, 2), next(3), next(4)]);
-    expect(s.sessions.get(x)).toEqual({ epoch: 3, nextStep: 5, lastActiveAt: 0, init });
+    expect(s.sessions.get(x)).toEqual({ epoch: 3, nextStep: 5, lastActiveAt: 0, init, reservedTokens: 4 + 8 - 2 });
   });
 
   it.each([

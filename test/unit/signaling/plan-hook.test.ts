@@ -7,7 +7,8 @@ import type { MemberView } from '../../../signaling/options.ts';
 import { createRingPlanHook } from '../../../signaling/plan-hook.ts';
 
 const shape: ModelShape = { numLayers: 12, bytesPerLayer: 1000, embedBytes: 500, headBytes: 500, kvBytesPerTokenPerLayer: 10, contextTokens: 10 };
-const room = asRoomId('m');
+// Rooms are named by their model: the hook plans only the model whose id is the room id.
+const room = asRoomId('abc');
 
 function member(id: string, memoryBytes: number, reportsModel = false): MemberView {
   const capabilities: Capabilities = { kind: 'node', engine: 'cpu', memoryBytes, modelsHeld: [], modelsWanted: [] };

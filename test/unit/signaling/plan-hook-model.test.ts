@@ -1,0 +1,42 @@
+// The ring plan hook plans only the room's model, from verified reports, and passes roles through.
+import { describe, expect, it } from 'vitest';
+import { asPeerId, asRoomId } from '../../../shared/ids.ts';
+import type { ModelShape } from '../../../shared/planner/model-shape.ts';
+import { MODEL_REPORT, type PlannedRing } from '../../../shared/ring/ring-plan.ts';
+import type { MemberRole } from '../../../shared/signaling/protocol.ts';
+import type { MemberView } from '../../../signaling/options.ts';
+import { createRingPlanHook, plannerMembers, roomModel } from '../../../signaling/plan-hook.ts';
+
+const A = 'a'.repeat(64);
+const B = 'b'.repeat(64);
+const shape = (contextTokens: number): ModelShape => ({ numLayers: 8, bytesPerLayer: 1000, embedBytes: 500, headBytes: 500, kvBytesPerTokenPerLayer: 10, contextTokens });
+
+function member(id: string, model?: { modelId: string; shape: ModelShape }, role?: MemberRole): MemberView {
+  const reports = new Map<string, { epoch: number; data: unknown }>();
+  if (model) reports.set(MODEL_REPORT, { epoch: 1, data: model });
+  return { peerId: asPeerId(id), capabilities: { kind: 'node', engine: 'cpu', memoryBytes: 1e6, modelsHeld: [], modelsWanted: [] }, reports, joinedAt: 0, ...(role ? { role } : {}) };
+}
+
+describe('the plan hook and the room model', () => {
+  it('ignores a report for another model, even from the first member', () => {
+    const members = [member('x', { modelId: B, shape: { ...shape(10), numLayers: 1 } }), member('y', { modelId: A, shape: shape(10) })];
+    const plan = createRingPlanHook()(asRoomId(A), members, 1) as PlannedRing;
+    expect(plan).toMatchObject({ kind: 'planned', modelId: A, numLayers: 8 });
+    expect(createRingPlanHook()(asRoomId(A), [members[0]!], 1)).toBeUndefined();
+  });
+
+  it('plans an operator-assigned model in a room not named by it', () => {
+    const members = [member('y', { modelId: A, shape: shape(10) })];
+    expect(createRingPlanHook()(asRoomId('lobby'), members, 1)).toBeUndefined();
+    expect(createRingPlanHook({ roomModels: new Map([['lobby', A]]) })(asRoomId('lobby'), members, 1)).toMatchObject({ kind: 'planned', modelId: A });
+  });
+
+  it('plans the largest context any member serves (a member can only make the plan reserve more KV)', () => {
+    const m = roomModel(asRoomId(A), [member('x', { modelId: A, shape: shape(1) }), member('y', { modelId: A, shape: shape(64) })]);
+    expect(m?.shape.contextTokens).toBe(64);
+  });
+
+  it('passes each member role to the planner (absent: contributor)', () => {
+    expect(plannerMembers([member('t', undefined, 'trusted'), member('c')]).map((m) => [m.peerId, m.role])).toEqual([['t', 'trusted'], ['c', 'contributor']]);
+  });
+});
