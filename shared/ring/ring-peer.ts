@@ -97,6 +97,8 @@ export class RingPeer {
   private readonly messageLimits: RingMessageLimits;
   private readonly dropped = new Map<string, number>();
   private readonly strikes = new Map<PeerId, number>();
+  private lastRing: readonly PeerId[] | null = null;
+  private stagesOfRecentPlans = new Set<PeerId>();
 
   constructor(private readonly opts: RingPeerOptions) {
     const self = opts.signaling.peerId;
@@ -194,6 +196,9 @@ export class RingPeer {
   private onPlan(epoch: number, plan: RingPlan | null): void {
     if (this.closed || plan === null || plan.modelId !== this.opts.modelId) return;
     this.plan = { epoch, plan };
+    // Stages of this plan and the one before may still send stage frames (late ones are dropped as stale).
+    this.stagesOfRecentPlans = new Set([...(this.lastRing ?? []), ...(plan.kind === 'planned' ? ringPeers(plan) : [])]);
+    this.lastRing = plan.kind === 'planned' ? ringPeers(plan) : [];
     // Until every stage of this plan is ready, requests wait (and running ones stop).
     this.requester.onPlan(epoch, []);
     if (plan.kind === 'insufficient') {
@@ -305,6 +310,13 @@ export class RingPeer {
     const invalid = checkRingMessage(m, this.messageLimits);
     if (invalid !== null) {
       this.refused(from, 'invalid', `${m.session} from ${from}: ${invalid}`);
+      return false;
+    }
+    // Activations, tokens and a stage's ends or failure reports come only from stages: a member
+    // that is a stage of neither the current plan nor the one before has no business sending them.
+    const fromStage = m.type === 'activation' || m.type === 'token' || m.type === 'failure' || (m.type === 'end' && m.reason !== 'done' && m.reason !== 'cancelled');
+    if (fromStage && from !== this.opts.signaling.peerId && !this.stagesOfRecentPlans.has(from)) {
+      this.refused(from, 'not-a-stage', `${m.session}: ${m.type} from ${from}, which is no stage of the current or previous plan`);
       return false;
     }
     const toRunner = m.type === 'prefill' || m.type === 'activation' || m.type === 'token' || (m.type === 'end' && (m.reason === 'done' || m.reason === 'cancelled'));
