@@ -41,15 +41,31 @@ export function roomModel(room: RoomId, members: readonly MemberView[], roomMode
   return model;
 }
 
-/** The members as the planner takes them: memory as capped by the server, role (absent: contributor). */
+/**
+ * The members as the planner takes them: memory as capped by the server, role (absent:
+ * contributor), and speed. A contributor's speed claim is never believed to be faster than the
+ * room's reference — the median trusted member's, or the default when no trusted member says — so
+ * claiming speed cannot win a stranger more layers; claiming to be slower only costs it layers.
+ */
 export function plannerMembers(members: readonly MemberView[]): Member[] {
-  return members.map((m) => ({
-    peerId: m.peerId,
-    memoryBytes: m.capabilities.memoryBytes,
-    speedMsPerLayer: m.capabilities.speedMsPerLayer ?? DEFAULT_SPEED_MS_PER_LAYER,
-    kind: m.capabilities.kind,
-    role: m.role ?? 'contributor',
-  }));
+  const reference = referenceSpeed(members);
+  return members.map((m) => {
+    const role = m.role ?? 'contributor';
+    const claimed = m.capabilities.speedMsPerLayer ?? DEFAULT_SPEED_MS_PER_LAYER;
+    return {
+      peerId: m.peerId,
+      memoryBytes: m.capabilities.memoryBytes,
+      speedMsPerLayer: role === 'trusted' ? claimed : Math.max(claimed, reference),
+      kind: m.capabilities.kind,
+      role,
+    };
+  });
+}
+
+/** Median speed (ms per layer) of the trusted members' claims; the default without any. */
+function referenceSpeed(members: readonly MemberView[]): number {
+  const trusted = members.filter((m) => m.role === 'trusted').map((m) => m.capabilities.speedMsPerLayer ?? DEFAULT_SPEED_MS_PER_LAYER).sort((a, b) => a - b);
+  return trusted.length === 0 ? DEFAULT_SPEED_MS_PER_LAYER : (trusted[Math.floor((trusted.length - 1) / 2)] as number);
 }
 
 /** Report kinds after which the room is planned again (the model shape arriving). */

@@ -11,10 +11,11 @@ const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
 const shape = (contextTokens: number): ModelShape => ({ numLayers: 8, bytesPerLayer: 1000, embedBytes: 500, headBytes: 500, kvBytesPerTokenPerLayer: 10, contextTokens });
 
-function member(id: string, model?: { modelId: string; shape: ModelShape }, role?: MemberRole): MemberView {
+function member(id: string, model?: { modelId: string; shape: ModelShape }, role?: MemberRole, speedMsPerLayer?: number): MemberView {
   const reports = new Map<string, { epoch: number; data: unknown }>();
   if (model) reports.set(MODEL_REPORT, { epoch: 1, data: model });
-  return { peerId: asPeerId(id), capabilities: { kind: 'node', engine: 'cpu', memoryBytes: 1e6, modelsHeld: [], modelsWanted: [] }, reports, joinedAt: 0, ...(role ? { role } : {}) };
+  const capabilities = { kind: 'node' as const, engine: 'cpu' as const, memoryBytes: 1e6, modelsHeld: [], modelsWanted: [], ...(speedMsPerLayer === undefined ? {} : { speedMsPerLayer }) };
+  return { peerId: asPeerId(id), capabilities, reports, joinedAt: 0, ...(role ? { role } : {}) };
 }
 
 describe('the plan hook and the room model', () => {
@@ -38,5 +39,11 @@ describe('the plan hook and the room model', () => {
 
   it('passes each member role to the planner (absent: contributor)', () => {
     expect(plannerMembers([member('t', undefined, 'trusted'), member('c')]).map((m) => [m.peerId, m.role])).toEqual([['t', 'trusted'], ['c', 'contributor']]);
+  });
+
+  it('never believes a contributor faster than the trusted members (their median), or than the default without any', () => {
+    const speeds = (ms: MemberView[]) => plannerMembers(ms).map((m) => m.speedMsPerLayer);
+    expect(speeds([member('t1', undefined, 'trusted', 4), member('t2', undefined, 'trusted', 6), member('t3', undefined, 'trusted', 8), member('c', undefined, undefined, 0.001)])).toEqual([4, 6, 8, 6]);
+    expect(speeds([member('c', undefined, undefined, 1e-9), member('d', undefined, undefined, 9)])).toEqual([1, 9]); // slower claims stand
   });
 });
