@@ -1,8 +1,11 @@
 // Shared by the signaling integration tests: a raw `ws` client that queues parsed frames and
 // lets a test await the next frame matching a predicate (no sleeps).
+import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import type { Capabilities, ServerMessage } from '../../../shared/signaling/protocol.ts';
 import { PROTOCOL_VERSION } from '../../../shared/signaling/protocol.ts';
+import type { SignalingServerOptions } from '../../../signaling/options.ts';
+import { createSignalingServer, type SignalingServer } from '../../../signaling/server.ts';
 
 export const CAPS: Capabilities = { kind: 'node', engine: 'cpu', memoryBytes: 1 << 30, modelsHeld: [], modelsWanted: [] };
 
@@ -53,4 +56,32 @@ export async function rawClient(url: string, options: WebSocket.ClientOptions = 
     close: () => ws.terminate(),
   };
   return client;
+}
+
+/**
+ * A signaling server per test and the raw clients it connected, all closed after each test:
+ * `start(options)` creates the server (port 0, 5 ms announcements unless overridden).
+ */
+export function serverPerTest(): {
+  start(options?: Partial<SignalingServerOptions>): Promise<SignalingServer>;
+  connect(url: string, options?: WebSocket.ClientOptions): Promise<RawClient>;
+} {
+  const servers: SignalingServer[] = [];
+  const clients: RawClient[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    for (const s of servers.splice(0)) await s.close();
+  });
+  return {
+    async start(options = {}) {
+      const server = await createSignalingServer({ port: 0, announceDelayMs: 5, ...options });
+      servers.push(server);
+      return server;
+    },
+    async connect(url, options) {
+      const c = await rawClient(url, options);
+      clients.push(c);
+      return c;
+    },
+  };
 }

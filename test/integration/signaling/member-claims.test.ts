@@ -1,33 +1,16 @@
 // What rests on member claims, against the real server over loopback: roles and memory caps,
 // model reports checked against the room's model, report caps, per-address caps, the address
 // stamped on direct-link members.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MODEL_REPORT, type PlannedRing } from '../../../shared/ring/ring-plan.ts';
 import { CLOSE_CODES } from '../../../shared/signaling/close-codes.ts';
 import { mintJoinToken } from '../../../signaling/join-token.ts';
-import type { SignalingServerOptions } from '../../../signaling/options.ts';
 import { createRingPlanHook, REPLAN_REPORT_KINDS } from '../../../signaling/plan-hook.ts';
-import { createSignalingServer, type SignalingServer } from '../../../signaling/server.ts';
 import { buildSyntheticPackage } from '../../util/pieces-package.ts';
-import { CAPS, rawClient, type RawClient } from './helpers.ts';
+import { CAPS, serverPerTest, type RawClient } from './helpers.ts';
 
 const GiB = 2 ** 30;
-let server: SignalingServer | undefined;
-const clients: RawClient[] = [];
-async function start(options: Partial<SignalingServerOptions> = {}): Promise<SignalingServer> {
-  server = await createSignalingServer({ port: 0, announceDelayMs: 5, ...options });
-  return server;
-}
-async function connect(url: string, options?: Parameters<typeof rawClient>[1]): Promise<RawClient> {
-  const c = await rawClient(url, options);
-  clients.push(c);
-  return c;
-}
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await server?.close();
-  server = undefined;
-});
+const { start, connect } = serverPerTest();
 
 async function manifest(seed: number): Promise<{ modelId: string; manifest: unknown }> {
   const pkg = await buildSyntheticPackage({ layers: 4, unitBytes: 4096, pieceSize: 1024, seed });
@@ -51,7 +34,6 @@ describe('member roles and memory caps', () => {
     const open = await start();
     const a = await connect(open.url);
     expect((await a.hello('r')).members[0]).toMatchObject({ role: 'contributor' });
-    await server?.close();
     const trusting = await start({ openRole: 'trusted', memoryCaps: { node: 2 * GiB } });
     const b = await connect(trusting.url);
     expect((await b.hello('r')).members[0]).toMatchObject({ role: 'trusted', capabilities: { memoryBytes: GiB } });
@@ -132,16 +114,18 @@ describe('report caps', () => {
 
 describe('per-address caps', () => {
   it('closes connections over the per-address cap with 4429; another address still joins', async () => {
-    const { url } = await start({ limits: { maxConnectionsPerAddress: 3 } });
-    for (let i = 0; i < 3; i++) await connect(url);
+    const srv = await start({ limits: { maxConnectionsPerAddress: 3 } });
+    const url = srv.url;
+    const held: RawClient[] = [];
+    for (let i = 0; i < 3; i++) held.push(await connect(url));
     const over = await connect(url);
     expect(await over.closed).toEqual({ code: CLOSE_CODES.addressLimit, reason: 'too many connections from this address' });
     const other = await connect(url, { localAddress: '127.0.0.2' });
     expect(await other.hello('r')).toMatchObject({ type: 'welcome' });
     // A slot frees when a connection closes.
-    clients[0]?.close();
-    await clients[0]?.closed;
-    await expect.poll(() => server!.stats().connections).toBe(3);
+    held[0]?.close();
+    await held[0]?.closed;
+    await expect.poll(() => srv.stats().connections).toBe(3);
     expect(await (await connect(url)).hello('r')).toMatchObject({ type: 'welcome' });
   });
 
