@@ -21,6 +21,7 @@ import type { SignalingLimits } from './options.ts';
 import { intakeReport } from './report-caps.ts';
 import type { ResumeTokens } from './resume-token.ts';
 import type { RoomMember, RoomRegistry } from './room-registry.ts';
+import type { RoomBans } from './room-bans.ts';
 import type { SignalingMetrics } from './metrics.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -39,6 +40,7 @@ export interface ConnectionContext {
   readonly openRole: MemberRole;
   readonly roomModels: ReadonlyMap<string, string> | undefined;
   readonly reportKinds: ReadonlySet<string> | undefined;
+  readonly bans: RoomBans;
 }
 
 /** Where a connection comes from: the address as seen (normalized) and the key per-address limits count it under. */
@@ -183,6 +185,8 @@ export class PeerConnection {
         return;
       case 'report':
         return this.report(joined, message, now);
+      case 'evict':
+        return this.evictMember(joined, message.peer, message.reason, now);
       case 'leave':
         return this.close(CLOSE_CODES.normal, 'left');
     }
@@ -212,6 +216,12 @@ export class PeerConnection {
       this.reply(ERROR_CODES.addressLimit, `at most ${this.ctx.limits.maxRoomsPerAddress} rooms per client address`, 'room');
       return this.close(CLOSE_CODES.addressLimit, 'too many rooms from this address');
     }
+    const banned = { ...(message.resume ? { peerId: message.resume.peerId } : {}), ...(message.token !== undefined ? { token: message.token } : {}), address: this.client.address };
+    if (this.ctx.bans.isBanned(room, banned)) {
+      this.ctx.addressLimits.leaveRoom(this.client.key, room);
+      this.reply(ERROR_CODES.evicted, `evicted from room ${room}`, 'room');
+      return this.close(CLOSE_CODES.evicted, 'evicted from this room');
+    }
     const resumed = message.resume !== undefined && this.ctx.resumeTokens.verify(room, message.resume.peerId, message.resume.token);
     const peerId = resumed && message.resume ? message.resume.peerId : asPeerId(randomBytes(12).toString('base64url'));
     // A resumed id still held by another socket (half-open after a network change) moves here.
@@ -223,6 +233,7 @@ export class PeerConnection {
       capabilities: claims.capabilities,
       role: claims.role,
       address: this.client.address,
+      ...(message.token !== undefined ? { token: message.token } : {}),
       reports: new Map(),
       joinedAt: now,
       send: (text) => {
@@ -267,6 +278,26 @@ export class PeerConnection {
       return this.strike(now, CLOSE_CODES.policyViolation, 'too many refused reports');
     }
     this.ctx.registry.report(joined.room, joined.member, message.kind, message.epoch, result.data);
+  }
+
+  /**
+   * A trusted member's verifier caught `peer`: ban its identity (peer id, join token, address) in
+   * the room and close it; leaving re-plans the room. Refused from contributors (a strike) and
+   * against trusted members or itself.
+   */
+  private evictMember(joined: { room: RoomId; member: RoomMember }, peer: PeerId, reason: string, now: number): void {
+    if (joined.member.role !== 'trusted') {
+      this.reply(ERROR_CODES.evictRefused, 'only trusted members may evict', 'type');
+      return this.strike(now, CLOSE_CODES.policyViolation, 'too many refused evictions');
+    }
+    const target = this.ctx.registry.member(joined.room, peer);
+    if (target === undefined || target.role === 'trusted' || target === joined.member) {
+      this.reply(ERROR_CODES.evictRefused, `${peer} is not a contributor in room ${joined.room}`, 'peer');
+      return;
+    }
+    this.ctx.bans.ban(joined.room, { peerId: target.peerId, ...(target.token !== undefined ? { token: target.token } : {}), ...(target.address !== undefined ? { address: target.address } : {}) });
+    this.ctx.log.warn({ room: joined.room, peer, by: joined.member.peerId, reason }, 'member evicted');
+    target.kick(CLOSE_CODES.evicted, 'evicted: failed verification');
   }
 
   private strike(now: number, code: number, reason: string): void {

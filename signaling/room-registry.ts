@@ -22,6 +22,8 @@ export interface RoomMember extends MemberView {
   readonly reports: Map<string, { readonly epoch: number; readonly data: unknown }>;
   /** The client address its connection comes from (normalized); announced only for members that make direct links. */
   readonly address?: string;
+  /** The join token it presented, if any (server-side only: what an eviction bans). */
+  readonly token?: string;
   /** Sends one text frame to this member (dropped if its socket is gone). */
   send(text: string): void;
   /** Closes this member's connection (its id was resumed elsewhere). */

@@ -19,6 +19,7 @@ import { createSignalingMetrics } from './metrics.ts';
 import { DEFAULT_LIMITS, type SignalingServerOptions } from './options.ts';
 import { PeerConnection, type ClientAddress } from './peer-connection.ts';
 import { createResumeTokens } from './resume-token.ts';
+import { RoomBans } from './room-bans.ts';
 import { RoomRegistry } from './room-registry.ts';
 
 export interface SignalingServer {
@@ -78,6 +79,7 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
     openRole: options.openRole ?? 'contributor',
     roomModels: options.roomModels,
     reportKinds: options.reportKinds,
+    bans: new RoomBans(),
   };
   const allowOrigins = options.allowOrigins ? new Set(options.allowOrigins) : undefined;
   // Frames up to the manifest limit reach the connection, which lets only a `model` report past

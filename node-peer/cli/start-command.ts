@@ -40,6 +40,7 @@ export interface StartOptions {
   linkMtu?: number;
   directLinks?: boolean;
   threads?: number;
+  verifyRate?: number;
   fitTimeout: number;
 }
 
@@ -103,6 +104,7 @@ export function registerStartCommand(program: Command): void {
     .addOption(new Option('--origin-token <token>', 'bearer token for the origin').env(env('ORIGIN_TOKEN')))
     .addOption(new Option('--replica <mode>', '"full": fetch and keep every unit, not only this peer\'s layers (without --memory and --api-port: a pure seeder, no ring stage)').env(env('REPLICA')).argParser(parseReplica))
     .addOption(new Option('--threads <n>', 'intra-op threads of this peer\'s stage').env(env('THREADS')).argParser(parseThreads))
+    .addOption(new Option('--verify-rate <r>', 'trusted peers: share of requests whose contributor stages are re-run and checked once they are established (new contributors: every request), 0–1; 0 = off (default 0.05, docs/ring.md "Verified compute")').env(env('VERIFY_RATE')).argParser(parseVerifyRate))
     .addOption(new Option('--fit-timeout <seconds>', 'how long to wait for enough peers when the room\'s memory is short of the model, before exiting with code 3').env(env('FIT_TIMEOUT')).argParser(parseSeconds).default(60))
     .addOption(new Option('--bind-address <ip>', 'local address for WebRTC (127.0.0.1 on loopback-only hosts)').env(env('BIND_ADDRESS')))
     .addOption(new Option('--link-mtu <bytes>', 'MTU of WebRTC links to other Node peers, 1200–4096 (default: 4096 with a loopback --bind-address, else 1200; raise it on a LAN that carries IP fragments)').env(env('LINK_MTU')).argParser(parseLinkMtu))
@@ -196,6 +198,7 @@ async function runStart(o: StartOptions): Promise<number> {
       ...(o.directLinks === undefined ? {} : { directLinks: o.directLinks }),
       ...(o.replica === 'full' ? { replicaFull: true } : {}),
       ...(o.threads === undefined ? {} : { threads: o.threads }),
+      ...(o.verifyRate === undefined ? {} : { verify: { rate: o.verifyRate } }),
       onEvent: (e) => {
         const { event, ...rest } = e;
         report.event(event, rest);
@@ -268,4 +271,11 @@ function watchFit(node: NodePeer, timeoutMs: number): Promise<number | null> {
       }
     }, 200);
   });
+}
+
+/** `--verify-rate`: a probability. */
+function parseVerifyRate(value: string): number {
+  const r = Number(value);
+  if (value.trim() === '' || !(r >= 0 && r <= 1)) throw new InvalidArgumentError(`--verify-rate must be a number in [0, 1], got ${value}`);
+  return r;
 }

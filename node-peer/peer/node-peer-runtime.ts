@@ -10,6 +10,7 @@ import { ManifestTimeoutError } from '../ring/node-errors.ts';
 import { loadTokenizer } from '../ring/swarm-ring-inputs.ts';
 import type { IceServer } from '../transport/node-data-peer.ts';
 import type { NodePeer, NodePeerOptions, NodePeerStatus } from './node-peer-types.ts';
+import { faultyEngine } from './fault-injection.ts';
 import { startPiecePeer } from './piece-peer.ts';
 
 export type { NodePeer, NodePeerEvent, NodePeerOptions, NodePeerStatus } from './node-peer-types.ts';
@@ -54,14 +55,17 @@ export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
       manifest,
       signaling: piece.signaling,
       transport: piece.transport,
-      engine,
+      engine: opts.faultInjection === undefined ? engine : faultyEngine(engine, opts.faultInjection),
       units: piece.swarm,
+      pieces: piece.swarm, // a trusted peer challenges contributor stages with it (docs/ring.md, "Proof of holding")
+      bans: piece.swarm,
       clock: systemClock,
       dtype: opts.activationDtype ?? 'fp32',
       memoryBytes: opts.memoryBytes,
       ...(opts.threads === undefined ? {} : { threads: opts.threads }),
       ...(opts.sessionIdleMs === undefined ? {} : { sessionIdleMs: opts.sessionIdleMs }),
       ...(opts.requester ? { requester: opts.requester } : {}),
+      ...(opts.verify ? { verify: opts.verify } : {}),
       ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
       ...(opts.traceHops ? { trace: opts.traceHops } : {}),
     });

@@ -8,6 +8,7 @@ import type { RingPeerEvent } from '../../shared/ring/ring-peer.ts';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.ts';
 import type { TensorDtype } from '../../shared/wire/frame-types.ts';
 import type { IceServer } from '../transport/node-data-peer.ts';
+import type { StageFault } from './fault-injection.ts';
 
 export interface NodePeerOptions {
   /** `ws(s)://host:port/signal`. */
@@ -49,6 +50,15 @@ export interface NodePeerOptions {
     /** Wait for a ready ring this long before giving up with NoRingError (default 120 000 ms). */
     readonly replanWaitMs?: number;
   };
+  /**
+   * Verified compute when this peer is trusted (docs/ring.md, "Verified compute"): `rate` is the
+   * share of submissions audited once every contributor of the ring is established (default 0.05;
+   * 0 turns verification off), `newSteps` the verified steps below which a contributor is new
+   * (always audited; default 64).
+   */
+  readonly verify?: { readonly rate?: number; readonly newSteps?: number };
+  /** Test-only: perturbs this peer's stage outputs while it returns a fault (fault-injection.ts). */
+  readonly faultInjection?: () => StageFault | undefined;
   /** Stage KV caches idle this long are freed (default 120 000 ms). */
   readonly sessionIdleMs?: number;
   /** How long to wait for the manifest (from the package, peers or origin), ms (default 60 000). */

@@ -5,6 +5,7 @@ import { decodeBits } from './bitfield.ts';
 import { PeerMisbehavedError } from './errors.ts';
 import { checkExchangeFrame, isExchangeFrame, VIOLATIONS, type PieceDropReason } from './frame-checks.ts';
 import { PendingOffers } from './pending-offers.ts';
+import { MAX_OPEN_PROBES, RangeProbes, type ProbeAnswer } from './range-probe.ts';
 
 /** Violations (frame-checks.ts) after which the session asks its host to drop the peer. */
 export const MAX_VIOLATIONS = 16;
@@ -69,6 +70,8 @@ export class PeerSession {
   /** Smoothed bytes/s of its PIECEs to us. */
   throughput: number | undefined;
   private readonly outstanding = new Map<number, Outstanding>();
+  /** Ranged one-off requests whose answers go to their caller (`probe`). */
+  private readonly probes = new RangeProbes();
   private readonly serveQueue: FrameOf<'REQUEST'>[] = [];
   private serving = false;
   private lastPieceAt = 0;
@@ -125,6 +128,25 @@ export class PeerSession {
     const requestId = this.nextRequestId++;
     this.outstanding.set(requestId, { key: `${unit}#${piece}`, unit, piece, length, sentAt: this.host.now() });
     this.send({ type: 'REQUEST', requestId, unit, piece, offset: 0, length });
+  }
+
+  /**
+   * Asks the remote for `length` bytes at `offset` of one piece (a proof-of-holding challenge,
+   * docs/ring.md): the answer goes to the caller, never to the store. `end()` gives up on it (the
+   * caller's timeout): it resolves `timeout` and a CANCEL goes out.
+   */
+  probe(unit: string, piece: number, offset: number, length: number): { readonly answer: Promise<ProbeAnswer>; end(): void } {
+    if (this.closed) return { answer: Promise.resolve({ kind: 'unreachable' }), end: () => undefined };
+    if (this.probes.size >= MAX_OPEN_PROBES) return { answer: Promise.resolve({ kind: 'rejected', reason: 'too many open probes' }), end: () => undefined };
+    const requestId = this.nextRequestId++;
+    const answer = this.probes.add(requestId, { unit, piece, offset, length });
+    this.send({ type: 'REQUEST', requestId, unit, piece, offset, length });
+    return {
+      answer,
+      end: () => {
+        if (this.probes.end(requestId, { kind: 'timeout' })) this.send({ type: 'CANCEL', requestId, unit, piece, offset, length });
+      },
+    };
   }
 
   cancel(key: string): void {
@@ -223,8 +245,10 @@ export class PeerSession {
         return;
       }
       case 'PIECE':
+        if (this.probes.settle(f)) return;
         return this.onPieceFrame(f);
       case 'REJECT': {
+        if (this.probes.settle(f)) return;
         const o = this.outstanding.get(f.requestId);
         if (!o) return;
         this.outstanding.delete(f.requestId);
@@ -309,6 +333,7 @@ export class PeerSession {
     this.serveQueue.length = 0;
     const lost = [...this.outstanding.values()];
     this.outstanding.clear();
+    this.probes.endAll({ kind: 'unreachable' });
     for (const o of lost) this.host.onRequestFailed(this, o.key);
     this.host.onClosed(this);
     // Malformed or oversized bytes closed the link: the same misbehaviour as a bad piece.

@@ -11,6 +11,7 @@ import type { Origin } from './origin.ts';
 import { MANIFEST_KEY, MANIFEST_UNIT, PieceCatalog } from './piece-catalog.ts';
 import { pieceName, type PieceRef } from './piece-ref.ts';
 import { PeerSession, type SessionHost } from './peer-session.ts';
+import type { ProbeAnswer } from './range-probe.ts';
 import type { ModelStore } from './piece-store.ts';
 import type { SwarmProgress } from './progress.ts';
 import { DEFAULT_LIMITS, ORIGIN, selectPieces, trackWaiting, type SchedulerLimits } from './scheduler.ts';
@@ -124,10 +125,11 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     this.schedule();
   }
 
-  /** Adds an open connection to a room member; ignored for peers banned for bad data. */
+  /** Adds an open connection to a room member; a banned peer's is closed at once. */
   addConnection(conn: PeerConnection): void {
     const id = conn.remotePeerId;
-    if (this.closed || this.banned.has(id) || this.sessions.has(id)) return;
+    if (this.banned.has(id)) return conn.close('banned');
+    if (this.closed || this.sessions.has(id)) return;
     const s = new PeerSession(conn, this);
     this.sessions.set(id, s);
     if (!this.members.has(id)) this.members.set(id, { seenAt: this.now(), joinedAt: this.now() });
@@ -202,6 +204,23 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     for (const w of done) w.resolve();
   }
 
+  /**
+   * Asks connected peer `peer` for `length` bytes at `offset` of piece `unit#index` and hands the
+   * answer back unverified (a proof-of-holding challenge, docs/ring.md): `unreachable` without a
+   * connection, `timeout` after `timeoutMs`.
+   */
+  async probePeer(peer: string, unit: string, index: number, offset: number, length: number, timeoutMs: number): Promise<ProbeAnswer> {
+    const s = this.sessions.get(peer);
+    if (s === undefined || this.closed) return { kind: 'unreachable' };
+    const p = s.probe(unit, index, offset, length);
+    const timer = this.opts.clock.setTimeout(() => p.end(), timeoutMs);
+    try {
+      return await p.answer;
+    } finally {
+      this.opts.clock.clearTimeout(timer);
+    }
+  }
+
   progress(): SwarmProgress {
     const done = this.wanted.filter((w) => this.held.has(pieceName(w.ref)));
     return {
@@ -253,6 +272,16 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
   }
 
   /** Whether `id` was dropped for bad data (room links stop dialing it). */
+  /**
+   * Stops exchanging pieces with `id` for good (another layer — the ring — caught it misbehaving):
+   * its session ends, its connection closes, and it is neither dialed nor accepted again.
+   */
+  ban(id: string, detail: string): void {
+    const s = this.sessions.get(id);
+    if (s !== undefined) return this.dropPeer(s, detail);
+    this.banned.add(id);
+  }
+
   isBanned(id: string): boolean {
     return this.banned.has(id);
   }

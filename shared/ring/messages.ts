@@ -25,6 +25,11 @@ export interface SessionInit {
   /** Token ids that end generation (not sent on to stage 0). */
   readonly stop: readonly number[];
   readonly sampling: SamplingOptions;
+  /**
+   * Audited session (docs/ring.md, "Verified compute"): every stage also sends the requester an
+   * `audit` per step with what it received and what it sent.
+   */
+  readonly audit?: boolean;
 }
 
 /**
@@ -80,7 +85,32 @@ export interface RingFailure {
   readonly message: string;
 }
 
-export type RingMessage = RingPrefill | RingActivation | RingToken | RingEnd | RingFailure;
+/** What a stage received for one step: token ids (stage 0) or hidden states [seqLen, hidden]. */
+export type AuditInput =
+  | { readonly kind: 'tokens'; readonly ids: Int32Array }
+  | { readonly kind: 'hidden'; readonly data: Float32Array; readonly seqLen: number };
+
+/** What a stage sent for one step: hidden states, or (last stage) the token it picked. */
+export type AuditOutput =
+  | { readonly kind: 'hidden'; readonly data: Float32Array; readonly seqLen: number }
+  | { readonly kind: 'token'; readonly tokenId: number };
+
+/**
+ * Stage → requester, in audited sessions only: the stage's input and output of `step`, so a
+ * trusted requester can re-run the step and check both the stage and its links.
+ */
+export interface RingAudit {
+  readonly type: 'audit';
+  readonly session: SessionId;
+  readonly epoch: number;
+  readonly step: number;
+  /** The sender's index in the submission's ring. */
+  readonly stage: number;
+  readonly input: AuditInput;
+  readonly output: AuditOutput;
+}
+
+export type RingMessage = RingPrefill | RingActivation | RingToken | RingEnd | RingFailure | RingAudit;
 
 /** Sends a ring message to a peer; injected so the ring logic runs in-process in tests. */
 export type RingSend = (to: PeerId, message: RingMessage) => void;

@@ -35,7 +35,7 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
     case 'submitted': {
       if (state.requests.has(event.session)) return step.drop('duplicate-session', `session ${event.session} is already in flight`);
       const request: RequestState = {
-        id: event.session, spec: event.spec, generated: [], phase: 'waiting', attempt: 0, wire: null,
+        id: event.session, spec: event.spec, generated: [], verified: 0, audit: false, phase: 'waiting', attempt: 0, wire: null,
         epoch: -1, stages: [], failures: 0, since: event.now,
       };
       if (state.ring === null) step.requests.set(event.session, request);
@@ -51,7 +51,7 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
       }
       const ring = event.ring.length === 0 ? null : event.ring;
       for (const r of state.requests.values()) {
-        if (r.phase === 'running') endOnStages(step, r);
+        if (r.phase !== 'waiting') endOnStages(step, r);
         // Every stage may hold different layers now, so a running request restarts on the new ring.
         if (ring !== null) submit(step, r, event.epoch, ring, event.now);
         else step.requests.set(r.id, { ...r, phase: 'waiting', since: event.now });
@@ -64,8 +64,16 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
       const last = r.stages[r.stages.length - 1];
       if (event.from !== undefined && event.from !== last) return step.drop('wrong-sender', `token for ${event.session} from ${event.from}, expected its last stage ${String(last)}`);
       if (event.epoch !== r.epoch) return step.drop('stale-epoch', `token of epoch ${event.epoch} for ${event.session}, expected ${r.epoch}`);
-      if (event.step !== r.generated.length) {
+      if (event.step !== r.generated.length || r.phase !== 'running') {
         return step.drop('wrong-step', `token of step ${event.step} for ${event.session}, expected ${r.generated.length}`);
+      }
+      if (r.audit) {
+        // Held until verified; the stages keep the session until then (a failed step replays).
+        const stop = r.spec.stop.includes(event.tokenId);
+        const generated = stop ? r.generated : [...r.generated, event.tokenId];
+        const last = stop || generated.length >= r.spec.maxTokens;
+        step.requests.set(r.id, { ...r, generated, ...(stop ? { stopToken: event.tokenId } : {}), phase: last ? 'verifying' : 'running', since: event.now });
+        return step.done();
       }
       if (r.spec.stop.includes(event.tokenId)) {
         endOnStages(step, r);
@@ -78,13 +86,25 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
         endOnStages(step, r);
         finish(step, r, { type: 'finished', session: r.id, reason: 'length', tokens: generated });
       } else {
-        step.requests.set(r.id, { ...r, generated, since: event.now });
+        step.requests.set(r.id, { ...r, generated, verified: generated.length, since: event.now });
       }
+      return step.done();
+    }
+    case 'verified': {
+      const r = byWire(state, event.session);
+      if (r === undefined || !r.audit) return step.drop('unknown-session', `verification of ${event.session}, which is not a current audited submission`);
+      verify(step, r, event.upTo);
+      return step.done();
+    }
+    case 'audit-failed': {
+      const r = byWire(state, event.session);
+      if (r === undefined || !r.audit) return step.drop('unknown-session', `failed audit of ${event.session}, which is not a current audited submission`);
+      fail(step, r, `step ${event.step} failed verification: ${event.reason}`, event.now);
       return step.done();
     }
     case 'stage-failed': {
       const hit = [...state.requests.values()].filter(
-        (r) => r.phase === 'running' && (event.session !== undefined ? r.wire === event.session : event.peer !== undefined && r.stages.includes(event.peer)),
+        (r) => r.phase !== 'waiting' && (event.session !== undefined ? r.wire === event.session : event.peer !== undefined && r.stages.includes(event.peer)),
       );
       if (hit.length === 0) return step.drop('unknown-session', `failure (${event.reason}) matches no running submission`);
       const from = event.from;
@@ -108,8 +128,8 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
     case 'cancelled': {
       const r = state.requests.get(event.session);
       if (r === undefined) return step.drop('unknown-session', `cancel of ${event.session}, which is not in flight`);
-      if (r.phase === 'running') endOnStages(step, r);
-      finish(step, r, { type: 'finished', session: r.id, reason: 'cancelled', tokens: r.generated });
+      if (r.phase !== 'waiting') endOnStages(step, r);
+      finish(step, r, { type: 'finished', session: r.id, reason: 'cancelled', tokens: r.generated.slice(0, r.verified) });
       return step.done();
     }
     case 'tick': {
@@ -123,10 +143,10 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
 function tick(step: Step, r: RequestState, now: number): void {
   const { config, ring, epoch } = step.state;
   if (r.spec.deadlineAt !== undefined && now >= r.spec.deadlineAt) {
-    if (r.phase === 'running') endOnStages(step, r);
-    giveUp(step, r, new DeadlineExceededError(r.id, r.spec.deadlineAt, r.generated.length));
-  } else if (r.phase === 'running' && now - r.since >= config.stepTimeoutMs) {
-    fail(step, r, `no token within ${config.stepTimeoutMs} ms`, now);
+    if (r.phase !== 'waiting') endOnStages(step, r);
+    giveUp(step, r, new DeadlineExceededError(r.id, r.spec.deadlineAt, r.verified));
+  } else if (r.phase !== 'waiting' && now - r.since >= config.stepTimeoutMs) {
+    fail(step, r, r.phase === 'running' ? `no token within ${config.stepTimeoutMs} ms` : `no verification within ${config.stepTimeoutMs} ms`, now);
   } else if (r.phase === 'waiting' && now - r.since >= config.replanWaitMs) {
     // No new ring came: try again on the current one, or give up if there is none.
     if (ring !== null) submit(step, r, epoch, ring, now);
@@ -134,7 +154,10 @@ function tick(step: Step, r: RequestState, now: number): void {
   }
 }
 
-/** One failure of the current submission: spend a retry, then re-submit or wait for a new ring. */
+/**
+ * One failure of the current submission: spend a retry, then re-submit or wait for a new ring (a
+ * failed audit evicts its culprit, so the ring it ran on is not worth another try at once).
+ */
 function fail(step: Step, r: RequestState, reason: string, now: number): void {
   endOnStages(step, r);
   const failures = r.failures + 1;
@@ -145,14 +168,42 @@ function fail(step: Step, r: RequestState, reason: string, now: number): void {
   const { ring, epoch } = step.state;
   // A ring newer than the failed submission is already known: no need to wait for one.
   if (ring !== null && epoch > r.epoch) submit(step, { ...r, failures }, epoch, ring, now);
-  else step.requests.set(r.id, { ...r, failures, phase: 'waiting', since: now });
+  else step.requests.set(r.id, { ...rewound(r), failures, phase: 'waiting', since: now });
 }
 
-/** Sends prompt + tokens so far to stage 0 of `ring` as a fresh submission. */
+/** `r` back at its last verified step: tokens an audited submission made unverified are dropped. */
+function rewound(r: RequestState): RequestState {
+  const { stopToken: _unverified, ...rest } = r;
+  return { ...rest, generated: r.generated.slice(0, r.verified) };
+}
+
+/** Hands the consumer the tokens of verified steps; finishes an audited request once all are. */
+function verify(step: Step, r: RequestState, upTo: number): void {
+  const made = r.generated.length + (r.stopToken === undefined ? 0 : 1);
+  const through = Math.min(upTo, made);
+  const emitted = Math.min(through, r.generated.length);
+  for (let i = r.verified; i < emitted; i++) step.effects.push({ type: 'emit-token', session: r.id, step: i, tokenId: r.generated[i] as number });
+  const next = { ...r, verified: Math.max(r.verified, emitted) };
+  if (r.phase !== 'verifying' || through < made) {
+    step.requests.set(r.id, next);
+    return;
+  }
+  endOnStages(step, next);
+  finish(step, next, r.stopToken === undefined
+    ? { type: 'finished', session: r.id, reason: 'length', tokens: r.generated }
+    : { type: 'finished', session: r.id, reason: 'stop', tokens: r.generated, stopToken: r.stopToken });
+}
+
+/**
+ * Sends prompt + tokens so far to stage 0 of `ring` as a fresh submission. Tokens an audited
+ * submission made but did not get verified are dropped: the new submission makes them again.
+ */
 function submit(step: Step, r: RequestState, epoch: number, ring: readonly PeerId[], now: number): void {
   const attempt = r.attempt + 1;
   const wire = wireSessionId(r.id, attempt);
-  step.requests.set(r.id, { ...r, phase: 'running', attempt, wire, epoch, stages: ring, since: now });
+  const audit = step.state.config.audit?.(ring) ?? false;
+  r = rewound(r);
+  step.requests.set(r.id, { ...r, audit, phase: 'running', attempt, wire, epoch, stages: ring, since: now });
   step.effects.push({
     type: 'send-prefill',
     to: ring[0] as PeerId,
@@ -162,13 +213,13 @@ function submit(step: Step, r: RequestState, epoch: number, ring: readonly PeerI
       epoch,
       step: r.generated.length,
       tokens: [...r.spec.prompt, ...r.generated],
-      init: initOf(r.spec, step.state.config.self),
+      init: initOf(r.spec, step.state.config.self, audit),
     },
   });
 }
 
-function initOf(spec: RequestSpec, self: PeerId): Extract<RequesterEffect, { type: 'send-prefill' }>['message']['init'] {
-  return { replyTo: self, maxTokens: spec.maxTokens, stop: spec.stop, sampling: spec.sampling };
+function initOf(spec: RequestSpec, self: PeerId, audit: boolean): Extract<RequesterEffect, { type: 'send-prefill' }>['message']['init'] {
+  return { replyTo: self, maxTokens: spec.maxTokens, stop: spec.stop, sampling: spec.sampling, ...(audit ? { audit: true } : {}) };
 }
 
 function endOnStages(step: Step, r: RequestState): void {
@@ -181,10 +232,10 @@ function finish(step: Step, r: RequestState, effect: RequesterEffect): void {
 }
 
 function giveUp(step: Step, r: RequestState, error: RingmeshError): void {
-  finish(step, r, { type: 'failed', session: r.id, error, tokens: r.generated });
+  finish(step, r, { type: 'failed', session: r.id, error, tokens: r.generated.slice(0, r.verified) });
 }
 
 function byWire(state: RequesterState, wire: SessionId): RequestState | undefined {
-  for (const r of state.requests.values()) if (r.phase === 'running' && r.wire === wire) return r;
+  for (const r of state.requests.values()) if (r.phase !== 'waiting' && r.wire === wire) return r;
   return undefined;
 }

@@ -14,6 +14,11 @@ export interface RequesterConfig {
   readonly stepTimeoutMs: number;
   /** After a failure, how long to wait for a new ring before re-submitting to the current one. */
   readonly replanWaitMs: number;
+  /**
+   * Whether a new submission to `ring` is audited (docs/ring.md, "Verified compute"): its tokens
+   * are held until the requester's verifier confirms their steps. Absent: never.
+   */
+  readonly audit?: (ring: readonly PeerId[]) => boolean;
 }
 
 /** One generation request, fixed at submission. */
@@ -31,8 +36,20 @@ export interface RequestState {
   readonly id: SessionId;
   readonly spec: RequestSpec;
   readonly generated: readonly number[];
-  /** `waiting`: no usable ring yet (or after a failure); `running`: a submission is in flight. */
-  readonly phase: 'waiting' | 'running';
+  /**
+   * Tokens of `generated` handed to the consumer: all of them, except in an audited submission,
+   * where a token waits for its step to be verified. A new submission starts from these.
+   */
+  readonly verified: number;
+  /** The current submission is audited. */
+  readonly audit: boolean;
+  /** Audited: the stop token that ended generation, waiting for its step to be verified. */
+  readonly stopToken?: number;
+  /**
+   * `waiting`: no usable ring yet (or after a failure); `running`: a submission is in flight;
+   * `verifying`: an audited submission made its last token and waits for verification.
+   */
+  readonly phase: 'waiting' | 'running' | 'verifying';
   /** Submissions so far; each uses its own wire session id so stale frames cannot mix in. */
   readonly attempt: number;
   /** Wire session id of the current submission (null before the first). */
@@ -67,6 +84,10 @@ export type RequesterEvent =
   | { readonly type: 'stage-failed'; readonly now: number; readonly session?: SessionId; readonly peer?: PeerId; readonly reason: string; readonly from?: PeerId }
   /** A stage of the submission (`from`) ended the session on its side (evicted it, or refused it: `busy`). */
   | { readonly type: 'ended'; readonly now: number; readonly session: SessionId; readonly reason: string; readonly from?: PeerId }
+  /** The verifier confirmed every step of submission `session` (wire id) before `upTo`. */
+  | { readonly type: 'verified'; readonly now: number; readonly session: SessionId; readonly upTo: number }
+  /** The verifier found step `step` of submission `session` wrong: replay from the last verified step. */
+  | { readonly type: 'audit-failed'; readonly now: number; readonly session: SessionId; readonly step: number; readonly reason: string }
   /** The caller gave up on the request. */
   | { readonly type: 'cancelled'; readonly now: number; readonly session: SessionId }
   /** Time passed: timeouts and deadlines are checked. */
@@ -106,7 +127,7 @@ export function nextWakeAt(state: RequesterState): number | null {
   };
   for (const r of state.requests.values()) {
     if (r.spec.deadlineAt !== undefined) consider(r.spec.deadlineAt);
-    consider(r.since + (r.phase === 'running' ? state.config.stepTimeoutMs : state.config.replanWaitMs));
+    consider(r.since + (r.phase === 'waiting' ? state.config.replanWaitMs : state.config.stepTimeoutMs));
   }
   return at;
 }

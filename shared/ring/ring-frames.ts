@@ -4,6 +4,7 @@
 // session (wire session ids are unique per submission), see `epochOf`.
 import { asPeerId, type SessionId } from '../ids.ts';
 import type { Frame, FrameOf, SessionEndReason, TensorDtype } from '../wire/frame-types.ts';
+import { AuditAssembler, auditFrames, auditPart } from './audit-frames.ts';
 import { decodeHalf, encodeHalf } from './fp16.ts';
 import type { RingEnd, RingMessage, SessionInit } from './messages.ts';
 
@@ -27,7 +28,10 @@ const END_TO_WIRE: Record<RingEnd['reason'], SessionEndReason> = { done: 'done',
 
 function initFrame(session: SessionId, init: SessionInit): FrameOf<'SESSION_INIT'> {
   const { temperature, topP, topK, seed } = init.sampling;
-  return { type: 'SESSION_INIT', requestId: 0, session, replyTo: init.replyTo, maxTokens: init.maxTokens, stop: [...init.stop], temperature, topP, topK, seed };
+  return {
+    type: 'SESSION_INIT', requestId: 0, session, replyTo: init.replyTo, maxTokens: init.maxTokens, stop: [...init.stop], temperature, topP, topK, seed,
+    ...(init.audit === true ? { audit: true } : {}),
+  };
 }
 
 /** The frames of one ring message, in sending order. `dtype` applies to hidden states. */
@@ -52,12 +56,14 @@ export function ringMessageFrames(m: RingMessage, dtype: 'fp32' | 'fp16' = 'fp32
       return [{ type: 'SESSION_END', requestId: 0, session: m.session, reason: END_TO_WIRE[m.reason] }];
     case 'failure':
       return [{ type: 'SESSION_END', requestId: 0, session: m.session, reason: 'error' }];
+    case 'audit':
+      return auditFrames(m, dtype);
   }
 }
 
 /** Why an incoming ring frame was not turned into a message. */
 export interface RingFrameDrop {
-  readonly reason: 'no-init' | 'bad-shape';
+  readonly reason: 'no-init' | 'bad-shape' | 'bad-audit';
   readonly detail: string;
 }
 
@@ -67,6 +73,7 @@ export interface RingFrameDrop {
  */
 export class RingFrameDecoder {
   private readonly pendingInit = new Map<SessionId, SessionInit>();
+  private readonly audits = new AuditAssembler();
 
   constructor(
     /** Epoch of a session this peer knows (for TOKEN frames); -1 when unknown (then it is dropped as stale). */
@@ -82,10 +89,15 @@ export class RingFrameDecoder {
         this.pendingInit.set(f.session, {
           replyTo: asPeerId(f.replyTo), maxTokens: f.maxTokens, stop: f.stop,
           sampling: { temperature: f.temperature, topP: f.topP, topK: f.topK, seed: f.seed },
+          ...(f.audit === true ? { audit: true } : {}),
         });
         return null;
-      case 'ACTIVATION':
-        return this.activation(f);
+      case 'ACTIVATION': {
+        const part = auditPart(f.session);
+        if (part === null) return this.activation(f);
+        const audit = this.audits.take(f, part);
+        return typeof audit === 'string' ? { reason: 'bad-audit', detail: audit } : audit;
+      }
       case 'TOKEN':
         return { type: 'token', session: f.session, epoch: this.epochOf(f.session), step: f.step, tokenId: f.tokenId, logprob: f.logprob };
       case 'SESSION_END':

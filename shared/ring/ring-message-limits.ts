@@ -42,7 +42,25 @@ export function checkRingMessage(m: RingMessage, l: RingMessageLimits): string |
     case 'end':
     case 'failure':
       return null;
+    case 'audit':
+      return checkAudit(m, l);
   }
+}
+
+function checkAudit(m: Extract<RingMessage, { type: 'audit' }>, l: RingMessageLimits): string | null {
+  if (!isIndex(m.step, l.contextTokens)) return `audit step ${m.step} outside [0, ${l.contextTokens})`;
+  if (!isIndex(m.stage, 256)) return `audit of stage ${m.stage}`;
+  const hidden = (data: Float32Array, seqLen: number): string | null =>
+    Number.isInteger(seqLen) && seqLen >= 1 && seqLen <= l.contextTokens && data.length === seqLen * l.hiddenSize ? null : `audit hidden states of ${data.length} values for ${seqLen} positions`;
+  if (m.input.kind === 'tokens') {
+    if (m.input.ids.length < 1 || m.input.ids.length > l.contextTokens) return `audit input of ${m.input.ids.length} ids`;
+    for (const id of m.input.ids) if (!isIndex(id, l.vocabSize)) return `audit input id ${id} outside the vocabulary`;
+  } else {
+    const bad = hidden(m.input.data, m.input.seqLen);
+    if (bad !== null) return bad;
+  }
+  if (m.output.kind === 'token') return isIndex(m.output.tokenId, l.vocabSize) ? null : `audit token id ${m.output.tokenId} outside the vocabulary`;
+  return hidden(m.output.data, m.output.seqLen);
 }
 
 function checkInit(init: SessionInit, l: RingMessageLimits): string | null {

@@ -3,7 +3,7 @@
 // reports `ready`, runs the stage over the transport, and serves as a requester. Node and the
 // browser differ only in what they inject (engine, transport, unit source).
 import type { Engine, LayerRange, Stage } from '../engine/engine.ts';
-import type { PeerId } from '../ids.ts';
+import type { PeerId, SessionId } from '../ids.ts';
 import { unitsForRange, type ModelManifest, type UnitName } from '../model/manifest.ts';
 import type { Clock } from '../signaling/clock.ts';
 import type { SignalingClient } from '../signaling/signaling-client.ts';
@@ -18,6 +18,11 @@ import { newSessionId } from './session-id.ts';
 import { stageLimitsFor } from './stage-budget.ts';
 import type { StageLimits } from './stage-sessions.ts';
 import { RingStageRunner } from './stage-runner.ts';
+import { ShadowStages } from './shadow-stages.ts';
+import { DEFAULT_VERIFY_POLICY, RingVerifier, type VerifyPolicy } from './ring-verifier.ts';
+import { HoldingChallenger, type HoldingResult, type PieceProbe } from './holding-challenger.ts';
+import type { HoldingPolicy } from './holding-challenges.ts';
+import { HELD_REPORT, HoldingAttestations, ringReadiness } from './readiness.ts';
 
 /** Where a stage's unit bytes come from (the piece swarm: local store, peers, origin). */
 export interface UnitSource {
@@ -32,6 +37,10 @@ export type RingPeerEvent =
   | { readonly event: 'ring-ready'; readonly epoch: number; readonly ring: readonly string[] }
   | { readonly event: 'frame-dropped'; readonly reason: string; readonly detail: string }
   | { readonly event: 'peer-banned'; readonly peer: PeerId; readonly strikes: number }
+  /** This peer's verifier caught `peer` (docs/ring.md, "Verified compute") and asked the server to evict it. */
+  | { readonly event: 'peer-evicted'; readonly peer: PeerId; readonly reason: string }
+  /** This trusted peer challenged a contributor stage (docs/ring.md, "Proof of holding"). */
+  | ({ readonly event: 'holding' } & HoldingResult)
   | { readonly event: 'error'; readonly message: string };
 
 export interface RingPeerOptions {
@@ -51,10 +60,26 @@ export interface RingPeerOptions {
   readonly memoryBytes?: number;
   /** Session caps of this peer's stage (defaults: DEFAULT_STAGE_LIMITS). */
   readonly stageLimits?: Partial<Omit<StageLimits, 'kvTokens'>>;
-  readonly requester?: Partial<Omit<RequesterConfig, 'self'>>;
+  readonly requester?: Partial<Omit<RequesterConfig, 'self' | 'audit'>>;
+  /**
+   * Verified compute, when this peer is trusted (docs/ring.md, "Verified compute"): audit rate and
+   * what counts as a new contributor; default DEFAULT_VERIFY_POLICY. `rate: 0` turns it off.
+   */
+  readonly verify?: Partial<VerifyPolicy>;
   readonly onEvent?: (e: RingPeerEvent) => void;
   /** Sees every activation and token sent and received (bench instrumentation). */
   readonly trace?: (e: HopTrace) => void;
+  /**
+   * This peer's pieces (the swarm): with them a trusted peer challenges contributor stages to prove
+   * they hold their units (docs/ring.md, "Proof of holding"); without, it does not challenge.
+   */
+  readonly pieces?: PieceProbe;
+  /**
+   * Told of every member this peer bans from the ring (the piece swarm): one ban list, so a banned
+   * member is not re-dialed or accepted for pieces either.
+   */
+  readonly bans?: { ban(peer: string, reason: string): void };
+  readonly holding?: Partial<HoldingPolicy>;
 }
 
 export interface RingPeerStatus {
@@ -67,6 +92,8 @@ export interface RingPeerStatus {
   readonly dropped: Readonly<Record<string, number>>;
   /** Members this peer stopped talking to after RING_STRIKES refused frames. */
   readonly banned: readonly PeerId[];
+  /** Members this peer's verifier caught and asked the server to evict. */
+  readonly evicted: readonly PeerId[];
 }
 
 /**
@@ -97,8 +124,14 @@ export class RingPeer {
   private readonly messageLimits: RingMessageLimits;
   private readonly dropped = new Map<string, number>();
   private readonly strikes = new Map<PeerId, number>();
+  private readonly shadows: ShadowStages;
+  private readonly verifier: RingVerifier;
+  private readonly policy: VerifyPolicy;
+  private readonly evicted = new Set<PeerId>();
   private lastRing: readonly PeerId[] | null = null;
   private stagesOfRecentPlans = new Set<PeerId>();
+  private readonly attestations = new HoldingAttestations();
+  private readonly challenger: HoldingChallenger | null;
 
   constructor(private readonly opts: RingPeerOptions) {
     const self = opts.signaling.peerId;
@@ -113,18 +146,43 @@ export class RingPeer {
       onDrop: (reason, detail) => this.emit({ event: 'frame-dropped', reason, detail }),
       ...(opts.trace ? { trace: opts.trace } : {}),
     });
+    this.policy = { ...DEFAULT_VERIFY_POLICY, ...opts.verify };
+    this.shadows = new ShadowStages({ engine: opts.engine, units: opts.units, manifest: opts.manifest, ...(opts.threads === undefined ? {} : { threads: opts.threads }) });
+    this.verifier = new RingVerifier({
+      shadows: this.shadows,
+      policy: this.policy,
+      isContributor: (peer) => this.isContributor(peer),
+      random: Math.random,
+      onVerified: (wire, upTo) => this.requester.onVerified(wire, upTo),
+      onFailed: (wire, step, culprits, reason) => this.auditFailed(wire, step, culprits, reason),
+    });
     const r = opts.requester ?? {};
     this.requester = new RingRequester({
-      config: { self, maxRetries: r.maxRetries ?? 3, stepTimeoutMs: r.stepTimeoutMs ?? 30_000, replanWaitMs: r.replanWaitMs ?? 120_000 },
-      send: (to, m) => this.link.send(to, m),
+      config: {
+        self, maxRetries: r.maxRetries ?? 3, stepTimeoutMs: r.stepTimeoutMs ?? 30_000, replanWaitMs: r.replanWaitMs ?? 120_000,
+        audit: (ring) => this.verifies() && this.verifier.shouldAudit(ring),
+      },
+      send: (to, m) => this.requesterSend(to, m),
       clock: opts.clock,
       newSessionId: () => newSessionId(),
       pickSeed: () => Math.floor(Math.random() * 2 ** 31),
       limits: { vocabSize: opts.manifest.architecture.vocabSize, contextTokens: opts.contextTokens ?? opts.manifest.architecture.contextLength },
     });
+    // Subscribed before the plan listener below: a trusted peer announces its challenges before its own `ready`.
+    this.challenger = opts.pieces === undefined ? null : new HoldingChallenger({
+      modelId: opts.modelId, manifest: opts.manifest, signaling: opts.signaling, probe: opts.pieces, clock: opts.clock, random: Math.random,
+      ...(opts.holding === undefined ? {} : { policy: opts.holding }),
+      onResult: (r) => this.emit({ event: 'holding', ...r }),
+      onError: (message) => this.emit({ event: 'error', message }),
+    });
+    if (this.challenger !== null) this.stops.push(() => this.challenger?.close());
     this.stops.push(
       opts.signaling.on('plan', (p) => this.onPlan(p.epoch, parseRingPlan(p.plan))),
       opts.signaling.on('report', (rep) => {
+        if (rep.kind === HELD_REPORT) {
+          if (this.attestations.record(rep.from, opts.signaling.members.get(rep.from)?.role === 'trusted', rep.data)) this.checkReady();
+          return;
+        }
         if (rep.kind !== READY_REPORT) return;
         const ready = readyReportSchema.safeParse(rep.data);
         if (!ready.success) return;
@@ -156,7 +214,46 @@ export class RingPeer {
       missingBytes: p?.plan.kind === 'insufficient' ? p.plan.missingBytes : null,
       dropped: Object.fromEntries(this.dropped),
       banned: [...this.strikes].filter(([peer]) => this.link.isBanned(peer)).map(([peer]) => peer),
+      evicted: [...this.evicted],
     };
+  }
+
+  /** Whether this peer verifies its submissions: it is a trusted member and verification is on. */
+  private verifies(): boolean {
+    const self = this.opts.signaling.peerId;
+    return this.policy.rate > 0 && self !== undefined && this.opts.signaling.members.get(self)?.role === 'trusted';
+  }
+
+  /** Members without a trusted role (an unknown member counts as one). */
+  private isContributor(peer: PeerId): boolean {
+    return this.opts.signaling.members.get(peer)?.role !== 'trusted';
+  }
+
+  /** The requester's messages: the verifier follows audited submissions from their prefill to their end. */
+  private requesterSend(to: PeerId, m: RingMessage): void {
+    const p = this.plan;
+    if (m.type === 'prefill' && m.init.audit === true && p !== null && p.epoch === m.epoch && p.plan.kind === 'planned') {
+      this.verifier.open(m, ringPeers(p.plan), p.plan.ring.map((s) => ({ start: s.start, end: s.end })));
+    } else if (m.type === 'end') {
+      this.verifier.close(m.session);
+    }
+    this.link.send(to, m);
+  }
+
+  /** A failed audit: its culprits are evicted from the room (and cut off here), the steps replay. */
+  private auditFailed(wire: SessionId, step: number, culprits: readonly PeerId[], reason: string): void {
+    for (const peer of culprits) {
+      if (this.evicted.has(peer)) continue;
+      this.evicted.add(peer);
+      try {
+        this.opts.signaling.evict?.(peer, reason.slice(0, 200));
+      } catch (err) {
+        this.emit({ event: 'error', message: `evict ${peer}: ${String(err)}` });
+      }
+      this.ban(peer, 'failed verification');
+      this.emit({ event: 'peer-evicted', peer, reason });
+    }
+    this.requester.onAuditFailed(wire, step, reason);
   }
 
   async close(): Promise<void> {
@@ -165,6 +262,7 @@ export class RingPeer {
     this.opts.clock.clearTimeout(this.evictTimer);
     for (const s of this.stops) s();
     this.link.close();
+    await this.shadows.dispose();
     await this.loading;
     this.runner = null;
     await this.loaded?.stage.dispose();
@@ -210,6 +308,8 @@ export class RingPeer {
     const mine = plan.ring.find((s) => s.peerId === self);
     const layers = mine ? { start: mine.start, end: mine.end } : null;
     this.emit({ event: 'plan', epoch, layers, ring: plan.ring });
+    // The verifier's copies of the contributors' layers load while the ring does.
+    if (this.verifies()) this.shadows.keep(plan.ring.filter((s) => this.isContributor(s.peerId as PeerId)).map((s) => ({ start: s.start, end: s.end })));
     if (layers === null) {
       this.runner = null;
       this.loading = this.loading.then(() => this.unload());
@@ -294,7 +394,14 @@ export class RingPeer {
     const p = this.plan;
     if (p === null || p.plan.kind !== 'planned' || this.readyAnnounced === p.epoch) return;
     const ring = ringPeers(p.plan);
-    if (!ring.every((peer) => this.readyEpoch.get(peer) === p.epoch)) return;
+    // Contributor stages also need a trusted challenger's attestation, where the room has one.
+    const trusted = (peer: PeerId): boolean => this.opts.signaling.members.get(peer)?.role === 'trusted';
+    const challengers = [...this.opts.signaling.members.keys()].filter((peer) => trusted(peer) && this.attestations.challenges(peer));
+    const readiness = ringReadiness({
+      epoch: p.epoch, ring, readyEpoch: this.readyEpoch, isTrusted: trusted, challengers,
+      proved: (peer, epoch) => this.attestations.proved(peer, epoch, (by) => challengers.includes(by)),
+    });
+    if (!readiness.ready) return;
     this.readyAnnounced = p.epoch;
     this.emit({ event: 'ring-ready', epoch: p.epoch, ring });
     this.requester.onPlan(p.epoch, ring);
@@ -320,6 +427,19 @@ export class RingPeer {
       return false;
     }
     const toRunner = m.type === 'prefill' || m.type === 'activation' || m.type === 'token' || (m.type === 'end' && (m.reason === 'done' || m.reason === 'cancelled'));
+    if (m.type === 'audit') {
+      // Only the requester of an audited submission takes audits, and only from its stages.
+      if (!this.verifier.accepts(m, from)) {
+        if (this.verifier.isStale(m, from)) {
+          this.count('stale-audit', `${m.session}: audit of step ${m.step} after the submission closed`);
+          return true;
+        }
+        this.refused(from, 'wrong-sender', `${m.session}: audit of stage ${m.stage} from ${from}, which is no stage of an audited submission here`);
+        return false;
+      }
+      this.verifier.onAudit(m, from);
+      return true;
+    }
     const toRequester = m.type === 'token' || m.type === 'failure' || (m.type === 'end' && (m.reason === 'evicted' || m.reason === 'failed' || m.reason === 'busy'));
     // The stage first: a token is the next step's input on stage 0, so it is admitted (and its run
     // queued) before the requester's bookkeeping and its consumer's work take the event loop.
@@ -340,6 +460,7 @@ export class RingPeer {
     }
     if (toRequester) {
       const drop = this.requester.onMessage(m, from);
+      if (drop === null && m.type === 'token') this.verifier.onToken(m.session, m.step, m.tokenId);
       if (drop === 'wrong-sender' || (stageRefused && drop !== null)) this.refused(from, 'wrong-sender', `${m.session}: ${m.type} from ${from}, which neither this stage nor this requester takes from it`);
     }
     return accepted;
@@ -361,8 +482,13 @@ export class RingPeer {
     const n = (this.strikes.get(peer) ?? 0) + 1;
     this.strikes.set(peer, n);
     if (n < RING_STRIKES) return;
-    this.link.ban(peer, `${n} refused ring frames`);
+    this.ban(peer, `${n} refused ring frames`);
     this.emit({ event: 'peer-banned', peer, strikes: n });
+  }
+
+  private ban(peer: PeerId, reason: string): void {
+    this.link.ban(peer, reason);
+    this.opts.bans?.ban(peer, reason);
   }
 
   private emit(e: RingPeerEvent): void {

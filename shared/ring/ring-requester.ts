@@ -90,6 +90,16 @@ export class RingRequester implements Requester {
     return this.lastDrop;
   }
 
+  /** The verifier confirmed the steps of submission `wire` before `upTo`: their tokens go out. */
+  onVerified(wire: SessionId, upTo: number): void {
+    this.dispatch({ type: 'verified', now: this.opts.clock.now(), session: wire, upTo });
+  }
+
+  /** The verifier found step `step` of submission `wire` wrong: it replays from the last verified step. */
+  onAuditFailed(wire: SessionId, step: number, reason: string): void {
+    this.dispatch({ type: 'audit-failed', now: this.opts.clock.now(), session: wire, step, reason });
+  }
+
   /** The connection to `peer` is gone: every session running through it fails over. */
   onPeerLost(peer: PeerId, reason: string): void {
     this.dispatch({ type: 'stage-failed', now: this.opts.clock.now(), peer, reason });

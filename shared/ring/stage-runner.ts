@@ -4,7 +4,7 @@
 // injected `send`, and come in through `handle` from whatever adapter decodes the wire frames.
 import type { Stage, StageInput } from '../engine/engine.ts';
 import type { PeerId, SessionId } from '../ids.ts';
-import type { RingMessage, RingSend, SessionInit } from './messages.ts';
+import type { AuditOutput, RingMessage, RingSend, SessionInit } from './messages.ts';
 import { admitFrame, DEFAULT_STAGE_LIMITS, endSession, enterEpoch, evictIdle, emptyStageSessions, type FrameDrop, type StageFrame, type StageLimits, type StageSessions } from './stage-sessions.ts';
 import { pickStepToken, tokenLogprob, type PickStepToken } from './step-sampler.ts';
 
@@ -82,7 +82,7 @@ export class RingStageRunner {
       this.free(r.free);
       return Promise.resolve({ kind: 'freed' });
     }
-    if (message.type === 'failure') return Promise.resolve(this.notForStage('failure reports go to the requester'));
+    if (message.type === 'failure' || message.type === 'audit') return Promise.resolve(this.notForStage(`${message.type} reports go to the requester`));
     let frame: StageFrame;
     let input: StageInput;
     if (message.type === 'prefill') {
@@ -91,6 +91,10 @@ export class RingStageRunner {
       input = { kind: 'tokens', ids: Int32Array.from(message.tokens) };
     } else if (message.type === 'token') {
       if (!this.isFirst) return Promise.resolve(this.notForStage('token sent to a stage that does not hold layer 0'));
+      // The session's last token (stop id or maxTokens) reaches stage 0 only when stage 0 is also
+      // the requester: there is no next step to run.
+      const held = this.initOf.get(message.session);
+      if (held !== undefined && (held.stop.includes(message.tokenId) || message.step + 1 >= held.maxTokens)) return Promise.resolve(this.notForStage('the session\'s last token'));
       frame = { kind: 'next', session: message.session, epoch: message.epoch, step: message.step + 1 };
       input = { kind: 'tokens', ids: Int32Array.of(message.tokenId) };
     } else {
@@ -138,12 +142,14 @@ export class RingStageRunner {
         type: 'activation', session, epoch, step, seqLen, hidden: output.data,
         ...(frame.kind === 'first' ? { init } : {}),
       });
+      if (init.audit === true) this.audit(session, epoch, step, init, input, { kind: 'hidden', data: output.data, seqLen });
       return;
     }
     const tokenId = (this.opts.pick ?? pickStepToken)(output.data, init.sampling, step);
     const token = { type: 'token', session, epoch, step, tokenId, logprob: tokenLogprob(output.data, tokenId, output.logSumExp) } as const;
     if (init.stop.includes(tokenId) || step + 1 >= init.maxTokens) {
       this.opts.send(init.replyTo, token);
+      if (init.audit === true) this.audit(session, epoch, step, init, input, { kind: 'token', tokenId });
       this.drop(session); // the requester frees the other stages
       return;
     }
@@ -153,6 +159,14 @@ export class RingStageRunner {
     if (first === this.opts.self) void this.handle(token);
     else if (first !== undefined) this.opts.send(first, token);
     this.opts.send(init.replyTo, token);
+    if (init.audit === true) this.audit(session, epoch, step, init, input, { kind: 'token', tokenId });
+  }
+
+  /** Audited session: tells the requester what this stage received and sent for `step`. */
+  private audit(session: SessionId, epoch: number, step: number, init: SessionInit, input: StageInput, output: AuditOutput): void {
+    const stage = this.ring.indexOf(this.opts.self);
+    if (stage < 0) return;
+    this.opts.send(init.replyTo, { type: 'audit', session, epoch, step, stage, input, output });
   }
 
   /** Resolves once no step of any session is queued or running (tests, graceful shutdown). */
@@ -189,6 +203,7 @@ export class RingStageRunner {
         return from === init.replyTo ? null : `only its requester ${init.replyTo} ends it`;
       }
       case 'failure':
+      case 'audit':
         return null;
     }
   }

@@ -25,6 +25,8 @@ export const CLOSE_CODES = {
   unsupportedVersion: 4400,
   /** Another connection resumed this peer id. */
   replaced: 4409,
+  /** Evicted from the room by a trusted member's verifier; this identity may not rejoin it. */
+  evicted: 4403,
 } as const;
 
 /** Closes after which reconnecting is pointless (the same hello would be refused again). */
@@ -32,4 +34,5 @@ export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   CLOSE_CODES.unauthorized,
   CLOSE_CODES.unsupportedVersion,
   CLOSE_CODES.replaced,
+  CLOSE_CODES.evicted,
 ]);

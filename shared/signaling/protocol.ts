@@ -85,17 +85,26 @@ export const reportSchema = z.object({
   data: z.unknown().optional(),
 });
 
+/**
+ * A trusted member's verifier caught `peer` returning wrong results (docs/ring.md, "Verified
+ * compute"): the server closes it and refuses its identity in the room from then on. Refused from
+ * contributors and against trusted members.
+ */
+export const evictSchema = z.object({ type: z.literal('evict'), peer: peerIdSchema, reason: z.string().max(200) });
+
 export const clientMessageSchema = z.discriminatedUnion('type', [
   helloSchema,
   signalSchema,
   heartbeatSchema,
   leaveSchema,
   reportSchema,
+  evictSchema,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export type HelloMessage = z.infer<typeof helloSchema>;
 export type SignalMessage = z.infer<typeof signalSchema>;
 export type ReportMessage = z.infer<typeof reportSchema>;
+export type EvictMessage = z.infer<typeof evictSchema>;
 
 // ── server → client ──────────────────────────────────────────────────────────────────────────
 
@@ -190,5 +199,9 @@ export const ERROR_CODES = {
   modelRefused: 'model-refused',
   /** Too many connections or rooms from one client address. */
   addressLimit: 'address-limit',
+  /** An `evict` the server does not honour (not trusted, unknown or trusted target). */
+  evictRefused: 'evict-refused',
+  /** This identity was evicted from the room (failed verification). */
+  evicted: 'evicted',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

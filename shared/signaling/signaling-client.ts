@@ -82,6 +82,12 @@ export interface SignalingClient {
   sendSignal(to: PeerId, data: unknown): void;
   /** Sends a status report (`ready`, …) for the current epoch. Throws `SignalingNotConnectedError` unless `joined`. */
   report(kind: string, data?: unknown): void;
+  /**
+   * Asks the server to evict `peer` from the room for good (it failed verification, docs/ring.md
+   * "Verified compute"). Only a trusted member's request is honoured. Throws
+   * `SignalingNotConnectedError` unless `joined`. Optional: older clients lack it.
+   */
+  evict?(peer: PeerId, reason: string): void;
   /** Subscribes; returns the unsubscribe function. */
   on<K extends keyof SignalingEvents>(event: K, listener: (payload: SignalingEvents[K]) => void): () => void;
   /** Leaves the room, closes the socket and clears every timer (a Node process can then exit). */

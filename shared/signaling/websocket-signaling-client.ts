@@ -84,6 +84,10 @@ class WebSocketSignalingClient implements SignalingClient {
     this.sendJoined({ type: 'report', epoch: this.currentEpoch, kind, data });
   }
 
+  evict(peer: PeerId, reason: string): void {
+    this.sendJoined({ type: 'evict', peer, reason: reason.slice(0, 200) });
+  }
+
   async close(): Promise<void> {
     if (this.currentState === 'closed') return;
     this.clearTimer();

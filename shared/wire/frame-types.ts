@@ -66,6 +66,8 @@ export interface SessionEndFrame extends FrameBase { type: 'SESSION_END'; sessio
 export interface SessionInitFrame extends FrameBase {
   type: 'SESSION_INIT'; session: SessionId; replyTo: string; maxTokens: number; stop: number[];
   temperature: number; topP: number; topK: number; seed: number;
+  /** Audited session (flags byte bit 0, present only when set, so older frames are unchanged). */
+  audit?: boolean;
 }
 /** A peer-level error; `code` is a stable UPPER_SNAKE identifier, `message` is for humans. */
 export interface ErrorFrame extends FrameBase { type: 'ERROR'; code: string; message: string }

@@ -1,5 +1,7 @@
 // Payload of SESSION_INIT: session (u8 string), replyTo peer id (u8 string), maxTokens u32,
-// temperature f64, topP f64, topK u32, seed f64 (a safe integer), stop count u16, stop ids u32 each.
+// temperature f64, topP f64, topK u32, seed f64 (a safe integer), stop count u16, stop ids u32 each,
+// then an optional flags u8 (bit 0: audited session), written only when a flag is set: a frame
+// without flags is byte for byte the format before it.
 import { asSessionId } from '../ids.ts';
 import type { ByteReader } from './byte-reader.ts';
 import type { ByteWriter } from './byte-writer.ts';
@@ -25,7 +27,10 @@ export function encodeSessionInit(w: ByteWriter, f: FrameOf<'SESSION_INIT'>): vo
   w.f64(f.temperature, 'temperature').f64(f.topP, 'topP').u32(f.topK, 'topK').f64(f.seed, 'seed');
   w.u16(f.stop.length, 'stop count');
   for (const id of f.stop) w.u32(id, 'stop id');
+  if (f.audit === true) w.u8(FLAG_AUDIT, 'flags');
 }
+
+const FLAG_AUDIT = 1;
 
 export function decodeSessionInit(r: ByteReader, requestId: number): FrameOf<'SESSION_INIT'> {
   const session = asSessionId(r.string('session', 'u8'));
@@ -39,7 +44,11 @@ export function decodeSessionInit(r: ByteReader, requestId: number): FrameOf<'SE
   if (count > MAX_STOP_IDS) throw new InvalidFrameError(`SESSION_INIT: ${count} stop ids, at most ${MAX_STOP_IDS}`);
   const stop: number[] = [];
   for (let i = 0; i < count; i++) stop.push(r.u32('stop id'));
-  const frame: FrameOf<'SESSION_INIT'> = { type: 'SESSION_INIT', requestId, session, replyTo, maxTokens, stop, temperature, topP, topK, seed };
+  const flags = r.remaining > 0 ? r.u8('flags') : 0;
+  if ((flags & ~FLAG_AUDIT) !== 0) throw new InvalidFrameError(`SESSION_INIT: unknown flags ${flags}`);
+  const frame: FrameOf<'SESSION_INIT'> = {
+    type: 'SESSION_INIT', requestId, session, replyTo, maxTokens, stop, temperature, topP, topK, seed, ...((flags & FLAG_AUDIT) !== 0 ? { audit: true } : {}),
+  };
   check(frame);
   return frame;
 }

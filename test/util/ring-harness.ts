@@ -14,11 +14,13 @@ export interface RecordedPlan {
   readonly plan: RingPlan;
 }
 
-export async function startRingSignaling(): Promise<{ server: SignalingServer; plans: RecordedPlan[] }> {
+/** `tokenSecret`: members need join tokens (mint them with `mintJoinToken`), which carry their role. */
+export async function startRingSignaling(opts: { readonly tokenSecret?: string } = {}): Promise<{ server: SignalingServer; plans: RecordedPlan[] }> {
   const plans: RecordedPlan[] = [];
   const hook = createRingPlanHook();
   const server = await createSignalingServer({
     port: 0,
+    ...(opts.tokenSecret === undefined ? {} : { tokenSecret: opts.tokenSecret }),
     plan: (room, members, epoch) => {
       const plan = hook(room, members, epoch);
       if (plan !== undefined) plans.push({ epoch, plan: plan as RingPlan });
@@ -32,7 +34,11 @@ export async function startRingSignaling(): Promise<{ server: SignalingServer; p
 export type RingPeerProcess = PeerProcess & { peerId: string };
 
 /** Options of a peer process: NodePeerOptions as JSON (callbacks become flags). */
-export type RingPeerChildOptions = Omit<NodePeerOptions, 'onEvent' | 'traceHops'> & { readonly traceHops?: boolean };
+export type RingPeerChildOptions = Omit<NodePeerOptions, 'onEvent' | 'traceHops' | 'faultInjection'> & {
+  readonly traceHops?: boolean;
+  /** Accept `{cmd: 'fault'}` commands (a stage that cheats on demand). */
+  readonly faults?: boolean;
+};
 
 /** Starts one peer process and waits for its `started` event (manifest known). */
 export async function startRingPeer(name: string, options: RingPeerChildOptions, timeoutMs = 60_000): Promise<RingPeerProcess> {

@@ -1,19 +1,25 @@
 // A Node peer process for the ring tests and bench: `startNodePeer(JSON argv[2])`, its events as
 // JSON lines on stdout; commands on stdin: {cmd:"generate", id, prompt, maxTokens, stop?} →
 // {event:"generated", id, tokens, reason, stopToken?} or {event:"generate-failed", id, name, message};
-// {cmd:"status"} → {event:"status", …}; {cmd:"hops"} → {event:"hops", hops} (activations and tokens sent/received since the last call, with traceHops); {cmd:"close"} → closes and exits 0.
+// {cmd:"status"} → {event:"status", …}; {cmd:"hops"} → {event:"hops", hops} (activations and tokens sent/received since the last call, with traceHops); {cmd:"close"} → closes and exits 0;
+// with `faults: true`, {cmd:"fault", fault: StageFault | null} → the stage perturbs its outputs from now on ({event:"fault"}).
 import { createInterface } from 'node:readline';
 import { startNodePeer, type NodePeerOptions } from '../../node-peer/peer/node-peer-runtime.ts';
 import type { HopTrace } from '../../shared/ring/ring-link.ts';
+import type { StageFault } from '../../node-peer/peer/fault-injection.ts';
 
 const out = (e: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(e)}\n`);
-const options = JSON.parse(process.argv[2] ?? '{}') as NodePeerOptions & { traceHops?: boolean };
+const { faults, ...options } = JSON.parse(process.argv[2] ?? '{}') as Omit<NodePeerOptions, 'faultInjection'> & { traceHops?: boolean; faults?: boolean };
 const hops: HopTrace[] = [];
-const peer = await startNodePeer({ ...options, onEvent: (e) => out({ ...e }), traceHops: options.traceHops ? (h) => void hops.push(h) : undefined });
+let fault: StageFault | undefined;
+const peer = await startNodePeer({
+  ...options, onEvent: (e) => out({ ...e }), traceHops: options.traceHops ? (h) => void hops.push(h) : undefined,
+  ...(faults === true ? { faultInjection: () => fault } : {}),
+});
 out({ event: 'started', peerId: peer.peerId, modelId: peer.modelId, layers: peer.manifest.architecture.numLayers });
 
 interface GenerateCommand { cmd: 'generate'; id: string; prompt: number[]; maxTokens: number; stop?: number[]; temperature?: number; seed?: number }
-type Command = GenerateCommand | { cmd: 'status' } | { cmd: 'hops' } | { cmd: 'close' };
+type Command = GenerateCommand | { cmd: 'status' } | { cmd: 'hops' } | { cmd: 'close' } | { cmd: 'fault'; fault: StageFault | null };
 
 async function generate(c: GenerateCommand): Promise<void> {
   const startedAt = performance.now();
@@ -41,5 +47,9 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   if (c.cmd === 'generate') void generate(c);
   else if (c.cmd === 'status') out({ event: 'status', ...peer.status() });
   else if (c.cmd === 'hops') out({ event: 'hops', hops: hops.splice(0) });
+  else if (c.cmd === 'fault') {
+    fault = c.fault ?? undefined;
+    out({ event: 'fault', fault: c.fault });
+  }
   else if (c.cmd === 'close') void peer.close().then(() => process.exit(0));
 });

@@ -110,6 +110,7 @@ export class PeerSession {
       transport,
       engine: this.engine,
       units: swarm,
+      bans: swarm,
       clock: systemClock,
       memoryBytes: this.d.budgetBytes,
       onEvent: (e) => this.onRingEvent(e),

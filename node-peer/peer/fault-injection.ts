@@ -1,0 +1,50 @@
+// Test-only faults of a stage (verified compute's adversary test, docs/ring.md "Verified
+// compute"): an engine whose stages perturb what they return, as a cheating member would. Only
+// test/util/ring-peer-child.ts passes one; the CLI has no flag for it.
+import type { Engine, Stage, StageOutput } from '../../shared/engine/engine.ts';
+
+/** `noise`: hidden outputs get ±`scale` · rms noise per value; `wrong-token`: logits get a new best. */
+export type StageFault = { readonly kind: 'noise'; readonly scale: number } | { readonly kind: 'wrong-token' };
+
+function perturb(out: StageOutput, fault: StageFault): StageOutput {
+  if (fault.kind === 'noise' && out.kind === 'hidden') {
+    const data = Float32Array.from(out.data);
+    let sq = 0;
+    for (const v of data) sq += v * v;
+    const rms = Math.sqrt(sq / Math.max(1, data.length));
+    for (let i = 0; i < data.length; i++) data[i] = (data[i] as number) + (Math.random() * 2 - 1) * fault.scale * rms;
+    return { ...out, data };
+  }
+  if (fault.kind === 'wrong-token' && out.kind === 'logits') {
+    const data = Float32Array.from(out.data);
+    let best = 0;
+    for (let i = 1; i < data.length; i++) if ((data[i] as number) > (data[best] as number)) best = i;
+    const other = (best + 1) % data.length;
+    data[other] = (data[best] as number) + 1; // a clear winner that is not the model's
+    const { logSumExp: _stale, ...rest } = out;
+    return { ...rest, data };
+  }
+  return out;
+}
+
+/** `engine` whose stages apply `current()` (read on every run) to their outputs. */
+export function faultyEngine(engine: Engine, current: () => StageFault | undefined): Engine {
+  return {
+    kind: engine.kind,
+    dispose: () => engine.dispose(),
+    async loadStage(spec): Promise<Stage> {
+      const stage = await engine.loadStage(spec);
+      return {
+        range: stage.range,
+        async run(session, input) {
+          const out = await stage.run(session, input);
+          const fault = current();
+          return fault === undefined ? out : perturb(out, fault);
+        },
+        sessionLength: (s) => stage.sessionLength(s),
+        freeSession: (s) => stage.freeSession(s),
+        dispose: () => stage.dispose(),
+      };
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryPieceStore } from '../../../shared/pieces/memory-piece-store.ts';
+import { PieceSwarm } from '../../../shared/pieces/piece-swarm.ts';
+import { withVerification } from '../../../shared/pieces/with-verification.ts';
+import { systemClock } from '../../../shared/signaling/clock.ts';
+import { seededRng } from '../../util/pieces-fixtures.ts';
+import { MemoryOrigin, memoryConnectionPair } from '../../util/pieces-memory.ts';
+import { buildSyntheticPackage } from '../../util/pieces-package.ts';
+
+// A member another layer (the ring) banned stops exchanging pieces too: its open session ends and
+// a connection it opens later is closed as it arrives, so a ban is not undone by a re-dial.
+describe('PieceSwarm.ban', () => {
+  it('ends the banned peer\'s session and closes its later connections', async () => {
+    const pkg = await buildSyntheticPackage({ layers: 1, unitBytes: 64 * 1024, pieceSize: 64 * 1024, seed: 5 });
+    const seed = new PieceSwarm({
+      modelId: pkg.modelId, store: withVerification(new MemoryPieceStore()), localPackage: new MemoryOrigin(pkg.files, 64 * 1024),
+      units: () => 'all', replicaFull: true, self: () => 'seed', clock: systemClock, rng: seededRng(1), tickMs: 20,
+    });
+    await seed.start();
+    const [first] = memoryConnectionPair('seed', 'mallory');
+    seed.addConnection(first);
+    expect(first.closed).toBe(false);
+    seed.ban('mallory', 'forged ring frames');
+    expect(first.closed).toBe(true);
+    expect(seed.isBanned('mallory')).toBe(true);
+    const [again] = memoryConnectionPair('seed', 'mallory');
+    seed.addConnection(again);
+    expect(again.closed).toBe(true);
+    seed.close();
+  });
+});
