@@ -9,6 +9,7 @@ import type { Member } from '../shared/planner/member.ts';
 import type { Plan } from '../shared/planner/plan.ts';
 import { planPartition } from '../shared/planner/plan-partition.ts';
 import { MODEL_REPORT, verifiedModelReportSchema, type ModelReport, type RingPlan } from '../shared/ring/ring-plan.ts';
+import { SPEED_REPORT, speedReportSchema } from '../shared/ring/speed-report.ts';
 import type { MemberView, PlanHook } from './options.ts';
 
 /** Members that announce no speed count as this (so equal unknowns split by memory alone). */
@@ -43,23 +44,37 @@ export function roomModel(room: RoomId, members: readonly MemberView[], roomMode
 
 /**
  * The members as the planner takes them: memory as capped by the server, role (absent:
- * contributor), and speed. A contributor's speed claim is never believed to be faster than the
- * room's reference — the median trusted member's, or the default when no trusted member says — so
+ * contributor), and speed. A contributor's speed is what trusted members measured of it (their
+ * `speed` reports, the median), else its claim — never believed to be faster than the room's
+ * reference, the median trusted member's claim (or the default when no trusted member says), so
  * claiming speed cannot win a stranger more layers; claiming to be slower only costs it layers.
  */
 export function plannerMembers(members: readonly MemberView[]): Member[] {
   const reference = referenceSpeed(members);
+  const measured = measuredSpeeds(members);
   return members.map((m) => {
     const role = m.role ?? 'contributor';
     const claimed = m.capabilities.speedMsPerLayer ?? DEFAULT_SPEED_MS_PER_LAYER;
     return {
       peerId: m.peerId,
       memoryBytes: m.capabilities.memoryBytes,
-      speedMsPerLayer: role === 'trusted' ? claimed : Math.max(claimed, reference),
+      speedMsPerLayer: role === 'trusted' ? claimed : (measured.get(m.peerId) ?? Math.max(claimed, reference)),
       kind: m.capabilities.kind,
       role,
     };
   });
+}
+
+/** Per member, the median of what trusted members measured of it (their latest `speed` reports). */
+function measuredSpeeds(members: readonly MemberView[]): Map<string, number> {
+  const seen = new Map<string, number[]>();
+  for (const m of members) {
+    if (m.role !== 'trusted') continue;
+    const r = speedReportSchema.safeParse(m.reports.get(SPEED_REPORT)?.data);
+    if (!r.success) continue;
+    for (const e of r.data.measured) seen.set(e.peer, [...(seen.get(e.peer) ?? []), e.msPerLayer]);
+  }
+  return new Map([...seen].map(([peer, xs]) => [peer, xs.sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] as number]));
 }
 
 /** Median speed (ms per layer) of the trusted members' claims; the default without any. */

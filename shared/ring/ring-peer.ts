@@ -23,6 +23,8 @@ import { DEFAULT_VERIFY_POLICY, RingVerifier, type VerifyPolicy } from './ring-v
 import { HoldingChallenger, type HoldingResult, type PieceProbe } from './holding-challenger.ts';
 import type { HoldingPolicy } from './holding-challenges.ts';
 import { HELD_REPORT, HoldingAttestations, ringReadiness } from './readiness.ts';
+import { MAX_SPEED_ENTRIES, SPEED_REPORT, type SpeedReport } from './speed-report.ts';
+import { StageTiming, type MeasuredSpeed } from './stage-timing.ts';
 
 /** Where a stage's unit bytes come from (the piece swarm: local store, peers, origin). */
 export interface UnitSource {
@@ -92,6 +94,8 @@ export interface RingPeerStatus {
   readonly dropped: Readonly<Record<string, number>>;
   /** Members this peer stopped talking to after RING_STRIKES refused frames. */
   readonly banned: readonly PeerId[];
+  /** What this (trusted, verifying) peer measured of the stages it audited: ms per layer. */
+  readonly measuredSpeeds: readonly MeasuredSpeed[];
   /** Members this peer's verifier caught and asked the server to evict. */
   readonly evicted: readonly PeerId[];
 }
@@ -102,6 +106,9 @@ export interface RingPeerStatus {
  * dropped without a strike), so a handful is generous; 16 bounds what a forger gets to try.
  */
 export const RING_STRIKES = 16;
+
+/** How often a verifying peer reports the stage speeds it measured. */
+const SPEED_REPORT_MS = 10_000;
 
 interface Loaded {
   readonly range: LayerRange;
@@ -120,6 +127,8 @@ export class RingPeer {
   private loading: Promise<void> = Promise.resolve();
   private readonly stops: (() => void)[] = [];
   private evictTimer: unknown;
+  private speedTimer: unknown;
+  private readonly timing = new StageTiming();
   private closed = false;
   private readonly messageLimits: RingMessageLimits;
   private readonly dropped = new Map<string, number>();
@@ -199,7 +208,21 @@ export class RingPeer {
       this.evictTimer = opts.clock.setTimeout(evict, Math.max(1000, idleMs / 2));
     };
     this.evictTimer = opts.clock.setTimeout(evict, Math.max(1000, idleMs / 2));
+    const reportSpeeds = (): void => {
+      if (this.closed) return;
+      this.reportSpeeds();
+      this.speedTimer = opts.clock.setTimeout(reportSpeeds, SPEED_REPORT_MS);
+    };
+    this.speedTimer = opts.clock.setTimeout(reportSpeeds, SPEED_REPORT_MS);
     this.reportModel();
+  }
+
+  /** A verifying peer tells the server what it measured, so contributors are planned on that, not on claims. */
+  private reportSpeeds(): void {
+    const measured = this.timing.measured().filter((m) => m.peer !== this.opts.signaling.peerId);
+    if (!this.verifies() || measured.length === 0) return;
+    const report: SpeedReport = { measured: measured.slice(0, MAX_SPEED_ENTRIES).map((m) => ({ peer: m.peer, msPerLayer: m.msPerLayer, samples: m.samples })) };
+    this.report(SPEED_REPORT, report);
   }
 
   status(): RingPeerStatus {
@@ -215,6 +238,7 @@ export class RingPeer {
       dropped: Object.fromEntries(this.dropped),
       banned: [...this.strikes].filter(([peer]) => this.link.isBanned(peer)).map(([peer]) => peer),
       evicted: [...this.evicted],
+      measuredSpeeds: this.timing.measured(),
     };
   }
 
@@ -234,8 +258,10 @@ export class RingPeer {
     const p = this.plan;
     if (m.type === 'prefill' && m.init.audit === true && p !== null && p.epoch === m.epoch && p.plan.kind === 'planned') {
       this.verifier.open(m, ringPeers(p.plan), p.plan.ring.map((s) => ({ start: s.start, end: s.end })));
+      this.timing.follow(m.session, ringPeers(p.plan), p.plan.ring.map((s) => ({ start: s.start, end: s.end })));
     } else if (m.type === 'end') {
       this.verifier.close(m.session);
+      this.timing.forget(m.session);
     }
     this.link.send(to, m);
   }
@@ -260,6 +286,7 @@ export class RingPeer {
     this.closed = true;
     this.requester.close();
     this.opts.clock.clearTimeout(this.evictTimer);
+    this.opts.clock.clearTimeout(this.speedTimer);
     for (const s of this.stops) s();
     this.link.close();
     await this.shadows.dispose();
@@ -437,6 +464,7 @@ export class RingPeer {
         this.refused(from, 'wrong-sender', `${m.session}: audit of stage ${m.stage} from ${from}, which is no stage of an audited submission here`);
         return false;
       }
+      this.timing.record(m.session, m.step, m.stage, this.opts.clock.now());
       this.verifier.onAudit(m, from);
       return true;
     }

@@ -101,6 +101,14 @@ describe('verified compute', () => {
     const g = await generateOn(seed, c.prompt_ids, maxTokens, [1]);
     expect(asGoldenIds(g)).toEqual(c.generated_ids);
     expect(seed.events.some((e) => e.event === 'peer-evicted')).toBe(false);
+    // The audits timed every stage after the first: the seed now knows the contributors' speeds as it saw them.
+    const from = seed.mark();
+    seed.command({ cmd: 'status' });
+    const st = await seed.waitFor((e) => e.event === 'status', 10_000, 'status', from);
+    const measured = st['measuredSpeeds'] as { peer: string; msPerLayer: number; samples: number }[];
+    const ring = st['readyRing'] as string[];
+    expect(new Set(measured.map((m) => m.peer))).toEqual(new Set(ring.slice(1)));
+    for (const m of measured) expect(m.msPerLayer).toBeGreaterThan(0);
   });
 
   it('a middle stage adding small noise to its hidden states is caught and evicted; the ids stay golden', async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { asPeerId, asRoomId } from '../../../shared/ids.ts';
 import type { ModelShape } from '../../../shared/planner/model-shape.ts';
 import { MODEL_REPORT, type PlannedRing } from '../../../shared/ring/ring-plan.ts';
+import { SPEED_REPORT } from '../../../shared/ring/speed-report.ts';
 import type { MemberRole } from '../../../shared/signaling/protocol.ts';
 import type { MemberView } from '../../../signaling/options.ts';
 import { createRingPlanHook, plannerMembers, roomModel } from '../../../signaling/plan-hook.ts';
@@ -45,5 +46,19 @@ describe('the plan hook and the room model', () => {
     const speeds = (ms: MemberView[]) => plannerMembers(ms).map((m) => m.speedMsPerLayer);
     expect(speeds([member('t1', undefined, 'trusted', 4), member('t2', undefined, 'trusted', 6), member('t3', undefined, 'trusted', 8), member('c', undefined, undefined, 0.001)])).toEqual([4, 6, 8, 6]);
     expect(speeds([member('c', undefined, undefined, 1e-9), member('d', undefined, undefined, 9)])).toEqual([1, 9]); // slower claims stand
+  });
+
+  it('plans a contributor at the speed trusted members measured (median of their speed reports), whatever it claims', () => {
+    const withSpeed = (m: MemberView, measured: { peer: string; msPerLayer: number }[]): MemberView => {
+      (m.reports as Map<string, { epoch: number; data: unknown }>).set(SPEED_REPORT, { epoch: 1, data: { measured: measured.map((e) => ({ ...e, samples: 10 })) } });
+      return m;
+    };
+    const members = [
+      withSpeed(member('t1', undefined, 'trusted', 2), [{ peer: 'c', msPerLayer: 9 }]),
+      withSpeed(member('t2', undefined, 'trusted', 2), [{ peer: 'c', msPerLayer: 7 }, { peer: 't1', msPerLayer: 100 }]),
+      withSpeed(member('c', undefined, undefined, 0.001), [{ peer: 'd', msPerLayer: 0.001 }]), // a contributor's report counts for nothing
+      member('d', undefined, undefined, 3),
+    ];
+    expect(plannerMembers(members).map((m) => [m.peerId, m.speedMsPerLayer])).toEqual([['t1', 2], ['t2', 2], ['c', 7], ['d', 3]]);
   });
 });
