@@ -43,6 +43,9 @@ export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
     ...(opts.directLinks !== undefined ? { directLinks: opts.directLinks } : {}),
     ...(iceServers ? { iceServers } : {}),
   });
+  // What the server refuses (a model report, a report over its caps, an eviction) reaches the
+  // operator instead of vanishing: the peer otherwise just never sees a plan.
+  const offServerErrors = piece.signaling.on('error', (err) => opts.onEvent?.({ event: 'error', message: `signaling: ${err.message}` }));
   const engine = new OrtNodeEngine(opts.threads === undefined ? {} : { threads: opts.threads });
   let ring: RingPeer | undefined;
   const manifestTimeoutMs = opts.manifestTimeoutMs ?? 60_000;
@@ -88,12 +91,14 @@ export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
       },
       close: () =>
         (closing ??= (async () => {
+          offServerErrors();
           await r.close();
           await piece.close();
           await engine.dispose();
         })()),
     };
   } catch (err) {
+    offServerErrors();
     await ring?.close();
     await piece.close();
     await engine.dispose();

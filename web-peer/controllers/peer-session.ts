@@ -78,6 +78,8 @@ export class PeerSession {
     const transport = this.d.createTransport(signaling);
     this.transport = transport;
     signaling.on('state', (s) => app.update({ signaling: s.state }));
+    // A refusal from the server (a report over its caps, an eviction) is shown, not swallowed.
+    signaling.on('error', (err) => app.update({ error: `signaling: ${err.message}` }));
     signaling.on('peer-joined', () => this.refresh());
     signaling.on('peer-left', () => this.refresh());
     this.swarm = new PieceSwarm({
