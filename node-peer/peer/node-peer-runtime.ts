@@ -12,6 +12,11 @@ import type { IceServer } from '../transport/node-data-peer.ts';
 import type { NodePeer, NodePeerOptions, NodePeerStatus } from './node-peer-types.ts';
 import { faultyEngine } from './fault-injection.ts';
 import { startPiecePeer } from './piece-peer.ts';
+import { SignalingServerError } from '../../shared/signaling/errors.ts';
+import { ERROR_CODES } from '../../shared/signaling/protocol.ts';
+
+/** Server errors an operator must see: this peer's reports or membership were refused. */
+const OPERATOR_ERRORS: ReadonlySet<string> = new Set([ERROR_CODES.modelRefused, ERROR_CODES.reportRefused, ERROR_CODES.evicted, ERROR_CODES.addressLimit, ERROR_CODES.unauthorized]);
 
 export type { NodePeer, NodePeerEvent, NodePeerOptions, NodePeerStatus } from './node-peer-types.ts';
 
@@ -44,8 +49,11 @@ export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
     ...(iceServers ? { iceServers } : {}),
   });
   // What the server refuses (a model report, a report over its caps, an eviction) reaches the
-  // operator instead of vanishing: the peer otherwise just never sees a plan.
-  const offServerErrors = piece.signaling.on('error', (err) => opts.onEvent?.({ event: 'error', message: `signaling: ${err.message}` }));
+  // operator instead of vanishing: the peer otherwise just never sees a plan. Routine answers (a
+  // signal to a member that just left) are not errors of this peer.
+  const offServerErrors = piece.signaling.on('error', (err) => {
+    if (err instanceof SignalingServerError && OPERATOR_ERRORS.has(err.code)) opts.onEvent?.({ event: 'error', message: `signaling: ${err.message}` });
+  });
   const engine = new OrtNodeEngine(opts.threads === undefined ? {} : { threads: opts.threads });
   let ring: RingPeer | undefined;
   const manifestTimeoutMs = opts.manifestTimeoutMs ?? 60_000;

@@ -1,104 +1,24 @@
-// One peer's part in the ring, on any platform (DESIGN §2 steps 3–6, §7): follows the server's
+// One peer's part in the ring, on any platform (docs/ring.md): follows the server's
 // plans, loads this peer's stage (units from the injected source, graph on the injected engine),
 // reports `ready`, runs the stage over the transport, and serves as a requester. Node and the
 // browser differ only in what they inject (engine, transport, unit source).
-import type { Engine, LayerRange, Stage } from '../engine/engine.ts';
-import type { PeerId, SessionId } from '../ids.ts';
-import { unitsForRange, type ModelManifest, type UnitName } from '../model/manifest.ts';
-import type { Clock } from '../signaling/clock.ts';
-import type { SignalingClient } from '../signaling/signaling-client.ts';
-import type { Transport } from '../transport/transport.ts';
+import type { LayerRange, Stage } from '../engine/engine.ts';
+import type { PeerId } from '../ids.ts';
+import { unitsForRange } from '../model/manifest.ts';
 import type { RingMessage } from './messages.ts';
-import type { RequesterConfig } from './requester-state.ts';
-import { RingLink, type HopTrace } from './ring-link.ts';
+import { RingLink } from './ring-link.ts';
 import { MODEL_REPORT, parseRingPlan, READY_REPORT, readyReportSchema, ringPeers, type ModelReportData, type PlannedRing, type RingPlan } from './ring-plan.ts';
 import { RingRequester } from './ring-requester.ts';
 import { checkRingMessage, ringMessageLimits, type RingMessageLimits } from './ring-message-limits.ts';
 import { newSessionId } from './session-id.ts';
 import { stageLimitsFor } from './stage-budget.ts';
-import type { StageLimits } from './stage-sessions.ts';
 import { RingStageRunner } from './stage-runner.ts';
-import { ShadowStages } from './shadow-stages.ts';
-import { DEFAULT_VERIFY_POLICY, RingVerifier, type VerifyPolicy } from './ring-verifier.ts';
-import { HoldingChallenger, type HoldingResult, type PieceProbe } from './holding-challenger.ts';
-import type { HoldingPolicy } from './holding-challenges.ts';
+import { RingAudits } from './ring-audits.ts';
+import { HoldingChallenger } from './holding-challenger.ts';
 import { HELD_REPORT, HoldingAttestations, ringReadiness } from './readiness.ts';
-import { MAX_SPEED_ENTRIES, SPEED_REPORT, type SpeedReport } from './speed-report.ts';
-import { StageTiming, type MeasuredSpeed } from './stage-timing.ts';
+import type { RingPeerEvent, RingPeerOptions, RingPeerStatus } from './ring-peer-types.ts';
 
-/** Where a stage's unit bytes come from (the piece swarm: local store, peers, origin). */
-export interface UnitSource {
-  /** Resolves with every unit's verified bytes once all are held (fetching what is missing). */
-  fetchUnits(units: readonly UnitName[]): Promise<ReadonlyMap<UnitName, Uint8Array>>;
-}
-
-export type RingPeerEvent =
-  | { readonly event: 'plan'; readonly epoch: number; readonly layers: LayerRange | null; readonly ring: PlannedRing['ring'] }
-  | { readonly event: 'insufficient-memory'; readonly epoch: number; readonly missingBytes: number }
-  | { readonly event: 'stage-loaded'; readonly epoch: number; readonly start: number; readonly end: number; readonly ms: number }
-  | { readonly event: 'ring-ready'; readonly epoch: number; readonly ring: readonly string[] }
-  | { readonly event: 'frame-dropped'; readonly reason: string; readonly detail: string }
-  | { readonly event: 'peer-banned'; readonly peer: PeerId; readonly strikes: number }
-  /** This peer's verifier caught `peer` (docs/ring.md, "Verified compute") and asked the server to evict it. */
-  | { readonly event: 'peer-evicted'; readonly peer: PeerId; readonly reason: string }
-  /** This trusted peer challenged a contributor stage (docs/ring.md, "Proof of holding"). */
-  | ({ readonly event: 'holding' } & HoldingResult)
-  | { readonly event: 'error'; readonly message: string };
-
-export interface RingPeerOptions {
-  readonly modelId: string;
-  readonly manifest: ModelManifest;
-  readonly signaling: SignalingClient;
-  readonly transport: Transport;
-  readonly engine: Engine;
-  readonly units: UnitSource;
-  readonly clock: Clock;
-  readonly threads?: number;
-  readonly dtype?: 'fp32' | 'fp16';
-  /** Context the ring serves (KV reservation per stage); default the model's. */
-  readonly contextTokens?: number;
-  readonly sessionIdleMs?: number;
-  /** This peer's memory budget (`--memory`): the KV its stage holds stays within what its weights leave. */
-  readonly memoryBytes?: number;
-  /** Session caps of this peer's stage (defaults: DEFAULT_STAGE_LIMITS). */
-  readonly stageLimits?: Partial<Omit<StageLimits, 'kvTokens'>>;
-  readonly requester?: Partial<Omit<RequesterConfig, 'self' | 'audit'>>;
-  /**
-   * Verified compute, when this peer is trusted (docs/ring.md, "Verified compute"): audit rate and
-   * what counts as a new contributor; default DEFAULT_VERIFY_POLICY. `rate: 0` turns it off.
-   */
-  readonly verify?: Partial<VerifyPolicy>;
-  readonly onEvent?: (e: RingPeerEvent) => void;
-  /** Sees every activation and token sent and received (bench instrumentation). */
-  readonly trace?: (e: HopTrace) => void;
-  /**
-   * This peer's pieces (the swarm): with them a trusted peer challenges contributor stages to prove
-   * they hold their units (docs/ring.md, "Proof of holding"); without, it does not challenge.
-   */
-  readonly pieces?: PieceProbe;
-  /**
-   * Told of every member this peer bans from the ring (the piece swarm): one ban list, so a banned
-   * member is not re-dialed or accepted for pieces either.
-   */
-  readonly bans?: { ban(peer: string, reason: string): void };
-  readonly holding?: Partial<HoldingPolicy>;
-}
-
-export interface RingPeerStatus {
-  readonly planEpoch: number | null;
-  readonly layers: LayerRange | null;
-  readonly loaded: boolean;
-  readonly readyRing: readonly PeerId[] | null;
-  readonly missingBytes: number | null;
-  /** Ring frames dropped since start, by reason (wrong-sender, invalid, busy, stale-epoch, …). */
-  readonly dropped: Readonly<Record<string, number>>;
-  /** Members this peer stopped talking to after RING_STRIKES refused frames. */
-  readonly banned: readonly PeerId[];
-  /** What this (trusted, verifying) peer measured of the stages it audited: ms per layer. */
-  readonly measuredSpeeds: readonly MeasuredSpeed[];
-  /** Members this peer's verifier caught and asked the server to evict. */
-  readonly evicted: readonly PeerId[];
-}
+export type { RingPeerEvent, RingPeerOptions, RingPeerStatus, UnitSource } from './ring-peer-types.ts';
 
 /**
  * Frames a member may send that are malformed for the model or not its to send before this peer
@@ -106,9 +26,6 @@ export interface RingPeerStatus {
  * dropped without a strike), so a handful is generous; 16 bounds what a forger gets to try.
  */
 export const RING_STRIKES = 16;
-
-/** How often a verifying peer reports the stage speeds it measured. */
-const SPEED_REPORT_MS = 10_000;
 
 interface Loaded {
   readonly range: LayerRange;
@@ -127,16 +44,11 @@ export class RingPeer {
   private loading: Promise<void> = Promise.resolve();
   private readonly stops: (() => void)[] = [];
   private evictTimer: unknown;
-  private speedTimer: unknown;
-  private readonly timing = new StageTiming();
   private closed = false;
   private readonly messageLimits: RingMessageLimits;
   private readonly dropped = new Map<string, number>();
   private readonly strikes = new Map<PeerId, number>();
-  private readonly shadows: ShadowStages;
-  private readonly verifier: RingVerifier;
-  private readonly policy: VerifyPolicy;
-  private readonly evicted = new Set<PeerId>();
+  private readonly audits: RingAudits;
   private lastRing: readonly PeerId[] | null = null;
   private stagesOfRecentPlans = new Set<PeerId>();
   private readonly attestations = new HoldingAttestations();
@@ -155,21 +67,22 @@ export class RingPeer {
       onDrop: (reason, detail) => this.emit({ event: 'frame-dropped', reason, detail }),
       ...(opts.trace ? { trace: opts.trace } : {}),
     });
-    this.policy = { ...DEFAULT_VERIFY_POLICY, ...opts.verify };
-    this.shadows = new ShadowStages({ engine: opts.engine, units: opts.units, manifest: opts.manifest, ...(opts.threads === undefined ? {} : { threads: opts.threads }) });
-    this.verifier = new RingVerifier({
-      shadows: this.shadows,
-      policy: this.policy,
-      isContributor: (peer) => this.isContributor(peer),
-      random: Math.random,
+    this.audits = new RingAudits({
+      signaling: opts.signaling, engine: opts.engine, units: opts.units, manifest: opts.manifest, clock: opts.clock,
+      ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+      ...(opts.verify === undefined ? {} : { policy: opts.verify }),
       onVerified: (wire, upTo) => this.requester.onVerified(wire, upTo),
-      onFailed: (wire, step, culprits, reason) => this.auditFailed(wire, step, culprits, reason),
+      onFailed: (wire, step, reason) => this.requester.onAuditFailed(wire, step, reason),
+      ban: (peer, reason) => this.ban(peer, reason),
+      report: (kind, data) => this.report(kind, data),
+      onEvicted: (peer, reason) => this.emit({ event: 'peer-evicted', peer, reason }),
+      onError: (message) => this.emit({ event: 'error', message }),
     });
     const r = opts.requester ?? {};
     this.requester = new RingRequester({
       config: {
         self, maxRetries: r.maxRetries ?? 3, stepTimeoutMs: r.stepTimeoutMs ?? 30_000, replanWaitMs: r.replanWaitMs ?? 120_000,
-        audit: (ring) => this.verifies() && this.verifier.shouldAudit(ring),
+        audit: (ring) => this.audits.shouldAudit(ring),
       },
       send: (to, m) => this.requesterSend(to, m),
       clock: opts.clock,
@@ -208,21 +121,7 @@ export class RingPeer {
       this.evictTimer = opts.clock.setTimeout(evict, Math.max(1000, idleMs / 2));
     };
     this.evictTimer = opts.clock.setTimeout(evict, Math.max(1000, idleMs / 2));
-    const reportSpeeds = (): void => {
-      if (this.closed) return;
-      this.reportSpeeds();
-      this.speedTimer = opts.clock.setTimeout(reportSpeeds, SPEED_REPORT_MS);
-    };
-    this.speedTimer = opts.clock.setTimeout(reportSpeeds, SPEED_REPORT_MS);
     this.reportModel();
-  }
-
-  /** A verifying peer tells the server what it measured, so contributors are planned on that, not on claims. */
-  private reportSpeeds(): void {
-    const measured = this.timing.measured().filter((m) => m.peer !== this.opts.signaling.peerId);
-    if (!this.verifies() || measured.length === 0) return;
-    const report: SpeedReport = { measured: measured.slice(0, MAX_SPEED_ENTRIES).map((m) => ({ peer: m.peer, msPerLayer: m.msPerLayer, samples: m.samples })) };
-    this.report(SPEED_REPORT, report);
   }
 
   status(): RingPeerStatus {
@@ -237,59 +136,25 @@ export class RingPeer {
       missingBytes: p?.plan.kind === 'insufficient' ? p.plan.missingBytes : null,
       dropped: Object.fromEntries(this.dropped),
       banned: [...this.strikes].filter(([peer]) => this.link.isBanned(peer)).map(([peer]) => peer),
-      evicted: [...this.evicted],
-      measuredSpeeds: this.timing.measured(),
+      evicted: this.audits.evictedPeers(),
+      measuredSpeeds: this.audits.measuredSpeeds(),
     };
   }
 
-  /** Whether this peer verifies its submissions: it is a trusted member and verification is on. */
-  private verifies(): boolean {
-    const self = this.opts.signaling.peerId;
-    return this.policy.rate > 0 && self !== undefined && this.opts.signaling.members.get(self)?.role === 'trusted';
-  }
-
-  /** Members without a trusted role (an unknown member counts as one). */
-  private isContributor(peer: PeerId): boolean {
-    return this.opts.signaling.members.get(peer)?.role !== 'trusted';
-  }
-
-  /** The requester's messages: the verifier follows audited submissions from their prefill to their end. */
+  /** The requester's messages: the auditor follows audited submissions from their prefill to their end. */
   private requesterSend(to: PeerId, m: RingMessage): void {
     const p = this.plan;
-    if (m.type === 'prefill' && m.init.audit === true && p !== null && p.epoch === m.epoch && p.plan.kind === 'planned') {
-      this.verifier.open(m, ringPeers(p.plan), p.plan.ring.map((s) => ({ start: s.start, end: s.end })));
-      this.timing.follow(m.session, ringPeers(p.plan), p.plan.ring.map((s) => ({ start: s.start, end: s.end })));
-    } else if (m.type === 'end') {
-      this.verifier.close(m.session);
-      this.timing.forget(m.session);
-    }
+    this.audits.onRequesterSend(m, p !== null && p.plan.kind === 'planned' ? { epoch: p.epoch, plan: p.plan } : null);
     this.link.send(to, m);
-  }
-
-  /** A failed audit: its culprits are evicted from the room (and cut off here), the steps replay. */
-  private auditFailed(wire: SessionId, step: number, culprits: readonly PeerId[], reason: string): void {
-    for (const peer of culprits) {
-      if (this.evicted.has(peer)) continue;
-      this.evicted.add(peer);
-      try {
-        this.opts.signaling.evict?.(peer, reason.slice(0, 200));
-      } catch (err) {
-        this.emit({ event: 'error', message: `evict ${peer}: ${String(err)}` });
-      }
-      this.ban(peer, 'failed verification');
-      this.emit({ event: 'peer-evicted', peer, reason });
-    }
-    this.requester.onAuditFailed(wire, step, reason);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.requester.close();
     this.opts.clock.clearTimeout(this.evictTimer);
-    this.opts.clock.clearTimeout(this.speedTimer);
     for (const s of this.stops) s();
     this.link.close();
-    await this.shadows.dispose();
+    await this.audits.close();
     await this.loading;
     this.runner = null;
     await this.loaded?.stage.dispose();
@@ -336,7 +201,7 @@ export class RingPeer {
     const layers = mine ? { start: mine.start, end: mine.end } : null;
     this.emit({ event: 'plan', epoch, layers, ring: plan.ring });
     // The verifier's copies of the contributors' layers load while the ring does.
-    if (this.verifies()) this.shadows.keep(plan.ring.filter((s) => this.isContributor(s.peerId as PeerId)).map((s) => ({ start: s.start, end: s.end })));
+    this.audits.onPlan(plan);
     if (layers === null) {
       this.runner = null;
       this.loading = this.loading.then(() => this.unload());
@@ -456,17 +321,10 @@ export class RingPeer {
     const toRunner = m.type === 'prefill' || m.type === 'activation' || m.type === 'token' || (m.type === 'end' && (m.reason === 'done' || m.reason === 'cancelled'));
     if (m.type === 'audit') {
       // Only the requester of an audited submission takes audits, and only from its stages.
-      if (!this.verifier.accepts(m, from)) {
-        if (this.verifier.isStale(m, from)) {
-          this.count('stale-audit', `${m.session}: audit of step ${m.step} after the submission closed`);
-          return true;
-        }
-        this.refused(from, 'wrong-sender', `${m.session}: audit of stage ${m.stage} from ${from}, which is no stage of an audited submission here`);
-        return false;
-      }
-      this.timing.record(m.session, m.step, m.stage, this.opts.clock.now());
-      this.verifier.onAudit(m, from);
-      return true;
+      const intake = this.audits.onAudit(m, from);
+      if (intake === 'stale') this.count('stale-audit', `${m.session}: audit of step ${m.step} after the submission closed`);
+      if (intake === 'refused') this.refused(from, 'wrong-sender', `${m.session}: audit of stage ${m.stage} from ${from}, which is no stage of an audited submission here`);
+      return intake !== 'refused';
     }
     const toRequester = m.type === 'token' || m.type === 'failure' || (m.type === 'end' && (m.reason === 'evicted' || m.reason === 'failed' || m.reason === 'busy'));
     // The stage first: a token is the next step's input on stage 0, so it is admitted (and its run
@@ -488,7 +346,7 @@ export class RingPeer {
     }
     if (toRequester) {
       const drop = this.requester.onMessage(m, from);
-      if (drop === null && m.type === 'token') this.verifier.onToken(m.session, m.step, m.tokenId);
+      if (drop === null && m.type === 'token') this.audits.onToken(m.session, m.step, m.tokenId);
       if (drop === 'wrong-sender' || (stageRefused && drop !== null)) this.refused(from, 'wrong-sender', `${m.session}: ${m.type} from ${from}, which neither this stage nor this requester takes from it`);
     }
     return accepted;

@@ -7,6 +7,11 @@
 import type { LayerRange } from '../engine/engine.ts';
 import type { PeerId, SessionId } from '../ids.ts';
 
+/**
+ * The least a sample counts as, ms per layer: a step faster than the clock's resolution (a tiny
+ * model's stage in well under a millisecond) is "fast", not free — the planner needs a positive speed.
+ */
+export const MIN_MS_PER_LAYER = 0.01;
 /** Samples kept per stage (the most recent). */
 export const TIMING_SAMPLES = 64;
 /** Audited submissions followed at once; the oldest is forgotten first. */
@@ -72,7 +77,7 @@ export class StageTiming {
     if (peer === undefined || range === undefined || ms < 0) return;
     const layers = Math.max(1, range.end - range.start);
     const s = this.samples.get(peer) ?? [];
-    s.push(ms / layers);
+    s.push(Math.max(MIN_MS_PER_LAYER, ms / layers));
     if (s.length > TIMING_SAMPLES) s.shift();
     this.samples.set(peer, s);
   }

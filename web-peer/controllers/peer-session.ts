@@ -21,6 +21,8 @@ import type { WebRtcTransport } from '../../shared/transport/webrtc-transport.ts
 import type { AppState, RingMember } from '../stores/app-state.ts';
 import type { Store } from '../stores/store.ts';
 import { RateMeter, withStageMetrics } from './stage-metrics.ts';
+import { SignalingServerError } from '../../shared/signaling/errors.ts';
+import { ERROR_CODES } from '../../shared/signaling/protocol.ts';
 
 /** The manifest did not arrive from peers or the origin in time. */
 export class ManifestUnavailableError extends RingmeshError {
@@ -78,8 +80,11 @@ export class PeerSession {
     const transport = this.d.createTransport(signaling);
     this.transport = transport;
     signaling.on('state', (s) => app.update({ signaling: s.state }));
-    // A refusal from the server (a report over its caps, an eviction) is shown, not swallowed.
-    signaling.on('error', (err) => app.update({ error: `signaling: ${err.message}` }));
+    // A refusal from the server (a report over its caps, an eviction) is shown, not swallowed;
+    // routine answers (a signal to a member that just left) are not.
+    signaling.on('error', (err) => {
+      if (err instanceof SignalingServerError && err.code !== ERROR_CODES.unknownPeer && err.code !== ERROR_CODES.rateLimited) app.update({ error: `signaling: ${err.message}` });
+    });
     signaling.on('peer-joined', () => this.refresh());
     signaling.on('peer-left', () => this.refresh());
     this.swarm = new PieceSwarm({
