@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createNodeDataPeerFactory } from '../../node-peer/transport/node-data-peer.ts';
 import { createNodeTransport } from '../../node-peer/transport/node-transport.ts';
 import { asRoomId, type PeerId } from '../../shared/ids.ts';
 import { MAX_VIOLATIONS } from '../../shared/pieces/peer-session.ts';
@@ -13,13 +12,13 @@ import type { WebSocketConstructor } from '../../shared/signaling/web-socket-lik
 import { createSignalingClient } from '../../shared/signaling/websocket-signaling-client.ts';
 import type { DataPeer } from '../../shared/transport/data-peer.ts';
 import type { CloseEvent, PeerConnection, Transport } from '../../shared/transport/transport.ts';
-import { WebRtcTransport } from '../../shared/transport/webrtc-transport.ts';
 import { splitFrame } from '../../shared/wire/chunking.ts';
 import type { Frame } from '../../shared/wire/frame-types.ts';
 import { createSignalingServer, type SignalingServer } from '../../signaling/server.ts';
 import { writeSyntheticPackage, type SyntheticPackage } from '../util/pieces-package.ts';
 import { startPeerProcess, type PeerEvent, type PeerProcess } from '../util/pieces-processes.ts';
 import { bitfieldPayload, rawFrame, unitBytes } from '../util/raw-frames.ts';
+import { rawWebRtcTransport } from '../util/raw-webrtc-transport.ts';
 
 // A hostile room member (this test process, the project's own transport and codec, WebRTC over
 // loopback) against a real seeding `node-peer start` process: frames a stranger controls, each
@@ -75,28 +74,10 @@ interface Member {
 /** Joins the room; `raw` keeps each connection's DataPeer (a peer's `connect` fires just before its `open`). */
 async function joinMember(): Promise<Member> {
   const sig = client();
-  const webrtc = createNodeDataPeerFactory({ bindAddress: '127.0.0.1' });
-  let latest: DataPeer | undefined;
-  const transport = new WebRtcTransport({
-    signaling: sig,
-    createPeer: (o) => {
-      const p = webrtc(o);
-      p.on('connect', () => (latest = p));
-      return p;
-    },
-  });
-  const raws = new Map<PeerId, DataPeer>();
-  transport.on('open', (c) => void (latest && raws.set(c.remotePeerId, latest)));
+  const { transport, raw } = rawWebRtcTransport(sig);
   await sig.connect();
   members.push({ close: async () => { await transport.close(); await sig.close(); } });
-  return {
-    id: sig.peerId as PeerId, transport,
-    raw: (remote) => {
-      const r = raws.get(remote);
-      if (!r) throw new Error(`no data peer to ${remote}`);
-      return r;
-    },
-  };
+  return { id: sig.peerId as PeerId, transport, raw };
 }
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

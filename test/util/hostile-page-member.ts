@@ -3,14 +3,14 @@
 // codec, and the page's JS heap read over CDP.
 import type { CDPSession, Page } from 'playwright-core';
 import WebSocket from 'ws';
-import { createNodeDataPeerFactory } from '../../node-peer/transport/node-data-peer.ts';
 import { asRoomId, type PeerId } from '../../shared/ids.ts';
 import type { SignalingClient } from '../../shared/signaling/signaling-client.ts';
 import type { WebSocketConstructor } from '../../shared/signaling/web-socket-like.ts';
 import { createSignalingClient } from '../../shared/signaling/websocket-signaling-client.ts';
 import type { DataPeer } from '../../shared/transport/data-peer.ts';
 import type { PeerConnection } from '../../shared/transport/transport.ts';
-import { WebRtcTransport } from '../../shared/transport/webrtc-transport.ts';
+import type { WebRtcTransport } from '../../shared/transport/webrtc-transport.ts';
+import { rawWebRtcTransport } from './raw-webrtc-transport.ts';
 
 export interface HostileMember {
   readonly id: PeerId;
@@ -34,20 +34,7 @@ export async function joinHostileMember(url: string, room: string): Promise<Host
   });
   signaling.on('plan', (p) => (epoch = p.epoch));
   signaling.on('welcome', (w) => (epoch = w.epoch));
-  const webrtc = createNodeDataPeerFactory({ bindAddress: '127.0.0.1' });
-  // A peer's `connect` listener here runs before the transport's, which emits `open` synchronously:
-  // `latest` is the DataPeer of the connection that `open` announces.
-  let latest: DataPeer | undefined;
-  const transport = new WebRtcTransport({
-    signaling,
-    createPeer: (o) => {
-      const p = webrtc(o);
-      p.on('connect', () => (latest = p));
-      return p;
-    },
-  });
-  const raws = new Map<PeerId, DataPeer>();
-  transport.on('open', (c) => void (latest && raws.set(c.remotePeerId, latest)));
+  const { transport, raw } = rawWebRtcTransport(signaling);
   await signaling.connect();
   return {
     id: signaling.peerId as PeerId, signaling, transport,
@@ -68,11 +55,7 @@ export async function joinHostileMember(url: string, room: string): Promise<Host
         });
       });
     },
-    raw: (remote) => {
-      const r = raws.get(remote);
-      if (r === undefined) throw new Error(`no data peer to ${remote}`);
-      return r;
-    },
+    raw,
     close: async () => {
       await transport.close();
       await signaling.close();

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type ViteDevServer } from 'vite';
+import type { ViteDevServer } from 'vite';
 import { convertLlama2c } from '../../../node-peer/convert/convert-llama2c.ts';
 import { asSessionId, type PeerId, type SessionId } from '../../../shared/ids.ts';
 import type { RingMessage } from '../../../shared/ring/messages.ts';
@@ -22,6 +22,7 @@ import { CHROMIUM_ARGS } from '../../util/pieces-browser.ts';
 import { bitfieldPayload, rawFrame, unitBytes } from '../../util/raw-frames.ts';
 import { generateOn, startRingPeer, startRingSignaling, stopPeer, waitRingReady, type RingPeerProcess } from '../../util/ring-harness.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';
+import { startRingPageServer } from '../../util/ring-page-server.ts';
 
 // A ring of strangers with a real Chromium page as a stage: Node seed (requester, stage 0) – the
 // page (WASM, middle stage) – Node peer (last stage), stories260K over WebRTC on loopback. Hostile
@@ -65,23 +66,15 @@ beforeAll(async () => {
   peers.push(await startRingPeer('seed', { ...opts, model: dir, cacheDir: tmp.path('a'), traceHops: true }));
   peers.push(await startRingPeer('c', { ...opts, model: modelId, cacheDir: tmp.path('c') }));
   await waitRingReady(peers[0]!, peers.map((p) => p.peerId), 120_000);
-  vite = await createServer({
-    root: process.cwd(), configFile: false, logLevel: 'error',
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
-    define: { global: 'globalThis' },
-    optimizeDeps: { entries: ['test/browser/ring/fixtures/*.html', 'web-peer/engine/engine-worker.ts'], include: ['onnxruntime-web'] },
-    cacheDir: 'node_modules/.vite-ring-tests',
-  });
-  await vite.listen();
-  const addr = vite.httpServer?.address();
-  if (!addr || typeof addr === 'string') throw new Error('vite did not bind a port');
+  let pageUrl: string;
+  ({ vite, pageUrl } = await startRingPageServer());
   origin = await startOriginServer({ dir, pieceSize: 64 * 1024 });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   page = await browser.newPage();
   page.on('pageerror', (err) => console.error(`[page] ${err.message}`));
   page.on('crash', () => (crashed = true));
   const query = new URLSearchParams({ signal: signaling.server.url, model: modelId, memory: String(2 * GiB), origin: origin.url });
-  await page.goto(`http://127.0.0.1:${addr.port}/test/browser/ring/fixtures/ring-page.html?${query}`);
+  await page.goto(`${pageUrl}?${query}`);
   await page.waitForFunction(() => document.title !== 'loading', undefined, { timeout: 120_000 });
   pagePeer = (await page.evaluate(() => (globalThis as unknown as { rmRing: { peerId(): string } }).rmRing.peerId())) as PeerId;
   await waitRingReady(peers[0]!, [peers[0]!.peerId, pagePeer, peers[1]!.peerId], 180_000);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type ViteDevServer } from 'vite';
+import type { ViteDevServer } from 'vite';
 import { convertLlama2c } from '../../../node-peer/convert/convert-llama2c.ts';
 import type { PlannedRing } from '../../../shared/ring/ring-plan.ts';
 import type { SignalingServer } from '../../../signaling/server.ts';
@@ -10,6 +10,7 @@ import { CHROMIUM_ARGS } from '../../util/pieces-browser.ts';
 import { asGoldenIds, generateOn, startRingPeer, startRingSignaling, stopPeer, waitRingReady, type RecordedPlan, type RingPeerProcess } from '../../util/ring-harness.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';
 import { startOriginServer, type OriginServer } from '../../util/origin-server.ts';
+import { startRingPageServer } from '../../util/ring-page-server.ts';
 
 // Acceptance 3 of issue 5: two Node peer processes and a headless Chromium page (its stage on the
 // WASM engine in a Worker) form the ring; the page holds the middle partition (budgets 1 : 2 : 1),
@@ -24,19 +25,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   signaling = await startRingSignaling();
-  vite = await createServer({
-    root: process.cwd(), configFile: false, logLevel: 'error',
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
-    define: { global: 'globalThis' },
-    // The page's engine Worker is not crawled from the HTML: name it, so its imports (onnxruntime-web)
-    // are pre-bundled at start and a fresh clone never re-optimizes under a loaded page.
-    optimizeDeps: { entries: ['test/browser/ring/fixtures/*.html', 'web-peer/engine/engine-worker.ts'], include: ['onnxruntime-web'] },
-    cacheDir: 'node_modules/.vite-ring-tests',
-  });
-  await vite.listen();
-  const addr = vite.httpServer?.address();
-  if (!addr || typeof addr === 'string') throw new Error('vite did not bind a port');
-  pageBase = `http://127.0.0.1:${addr.port}/test/browser/ring/fixtures/ring-page.html`;
+  ({ vite, pageUrl: pageBase } = await startRingPageServer());
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
 
