@@ -3,7 +3,7 @@
 // --activations fp32 --links direct|webrtc --max-minutes 20]`: a generated ~100M-parameter demo model; greedy decode
 // tokens/s in one process vs rings of 2, 3, 4 Node peer processes on loopback (real WebRTC data
 // channels), per-hop activation latency p50/p99, and aggregate tokens/s with 1, 4, 8 concurrent
-// sessions on the largest ring. Targets (issue 5): 4-stage ring ≥ 0.85 × one-process decode at the
+// sessions on the largest ring. Targets (docs/ring.md): 4-stage ring ≥ 0.85 × one-process decode at the
 // same thread count; 4 sessions ≥ 1.6 × one session.
 //
 // Every ring is up at once (one signaling server each), and the configurations take turns within

@@ -120,7 +120,7 @@ export function parsePublicHosts(value: string, previous: string[] | undefined):
   const out = [...(previous ?? [])];
   for (const v of value.split(',').map((s) => s.trim()).filter(Boolean)) {
     if (!/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*|[A-Za-z0-9.-]+)$/.test(v)) {
-      throw new InvalidArgumentError(`"${v}" is not a host name: expected e.g. llm.example.org or 10.0.0.5 (no scheme, no port)`);
+      throw new InvalidArgumentError(`"${v}" is not a host name: expected e.g. llm.example.org or 192.0.2.5 (no scheme, no port)`);
     }
     out.push(v.toLowerCase());
   }

@@ -1,4 +1,4 @@
-// A whole Node peer (issue 5): the piece swarm (piece-peer.ts) + this peer's ring stage on
+// A whole Node peer (docs/ring.md, "Running it"): the piece swarm (piece-peer.ts) + this peer's ring stage on
 // onnxruntime-node + a requester, all on one signaling client and one transport. Types in
 // node-peer-types.ts; the CLI (`node-peer start`) and the HTTP API build on `startNodePeer`.
 import { asPeerId } from '../../shared/ids.ts';

@@ -1,4 +1,4 @@
-// The public surface of a whole Node peer (issue 5): options and result of `startNodePeer`
+// The public surface of a whole Node peer (docs/ring.md): options and result of `startNodePeer`
 // (node-peer-runtime.ts). Kept in its own file so the CLI and the HTTP API can code against it.
 import type { PeerId } from '../../shared/ids.ts';
 import type { ModelManifest } from '../../shared/model/manifest.ts';

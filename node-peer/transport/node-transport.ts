@@ -15,7 +15,7 @@ export type NodeTransportOptions = Omit<WebRtcTransportOptions, 'createPeer' | '
      * Default (`defaultNodeLinkMtu`): 4096 when bound to loopback, where nothing fragments;
      * otherwise none is offered (1200), since a 4096-byte datagram is IP-fragmented on a 1500-byte
      * path and fragments are often dropped between networks: set it on a LAN known to carry them.
-     * Links to browsers always keep 1200: Chromium's channels die with a larger one (TESTING.md).
+     * Links to browsers always keep 1200: Chromium's channels die with a larger one (docs/wire-protocol.md).
      */
     readonly nodeLinkMtu?: number;
     /**

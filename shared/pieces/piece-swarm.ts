@@ -59,7 +59,7 @@ export interface PieceSwarmEvents {
 }
 
 /**
- * Ties scheduler, store, origin and peer sessions together for one model (DESIGN §5): loads the
+ * Ties scheduler, store, origin and peer sessions together for one model (docs/pieces.md): loads the
  * manifest (store, then peers, then origin), verifies what the store holds, then keeps asking the
  * scheduler for requests until every wanted piece is verified and stored, and serves every held
  * piece to any connected peer the whole time (streaming relay). Each received piece is hashed

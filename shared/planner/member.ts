@@ -1,7 +1,7 @@
 import type { PeerId } from '../ids.ts';
 import { DuplicateMemberError, InvalidPlanInputError } from './errors.ts';
 
-/** A peer as the planner sees it: what it announced in `hello` (DESIGN §2). */
+/** A peer as the planner sees it: what it announced in `hello` (docs/signaling.md). */
 export interface Member {
   readonly peerId: PeerId;
   /** Bytes the peer offers for weights + KV caches. */

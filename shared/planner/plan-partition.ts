@@ -9,7 +9,7 @@ import { endRulesFor, type EndRule } from './roles.ts';
 import type { Plan, PlanOptions, PlanResult } from './plan.ts';
 
 /**
- * Splits the model's layers into a ring over `members` (DESIGN §6; algorithm and guarantees in
+ * Splits the model's layers into a ring over `members` (algorithm and guarantees in
  * docs/planner.md). Pure and deterministic: the member order does not matter, ties go by peer id.
  *
  * - Every layer is owned by exactly one stage; no stage's reservedBytes exceeds its budget

@@ -1,4 +1,4 @@
-// The requester's ring-session state machine as a pure fold (DESIGN §7): apply(event, state) →
+// The requester's ring-session state machine as a pure fold (docs/ring.md, "Sessions"): apply(event, state) →
 // {state, effects}. Every request ends with `finished` or `failed` — never silence: a running
 // request must see a token within stepTimeoutMs, a waiting one a ring within replanWaitMs, and
 // each failure spends one retry.

@@ -1,4 +1,4 @@
-// A stage's bookkeeping of the sessions it holds KV caches for (DESIGN §7): which frames to run,
+// A stage's bookkeeping of the sessions it holds KV caches for (docs/ring.md, "Sessions"): which frames to run,
 // which to drop as stale, which caches to free. Pure: time comes in as `now`, and every function
 // returns the sessions whose caches the caller must free (Stage.freeSession).
 import type { SessionId } from '../ids.ts';

@@ -38,7 +38,7 @@ const afterBurst: (fn: () => void) => void =
 /**
  * A `PeerConnection` over one connected `DataPeer`: frames are encoded, queued by priority, split
  * into ≤ 64 KiB messages, reassembled on arrival and validated. PING is answered here; PING/PONG
- * never reach `frame` listeners. Any malformed input closes the connection (DESIGN §9).
+ * never reach `frame` listeners. Any malformed input closes the connection (docs/security.md).
  */
 export class DataPeerConnection implements PeerConnection {
   private readonly events = new TypedEmitter<PeerConnectionEvents>();
@@ -88,7 +88,7 @@ export class DataPeerConnection implements PeerConnection {
     if (ring !== bulk) ring.onBufferedAmountLow(queueOptions.lowWaterMark, () => this.queue.pump());
     peer.on('data', (m) => this.receive(m));
     peer.on('close', () => this.shutdown('closed by remote', new ConnectionClosedError(remotePeerId, 'closed by remote')));
-    // TESTING.md: in the browser a remote close surfaces as an `error` event, not `close`.
+    // In the browser a remote close surfaces as an `error` event, not `close`.
     peer.on('error', (err) => this.shutdown('peer error', new PeerFailedError(remotePeerId, { cause: err })));
   }
 

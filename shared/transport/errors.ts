@@ -22,7 +22,7 @@ export class ConnectionClosedError extends TransportError {
   }
 }
 
-/** The data channel refused a message (e.g. `send()` after a remote close — TESTING.md pitfall). */
+/** The data channel refused a message (e.g. `send()` after a remote close — seen in Chromium and node-datachannel). */
 export class SendFailedError extends TransportError {
   override readonly code = 'ERR_SEND_FAILED';
   constructor(readonly remotePeerId: PeerId, options?: { cause?: unknown }) {

@@ -1,4 +1,4 @@
-// The per-connection send queue (DESIGN §4): two lanes, ring before bulk, and bufferedAmount
+// The per-connection send queue (docs/wire-protocol.md): two lanes, ring before bulk, and bufferedAmount
 // backpressure so a big transfer neither starves small frames nor overflows the channel.
 import { frameChunks, joinMessage, messageBytes, type Lane, type Message } from '../wire/chunking.ts';
 import { SendQueueFullError } from './errors.ts';
@@ -6,7 +6,7 @@ import { SendQueueFullError } from './errors.ts';
 /** The part of an RTCDataChannel the queue drives (one per lane; both lanes may share one). */
 export interface ChannelSink {
   readonly bufferedAmount: number;
-  /** May throw (closed channel, TESTING.md: send after remote close throws while readyState says open). */
+  /** May throw (closed channel: a send after a remote close throws while readyState still says open). */
   send(message: Uint8Array): void;
   /** One message given as parts, written without joining them (a socket); absent: they are joined for `send`. */
   sendParts?(parts: readonly Uint8Array[]): void;
@@ -19,7 +19,7 @@ export interface SendQueueOptions {
   lowWaterMark: number;
   /** Ring messages bypass the high-water mark but never push `bufferedAmount` past this (Chromium throws at 16 MiB). */
   ringLimit: number;
-  /** Largest message handed to the channel (≤ 64 KiB by DESIGN §4; > 262,144 throws in Chromium). */
+  /** Largest message handed to the channel (≤ 64 KiB, docs/wire-protocol.md; > 262,144 throws in Chromium). */
   maxMessageBytes: number;
   /**
    * Bulk bytes allowed in flight: sent but not yet credited back by the receiver (CREDIT frames).

@@ -127,7 +127,7 @@ export class WebRtcTransport implements Transport {
     const deadline = performance.now() + total;
     let attempts = 0;
     let lastError: unknown;
-    // Bounded by the deadline and by a small attempt count (TESTING.md: retry connect).
+    // Bounded by the deadline and by a small attempt count (a loopback connect sometimes needs a second try).
     while (attempts < 8) {
       if (this.closed) throw new TransportClosedError();
       options.signal?.throwIfAborted();

@@ -14,7 +14,7 @@ import { FLAG_CONT, FLAG_MORE, FLAG_RING_LANE, HEADER_BYTES, readHeader, writeHe
 
 export type Lane = 'ring' | 'bulk';
 
-/** 64 KiB: fits every browser's SCTP message limit with room to spare (DESIGN §4). */
+/** 64 KiB: fits every browser's SCTP message limit with room to spare (docs/wire-protocol.md). */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 
 /**

@@ -12,7 +12,7 @@ import { makeTempDir } from '../../util/temp-dir.ts';
 import { startOriginServer, type OriginServer } from '../../util/origin-server.ts';
 import { startRingPageServer } from '../../util/ring-page-server.ts';
 
-// Acceptance 3 of issue 5: two Node peer processes and a headless Chromium page (its stage on the
+// Two Node peer processes and a headless Chromium page (its stage on the
 // WASM engine in a Worker) form the ring; the page holds the middle partition (budgets 1 : 2 : 1),
 // and every golden case of run.c comes out id for id — requested from a Node peer and from the page.
 const GiB = 1024 ** 3;

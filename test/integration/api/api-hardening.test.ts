@@ -220,7 +220,7 @@ describe('node-peer start', () => {
   const base = ['start', '--signal', 'ws://127.0.0.1:1/signal', '--model', 'x', '--api-port', '0'];
 
   it('a non-loopback --api-host without --api-key: usage error, exit 2', async () => {
-    for (const host of ['0.0.0.0', '10.0.0.5', '::']) {
+    for (const host of ['0.0.0.0', '192.0.2.5', '::']) {
       const r = await cli([...base, '--api-host', host]);
       expect(r.stderr).toMatch(/--api-host .* is not loopback: it needs --api-key/);
       expect(r.code).toBe(2);

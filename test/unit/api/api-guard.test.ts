@@ -14,31 +14,31 @@ describe('host policy', () => {
     expect(hostName('LocalHost:8080')).toBe('localhost');
     expect(hostName('[::1]:8080')).toBe('::1');
     expect(hostName('::1')).toBe('::1');
-    expect(hostName('10.0.0.5')).toBe('10.0.0.5');
+    expect(hostName('192.0.2.5')).toBe('192.0.2.5');
   });
 
   it('knows loopback', () => {
     for (const h of ['localhost', '127.0.0.1', '127.1.2.3:99', '[::1]:80', '::1']) expect(isLoopbackHost(h)).toBe(true);
-    for (const h of ['0.0.0.0', '::', '10.0.0.5', 'evil.localhost', 'localhost.evil.example', '128.0.0.1']) expect(isLoopbackHost(h)).toBe(false);
+    for (const h of ['0.0.0.0', '::', '192.0.2.5', 'evil.localhost', 'localhost.evil.example', '128.0.0.1']) expect(isLoopbackHost(h)).toBe(false);
   });
 
   it('bound to loopback: loopback names and public hosts only', () => {
     const ok = createHostPolicy('127.0.0.1', ['llm.example.org']);
     for (const h of ['127.0.0.1:8080', 'localhost:8080', '[::1]:8080', 'LLM.example.org', 'llm.example.org.:443', null]) expect(ok(h)).toBe(true);
-    for (const h of ['attacker.example:8080', '10.0.0.5:8080', '', 'localhost.attacker.example']) expect(ok(h)).toBe(false);
+    for (const h of ['attacker.example:8080', '192.0.2.5:8080', '', 'localhost.attacker.example']) expect(ok(h)).toBe(false);
   });
 
   it('bound to an address: that address, loopback names are not it', () => {
-    const ok = createHostPolicy('10.0.0.5');
-    expect(ok('10.0.0.5:8080')).toBe(true);
+    const ok = createHostPolicy('192.0.2.5');
+    expect(ok('192.0.2.5:8080')).toBe(true);
     expect(ok('localhost:8080')).toBe(false);
-    expect(ok('10.0.0.6:8080')).toBe(false);
+    expect(ok('192.0.2.6:8080')).toBe(false);
     expect(ok('rebound.attacker.example')).toBe(false);
   });
 
   it('bound to every interface: any address literal and loopback, names only when listed', () => {
     const ok = createHostPolicy('0.0.0.0', ['llm.lan']);
-    for (const h of ['192.168.1.7:8080', '[fe80::1]:8080', 'localhost', 'llm.lan:8080']) expect(ok(h)).toBe(true);
+    for (const h of ['198.51.100.7:8080', '[fe80::1]:8080', 'localhost', 'llm.lan:8080']) expect(ok(h)).toBe(true);
     expect(ok('attacker.example:8080')).toBe(false);
   });
 });

@@ -14,7 +14,7 @@ describe('API option parsers', () => {
   });
 
   it('--api-public-host: names and addresses, no scheme', () => {
-    expect(parsePublicHosts('LLM.example.org,10.0.0.5', undefined)).toEqual(['llm.example.org', '10.0.0.5']);
+    expect(parsePublicHosts('LLM.example.org,192.0.2.5', undefined)).toEqual(['llm.example.org', '192.0.2.5']);
     expect(parsePublicHosts('[fe80::1]', undefined)).toEqual(['[fe80::1]']);
     expect(() => parsePublicHosts('https://llm.example.org', undefined)).toThrow(InvalidArgumentError);
   });

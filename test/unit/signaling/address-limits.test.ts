@@ -4,7 +4,7 @@ import { AddressLimits, addressKey, normalizeAddress } from '../../../signaling/
 describe('client address keys', () => {
   it('counts IPv4-mapped IPv6 as IPv4 and IPv6 per /64', () => {
     expect(normalizeAddress('::FFFF:127.0.0.1')).toBe('127.0.0.1');
-    expect(addressKey('::ffff:10.1.2.3')).toBe('10.1.2.3');
+    expect(addressKey('::ffff:203.0.113.3')).toBe('203.0.113.3');
     expect(addressKey('2001:db8:0:1::5')).toBe('2001:db8:0:1::/64');
     expect(addressKey('2001:db8:0:1:ffff:1:2:3')).toBe('2001:db8:0:1::/64');
     expect(addressKey('2001:0db8::1')).toBe('2001:db8:0:0::/64');

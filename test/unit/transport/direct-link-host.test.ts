@@ -11,15 +11,15 @@ const remote = (address?: string): PeerInfo => ({
 
 describe('direct-link host check', () => {
   it('dials only the address the server stamped on the remote', () => {
-    const check = directLinkHostCheck(remote('10.0.0.7'));
-    expect([check('10.0.0.7'), check('::ffff:10.0.0.7'), check('10.0.0.8'), check('127.0.0.1'), check('example.org')]).toEqual([true, true, false, false, false]);
+    const check = directLinkHostCheck(remote('192.0.2.7'));
+    expect([check('192.0.2.7'), check('::ffff:192.0.2.7'), check('198.51.100.8'), check('127.0.0.1'), check('example.org')]).toEqual([true, true, false, false, false]);
   });
 
   it('dials nothing when the server stamped no address (an older server), unless the operator allowed the host', () => {
-    expect(directLinkHostCheck(remote())('10.0.0.7')).toBe(false);
-    expect(directLinkHostCheck(undefined)('10.0.0.7')).toBe(false);
-    const check = directLinkHostCheck(remote('192.0.2.1'), ['10.0.0.7', 'lan-box.local']);
-    expect([check('10.0.0.7'), check('LAN-BOX.local'), check('192.0.2.1'), check('10.0.0.9')]).toEqual([true, true, true, false]);
+    expect(directLinkHostCheck(remote())('192.0.2.7')).toBe(false);
+    expect(directLinkHostCheck(undefined)('192.0.2.7')).toBe(false);
+    const check = directLinkHostCheck(remote('192.0.2.1'), ['192.0.2.7', 'lan-box.local']);
+    expect([check('192.0.2.7'), check('LAN-BOX.local'), check('192.0.2.1'), check('198.51.100.9')]).toEqual([true, true, true, false]);
   });
 
   it('normalizes IPv6 literals', () => {
