@@ -11,7 +11,7 @@ export function registerConvertCommand(program: Command): void {
     .argument('<src>', 'llama2.c checkpoint file, or Hugging Face directory (config.json, *.safetensors, tokenizer.json)')
     .argument('<out-dir>', 'new directory for the package (must not exist or be empty)')
     .option('--tokenizer <file>', 'llama2.c tokenizer.bin (llama2.c checkpoints only)')
-    .option('--dtype <dtype>', 'weight storage dtype: fp32 or fp16', parseDType, 'fp32')
+    .option('--dtype <dtype>', 'weight storage dtype: fp32, fp16, q8 or q4 (block-32 quantized layer weights; see docs/model-package.md)', parseDType, 'fp32')
     .option('--piece-size <bytes>', 'piece size in bytes (default 4 MiB)', parsePositiveInt)
     .option('--name <name>', 'model name in the manifest')
     .action(reportErrors(async (src: string, outDir: string, opts: { tokenizer?: string; dtype: WeightDType; pieceSize?: number; name?: string }) => {
@@ -25,7 +25,7 @@ export function registerConvertCommand(program: Command): void {
 }
 
 export function parseDType(value: string): WeightDType {
-  if (value !== 'fp32' && value !== 'fp16') throw new InvalidArgumentError('expected fp32 or fp16');
+  if (value !== 'fp32' && value !== 'fp16' && value !== 'q8' && value !== 'q4') throw new InvalidArgumentError('expected fp32, fp16, q8 or q4');
   return value;
 }
 

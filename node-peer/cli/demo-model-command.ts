@@ -31,7 +31,7 @@ export function registerDemoModelCommand(program: Command): void {
     .option('--intermediate <n>', 'MLP size (default 8/3 × hidden, rounded up to 32)', parsePositiveInt)
     .option('--context <n>', 'context length', parsePositiveInt, 2048)
     .option('--seed <n>', 'random seed', parseSeed, 0)
-    .option('--dtype <dtype>', 'weight storage dtype: fp32 or fp16', parseDType, 'fp32')
+    .option('--dtype <dtype>', 'weight storage dtype: fp32, fp16, q8 or q4', parseDType, 'fp32')
     .option('--piece-size <bytes>', 'piece size in bytes (default 4 MiB)', parsePositiveInt)
     .option('--untied', 'store a separate random classifier instead of tying it to the embedding')
     .action(reportErrors(async (outDir: string, o: DemoOptions) => {

@@ -1,5 +1,7 @@
 import { float32ToHalf } from '../../shared/codec/half-float.ts';
 import { layerUnitName, type LlamaArchitecture, type WeightDType } from '../../shared/model/manifest.ts';
+import { isQuantDType, quantize } from '../../shared/model/quant-blocks.ts';
+import { tensorDTypeFor } from '../../shared/model/tensor-dtypes.ts';
 import type { TensorData, UnitContent } from '../model/write-model-package.ts';
 
 /** Where a converter's weights come from: fp32 data for a manifest tensor name, in package layout. */
@@ -31,8 +33,9 @@ export function unitTensorShapes(arch: LlamaArchitecture, unit: 'embed' | 'head'
   ];
 }
 
-/** fp32 values → storage bytes of `dtype` (all tensors of a package share its dtype). */
-export function encodeWeights(data: Float32Array, dtype: WeightDType): Uint8Array {
+/** fp32 values of a tensor of `shape` → its storage bytes at `dtype` (see tensorDTypeFor). */
+export function encodeWeights(data: Float32Array, dtype: WeightDType, shape: readonly number[] = [data.length]): Uint8Array {
+  if (isQuantDType(dtype)) return quantize(dtype, data, shape[0] as number, shape[1] as number);
   const typed = dtype === 'fp32' ? data : float32ToHalf(data);
   return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
 }
@@ -43,7 +46,8 @@ export async function* llamaUnits(arch: LlamaArchitecture, source: TensorSource,
   for (const unit of order) {
     const tensors: TensorData[] = [];
     for (const [name, shape] of unitTensorShapes(arch, unit)) {
-      tensors.push({ name, dtype, shape, data: encodeWeights(await source.get(name, shape), dtype) });
+      const stored = tensorDTypeFor(name, shape, dtype);
+      tensors.push({ name, dtype: stored, shape, data: encodeWeights(await source.get(name, shape), stored, shape) });
     }
     yield { name: unit === 'embed' || unit === 'head' ? unit : layerUnitName(unit), tensors };
   }

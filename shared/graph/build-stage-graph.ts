@@ -37,6 +37,8 @@ export type KvCacheMode = 'present' | 'append';
 
 export interface StageGraphOptions {
   readonly kvCache?: KvCacheMode;
+  /** MatMulNBits accuracy_level for q8/q4 weights (default 4: int8 dot products on CPU). */
+  readonly quantAccuracy?: number;
 }
 
 /**
@@ -53,15 +55,13 @@ export function buildStageGraph(manifest: ModelManifest, range: LayerRange, opti
   }
   const invFreq = ropeInverseFrequencies(a, manifest.name);
   const g = new GraphBuilder(`${manifest.name} layers ${range.start}-${range.end}`);
-  const blocks = new LlamaBlocks(g, manifest);
+  const blocks = new LlamaBlocks(g, manifest, options.quantAccuracy);
   const F = OnnxDataType.FLOAT;
 
   let hidden: string;
   if (range.start === 0) {
     const ids = g.input(StageIo.inputIds, OnnxDataType.INT32, ['S']);
-    hidden = g.op('Gather', [blocks.weight('embed.weight', [a.vocabSize, a.hiddenSize]), ids], { axis: attr.int(0) });
-    // Gather then Cast: only the looked-up rows are widened, never the whole table.
-    if (manifest.tensors.find((t) => t.name === 'embed.weight')?.dtype === 'fp16') hidden = g.op('Cast', [hidden], { to: attr.int(F) });
+    hidden = blocks.embedding(ids);
   } else {
     hidden = g.input(StageIo.hiddenIn, F, ['S', a.hiddenSize]);
   }
@@ -108,7 +108,8 @@ export function buildStageGraph(manifest: ModelManifest, range: LayerRange, opti
     output = StageIo.hiddenOut;
   }
 
-  const model = encodeOnnxModel(g.build([{ domain: '', version: STAGE_OPSET }]));
+  const opsets = [{ domain: '', version: STAGE_OPSET }, ...(blocks.usesContribOps ? [{ domain: 'com.microsoft', version: 1 }] : [])];
+  const model = encodeOnnxModel(g.build(opsets));
   const files = [...new Set(blocks.weights.map((w) => w.file))];
   return { model, weights: blocks.weights, files, input: range.start === 0 ? StageIo.inputIds : StageIo.hiddenIn, output, layers, invFreq, kvCache };
 }

@@ -1,6 +1,7 @@
 import { GraphBuilder, attr } from '../onnx/graph-builder.ts';
 import { OnnxDataType } from '../onnx/onnx-model.ts';
 import type { LlamaArchitecture, ModelManifest, TensorEntry } from '../model/manifest.ts';
+import { QUANT_BLOCK, isQuantDType, quantBits, quantLayout, type QuantDType, type QuantLayout } from '../model/quant-blocks.ts';
 import { StageWeightError } from './errors.ts';
 
 /** A weight the graph reads as external data: a byte range of a unit file, never copied. */
@@ -19,6 +20,8 @@ export interface WeightRef {
  */
 export class LlamaBlocks {
   readonly weights: WeightRef[] = [];
+  /** Set once a MatMulNBits is emitted: the model then imports the com.microsoft opset. */
+  usesContribOps = false;
   private readonly tensors: ReadonlyMap<string, TensorEntry>;
   private readonly files: ReadonlyMap<string, string>;
   private readonly arch: LlamaArchitecture;
@@ -26,14 +29,16 @@ export class LlamaBlocks {
   constructor(
     private readonly g: GraphBuilder,
     manifest: ModelManifest,
+    /** MatMulNBits accuracy_level: 4 lets the CPU kernel use int8 dot products (see docs/engines.md). */
+    private readonly quantAccuracy = 4,
   ) {
     this.arch = manifest.architecture;
     this.tensors = new Map(manifest.tensors.map((t) => [t.name, t]));
     this.files = new Map(manifest.units.map((u) => [u.name, u.file]));
   }
 
-  /** A weight as a float32 value: an external initializer, Cast from fp16 when stored so. */
-  weight(name: string, shape: readonly number[]): string {
+  /** The manifest entry of a weight the graph reads, checked against the shape it expects. */
+  private entry(name: string, shape: readonly number[]): TensorEntry {
     const t = this.tensors.get(name);
     if (t === undefined) throw new StageWeightError(name, 'missing from the manifest');
     if (t.shape.join(',') !== shape.join(',')) {
@@ -41,6 +46,46 @@ export class LlamaBlocks {
     }
     const file = this.files.get(t.unit) ?? `${t.unit}.bin`;
     this.weights.push({ tensor: name, unit: t.unit, file, offset: t.offset, bytes: t.bytes });
+    return t;
+  }
+
+  /** Whether a weight is stored block-quantized (and so must go through quantized()). */
+  quantDType(name: string): QuantDType | null {
+    const dtype = this.tensors.get(name)?.dtype;
+    return dtype !== undefined && isQuantDType(dtype) ? dtype : null;
+  }
+
+  /**
+   * A q8/q4 matrix as its two external initializers: the packed codes as uint8 [rows, blocks,
+   * blockBytes] and the scales as float32 [rows·blocks] (stored fp16; the Cast of a constant is
+   * folded by ORT when the session loads, so it costs 4 bytes per 32 weights once, not per run).
+   */
+  quantized(name: string, shape: readonly number[]): { dtype: QuantDType; codes: string; scales: string; layout: QuantLayout } {
+    const t = this.entry(name, shape);
+    if (!isQuantDType(t.dtype)) throw new StageWeightError(name, `stored ${t.dtype}, expected q8 or q4`);
+    const layout = quantLayout(t.dtype, shape[0] as number, shape[1] as number);
+    const file = this.files.get(t.unit) ?? `${t.unit}.bin`;
+    const codes = this.g.initializer({
+      name: `${name}.codes`,
+      dataType: OnnxDataType.UINT8,
+      dims: [layout.rows, layout.blocksPerRow, layout.blockBytes],
+      data: { kind: 'external', location: file, offset: t.offset, length: layout.dataBytes },
+    });
+    const halfScales = this.g.initializer({
+      name: `${name}.scales`,
+      dataType: OnnxDataType.FLOAT16,
+      dims: [layout.rows * layout.blocksPerRow],
+      data: { kind: 'external', location: file, offset: t.offset + layout.scalesOffset, length: layout.scalesBytes },
+    });
+    const scales = this.g.op('Cast', [halfScales], { to: attr.int(OnnxDataType.FLOAT) });
+    return { dtype: t.dtype, codes, scales, layout };
+  }
+
+  /** A weight as a float32 value: an external initializer, Cast from fp16 when stored so. */
+  weight(name: string, shape: readonly number[]): string {
+    const t = this.entry(name, shape);
+    if (isQuantDType(t.dtype)) throw new StageWeightError(name, `stored ${t.dtype}: a quantized weight is read by linear() or embedding()`);
+    const file = this.files.get(t.unit) ?? `${t.unit}.bin`;
     const value = this.g.initializer({
       name,
       dataType: t.dtype === 'fp16' ? OnnxDataType.FLOAT16 : OnnxDataType.FLOAT,
@@ -65,8 +110,47 @@ export class LlamaBlocks {
     return g.op('Mul', [g.op('Div', [x, root]), w]);
   }
 
-  /** x [S, in] · Wᵀ (+ b): weights stay in their [out, in] layout (Gemm transB). */
+  /**
+   * Rows `ids` of the embedding [vocab, hidden] as float32 [S, hidden]. Only the looked-up rows are
+   * widened (fp16 Cast, or q8 codes × their block scales), never the whole table.
+   */
+  embedding(ids: string): string {
+    const g = this.g;
+    const a = this.arch;
+    const name = 'embed.weight';
+    const q = this.quantDType(name);
+    if (q === null) {
+      const rows = g.op('Gather', [this.weight(name, [a.vocabSize, a.hiddenSize]), ids], { axis: attr.int(0) });
+      return this.tensors.get(name)?.dtype === 'fp16' ? g.op('Cast', [rows], { to: attr.int(OnnxDataType.FLOAT) }) : rows;
+    }
+    if (q !== 'q8') throw new StageWeightError(name, `stored ${q}: the embedding is read at q8, fp16 or fp32`);
+    const w = this.quantized(name, [a.vocabSize, a.hiddenSize]);
+    const { blocksPerRow } = w.layout;
+    // Standard ops only, so the lookup runs on every backend: (code − 128) · scale per block.
+    const codes = g.op('Reshape', [g.op('Gather', [w.codes, ids], { axis: attr.int(0) }), g.int64([-1, blocksPerRow, QUANT_BLOCK])]);
+    const centred = g.op('Sub', [g.op('Cast', [codes], { to: attr.int(OnnxDataType.FLOAT) }), g.float32([128])]);
+    const scales = g.op('Reshape', [g.op('Gather', [g.op('Reshape', [w.scales, g.int64([a.vocabSize, blocksPerRow])]), ids], { axis: attr.int(0) }), g.int64([-1, blocksPerRow, 1])]);
+    const rows = g.op('Reshape', [g.op('Mul', [centred, scales]), g.int64([-1, blocksPerRow * QUANT_BLOCK])]);
+    return blocksPerRow * QUANT_BLOCK === a.hiddenSize ? rows : g.op('Slice', [rows, g.int64([0]), g.int64([a.hiddenSize]), g.int64([1])]);
+  }
+
+  /**
+   * x [S, in] · Wᵀ (+ b): weights stay in their [out, in] layout — Gemm transB for fp32/fp16,
+   * MatMulNBits (com.microsoft) for q8/q4, which reads the codes where they lie: engine memory is
+   * the quantized bytes, not a widened copy.
+   */
   linear(x: string, name: string, out: number, inDim: number, biasName?: string): string {
+    if (this.quantDType(`${name}.weight`) !== null) {
+      const w = this.quantized(`${name}.weight`, [out, inDim]);
+      this.usesContribOps = true;
+      const y = this.g.op(
+        'MatMulNBits',
+        [x, w.codes, w.scales],
+        { K: attr.int(inDim), N: attr.int(out), bits: attr.int(quantBits(w.dtype)), block_size: attr.int(QUANT_BLOCK), accuracy_level: attr.int(this.quantAccuracy) },
+        { domain: 'com.microsoft' },
+      );
+      return biasName === undefined ? y : this.g.op('Add', [y, this.weight(biasName, [out])]);
+    }
     const w = this.weight(`${name}.weight`, [out, inDim]);
     const inputs = [x, w];
     if (biasName !== undefined) inputs.push(this.weight(biasName, [out]));

@@ -52,3 +52,10 @@ export class TensorNotFoundError extends RingmeshError {
     super(`tensor ${tensor}: ${detail}`);
   }
 }
+
+/** A tensor whose dtype and shape do not go together (a quantized tensor must be a matrix). */
+export class ModelShapeError extends RingmeshError {
+  constructor(detail: string) {
+    super(detail);
+  }
+}

@@ -1,14 +1,13 @@
 import { z } from 'zod';
 import { ManifestInvalidError } from './errors.ts';
 import {
-  MANIFEST_FORMAT,
+  MANIFEST_FORMATS,
   TENSOR_ALIGNMENT,
   layerUnitName,
   type ModelManifest,
 } from './manifest.ts';
 
-/** Bytes per element of each storage dtype. */
-export const DTYPE_BYTES = { fp32: 4, fp16: 2 } as const;
+import { tensorStorageBytes } from './tensor-dtypes.ts';
 
 const posInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
@@ -16,7 +15,7 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex dig
 // File names end up in paths: plain names only, never separators or a leading dot.
 const plainFile = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/, 'expected a plain file name');
 const unitName = z.string().regex(/^(embed|head|layer-\d{3,})$/, 'expected embed, head or layer-NNN');
-const dtype = z.enum(['fp32', 'fp16']);
+const dtype = z.enum(['fp32', 'fp16', 'q8', 'q4']);
 
 const ropeScaling = z.object({
   type: z.string().min(1),
@@ -67,7 +66,7 @@ const tensor = z.object({
 
 const manifest = z
   .object({
-    format: z.literal(MANIFEST_FORMAT),
+    format: z.enum(MANIFEST_FORMATS),
     name: z.string(),
     architecture,
     dtype,
@@ -97,8 +96,10 @@ const manifest = z
     m.tensors.forEach((t, i) => {
       if (names.has(t.name)) issue(['tensors', i, 'name'], `duplicate tensor ${t.name}`);
       names.add(t.name);
-      const size = t.shape.reduce((p, d) => p * d, 1) * DTYPE_BYTES[t.dtype];
-      if (t.bytes !== size) issue(['tensors', i, 'bytes'], `expected ${size} for shape [${t.shape.join(', ')}] ${t.dtype}`);
+      const size = tensorStorageBytes(t.dtype, t.shape);
+      if (size === null) issue(['tensors', i, 'dtype'], `${t.dtype} needs a 2-D shape, got [${t.shape.join(', ')}]`);
+      else if (t.bytes !== size) issue(['tensors', i, 'bytes'], `expected ${size} for shape [${t.shape.join(', ')}] ${t.dtype}`);
+      if (m.format === 'ringmesh-model/1' && t.dtype !== 'fp32' && t.dtype !== 'fp16') issue(['tensors', i, 'dtype'], `${t.dtype} needs format ringmesh-model/2`);
       if (t.offset % TENSOR_ALIGNMENT !== 0) issue(['tensors', i, 'offset'], `must be a multiple of ${TENSOR_ALIGNMENT}`);
       const limit = unitBytes.get(t.unit);
       if (limit === undefined) issue(['tensors', i, 'unit'], `unit ${t.unit} is not listed`);

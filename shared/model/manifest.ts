@@ -18,16 +18,20 @@
  *                 `layers.i.down.weight` [hidden, intermediate]  (llama2.c w2)
  *     head:       `final_norm.weight` [hidden], `lm_head.weight` [vocab, hidden]
  *                 (a copy of the embedding when `tiedEmbeddings`, so the last stage is self-contained)
- * - Converters write every tensor in the manifest's `dtype`; readers still go by each tensor's own
- *   `dtype` field. Byte order is little-endian.
+ * - Each tensor has its own `dtype`; the manifest's `dtype` names the package's precision and
+ *   tensorDTypeFor (tensor-dtypes.ts) says which tensors a converter stores at what. q8/q4 tensors
+ *   are block-quantized matrices (quant-blocks.ts). Byte order is little-endian.
  * - RoPE uses the Hugging Face "rotate half" layout; converters from interleaved checkpoints
  *   (llama2.c, Meta) permute q/k rows so the graph needs only one layout.
  */
-export const MANIFEST_FORMAT = 'ringmesh-model/1';
+/** What writers write. Version 2 added per-tensor q8/q4; version 1 packages (fp32/fp16) still open. */
+export const MANIFEST_FORMAT = 'ringmesh-model/2';
+export const MANIFEST_FORMATS = ['ringmesh-model/1', MANIFEST_FORMAT] as const;
+export type ManifestFormat = (typeof MANIFEST_FORMATS)[number];
 export const DEFAULT_PIECE_SIZE = 4 * 1024 * 1024;
 export const TENSOR_ALIGNMENT = 64;
 
-export type WeightDType = 'fp32' | 'fp16';
+export type WeightDType = 'fp32' | 'fp16' | 'q8' | 'q4';
 export type UnitName = 'embed' | 'head' | `layer-${string}`;
 
 export interface RopeScaling {
@@ -93,10 +97,10 @@ export interface TokenizerEntry {
 }
 
 export interface ModelManifest {
-  readonly format: typeof MANIFEST_FORMAT;
+  readonly format: ManifestFormat;
   readonly name: string;
   readonly architecture: LlamaArchitecture;
-  /** Storage dtype of the weights (activations are always fp32). */
+  /** The package's precision (activations are always fp32); each tensor's own dtype governs it. */
   readonly dtype: WeightDType;
   readonly pieceSize: number;
   readonly tokenizer: TokenizerEntry;

@@ -1,5 +1,6 @@
 import { TensorNotFoundError } from './errors.ts';
 import type { ModelManifest, TensorEntry } from './manifest.ts';
+import { dequantize, isQuantDType } from './quant-blocks.ts';
 
 export function findTensor(manifest: ModelManifest, name: string): TensorEntry {
   const entry = manifest.tensors.find((t) => t.name === name);
@@ -17,12 +18,13 @@ export function tensorBytes(manifest: ModelManifest, name: string, unitBytes: Ui
 }
 
 /**
- * Tensor `name` as Float32Array (fp32) or Uint16Array (fp16 bit patterns). A view when the bytes
- * are suitably aligned in memory, else a copy.
+ * Tensor `name` as Float32Array (fp32; q8/q4 dequantized, a copy) or Uint16Array (fp16 bit
+ * patterns). A view when the bytes are suitably aligned in memory, else a copy.
  */
 export function tensorArray(manifest: ModelManifest, name: string, unitBytes: Uint8Array): Float32Array | Uint16Array {
   const t = findTensor(manifest, name);
   const raw = tensorBytes(manifest, name, unitBytes);
+  if (isQuantDType(t.dtype)) return dequantize(t.dtype, raw, t.shape[0] as number, t.shape[1] as number);
   const width = t.dtype === 'fp32' ? 4 : 2;
   const bytes = raw.byteOffset % width === 0 ? raw : raw.slice();
   return t.dtype === 'fp32'

@@ -1,5 +1,6 @@
-import { DTYPE_BYTES } from './manifest-schema.ts';
 import { TENSOR_ALIGNMENT, type TensorEntry, type UnitName, type WeightDType } from './manifest.ts';
+import { tensorStorageBytes } from './tensor-dtypes.ts';
+import { ModelShapeError } from './errors.ts';
 
 /** What a unit will hold: tensor names, dtypes and shapes, in file order. */
 export interface TensorSpec {
@@ -26,7 +27,8 @@ export function planUnitLayout(unit: UnitName, specs: readonly TensorSpec[]): Un
   let end = 0;
   for (const s of specs) {
     offset = alignUp(end);
-    const bytes = s.shape.reduce((p, d) => p * d, 1) * DTYPE_BYTES[s.dtype];
+    const bytes = tensorStorageBytes(s.dtype, s.shape);
+    if (bytes === null) throw new ModelShapeError(`tensor ${s.name}: ${s.dtype} needs a 2-D shape, got [${s.shape.join(', ')}]`);
     tensors.push({ name: s.name, unit, dtype: s.dtype, shape: [...s.shape], offset, bytes });
     end = offset + bytes;
   }

@@ -6,7 +6,7 @@ import { ProtoWriter } from './protobuf-writer.ts';
  */
 
 /** TensorProto.DataType values. */
-export const OnnxDataType = { FLOAT: 1, INT32: 6, INT64: 7, FLOAT16: 10 } as const;
+export const OnnxDataType = { FLOAT: 1, UINT8: 2, INT32: 6, INT64: 7, FLOAT16: 10 } as const;
 export type OnnxDataType = (typeof OnnxDataType)[keyof typeof OnnxDataType];
 
 export type AttributeValue =

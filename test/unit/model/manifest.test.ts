@@ -33,6 +33,21 @@ describe('manifest schema', () => {
     expect(parseManifest(structuredClone(tinyManifest())).name).toBe('tiny');
   });
 
+  it('still opens format 1 packages (fp32/fp16), but q8/q4 tensors need format 2', () => {
+    expect(parseManifest({ ...structuredClone(tinyManifest()), format: 'ringmesh-model/1' }).format).toBe('ringmesh-model/1');
+    const q = structuredClone(tinyManifest()) as unknown as { format: string; tensors: { name: string; dtype: string; shape: number[]; bytes: number; offset: number }[]; units: { bytes: number; pieces: string[] }[] };
+    // layers.0.q.weight [3, 4] at q8: 3 rows × 1 block × 32 codes, padded to 128, then 3 fp16 scales.
+    const t = q.tensors[2] as (typeof q.tensors)[number];
+    Object.assign(t, { dtype: 'q8', bytes: 134 });
+    const unit = q.units[1] as (typeof q.units)[number];
+    unit.bytes = t.offset + 134;
+    unit.pieces = Array(Math.ceil(unit.bytes / 32)).fill(H);
+    expect(parseManifest(q).tensors[2]?.dtype).toBe('q8');
+    expect(() => parseManifest({ ...q, format: 'ringmesh-model/1' })).toThrow(/tensors\.2\.dtype.*format ringmesh-model\/2/);
+    Object.assign(t, { shape: [12], bytes: 134 });
+    expect(() => parseManifest(q)).toThrow(/q8 needs a 2-D shape/);
+  });
+
   // [what, path to the field, new value (DELETE removes it, POP drops the last element), field named]
   const DELETE = Symbol('delete');
   const POP = Symbol('pop');

@@ -1,0 +1,78 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { OrtNodeEngine } from '../../../node-peer/engine/ort-node-engine.ts';
+import type { Engine, LayerRange, Stage } from '../../../shared/engine/engine.ts';
+import { buildStageGraph } from '../../../shared/graph/build-stage-graph.ts';
+import { runChain } from '../../../shared/generate/stage-chain.ts';
+import { asSessionId } from '../../../shared/ids.ts';
+import type { LlamaArchitecture, WeightDType } from '../../../shared/model/manifest.ts';
+import { OrtWebEngine } from '../../../web-peer/engine/ort-web-engine.ts';
+import { maxAbsDiff, readRangeUnits, testArchitecture, writeRandomPackage } from '../../util/engine-fixtures.ts';
+import { ReferenceForward } from '../../util/reference-forward.ts';
+
+// q8/q4 stage graphs (MatMulNBits, q8 embedding lookup) against the TypeScript reference forward
+// over the dequantized weights, and split against unsplit on Node CPU and WASM.
+const engines: Engine[] = [];
+const cleanups: (() => void)[] = [];
+afterAll(async () => {
+  for (const e of engines) await e.dispose();
+  cleanups.forEach((c) => c());
+});
+
+function engine(kind: 'node' | 'wasm'): Engine {
+  const e = kind === 'node' ? new OrtNodeEngine({ threads: 1 }) : new OrtWebEngine({ backend: 'wasm' });
+  engines.push(e);
+  return e;
+}
+
+// hidden 64 (two blocks), intermediate 80 (a partial last block), GQA 4/2, untied head.
+const arch: LlamaArchitecture = testArchitecture({ hiddenSize: 64, intermediateSize: 80, headDim: 16 });
+const prompt = [1, 72, 101, 108, 108];
+
+async function loadChain(e: Engine, dtype: WeightDType, ranges: LayerRange[]): Promise<{ stages: Stage[]; reference: ReferenceForward }> {
+  const { pkg, cleanup } = await writeRandomPackage(arch, dtype, 11);
+  cleanups.push(cleanup);
+  const stages: Stage[] = [];
+  for (const range of ranges) stages.push(await e.loadStage({ manifest: pkg.manifest, range, units: await readRangeUnits(pkg, range) }));
+  return { stages, reference: new ReferenceForward(pkg.manifest, await readRangeUnits(pkg, { start: 0, end: arch.numLayers })) };
+}
+
+describe.each(['q8', 'q4'] as const)('%s stages', (dtype) => {
+  it('store every linear weight quantized and read them with MatMulNBits', async () => {
+    const { pkg, cleanup } = await writeRandomPackage(arch, dtype, 11);
+    cleanups.push(cleanup);
+    const m = pkg.manifest;
+    expect(m.format).toBe('ringmesh-model/2');
+    expect(m.tensors.find((t) => t.name === 'layers.0.gate.weight')?.dtype).toBe(dtype);
+    expect(m.tensors.find((t) => t.name === 'layers.0.attn_norm.weight')?.dtype).toBe('fp32');
+    expect(m.tensors.find((t) => t.name === 'embed.weight')?.dtype).toBe('q8');
+    expect(m.tensors.find((t) => t.name === 'lm_head.weight')?.dtype).toBe('q8');
+    const graph = buildStageGraph(m, { start: 0, end: arch.numLayers });
+    const text = new TextDecoder('latin1').decode(graph.model);
+    expect(text).toContain('MatMulNBits');
+    expect(text).not.toContain('Gemm');
+  });
+
+  it('Node CPU matches the reference forward over the dequantized weights (prefill, chunk, decode)', async () => {
+    const { stages, reference } = await loadChain(engine('node'), dtype, [{ start: 0, end: arch.numLayers }]);
+    const session = asSessionId('ref');
+    for (const chunk of [prompt, [44, 45], [32], [119]]) {
+      const logits = await runChain(stages, session, chunk);
+      let expected: number[] = [];
+      for (const t of chunk) expected = reference.step(t);
+      const scale = Math.max(1, ...expected.map(Math.abs));
+      // Stated bound: MatMulNBits with accuracy_level 4 may round activations to int8 per block.
+      expect(maxAbsDiff(logits, expected) / scale).toBeLessThan(2e-2);
+    }
+  });
+
+  it.each(['node', 'wasm'] as const)('split into three stages = unsplit, bit for bit, on %s', async (kind) => {
+    const e = engine(kind);
+    const whole = await loadChain(e, dtype, [{ start: 0, end: 3 }]);
+    const split = await loadChain(e, dtype, [{ start: 0, end: 1 }, { start: 1, end: 2 }, { start: 2, end: 3 }]);
+    for (const chunk of [prompt, [44], [32, 33, 34], [7]]) {
+      const a = await runChain(whole.stages, asSessionId('a'), chunk);
+      const b = await runChain(split.stages, asSessionId('b'), chunk);
+      expect(b).toEqual(a);
+    }
+  });
+});
