@@ -1,6 +1,7 @@
 /**
  * The plain-HTTP side of the signaling server as `(Request) => Promise<Response>`, testable
- * without a socket: /healthz, /metrics, and the built page at /. `/signal` is the WebSocket
+ * without a socket: /healthz, /metrics, and the static folder at / (the page, and model packages
+ * under /models/, streamed with Range support). `/signal` is the WebSocket
  * upgrade, handled by the server; a plain GET there gets 426.
  */
 import type { Registry } from 'prom-client';
@@ -28,7 +29,11 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       case '/signal':
         return htmlPage(426, 'Upgrade required', 'Open /signal as a WebSocket.');
       default:
-        return serveStatic(options.staticDir, pathname, request.method === 'HEAD');
+        return serveStatic(options.staticDir, pathname, {
+          head: request.method === 'HEAD',
+          range: request.headers.get('range'),
+          ifRange: request.headers.get('if-range'),
+        });
     }
   };
 }

@@ -6,7 +6,9 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -201,21 +203,45 @@ function pathnameOf(target: string | undefined): string | undefined {
   }
 }
 
-/** Adapts node:http to the fetch-style handler. */
+/**
+ * Adapts node:http to the fetch-style handler. Bodies are piped with backpressure (a model file
+ * is never held whole); when the client goes away mid-body the pipeline cancels the body, which
+ * closes the file it was reading.
+ */
 async function respond(handle: HttpHandler, req: IncomingMessage, res: ServerResponse, log: pino.Logger): Promise<void> {
+  let response: Response | undefined;
   try {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
       if (typeof value === 'string') headers.set(name, value);
     }
-    const response = await handle(new Request(url, { method: req.method ?? 'GET', headers }));
+    response = await handle(new Request(url, { method: req.method ?? 'GET', headers }));
     res.writeHead(response.status, Object.fromEntries(response.headers));
-    res.end(Buffer.from(await response.arrayBuffer()));
   } catch (err) {
     // The edge: whatever went wrong, answer 500 instead of leaving the socket hanging.
     log.error({ err, url: req.url }, 'http handler failed');
+    void response?.body?.cancel().catch(() => undefined); // closes a file it may hold
     if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
     res.end('internal error\n');
+    return;
   }
+  const body = response.body;
+  if (body === null || req.method === 'HEAD') {
+    await body?.cancel().catch(() => undefined);
+    res.end();
+    return;
+  }
+  try {
+    await pipeline(Readable.fromWeb(body as WebReadableStream<Uint8Array>), res);
+  } catch (err) {
+    // A client that disconnected is routine; a body that failed (a file that shrank) is logged.
+    // Either way the status line is gone, so the connection is cut for the client to notice.
+    if (!req.socket.destroyed && !isPrematureClose(err)) log.warn({ err, url: req.url }, 'http body failed');
+    res.destroy();
+  }
+}
+
+function isPrematureClose(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
 }
