@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { MAX_LINK_MTU, MIN_LINK_MTU } from '../../shared/transport/signal-envelope.ts';
+import { DEVICE_REQUESTS, type DeviceRequest } from '../engine/device-choice.ts';
 
 const UNITS: Record<string, number> = {
   '': 1, b: 1,
@@ -145,4 +146,12 @@ export function parseMaxBody(value: string): number {
 export function parseApiKey(value: string): string {
   if (value.length === 0 || /\s/.test(value)) throw new InvalidArgumentError('an API key must be non-empty and have no spaces');
   return value;
+}
+
+/** `--device`: auto, cpu, cuda or webgpu (node-peer/engine/device-choice.ts). */
+export function parseDevice(value: string): DeviceRequest {
+  const v = value.trim().toLowerCase();
+  const known = DEVICE_REQUESTS.find((d) => d === v);
+  if (known === undefined) throw new InvalidArgumentError(`"${value}" is not a device: expected ${DEVICE_REQUESTS.join(', ')}`);
+  return known;
 }

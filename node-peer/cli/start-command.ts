@@ -7,7 +7,7 @@ import type { ModelManifest } from '../../shared/model/manifest.ts';
 import { startNodePeer } from '../peer/node-peer-runtime.ts';
 import type { NodePeer } from '../peer/node-peer-types.ts';
 import { formatBytes, parseByteSize, parseIceServer, parsePort, parseLinkMtu, parseOnOff, parseSeconds, parseSignalUrl, parseThreads, toIceServer } from './option-parsers.ts';
-import { parseApiKey, parseCorsOrigins, parseMaxBody, parseMaxConcurrent, parsePublicHosts } from './option-parsers.ts';
+import { parseApiKey, parseCorsOrigins, parseDevice, parseMaxBody, parseMaxConcurrent, parsePublicHosts } from './option-parsers.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../api/api-server.ts';
 import { DEFAULT_MAX_CONCURRENT } from '../api/generation-slots.ts';
 import { isLoopbackHost } from '../api/host-policy.ts';
@@ -17,6 +17,9 @@ import { JoinRefusedError, probeSignaling, SignalingUnreachableError } from './s
 import { startLegacyPiecePeer } from './start-legacy.ts';
 import { serveApi, type RunningApi } from './start-api.ts';
 import { createStartReporter } from './start-reporter.ts';
+import { resolveStartDevice } from './start-device.ts';
+import type { DeviceRequest } from '../engine/device-choice.ts';
+import { DeviceUnavailableError } from '../engine/device-errors.ts';
 
 export interface StartOptions {
   signal: string;
@@ -40,6 +43,7 @@ export interface StartOptions {
   linkMtu?: number;
   directLinks?: boolean;
   threads?: number;
+  device: DeviceRequest;
   verifyRate?: number;
   fitTimeout: number;
 }
@@ -104,6 +108,7 @@ export function registerStartCommand(program: Command): void {
     .addOption(new Option('--origin-token <token>', 'bearer token for the origin').env(env('ORIGIN_TOKEN')))
     .addOption(new Option('--replica <mode>', '"full": fetch and keep every unit, not only this peer\'s layers (without --memory and --api-port: a pure seeder, no ring stage)').env(env('REPLICA')).argParser(parseReplica))
     .addOption(new Option('--threads <n>', 'intra-op threads of this peer\'s stage').env(env('THREADS')).argParser(parseThreads))
+    .addOption(new Option('--device <device>', 'where this peer\'s stage runs: auto (CUDA, else WebGPU, else CPU; logs what it picked and why), cpu, cuda or webgpu (an explicit GPU device that is not available exits with code 2)').env(env('DEVICE')).argParser(parseDevice).default('auto'))
     .addOption(new Option('--verify-rate <r>', 'trusted peers: share of requests whose contributor stages are re-run and checked once they are established (new contributors: every request), 0–1; 0 = off (default 0.05, docs/ring.md "Verified compute")').env(env('VERIFY_RATE')).argParser(parseVerifyRate))
     .addOption(new Option('--fit-timeout <seconds>', 'how long to wait for enough peers when the room\'s memory is short of the model, before exiting with code 3').env(env('FIT_TIMEOUT')).argParser(parseSeconds).default(60))
     .addOption(new Option('--bind-address <ip>', 'local address for WebRTC (127.0.0.1 on loopback-only hosts)').env(env('BIND_ADDRESS')))
@@ -120,8 +125,8 @@ Examples:
   RINGMESH_SIGNAL=wss://ring.example.org/signal RINGMESH_TOKEN=… node-peer start --model <model id> --memory 8GiB
 
 Output: a progress bar on a terminal, otherwise one JSON line per event (joined, plan, progress,
-ready, ring-ready, api, …). Exit codes: 0 stopped by SIGINT/SIGTERM, 1 runtime error, 2 bad flag,
-3 insufficient memory (the model does not fit the room), 4 signaling server unreachable,
+ready, ring-ready, api, device, …). Exit codes: 0 stopped by SIGINT/SIGTERM, 1 runtime error, 2 bad flag
+or an unavailable --device, 3 insufficient memory (the model does not fit the room), 4 signaling server unreachable,
 5 join refused (the server wants a valid --token).`,
     )
     .action(async (o: StartOptions & { joinToken?: string; iceServer?: string[] | string }, cmd: Command) => {
@@ -172,6 +177,7 @@ async function runStart(o: StartOptions): Promise<number> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
   try {
+    const device = piecesOnly(o) ? 'cpu' : await resolveStartDevice(o.device, report); // a device error is a flag error: before any network
     await probeSignaling(o.signal);
     if (piecesOnly(o)) {
       const legacy = await startLegacyPiecePeer(o, report);
@@ -198,6 +204,7 @@ async function runStart(o: StartOptions): Promise<number> {
       ...(o.directLinks === undefined ? {} : { directLinks: o.directLinks }),
       ...(o.replica === 'full' ? { replicaFull: true } : {}),
       ...(o.threads === undefined ? {} : { threads: o.threads }),
+      device,
       ...(o.verifyRate === undefined ? {} : { verify: { rate: o.verifyRate } }),
       onEvent: (e) => {
         const { event, ...rest } = e;
@@ -235,6 +242,7 @@ async function runStart(o: StartOptions): Promise<number> {
     await peer?.close().catch(() => undefined); // best effort while exiting with the real error
     if (err instanceof ModelDoesNotFitError) return EXIT.insufficientMemory;
     if (err instanceof SignalingUnreachableError) return EXIT.signalingUnreachable;
+    if (err instanceof DeviceUnavailableError) return EXIT.usage;
     return err instanceof JoinRefusedError ? EXIT.joinRefused : EXIT.error;
   }
 }

@@ -2,7 +2,7 @@ import { link, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { Engine, EngineKind, Stage, StageSpec } from '../../shared/engine/engine.ts';
+import type { Engine, Stage, StageSpec } from '../../shared/engine/engine.ts';
 import { EngineRuntimeError, StageInputError } from '../../shared/engine/errors.ts';
 import type { CreateOrtTensor, OrtSessionLike } from '../../shared/engine/ort-like.ts';
 import { OrtStage, warmUpStage } from '../../shared/engine/ort-stage.ts';
@@ -11,10 +11,17 @@ import { buildStageGraph, type KvCacheMode } from '../../shared/graph/build-stag
 export interface OrtNodeEngineOptions {
   /**
    * 'cuda' asks for the CUDA execution provider, 'webgpu' for ORT's WebGPU provider (Dawn; on a
-   * GPU-less machine SwiftShader, which checks the graph's WebGPU path without a browser). Both
-   * fall back to CPU for nodes the provider lacks.
+   * GPU-less machine SwiftShader, which checks the graph's WebGPU path without a browser). A
+   * provider that cannot start (no CUDA library, no adapter) fails `loadStage`: never a silent CPU run.
    */
-  readonly device?: 'cpu' | 'cuda' | 'webgpu';
+  readonly device?: NodeDevice;
+  /**
+   * Refuse to place any node on the CPU provider (ORT's `session.disable_cpu_ep_fallback`): every
+   * node must run on `device`, or `loadStage` fails. Default: on for 'webgpu' (every node of a
+   * stage graph has a WebGPU kernel), off for 'cuda', where ORT itself puts small shape
+   * computations on the CPU on purpose and refusing that would refuse working graphs.
+   */
+  readonly strictDevice?: boolean;
   /** Default intra-op threads per session. */
   readonly threads?: number;
   /**
@@ -24,6 +31,9 @@ export interface OrtNodeEngineOptions {
    */
   readonly kvCache?: KvCacheMode;
 }
+
+/** The devices onnxruntime-node runs a stage on here. */
+export type NodeDevice = 'cpu' | 'cuda' | 'webgpu';
 
 const createTensor = ((type: 'float32' | 'int32', data: Float32Array | Int32Array, dims: readonly number[]) =>
   new ort.Tensor(type, data, dims)) as CreateOrtTensor;
@@ -49,11 +59,20 @@ async function placeUnit(target: string, bytes: Uint8Array, source: string | und
  * the session from there and deletes the folder (ORT has loaded or mapped the bytes by then).
  */
 export class OrtNodeEngine implements Engine {
-  readonly kind: EngineKind;
+  readonly kind: NodeDevice;
+  /**
+   * The execution providers every session gets, in ORT's order of preference: the device alone when
+   * strict, else the device then 'cpu' for the nodes it lacks. ORT fails session creation when a
+   * listed provider cannot start, so the first entry is the provider that runs the stage.
+   */
+  readonly providers: readonly NodeDevice[];
+  private readonly strict: boolean;
   private readonly stages = new Set<Stage>();
 
   constructor(private readonly options: OrtNodeEngineOptions = {}) {
     this.kind = options.device ?? 'cpu';
+    this.strict = this.kind !== 'cpu' && (options.strictDevice ?? this.kind === 'webgpu');
+    this.providers = this.kind === 'cpu' || this.strict ? [this.kind] : [this.kind, 'cpu'];
   }
 
   async loadStage(spec: StageSpec): Promise<Stage> {
@@ -73,7 +92,7 @@ export class OrtNodeEngine implements Engine {
       await writeFile(join(dir, 'model.onnx'), graph.model);
       const threads = spec.threads ?? this.options.threads;
       session = await ort.InferenceSession.create(join(dir, 'model.onnx'), {
-        executionProviders: this.kind === 'cpu' ? ['cpu'] : [this.kind, 'cpu'],
+        executionProviders: [...this.providers],
         graphOptimizationLevel: 'all',
         ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
         interOpNumThreads: 1,
@@ -88,9 +107,11 @@ export class OrtNodeEngine implements Engine {
             inter_op: { allow_spinning: '0' },
             // MLAS's pre-packed weights made decode (one row per run) slower, most in small stage
             // graphs: 4 sessions ran 8% behind one, 4.5% without (bench/engine.ts).
-            disable_prepacking: '1',
-            // Every node of a stage graph is meant to run on WebGPU: refuse a silent CPU fallback.
-            ...(this.kind === 'webgpu' ? { disable_cpu_ep_fallback: '1' } : {}),
+            // Not for q8/q4 stages: MatMulNBits packs its weights for MLAS's n-bit GEMM only when
+            // prepacking is on; without it every run dequantized every matrix (~160× slower).
+            ...(graph.weights.some((w) => spec.manifest.tensors.some((t) => t.name === w.tensor && (t.dtype === 'q8' || t.dtype === 'q4'))) ? {} : { disable_prepacking: '1' }),
+            // strictDevice: a node without a kernel on the device fails the load, not runs on the CPU.
+            ...(this.strict ? { disable_cpu_ep_fallback: '1' } : {}),
           },
         },
       });

@@ -30,6 +30,7 @@ const MODEL_ID = /^[0-9a-f]{64}$/;
  * or the signaling/transport errors of joining.
  */
 export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
+  const device = opts.device ?? 'cpu';
   const seeds = !MODEL_ID.test(opts.model) && !/^https?:\/\//.test(opts.model);
   const iceServers: IceServer[] | undefined = opts.iceServers?.map((s) => (typeof s === 'string' ? { urls: s } : s));
   const piece = await startPiecePeer({
@@ -39,7 +40,7 @@ export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
     replicaFull: opts.replicaFull ?? false,
     // A seed keeps its whole package in the swarm; others fetch units as plans give them layers.
     ...(seeds || opts.replicaFull === true ? {} : { layers: 'none' as const }),
-    capabilities: { memoryBytes: opts.memoryBytes, ...(opts.speedMsPerLayer === undefined ? {} : { speedMsPerLayer: opts.speedMsPerLayer }) },
+    capabilities: { engine: device, memoryBytes: opts.memoryBytes, ...(opts.speedMsPerLayer === undefined ? {} : { speedMsPerLayer: opts.speedMsPerLayer }) },
     ...(opts.origin ? { origin: opts.origin } : {}),
     ...(opts.originToken ? { originToken: opts.originToken } : {}),
     ...(opts.joinToken ? { joinToken: opts.joinToken } : {}),
@@ -54,7 +55,7 @@ export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
   const offServerErrors = piece.signaling.on('error', (err) => {
     if (err instanceof SignalingServerError && OPERATOR_ERRORS.has(err.code)) opts.onEvent?.({ event: 'error', message: `signaling: ${err.message}` });
   });
-  const engine = new OrtNodeEngine(opts.threads === undefined ? {} : { threads: opts.threads });
+  const engine = new OrtNodeEngine({ device, ...(opts.threads === undefined ? {} : { threads: opts.threads }) });
   let ring: RingPeer | undefined;
   const manifestTimeoutMs = opts.manifestTimeoutMs ?? 60_000;
   try {
@@ -92,6 +93,7 @@ export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
         const p = piece.swarm.progress();
         return {
           peerId,
+          device,
           ...r.status(),
           pieces: { bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, fromCache: p.fromCache, fromPeers: p.fromPeers, fromOrigin: p.fromOrigin, served: p.served },
           members: piece.signaling.members.size,

@@ -9,6 +9,7 @@ import type { Tokenizer } from '../../shared/tokenizer/tokenizer.ts';
 import type { TensorDtype } from '../../shared/wire/frame-types.ts';
 import type { IceServer } from '../transport/node-data-peer.ts';
 import type { StageFault } from './fault-injection.ts';
+import type { NodeDevice } from '../engine/ort-node-engine.ts';
 
 export interface NodePeerOptions {
   /** `ws(s)://host:port/signal`. */
@@ -37,6 +38,11 @@ export interface NodePeerOptions {
   readonly replicaFull?: boolean;
   /** Intra-op threads of this peer's stage (default: onnxruntime's choice). */
   readonly threads?: number;
+  /**
+   * Where this peer's stage runs (default 'cpu'); already checked (engine/device-choice.ts resolves
+   * `--device`). Announced to the room as the member's `capabilities.engine` and in `status()`.
+   */
+  readonly device?: NodeDevice;
   /** Announced layer-forward time, ms (planner weight); default: not announced (treated as equal). */
   readonly speedMsPerLayer?: number;
   /** Element type of the activations this peer sends (default fp32; fp16 halves the bytes). */
@@ -72,6 +78,8 @@ export interface NodePeerOptions {
 /** What a peer reports about itself; `status()` returns the latest. */
 export interface NodePeerStatus {
   readonly peerId: PeerId;
+  /** The device this peer's stage runs on (what it announced as `capabilities.engine`). */
+  readonly device: NodeDevice;
   /** Epoch of the latest plan received, or null before one. */
   readonly planEpoch: number | null;
   /** This peer's layers [start, end) in that plan, or null (seeder, no plan, insufficient memory). */

@@ -15,6 +15,7 @@ import type { IceServer } from '../transport/node-data-peer.ts';
 import type { PeerConnection } from '../../shared/transport/transport.ts';
 import type { WebRtcTransport } from '../../shared/transport/webrtc-transport.ts';
 import { resolveModel } from './resolve-model.ts';
+import type { NodeDevice } from '../engine/ort-node-engine.ts';
 import type { Origin } from '../../shared/pieces/origin.ts';
 import { linkSwarmToRoom } from '../../shared/pieces/room-links.ts';
 
@@ -33,7 +34,7 @@ export interface PiecePeerOptions {
    */
   readonly layers?: { start: number; end: number } | 'none';
   /** What this peer announces to the planner (default: a node on CPU with no memory offered). */
-  readonly capabilities?: { readonly memoryBytes?: number; readonly speedMsPerLayer?: number; readonly engine?: 'cpu' | 'cuda' };
+  readonly capabilities?: { readonly memoryBytes?: number; readonly speedMsPerLayer?: number; readonly engine?: NodeDevice };
   /** STUN/TURN servers for WebRTC (none by default). */
   readonly iceServers?: readonly IceServer[];
   /** libjuice bind address ('127.0.0.1' on loopback-only hosts and in tests). */
