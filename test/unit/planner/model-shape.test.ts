@@ -66,3 +66,25 @@ describe('apportionment', () => {
     expect(roundLargestRemainder(q, total, [1, 1, 1], [9, 9, 9], rank)).toEqual(want);
   });
 });
+
+describe('modelShapeFromManifest on quantized packages', () => {
+  it('plans with the bytes a q4/q8 package really stores (codes + fp16 scales), not fp32', async () => {
+    const { testArchitecture, writeRandomPackage } = await import('../../util/engine-fixtures.ts');
+    const arch = testArchitecture({ hiddenSize: 64, intermediateSize: 128, headDim: 16, numKvHeads: 4 });
+    const shapes: Record<string, number> = {};
+    for (const dtype of ['fp32', 'q8', 'q4'] as const) {
+      const { pkg, cleanup } = await writeRandomPackage(arch, dtype, 2);
+      shapes[dtype] = modelShapeFromManifest(pkg.manifest).bytesPerLayer;
+      cleanup();
+    }
+    // One layer: 4 × 64×64 attention + 3 × 64×128 MLP = 40 960 weights, 2 norms of 64 (fp32).
+    const weights = 4 * 64 * 64 + 3 * 64 * 128;
+    expect(shapes.fp32).toBe(weights * 4 + 2 * 64 * 4);
+    // q8: 1 byte + 2/32 per weight; q4: 0.5 + 2/32 (a few 64-byte alignments on top).
+    expect(shapes.q8).toBeGreaterThanOrEqual(weights * (1 + 2 / 32));
+    expect(shapes.q8).toBeLessThan(weights * (1 + 2 / 32) + 2 * 64 * 4 + 16 * 64);
+    expect(shapes.q4).toBeGreaterThanOrEqual(weights * (0.5 + 2 / 32));
+    expect(shapes.q4).toBeLessThan(weights * (0.5 + 2 / 32) + 2 * 64 * 4 + 16 * 64);
+    expect((shapes.q4 as number) / (shapes.fp32 as number)).toBeLessThan(0.15);
+  });
+});
