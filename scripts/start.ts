@@ -1,10 +1,12 @@
 /**
  * `npm start`: the whole demo on this machine — builds the web page when its sources changed,
- * writes the built-in demo model once (into .ringmesh/), starts the signaling server (serving the
- * page) and a Node peer that seeds the model, takes a share of its layers and serves the
- * OpenAI-compatible API, then prints the URL to open. Ctrl-C stops everything cleanly.
+ * prepares the model (by default the small trained aidreams260K model, converted to q8 once into
+ * the state dir; `--model random` for a seeded random model of any size, `--model <dir>` for a
+ * package), starts the signaling server (serving the page) and a Node peer that seeds the model,
+ * takes a share of its layers and serves the OpenAI-compatible API, then prints the URL to open.
+ * Ctrl-C stops everything cleanly. `npm start -- --help` lists the flags (scripts/start-options.ts).
  *
- * Environment: RINGMESH_STATE_DIR (demo model + piece cache, default .ringmesh/), RINGMESH_PORT (page + signaling, default 8787), RINGMESH_API_PORT (default 8080),
+ * Environment: RINGMESH_STATE_DIR (converted models + piece cache, default .ringmesh/), RINGMESH_PORT (page + signaling, default 8787), RINGMESH_API_PORT (default 8080),
  * RINGMESH_HOST (default 127.0.0.1), RINGMESH_DEMO_MEMORY (the Node peer's --memory, default
  * 64MiB: the whole demo model fits, so the API answers alone; a browser that contributes more
  * memory takes a proportional share of the layers). RINGMESH_BIND_ADDRESS (the Node peer's WebRTC
@@ -17,13 +19,13 @@ import { copyFile, link, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { writeDemoModel } from '../node-peer/convert/demo-model.ts';
 import { bundleIsFresh } from '../bin/node-peer-bundle.js';
 import { newestMtime } from './newest-mtime.ts';
+import { prepareStartModel } from './start-model.ts';
+import { parseStartOptions, START_USAGE, StartOptionError } from './start-options.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const STATE = process.env['RINGMESH_STATE_DIR'] ?? join(ROOT, '.ringmesh');
-const MODEL_DIR = join(STATE, 'demo-model');
 const WEB_OUT = join(ROOT, 'dist', 'web');
 const host = process.env['RINGMESH_HOST'] ?? '127.0.0.1';
 const port = Number(process.env['RINGMESH_PORT'] ?? 8787);
@@ -32,8 +34,6 @@ const memory = process.env['RINGMESH_DEMO_MEMORY'] ?? '64MiB';
 /** libjuice gathers no loopback candidates unless bound there: needed when loopback is all there is. */
 const onlyLoopback = Object.values(networkInterfaces()).every((addrs) => (addrs ?? []).every((a) => a.internal));
 const bindAddress = process.env['RINGMESH_BIND_ADDRESS'] ?? (onlyLoopback ? '127.0.0.1' : undefined);
-/** The demo model: 8 layers of hidden 256 (~6M parameters, ~25 MB fp32) — quick to make and to share. */
-const DEMO_SHAPE = { layers: 8, hidden: 256, heads: 8, kvHeads: 4, vocab: 512, context: 1024, seed: 0 };
 
 const children: ChildProcess[] = [];
 const say = (line: string): void => void process.stdout.write(`[ringmesh] ${line}\n`);
@@ -60,27 +60,17 @@ async function buildNodePeerIfStale(): Promise<void> {
   await run('npm', ['run', '--silent', 'build:node']);
 }
 
-async function demoModel(): Promise<string> {
-  if (existsSync(join(MODEL_DIR, 'manifest.json'))) {
-    const { openModelPackage } = await import('../node-peer/model/open-model-package.ts');
-    return (await openModelPackage(MODEL_DIR)).modelId;
-  }
-  say(`writing the demo model to ${MODEL_DIR} (once)…`);
-  const { modelId } = await writeDemoModel(MODEL_DIR, DEMO_SHAPE, { pieceSize: 1024 * 1024 });
-  return modelId;
-}
-
 /**
  * Puts the demo package next to the page (hard links, a copy across file systems) so the page
  * can read the tokenizer, and pieces no peer has, from the same origin: /models/<id>/.
  */
-async function publishModel(modelId: string): Promise<string> {
+async function publishModel(modelDir: string, modelId: string): Promise<string> {
   const dir = join(WEB_OUT, 'models', modelId);
   await mkdir(dir, { recursive: true });
-  for (const name of await readdir(MODEL_DIR)) {
+  for (const name of await readdir(modelDir)) {
     const target = join(dir, name);
     if (existsSync(target)) continue;
-    await link(join(MODEL_DIR, name), target).catch(() => copyFile(join(MODEL_DIR, name), target));
+    await link(join(modelDir, name), target).catch(() => copyFile(join(modelDir, name), target));
   }
   return `/models/${modelId}/`;
 }
@@ -132,14 +122,20 @@ async function stop(code: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const options = parseStartOptions(process.argv.slice(2));
+  if (options.help) {
+    process.stdout.write(START_USAGE);
+    return;
+  }
   // Ctrl-C in a terminal reaches the children too (same process group); they shut down on their own
   // and `stop` waits for them.
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
   await buildPageIfStale();
   await buildNodePeerIfStale();
-  const modelId = await demoModel();
-  const originPath = await publishModel(modelId);
+  const pkg = await prepareStartModel(options.model, STATE, say);
+  const { modelId } = pkg;
+  const originPath = await publishModel(pkg.dir, modelId);
   await writeFile(join(WEB_OUT, 'ringmesh.json'), JSON.stringify({ room: modelId, origin: originPath, api: `http://${host}:${apiPort}/v1` }));
   const pageUrl = await startChild(
     'signal',
@@ -150,7 +146,7 @@ async function main(): Promise<void> {
   const signalUrl = `ws://${host}:${port}/signal`;
   const apiUrl = await startChild(
     'peer',
-    [join(ROOT, 'bin', 'node-peer.js'), 'start', '--signal', signalUrl, '--model', MODEL_DIR, '--memory', memory, '--api-port', String(apiPort), '--api-host', host, '--cache-dir', join(STATE, 'cache'), '--fit-timeout', '31536000', ...(bindAddress === undefined ? [] : ['--bind-address', bindAddress])],
+    [join(ROOT, 'bin', 'node-peer.js'), 'start', '--signal', signalUrl, '--model', pkg.dir, '--memory', memory, '--api-port', String(apiPort), '--api-host', host, '--cache-dir', join(STATE, 'cache'), '--fit-timeout', '31536000', ...(bindAddress === undefined ? [] : ['--bind-address', bindAddress])],
     (line) => {
       const m = /"event":"api","url":"([^"]+)"/.exec(line);
       return m ? m[1]! : null;
@@ -160,13 +156,21 @@ async function main(): Promise<void> {
   say('');
   say(`open ${pageUrl}?room=${modelId}`);
   say(`     (the page contributes this browser's GPU to the ring and has a chat box)`);
-  say(`OpenAI-compatible API: ${apiUrl}/v1  (model "${`demo-${DEMO_SHAPE.layers}x${DEMO_SHAPE.hidden}-seed${DEMO_SHAPE.seed}`}")`);
+  say(`OpenAI-compatible API: ${apiUrl}/v1  (model "${pkg.manifest.name}")`);
+  if (pkg.manifest.tokenizer.chatTemplate === null) {
+    say(`     ${pkg.manifest.name} has no chat template: it continues text, e.g.`);
+    say(`     curl ${apiUrl}/v1/completions -H 'content-type: application/json' -d '{"model":"${pkg.manifest.name}","prompt":"The machine","max_tokens":40,"temperature":0}'`);
+  }
   say('Ctrl-C stops everything.');
   say('');
 }
 
 main().catch(async (err: unknown) => {
-  // The script's edge: one line, then stop whatever already started.
+  // The script's edge: one line, then stop whatever already started; a bad flag exits 2.
+  if (err instanceof StartOptionError) {
+    process.stderr.write(`[ringmesh] npm start: ${err.message}\n${START_USAGE}`);
+    process.exit(2);
+  }
   process.stderr.write(`[ringmesh] npm start failed: ${err instanceof Error ? err.message : String(err)}\n`);
   await stop(1);
 });

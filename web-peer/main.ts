@@ -11,7 +11,9 @@ import './components/rm-app.ts';
 import { CacheController } from './controllers/cache-controller.ts';
 import { ChatController } from './controllers/chat-controller.ts';
 import { detectGpu } from './controllers/detect-gpu.ts';
+import { defaultMemoryBudget } from './controllers/memory-budget.ts';
 import { PeerSession } from './controllers/peer-session.ts';
+import { StoragePersistence } from './controllers/storage-persistence.ts';
 import { installDebugHook } from './debug/debug-hook.ts';
 import { WorkerEngine } from './engine/worker-engine.ts';
 import type { MessagePortLike } from './engine/engine-messages.ts';
@@ -19,6 +21,7 @@ import { FetchOrigin } from './origin/fetch-origin.ts';
 import { readPageConfig } from './page-config.ts';
 import { createAppStore } from './stores/app-state.ts';
 import { createBrowserStore } from './store/create-browser-store.ts';
+import { StorageGuard } from './store/storage-guard.ts';
 import { createBrowserTransport } from './transport/browser-transport.ts';
 
 const MODEL_ID = /^[0-9a-f]{64}$/;
@@ -52,6 +55,7 @@ app.update({ modelId });
 
 const { store } = createBrowserStore();
 const cache = new CacheController(app, store, modelId);
+const persistence = new StoragePersistence(app, navigator.storage);
 let session: PeerSession | null = null;
 const chat = new ChatController(app, () => session);
 
@@ -74,6 +78,23 @@ async function join(budgetBytes: number, phase: 'watching' | 'contributing'): Pr
     createTransport,
     createEngine,
     app,
+    // Before this tab downloads units: quota, eviction of older models, or a refusal (docs/web-page.md, "Storage").
+    guardUnits: (units, manifest) =>
+      new StorageGuard({
+        inner: units,
+        manifest,
+        modelId,
+        store,
+        estimate: () => navigator.storage?.estimate?.() ?? Promise.resolve(undefined),
+        persist: () => persistence.request(),
+        nameOf: (id) => cache.nameOf(id),
+        onCheck: (check) => {
+          app.update({ storageCheck: check });
+          if (check.evicted.length > 0) void cache.refresh();
+          // Layers this tab cannot store would leave a hole in the ring: offer no memory instead.
+          if (check.short !== null && budgetBytes > 0 && session === next) void join(0, 'watching');
+        },
+      }),
     onConnected: (signaling, transport) => installDebugHook(window, signaling, transport),
   });
   session = next;
@@ -88,8 +109,11 @@ async function join(budgetBytes: number, phase: 'watching' | 'contributing'): Pr
 }
 
 root.actions = {
-  setBudget: (bytes) => app.update({ budgetBytes: bytes }),
-  contribute: () => void join(app.get().budgetBytes, 'contributing'),
+  setBudget: (bytes) => app.update({ budgetBytes: bytes, budgetFromUser: true, budgetSource: null }),
+  contribute: () => {
+    void persistence.request();
+    void join(app.get().budgetBytes, 'contributing');
+  },
   leave: () => void join(0, 'watching'),
   send: (text) => void chat.send(text),
   stopReply: () => chat.stop(),
@@ -105,7 +129,18 @@ app.subscribe((s) => {
   stageWasLoaded = s.stageLoaded;
 });
 
-void detectGpu().then((detection) => app.update({ detection }));
+void detectGpu().then((detection) => {
+  app.update({ detection });
+  // The detected default; a budget the visitor typed wins (docs/web-page.md, "Memory budget").
+  if (app.get().budgetFromUser) return;
+  const deviceMemory = (navigator as { deviceMemory?: number }).deviceMemory;
+  const budget = defaultMemoryBudget({
+    ...(detection.state === 'webgpu' && detection.limits !== undefined ? { gpu: detection.limits } : {}),
+    ...(deviceMemory === undefined ? {} : { deviceMemoryGiB: deviceMemory }),
+  });
+  app.update({ budgetBytes: budget.bytes, budgetSource: budget.source });
+});
+void persistence.show();
 void cache.refresh();
 if (modelId !== null) {
   await join(0, 'watching');

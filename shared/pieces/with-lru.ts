@@ -1,4 +1,5 @@
 import { StoreQuotaError } from './errors.ts';
+import { evictWholeModel } from './evict-model.ts';
 import type { ModelRecord, ModelStore } from './piece-store.ts';
 
 export interface LruOptions {
@@ -41,12 +42,7 @@ export function withLru<S extends ModelStore>(store: S, opts: LruOptions): S {
     const models = (await store.listModels()).sort((a, b) => a.lastUsed - b.lastUsed);
     const victim = models[0];
     if (!victim) return false;
-    const keep = new Set<string>();
-    for (const m of models.slice(1)) for (const h of [m.modelId, ...m.pieces]) keep.add(h);
-    await store.deleteModel(victim.modelId);
-    for (const h of [victim.modelId, ...victim.pieces]) {
-      if (!keep.has(h) && !opts.isPinned?.(h)) await store.evict(h);
-    }
+    await evictWholeModel(store, victim, models.slice(1), opts.isPinned);
     opts.onEvict?.(victim);
     return true;
   }

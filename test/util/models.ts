@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Real tiny llama2.c models and run.c goldens, kept in the repository (see its README). */
-export const MODELS_DIR = join(import.meta.dirname, '..', 'fixtures', 'models');
+/** Real tiny llama2.c models, kept in the repository (models/README.md); `npm start` serves one. */
+export const MODELS_DIR = join(import.meta.dirname, '..', '..', 'models');
+/** run.c's greedy output on them: the tests' expectation. */
+export const GOLDEN_FILE = join(import.meta.dirname, '..', 'fixtures', 'golden-greedy.json');
 
 export interface GoldenCase {
   readonly model: string;
@@ -16,7 +18,7 @@ export interface GoldenCase {
 }
 
 export function goldenCases(): GoldenCase[] {
-  return JSON.parse(readFileSync(join(MODELS_DIR, 'golden-greedy.json'), 'utf8')) as GoldenCase[];
+  return JSON.parse(readFileSync(GOLDEN_FILE, 'utf8')) as GoldenCase[];
 }
 
 export function modelFile(name: string): Uint8Array {

@@ -7,6 +7,7 @@ import './rm-chat.ts';
 import './rm-contribute.ts';
 import './rm-peer-status.ts';
 import './rm-ring-view.ts';
+import './rm-storage.ts';
 
 /** What the page can do; main.ts passes the controllers' methods in. */
 export interface AppActions {
@@ -54,7 +55,7 @@ export class RmApp extends LitElement {
       <div class="grid">
         <section>
           <h2>Contribute</h2>
-          <rm-contribute .detection=${s.detection} .budgetBytes=${s.budgetBytes} .phase=${s.phase} ?disabled=${s.modelId === null}
+          <rm-contribute .detection=${s.detection} .budgetBytes=${s.budgetBytes} .budgetSource=${s.budgetSource} .phase=${s.phase} ?disabled=${s.modelId === null}
             @budget-change=${(e: CustomEvent<{ bytes: number }>) => a.setBudget(e.detail.bytes)} @contribute=${() => a.contribute()} @leave=${() => a.leave()}></rm-contribute>
         </section>
         <section>
@@ -73,7 +74,8 @@ export class RmApp extends LitElement {
         </section>
         <section>
           <h2>Cached in this browser</h2>
-          <rm-cache .cached=${s.cached} .storageBytes=${s.storageBytes} ?disabled=${s.phase === 'contributing' || s.phase === 'joining'} @clear-cache=${() => a.clearCache()}></rm-cache>
+          <rm-storage .persistence=${s.persistence} .check=${s.storageCheck}></rm-storage>
+          <rm-cache .cached=${s.cached} .storageBytes=${s.storageBytes} .storageQuota=${s.storageQuota} ?disabled=${s.phase === 'contributing' || s.phase === 'joining'} @clear-cache=${() => a.clearCache()}></rm-cache>
         </section>
       </div>
     `;

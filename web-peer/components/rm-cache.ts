@@ -8,6 +8,7 @@ export class RmCache extends LitElement {
   static override properties = {
     cached: { attribute: false },
     storageBytes: { type: Number },
+    storageQuota: { type: Number },
     disabled: { type: Boolean },
   };
   static override styles = css`
@@ -19,6 +20,7 @@ export class RmCache extends LitElement {
 
   cached: readonly CachedModel[] = [];
   storageBytes: number | null = null;
+  storageQuota: number | null = null;
   disabled = false;
 
   override render() {
@@ -32,7 +34,7 @@ export class RmCache extends LitElement {
               )}
               ${this.cached.length === 0 ? html`<li>partial model pieces</li>` : ''}
             </ul>
-            ${this.storageBytes !== null ? html`<p>Storage used by this site: ${mb(this.storageBytes)}</p>` : ''}`}
+            ${this.storageBytes !== null ? html`<p data-testid="storage-used">Storage used by this site: ${mb(this.storageBytes)}${this.storageQuota !== null ? ` of ${mb(this.storageQuota)} quota` : ''}</p>` : ''}`}
       <button data-testid="clear-cache" ?disabled=${this.disabled || empty} title=${this.disabled ? 'stop contributing first' : ''}
         @click=${() => this.dispatchEvent(new CustomEvent('clear-cache', { bubbles: true, composed: true }))}>Clear cached models</button>
     `;

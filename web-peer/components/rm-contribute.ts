@@ -2,6 +2,11 @@ import { LitElement, css, html } from 'lit';
 import type { Detection, Phase } from '../stores/app-state.ts';
 
 const MiB = 1024 * 1024;
+const SOURCE = {
+  webgpu: 'default: the GPU adapter’s largest buffer',
+  wasm: 'default: 3/4 of the 4 GiB WASM heap',
+  'device-memory': 'default: half of this device’s memory',
+} as const;
 
 /**
  * The one action of the page: what this browser can run on (WebGPU adapter or WASM), the memory
@@ -11,6 +16,7 @@ export class RmContribute extends LitElement {
   static override properties = {
     detection: { attribute: false },
     budgetBytes: { type: Number },
+    budgetSource: { type: String },
     phase: { type: String },
     disabled: { type: Boolean },
   };
@@ -28,6 +34,8 @@ export class RmContribute extends LitElement {
 
   detection: Detection = { state: 'detecting' };
   budgetBytes = 256 * MiB;
+  /** What the default budget came from; null once the visitor typed one. */
+  budgetSource: 'webgpu' | 'wasm' | 'device-memory' | null = null;
   phase: Phase = 'idle';
   disabled = false;
 
@@ -47,6 +55,7 @@ export class RmContribute extends LitElement {
           <input data-testid="budget" type="number" min="0" step="16" .value=${String(Math.round(this.budgetBytes / MiB))} ?disabled=${contributing}
             @change=${(e: Event) => this.emit('budget-change', { bytes: Math.max(0, Number((e.target as HTMLInputElement).value)) * MiB })} /> MiB
         </label>
+        ${this.budgetSource === null ? '' : html`<small data-testid="budget-source">${SOURCE[this.budgetSource]}</small>`}
         ${contributing
           ? html`<button class="secondary" data-testid="leave" @click=${() => this.emit('leave', {})}>Stop contributing</button>`
           : html`<button data-testid="contribute" ?disabled=${this.disabled || this.detection.state === 'detecting' || this.phase === 'joining'} @click=${() => this.emit('contribute', {})}>

@@ -6,7 +6,7 @@ import type { Store } from '../stores/store.ts';
 /**
  * What a returning visitor has cached: every complete model in the piece store, plus the share of
  * `currentModelId` this tab holds (a contributing tab keeps only its layers' pieces), each with its
- * name from the stored manifest and its size; and the storage this origin uses. `clear()` removes
+ * name from the stored manifest and its size; and the storage this origin uses and its quota. `clear()` removes
  * every piece and record.
  */
 export class CacheController {
@@ -29,13 +29,18 @@ export class CacheController {
     }
     const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
     const pieces = await this.store.list();
-    this.app.update({ cached, storageBytes: pieces.length === 0 ? 0 : (estimate?.usage ?? null) });
+    this.app.update({ cached, storageBytes: pieces.length === 0 ? 0 : (estimate?.usage ?? null), storageQuota: estimate?.quota ?? null });
   }
 
   async clear(): Promise<void> {
     for (const r of await this.store.listModels()) await this.store.deleteModel(r.modelId);
     for (const hash of await this.store.list()) await this.store.evict(hash);
     await this.refresh();
+  }
+
+  /** A cached model's name from its stored manifest (a short id when none is stored). */
+  async nameOf(modelId: string): Promise<string> {
+    return (await this.manifest(modelId))?.name ?? modelId.slice(0, 12);
   }
 
   /** The pieces of an incomplete model held here; null when none (or its manifest is not stored). */

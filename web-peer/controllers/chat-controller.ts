@@ -9,9 +9,9 @@ export interface ChatOptions {
 }
 
 /**
- * The chat panel's logic: renders the conversation with the model's chat template (a plain one
- * when it has none), generates through the ring's requester, and streams the reply into the store
- * token by token. One reply at a time; `stop()` cancels it.
+ * The chat panel's logic: renders the conversation with the model's chat template (a model with
+ * none continues the user's latest text instead), generates through the ring's requester, and
+ * streams the reply into the store token by token. One reply at a time; `stop()` cancels it.
  */
 export class ChatController {
   private abort: AbortController | null = null;
@@ -38,7 +38,9 @@ export class ChatController {
     const special = specialTokenTexts(session?.tokenizerBytes ?? undefined, tok.bos, tok.eos);
     let rendered;
     try {
-      rendered = createChatRenderer({ template: tok.chatTemplate, ...special }).render(messages);
+      // A model without a chat template (llama2.c checkpoints) only continues text: a "User: …"
+      // transcript would be text it never saw, so the user's text alone is the prompt.
+      rendered = tok.chatTemplate === null ? { text, hasBos: false } : createChatRenderer({ template: tok.chatTemplate, ...special }).render(messages);
     } catch (err) {
       // The chat's edge: a conversation the template refuses (e.g. roles not alternating) is shown, not thrown.
       this.setTurns([...this.app.get().chat, { role: 'user', text }, { role: 'assistant', text: '', streaming: false, error: (err as Error).message }]);

@@ -11,7 +11,7 @@ import type { ModelStore } from '../../shared/pieces/piece-store.ts';
 import { linkSwarmToRoom } from '../../shared/pieces/room-links.ts';
 import { waitForManifest } from '../../shared/pieces/wait-for-manifest.ts';
 import type { Requester } from '../../shared/ring/requester.ts';
-import { RingPeer, type RingPeerEvent } from '../../shared/ring/ring-peer.ts';
+import { RingPeer, type RingPeerEvent, type UnitSource } from '../../shared/ring/ring-peer.ts';
 import { systemClock } from '../../shared/signaling/clock.ts';
 import type { SignalingClient } from '../../shared/signaling/signaling-client.ts';
 import type { Capabilities } from '../../shared/signaling/protocol.ts';
@@ -41,6 +41,8 @@ export interface PeerSessionDeps {
   readonly createTransport: (signaling: SignalingClient) => WebRtcTransport;
   readonly createEngine: () => Engine;
   readonly app: Store<AppState>;
+  /** Wraps the swarm as the ring's unit source (the page's storage check before downloads). */
+  readonly guardUnits?: (units: UnitSource, manifest: ModelManifest) => UnitSource;
   /** Called with the live signaling client and transport (the page's debug hook). */
   readonly onConnected?: (signaling: SignalingClient, transport: WebRtcTransport) => void;
 }
@@ -116,7 +118,7 @@ export class PeerSession {
       signaling,
       transport,
       engine: this.engine,
-      units: swarm,
+      units: this.d.guardUnits?.(swarm, manifest) ?? swarm,
       bans: swarm,
       clock: systemClock,
       memoryBytes: this.d.budgetBytes,
@@ -139,6 +141,7 @@ export class PeerSession {
   }
 
   private onRingEvent(e: RingPeerEvent): void {
+    if (this.closed) return; // a load failing as this session closes (the page rejoined) is not news
     if (e.event === 'plan') this.d.app.update({ ring: e.ring.map((s) => ({ peerId: s.peerId, start: s.start, end: s.end })) });
     if (e.event === 'error') this.d.app.update({ error: e.message });
     this.refresh();

@@ -4,7 +4,7 @@ import { createStore, type Store } from './store.ts';
 /** What this browser can run the model on. */
 export type Detection =
   | { readonly state: 'detecting' }
-  | { readonly state: 'webgpu'; readonly adapter: string }
+  | { readonly state: 'webgpu'; readonly adapter: string; readonly limits?: { readonly maxBufferSize: number; readonly maxStorageBufferBindingSize: number } }
   | { readonly state: 'wasm'; readonly reason: string };
 
 export interface RingMember {
@@ -38,6 +38,23 @@ export interface ChatTurn {
   readonly tokensPerSecond?: number;
 }
 
+/** The storage check before this tab downloads its units (web-peer/store/storage-guard.ts). */
+export interface StorageCheck {
+  readonly usage: number;
+  readonly quota: number;
+  /** Bytes of the units this tab asked for (the manifest's unit sizes). */
+  readonly neededBytes: number;
+  /** Of those, bytes not stored yet (what the download writes). */
+  readonly missingBytes: number;
+  /** Names of the cached models evicted to make room. */
+  readonly evicted: readonly string[];
+  /** Set when even evicting every other model leaves too little: nothing was downloaded. */
+  readonly short: { readonly freeBytes: number; readonly evictableBytes: number; readonly wantBytes: number; readonly shortBytes: number } | null;
+}
+
+/** Persistent storage (`navigator.storage.persist()`), asked once on contribute or download. */
+export type Persistence = 'unsupported' | 'not-asked' | 'granted' | 'denied';
+
 export type Phase = 'idle' | 'joining' | 'watching' | 'contributing' | 'error';
 
 /** The page's whole state; controllers write it, components render it. */
@@ -67,8 +84,17 @@ export interface AppState {
   readonly cached: readonly CachedModel[];
   /** Bytes this origin uses in browser storage (navigator.storage.estimate), or null when unknown. */
   readonly storageBytes: number | null;
+  /** The origin's storage quota (navigator.storage.estimate), or null when unknown. */
+  readonly storageQuota: number | null;
+  readonly storageCheck: StorageCheck | null;
+  readonly persistence: Persistence;
+  /** The visitor typed a budget: the detected default no longer replaces it. */
+  readonly budgetFromUser: boolean;
+  /** What the default budget came from (docs/web-page.md), null until detected or once the visitor typed one. */
+  readonly budgetSource: 'webgpu' | 'wasm' | 'device-memory' | null;
 }
 
+/** Offered until detection gives the default (controllers/memory-budget.ts). */
 export const DEFAULT_BUDGET = 256 * 1024 * 1024;
 
 export function createAppStore(): Store<AppState> {
@@ -96,5 +122,10 @@ export function createAppStore(): Store<AppState> {
     chat: [],
     cached: [],
     storageBytes: null,
+    storageQuota: null,
+    storageCheck: null,
+    persistence: 'not-asked',
+    budgetFromUser: false,
+    budgetSource: null,
   });
 }

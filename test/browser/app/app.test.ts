@@ -2,67 +2,33 @@
 // receives layers, sends a chat message, sees streamed tokens, and saves screenshots under
 // test-results/. Real processes (scripts/start.ts: signaling server + Node peer seeding the demo
 // model), real WebRTC on loopback (run inside a network namespace), the engine in a Worker (WASM).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../util/signaling-process.ts';
+import { startNpmStack, type NpmStartStack } from '../../util/npm-start-stack.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';
 import { ensureWebBuild, launchWebRtcChromium } from '../../util/webrtc-chromium.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const SHOTS = join(ROOT, 'test-results');
 const tmp = makeTempDir('app');
-let stack: ChildProcess;
-let stackOut = '';
+let stack: NpmStartStack;
 let pageUrl: string;
 let browser: Browser;
 const problems: string[] = [];
 
-/** `npm start`'s script on free ports with its own state dir; resolves with the URL it prints. */
-function startStack(): Promise<string> {
-  return Promise.all([freePort(), freePort()]).then(
-    ([port, apiPort]) =>
-      new Promise<string>((resolve, reject) => {
-        stack = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-          cwd: ROOT,
-          env: { ...process.env, RINGMESH_PORT: String(port), RINGMESH_API_PORT: String(apiPort), RINGMESH_STATE_DIR: tmp.dir },
-          stdio: ['ignore', 'pipe', 'pipe'],
-          detached: true, // its own process group: the test sends Ctrl-C to all of it, as a terminal would
-        });
-        const timer = setTimeout(() => reject(new Error(`npm start printed no URL in 120 s:\n${stackOut}`)), 120_000);
-        const onLine = (line: string): void => {
-          stackOut = (stackOut + line + '\n').slice(-20_000);
-          const m = /\[ringmesh\] open (http:\/\/\S+)/.exec(line);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]!);
-          }
-        };
-        createInterface({ input: stack.stdout! }).on('line', onLine);
-        createInterface({ input: stack.stderr! }).on('line', onLine);
-        stack.once('exit', (code) => reject(new Error(`npm start exited (${code}):\n${stackOut}`)));
-      }),
-  );
-}
-
 beforeAll(async () => {
   ensureWebBuild();
   mkdirSync(SHOTS, { recursive: true });
-  pageUrl = await startStack();
+  stack = await startNpmStack(tmp.dir);
+  pageUrl = stack.pageUrl;
   browser = await launchWebRtcChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
-  if (stack?.pid !== undefined && stack.exitCode === null) {
-    const exited = new Promise((r) => stack.once('exit', r));
-    process.kill(-stack.pid, 'SIGINT');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-    if (stack.exitCode === null) process.kill(-stack.pid, 'SIGKILL');
-  }
+  await stack?.stop();
   tmp.cleanup();
 });
 
