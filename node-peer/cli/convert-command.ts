@@ -3,12 +3,12 @@ import type { WeightDType } from '../../shared/model/manifest.ts';
 import { RingmeshError } from '../../shared/errors.ts';
 import { convertModel } from '../convert/convert-model.ts';
 
-/** `node-peer convert <src> <out-dir>`: llama2.c checkpoint file or Hugging Face directory → model package. */
+/** `node-peer convert <src> <out-dir>`: llama2.c checkpoint, GGUF file or Hugging Face directory → model package. */
 export function registerConvertCommand(program: Command): void {
   program
     .command('convert')
-    .description('convert a llama2.c checkpoint (with --tokenizer) or a Hugging Face checkpoint directory into a ringmesh model package')
-    .argument('<src>', 'llama2.c checkpoint file, or Hugging Face directory (config.json, *.safetensors, tokenizer.json)')
+    .description('convert a llama2.c checkpoint (with --tokenizer), a llama GGUF file or a Hugging Face checkpoint directory into a ringmesh model package')
+    .argument('<src>', 'llama2.c checkpoint file, GGUF file (llama; F32/F16/Q8_0/Q4_0 tensors), or Hugging Face directory (config.json, *.safetensors, tokenizer.json)')
     .argument('<out-dir>', 'new directory for the package (must not exist or be empty)')
     .option('--tokenizer <file>', 'llama2.c tokenizer.bin (llama2.c checkpoints only)')
     .option('--dtype <dtype>', 'weight storage dtype: fp32, fp16, q8 or q4 (block-32 quantized layer weights; see docs/model-package.md)', parseDType, 'fp32')

@@ -33,7 +33,7 @@ export async function convertHf(dir: string, outDir: string, options: ConvertOpt
       dtype,
       ...(options.pieceSize === undefined ? {} : { pieceSize: options.pieceSize }),
       tokenizer: { kind: 'hf-json', file: 'tokenizer.json', ...tokenizer },
-      units: llamaUnits(arch, weights.source(arch.tiedEmbeddings), dtype),
+      units: llamaUnits(arch, weights.source(arch.tiedEmbeddings), dtype, options.slabFloats),
     });
   } finally {
     await weights.close();

@@ -54,7 +54,7 @@ export async function convertLlama2c(
       dtype,
       ...(options.pieceSize === undefined ? {} : { pieceSize: options.pieceSize }),
       tokenizer: { kind: 'llama2c', file: 'tokenizer.bin', data: tokBytes, bos: 1, eos: LLAMA2C_STOP_IDS, addBos: true, chatTemplate: null },
-      units: llamaUnits(arch, llama2cSource(fh, layout, checkpoint), dtype),
+      units: llamaUnits(arch, llama2cSource(fh, layout, checkpoint), dtype, options.slabFloats),
     });
   } finally {
     await fh.close();
@@ -65,21 +65,24 @@ export async function convertLlama2c(
 function llama2cSource(fh: Parameters<typeof readFloats>[0], layout: Llama2cLayout, file: string): TensorSource {
   const { header: h, offsets } = layout;
   const headDim = h.dim / h.nHeads;
+  // Rows [start, start + count) of a tensor; slabs of q/k are whole heads (TensorSource.getRows).
+  const rows = async (name: string, shape: readonly number[], start: number, count: number): Promise<Float32Array> => {
+    const n = shape.reduce((p, d) => p * d, 1);
+    const cols = shape.length === 2 ? (shape[1] as number) : n;
+    const at = (base: number, layer = 0): number => base + (layer * n + start * cols) * 4;
+    if (name === 'embed.weight') return readFloats(fh, at(offsets.embed), count * cols);
+    if (name === 'final_norm.weight') return readFloats(fh, at(offsets.rmsFinal), count * cols);
+    if (name === 'lm_head.weight') return readFloats(fh, at(offsets.wcls), count * cols);
+    const m = /^layers\.(\d+)\.(\w+)\.weight$/.exec(name);
+    const block = m === null ? undefined : BLOCKS[m[2] as string];
+    if (m === null || block === undefined) throw new CheckpointFormatError(file, `no llama2.c tensor for ${name}`);
+    const data = await readFloats(fh, at(offsets[block], Number(m[1])), count * cols);
+    if (block === 'wq' || block === 'wk') return interleavedToRotateHalf(data, count / headDim, headDim, cols);
+    return data;
+  };
   return {
-    async get(name, shape) {
-      const n = shape.reduce((p, d) => p * d, 1);
-      if (name === 'embed.weight') return readFloats(fh, offsets.embed, n);
-      if (name === 'final_norm.weight') return readFloats(fh, offsets.rmsFinal, n);
-      if (name === 'lm_head.weight') return readFloats(fh, offsets.wcls, n);
-      const m = /^layers\.(\d+)\.(\w+)\.weight$/.exec(name);
-      const block = m === null ? undefined : BLOCKS[m[2] as string];
-      if (m === null || block === undefined) throw new CheckpointFormatError(file, `no llama2.c tensor for ${name}`);
-      const layer = Number(m[1]);
-      const data = await readFloats(fh, offsets[block] + layer * n * 4, n);
-      if (block === 'wq') return interleavedToRotateHalf(data, h.nHeads, headDim, h.dim);
-      if (block === 'wk') return interleavedToRotateHalf(data, h.nKvHeads, headDim, h.dim);
-      return data;
-    },
+    get: (name, shape) => rows(name, shape, 0, shape.length === 2 ? (shape[0] as number) : 1),
+    getRows: rows,
   };
 }
 

@@ -1,12 +1,13 @@
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { ModelId } from '../../shared/ids.ts';
 import type { ModelManifest } from '../../shared/model/manifest.ts';
+import { convertGguf } from './convert-gguf.ts';
 import { convertHf } from './convert-hf.ts';
 import { convertLlama2c } from './convert-llama2c.ts';
 import type { ConvertOptions } from './convert-options.ts';
 import { UnknownSourceError } from './errors.ts';
 
-/** A directory is a Hugging Face checkpoint; a file is a llama2.c checkpoint (needs `tokenizer`). */
+/** A directory is a Hugging Face checkpoint; a file is GGUF (by its magic) or a llama2.c checkpoint (needs `tokenizer`). */
 export async function convertModel(
   src: string,
   outDir: string,
@@ -16,5 +17,17 @@ export async function convertModel(
     throw new UnknownSourceError(src, 'does not exist (expected a llama2.c checkpoint file or a Hugging Face directory)', { cause: err });
   });
   const { tokenizer, ...rest } = options;
-  return s.isDirectory() ? convertHf(src, outDir, rest) : convertLlama2c(src, tokenizer, outDir, rest);
+  if (s.isDirectory()) return convertHf(src, outDir, rest);
+  return (await isGguf(src)) ? convertGguf(src, outDir, rest) : convertLlama2c(src, tokenizer, outDir, rest);
+}
+
+async function isGguf(file: string): Promise<boolean> {
+  const fh = await open(file, 'r');
+  try {
+    const magic = new Uint8Array(4);
+    const { bytesRead } = await fh.read(magic, 0, 4, 0);
+    return bytesRead === 4 && new TextDecoder().decode(magic) === 'GGUF';
+  } finally {
+    await fh.close();
+  }
 }

@@ -7,4 +7,6 @@ export interface ConvertOptions {
   readonly pieceSize?: number;
   /** Human-readable model name in the manifest (default: the source's base name). */
   readonly name?: string;
+  /** fp32 values read and encoded at a time (default SLAB_FLOATS); tests force many small slabs. */
+  readonly slabFloats?: number;
 }

@@ -1,5 +1,5 @@
 import type { ModelId } from '../../shared/ids.ts';
-import type { LlamaArchitecture, ModelManifest } from '../../shared/model/manifest.ts';
+import type { LlamaArchitecture, ModelManifest, RopeScaling } from '../../shared/model/manifest.ts';
 import { fillNormal, Xoshiro128 } from '../../shared/random/xoshiro128.ts';
 import { byteLevelVocab } from '../../shared/tokenizer/byte-level-vocab.ts';
 import { serializeLlama2cVocab } from '../../shared/tokenizer/llama2c-vocab.ts';
@@ -19,6 +19,10 @@ export interface DemoModelShape {
   readonly context?: number;
   readonly seed?: number;
   readonly tied?: boolean;
+  /** Default 10000 (llama2). */
+  readonly ropeTheta?: number;
+  /** Default none; e.g. Llama 3.2's { type: 'llama3', factor: 32, … }. */
+  readonly ropeScaling?: RopeScaling | null;
 }
 
 /** Weights ~ N(0, 0.02²), norms = 1: activations stay in a sane range at any depth we test. */
@@ -42,8 +46,8 @@ export function demoArchitecture(s: DemoModelShape): LlamaArchitecture {
     headDim: s.hidden / s.heads,
     vocabSize: s.vocab,
     contextLength: s.context ?? 2048,
-    ropeTheta: 10000,
-    ropeScaling: null,
+    ropeTheta: s.ropeTheta ?? 10000,
+    ropeScaling: s.ropeScaling ?? null,
     rmsEps: 1e-5,
     tiedEmbeddings: s.tied ?? true,
     attentionBias: false,

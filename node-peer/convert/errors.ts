@@ -7,10 +7,10 @@ export class CheckpointFormatError extends RingmeshError {
   }
 }
 
-/** config.json names a model class this converter does not handle. */
+/** config.json (or a GGUF's general.architecture) names a model class this converter does not handle. */
 export class UnsupportedArchitectureError extends RingmeshError {
-  constructor(readonly file: string, readonly architecture: string) {
-    super(`${file}: unsupported architecture ${architecture}; expected one of LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM`);
+  constructor(readonly file: string, readonly architecture: string, expected = 'one of LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM') {
+    super(`${file}: unsupported architecture ${architecture}; expected ${expected}`);
   }
 }
 
@@ -39,5 +39,12 @@ export class UnknownSourceError extends RingmeshError {
 export class InvalidModelShapeError extends RingmeshError {
   constructor(detail: string) {
     super(`demo model shape: ${detail}`);
+  }
+}
+
+/** A GGUF tensor the model needs is stored in a type the converter cannot read (k-quants, IQ …). */
+export class UnsupportedTensorTypeError extends RingmeshError {
+  constructor(readonly file: string, readonly tensor: string, readonly type: string) {
+    super(`${file}: tensor ${tensor} has GGML type ${type}; supported: F32, F16, Q8_0, Q4_0 (re-quantize the GGUF to one of these, or convert from the safetensors checkpoint)`);
   }
 }

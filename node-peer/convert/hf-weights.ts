@@ -49,16 +49,26 @@ export async function openHfWeights(dir: string): Promise<HfWeights> {
   else for (const [name, f] of Object.entries(weightMap)) where.set(name, byPath.get(join(dir, f)) as SafetensorsFile);
   return {
     has: (name) => where.has(name),
-    source: (tied) => ({
-      async get(name, shape) {
+    source: (tied) => {
+      const locate = (name: string, shape: readonly number[]): { file: SafetensorsFile; hfName: string } => {
         const hfName = hfTensorName(name, tied);
         const file = where.get(hfName);
         const entry = file?.entries.get(hfName);
         if (file === undefined || entry === undefined) throw new TensorShapeError(files.length === 1 ? (files[0] as string) : index, hfName, shape, null);
         if (entry.shape.join() !== shape.join()) throw new TensorShapeError(file.file, hfName, shape, entry.shape);
-        return file.readFloat32(hfName);
-      },
-    }),
+        return { file, hfName };
+      };
+      return {
+        async get(name, shape) {
+          const { file, hfName } = locate(name, shape);
+          return file.readFloat32(hfName);
+        },
+        async getRows(name, shape, start, count) {
+          const { file, hfName } = locate(name, shape);
+          return file.readRowsFloat32(hfName, start, count);
+        },
+      };
+    },
     close: async () => {
       await Promise.all(opened.map((o) => o.close()));
     },

@@ -37,3 +37,19 @@ function permuteRows(w: Float32Array, heads: number, headDim: number, inDim: num
   }
   return out;
 }
+
+/** interleavedToRotateHalf on rows of raw bytes (GGUF Q8_0/Q4_0 rows: blocks move with their row). */
+export function interleavedToRotateHalfRows(rows: Uint8Array, heads: number, headDim: number, rowBytes: number): Uint8Array {
+  const half = headDim / 2;
+  const out = new Uint8Array(rows.length);
+  for (let h = 0; h < heads; h++) {
+    for (let t = 0; t < 2; t++) {
+      for (let j = 0; j < half; j++) {
+        const src = h * headDim + 2 * j + t;
+        const dst = h * headDim + t * half + j;
+        out.set(rows.subarray(src * rowBytes, (src + 1) * rowBytes), dst * rowBytes);
+      }
+    }
+  }
+  return out;
+}

@@ -20,6 +20,8 @@ export interface SafetensorsFile {
   readonly entries: ReadonlyMap<string, SafetensorsEntry>;
   /** A tensor's values widened to fp32. */
   readFloat32(name: string): Promise<Float32Array>;
+  /** Rows [start, start + count) of a tensor (row = its last dimension), widened to fp32. */
+  readRowsFloat32(name: string, start: number, count: number): Promise<Float32Array>;
   close(): Promise<void>;
 }
 
@@ -54,10 +56,15 @@ export async function openSafetensors(file: string): Promise<SafetensorsFile> {
       async readFloat32(name) {
         const e = entries.get(name);
         if (e === undefined) throw new CheckpointFormatError(file, `no tensor ${name}`);
-        const raw = await readExact(fh, e.start, e.end - e.start);
-        if (e.dtype === 'F32') return new Float32Array(raw.buffer, 0, raw.length / 4);
-        const bits = new Uint16Array(raw.buffer, 0, raw.length / 2);
-        return e.dtype === 'F16' ? halfToFloat32(bits) : bf16ToFloat32(bits);
+        return widen(e.dtype, await readExact(fh, e.start, e.end - e.start));
+      },
+      async readRowsFloat32(name, start, count) {
+        const e = entries.get(name);
+        if (e === undefined) throw new CheckpointFormatError(file, `no tensor ${name}`);
+        const rowBytes = (e.shape[e.shape.length - 1] ?? 1) * DTYPES[e.dtype];
+        const from = e.start + start * rowBytes;
+        if (start < 0 || from + count * rowBytes > e.end) throw new CheckpointFormatError(file, `tensor ${name}: rows ${start}..${start + count} out of range`);
+        return widen(e.dtype, await readExact(fh, from, count * rowBytes));
       },
       close: () => fh.close(),
     };
@@ -96,6 +103,12 @@ function parseHeader(header: unknown, file: string, dataStart: number, size: num
     entries.set(name, { name, dtype, shape, start: dataStart + begin, end: dataStart + end });
   }
   return entries;
+}
+
+function widen(dtype: SafetensorsDType, raw: Uint8Array): Float32Array {
+  if (dtype === 'F32') return new Float32Array(raw.buffer, 0, raw.length / 4);
+  const bits = new Uint16Array(raw.buffer, 0, raw.length / 2);
+  return dtype === 'F16' ? halfToFloat32(bits) : bf16ToFloat32(bits);
 }
 
 async function readExact(fh: FileHandle, position: number, length: number): Promise<Uint8Array> {

@@ -6,9 +6,18 @@ import type { Engine, Stage, StageSpec } from '../../shared/engine/engine.ts';
 import { EngineRuntimeError, StageInputError } from '../../shared/engine/errors.ts';
 import type { CreateOrtTensor, OrtSessionLike } from '../../shared/engine/ort-like.ts';
 import { OrtStage, warmUpStage } from '../../shared/engine/ort-stage.ts';
+import { fullGc } from './full-gc.ts';
 import { buildStageGraph, type KvCacheMode } from '../../shared/graph/build-stage-graph.ts';
 
 export interface OrtNodeEngineOptions {
+  /**
+   * MatMulNBits accuracy_level of q8/q4 stages. 4 (default): the CPU kernel rounds activations to
+   * int8 per block and uses int8 dot products (3-7× faster than fp32 math here; docs/engines.md).
+   * 0: fp32 math on the dequantized weights — exact, but q8 falls back to dequantizing every run.
+   */
+  readonly quantAccuracy?: number;
+  /** Run a full GC right after each stage loads, freeing the unit bytes it was given (default true). */
+  readonly collectAfterLoad?: boolean;
   /**
    * 'cuda' asks for the CUDA execution provider, 'webgpu' for ORT's WebGPU provider (Dawn; on a
    * GPU-less machine SwiftShader, which checks the graph's WebGPU path without a browser). A
@@ -76,7 +85,7 @@ export class OrtNodeEngine implements Engine {
   }
 
   async loadStage(spec: StageSpec): Promise<Stage> {
-    const graph = buildStageGraph(spec.manifest, spec.range, { kvCache: this.options.kvCache ?? 'append' });
+    const graph = buildStageGraph(spec.manifest, spec.range, { kvCache: this.options.kvCache ?? 'append', ...(this.options.quantAccuracy === undefined ? {} : { quantAccuracy: this.options.quantAccuracy }) });
     const label = `[${spec.range.start}, ${spec.range.end})`;
     const dir = await mkdtemp(join(tmpdir(), 'ringmesh-stage-'));
     let session: ort.InferenceSession;
@@ -128,6 +137,8 @@ export class OrtNodeEngine implements Engine {
     const stage = new OrtStage(spec.range, spec.manifest, graph, adapter, createTensor);
     await warmUpStage(stage, spec.manifest);
     this.stages.add(stage);
+    // After the caller has dropped the unit bytes (its load finishes in this same turn): release them.
+    if (this.options.collectAfterLoad ?? true) setImmediate(fullGc);
     return stage;
   }
 

@@ -10,25 +10,14 @@ import {
   type TensorEntry,
   type TokenizerKind,
   type UnitEntry,
-  type UnitName,
   type WeightDType,
 } from '../../shared/model/manifest.ts';
 import { parseManifest } from '../../shared/model/manifest-schema.ts';
 import { computeModelId } from '../../shared/model/model-id.ts';
-import { hashPieces } from '../../shared/model/pieces.ts';
-import { planUnitLayout, type TensorSpec } from '../../shared/model/unit-layout.ts';
-import { OutputExistsError, PackageWriteError } from './errors.ts';
+import { OutputExistsError } from './errors.ts';
+import { writeUnitFile, type UnitContent } from './unit-file-writer.ts';
 
-/** One tensor's bytes, already in the package's storage dtype and layout. */
-export interface TensorData extends TensorSpec {
-  readonly data: Uint8Array;
-}
-
-/** One unit's tensors, in file order. Produced lazily so only one unit is in memory at a time. */
-export interface UnitContent {
-  readonly name: UnitName;
-  readonly tensors: readonly TensorData[];
-}
+export type { TensorData, TensorWrite, UnitContent } from './unit-file-writer.ts';
 
 export interface PackageSpec {
   readonly name: string;
@@ -51,7 +40,8 @@ export interface PackageSpec {
 /**
  * Writes a model package into a temporary directory beside `outDir` and renames it into place, so
  * a failure (including one thrown by the `units` producer) leaves nothing behind. `outDir` must not
- * exist or be empty.
+ * exist or be empty. Unit files are written tensor by tensor (slab by slab where a tensor has a
+ * producer) and hashed piece by piece: memory stays bounded by a slab, not by a unit.
  */
 export async function writeModelPackage(outDir: string, spec: PackageSpec): Promise<{ manifest: ModelManifest; modelId: ModelId }> {
   await assertWritableTarget(outDir);
@@ -63,7 +53,7 @@ export async function writeModelPackage(outDir: string, spec: PackageSpec): Prom
     const tensors: TensorEntry[] = [];
     for await (const unit of spec.units) {
       const file = `${unit.name}.bin`;
-      const { entry, layout } = await writeUnit(join(tmp, file), unit, pieceSize);
+      const { entry, layout } = await writeUnitFile(join(tmp, file), unit, pieceSize);
       units.push(entry);
       tensors.push(...layout);
     }
@@ -107,19 +97,4 @@ async function assertWritableTarget(outDir: string): Promise<void> {
     throw err;
   });
   if (entries.length > 0) throw new OutputExistsError(outDir);
-}
-
-async function writeUnit(path: string, unit: UnitContent, pieceSize: number): Promise<{ entry: UnitEntry; layout: TensorEntry[] }> {
-  const layout = planUnitLayout(unit.name, unit.tensors);
-  const bytes = new Uint8Array(layout.bytes);
-  unit.tensors.forEach((t, i) => {
-    const place = layout.tensors[i] as TensorEntry;
-    if (t.data.length !== place.bytes) {
-      throw new PackageWriteError(path, `tensor ${t.name}: expected ${place.bytes} bytes for shape [${t.shape.join(', ')}] ${t.dtype}, got ${t.data.length}`);
-    }
-    bytes.set(t.data, place.offset);
-  });
-  await writeFile(path, bytes);
-  const entry: UnitEntry = { name: unit.name, file: basename(path), bytes: bytes.length, pieces: await hashPieces(bytes, pieceSize) };
-  return { entry, layout: [...layout.tensors] };
 }

@@ -86,13 +86,18 @@ export function quantizeRowsInto(dtype: QuantDType, src: Float32Array, layout: Q
   }
 }
 
-/** GGUF quantize_row_q8_0: d = amax/127, q = round(x/d). Returns d. */
+// Both packers compute in float32 and round halves away from zero, as ggml's reference C does, so a
+// tensor quantized here has the bytes llama.cpp would give it.
+const f32 = Math.fround;
+const roundf = (v: number): number => Math.sign(v) * Math.floor(Math.abs(v) + 0.5);
+
+/** GGUF quantize_row_q8_0: d = amax/127, q = roundf(x/d). Returns d. */
 function packQ8(x: Float32Array, out: Uint8Array, at: number): number {
   let amax = 0;
   for (let i = 0; i < QUANT_BLOCK; i++) amax = Math.max(amax, Math.abs(x[i] as number));
-  const d = amax / 127;
-  const id = d === 0 ? 0 : 1 / d;
-  for (let i = 0; i < QUANT_BLOCK; i++) out[at + i] = Math.round((x[i] as number) * id) + 128;
+  const d = f32(amax / 127);
+  const id = d === 0 ? 0 : f32(1 / d);
+  for (let i = 0; i < QUANT_BLOCK; i++) out[at + i] = roundf(f32((x[i] as number) * id)) + 128;
   return d;
 }
 
@@ -107,9 +112,9 @@ function packQ4(x: Float32Array, out: Uint8Array, at: number): number {
       max = v;
     }
   }
-  const d = max / -8;
-  const id = d === 0 ? 0 : 1 / d;
-  const code = (v: number): number => Math.min(15, Math.trunc(v * id + 8.5));
+  const d = f32(max / -8);
+  const id = d === 0 ? 0 : f32(1 / d);
+  const code = (v: number): number => Math.min(15, Math.trunc(f32(f32(v * id) + 8.5)));
   for (let i = 0; i < QUANT_BLOCK / 2; i++) out[at + i] = code(x[2 * i] as number) | (code(x[2 * i + 1] as number) << 4);
   return d;
 }

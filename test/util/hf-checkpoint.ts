@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { float32ToBf16, float32ToHalf } from '../../shared/codec/half-float.ts';
 import { parseLlama2cVocab } from '../../shared/tokenizer/llama2c-vocab.ts';
 import { LLAMA2C_HEADER_BYTES, parseLlama2cHeader, readFloats } from '../../node-peer/convert/llama2c-checkpoint.ts';
+import { hfTensorName } from '../../node-peer/convert/hf-weights.ts';
+import { unitTensorShapes } from '../../node-peer/convert/llama-units.ts';
 import { interleavedToRotateHalf } from '../../node-peer/convert/rope-permute.ts';
+import type { LlamaArchitecture } from '../../shared/model/manifest.ts';
 import { encodeSafetensors, type SafetensorsDType } from '../../node-peer/convert/safetensors.ts';
 import { llama2cVocabToHfJson } from './hf-tokenizer-json.ts';
 
@@ -112,6 +115,46 @@ export async function writeHfCheckpoint(dir: string, checkpoint: string, tokeniz
     tokenizer_class: 'LlamaTokenizer',
   });
   await writeJson(join(dir, 'generation_config.json'), { bos_token_id: 1, eos_token_id: [1] });
+}
+
+/**
+ * Writes manifest-named fp32 weights (q/k already rotate-half) as a Hugging Face Llama checkpoint:
+ * model.safetensors at `dtype`, config.json for `arch`, the given tokenizer.json, BOS 1 / EOS 2.
+ */
+export async function writeHfCheckpointFromWeights(
+  dir: string,
+  arch: LlamaArchitecture,
+  weights: ReadonlyMap<string, Float32Array>,
+  tokenizerJson: unknown,
+  dtype: SafetensorsDType,
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const tensors = [];
+  for (const unit of ['embed', ...Array.from({ length: arch.numLayers }, (_, i) => i), 'head'] as const) {
+    for (const [name, shape] of unitTensorShapes(arch, unit)) {
+      if (name === 'lm_head.weight' && arch.tiedEmbeddings) continue;
+      const data = weights.get(name);
+      if (data === undefined) throw new Error(`no weight ${name}`);
+      tensors.push({ name: hfTensorName(name, arch.tiedEmbeddings), shape, dtype, data: encodeAs(data, dtype) });
+    }
+  }
+  await writeParts(join(dir, 'model.safetensors'), encodeSafetensors(tensors));
+  await writeJson(join(dir, 'config.json'), {
+    architectures: ['LlamaForCausalLM'],
+    hidden_size: arch.hiddenSize,
+    intermediate_size: arch.intermediateSize,
+    num_hidden_layers: arch.numLayers,
+    num_attention_heads: arch.numHeads,
+    num_key_value_heads: arch.numKvHeads,
+    head_dim: arch.headDim,
+    vocab_size: arch.vocabSize,
+    max_position_embeddings: arch.contextLength,
+    rope_theta: arch.ropeTheta,
+    rms_norm_eps: arch.rmsEps,
+    tie_word_embeddings: arch.tiedEmbeddings,
+  });
+  await writeJson(join(dir, 'tokenizer.json'), tokenizerJson);
+  await writeJson(join(dir, 'tokenizer_config.json'), { bos_token: '<s>', eos_token: '</s>', add_bos_token: true });
 }
 
 function encodeAs(data: Float32Array, dtype: SafetensorsDType): Uint8Array {

@@ -52,16 +52,21 @@ describe.each(['q8', 'q4'] as const)('%s stages', (dtype) => {
     expect(text).not.toContain('Gemm');
   });
 
-  it('Node CPU matches the reference forward over the dequantized weights (prefill, chunk, decode)', async () => {
-    const { stages, reference } = await loadChain(engine('node'), dtype, [{ start: 0, end: arch.numLayers }]);
+  // accuracy_level 0: fp32 math on the dequantized weights, so only summation order differs.
+  // accuracy_level 4 (the default): activations rounded to int8 per block of 32 as well, a stated
+  // error of at most 10% of the largest logit on these deliberately large random weights (std 0.3;
+  // measured 6.4%). On trained weights the cost is the KL in quantized-accuracy.test.ts.
+  it.each([[0, 1e-4], [4, 0.1]] as const)('Node CPU, accuracy level %i, matches the reference forward over the dequantized weights within %f', async (level, bound) => {
+    const e = new OrtNodeEngine({ threads: 1, quantAccuracy: level });
+    engines.push(e);
+    const { stages, reference } = await loadChain(e, dtype, [{ start: 0, end: arch.numLayers }]);
     const session = asSessionId('ref');
     for (const chunk of [prompt, [44, 45], [32], [119]]) {
       const logits = await runChain(stages, session, chunk);
       let expected: number[] = [];
       for (const t of chunk) expected = reference.step(t);
       const scale = Math.max(1, ...expected.map(Math.abs));
-      // Stated bound: MatMulNBits with accuracy_level 4 may round activations to int8 per block.
-      expect(maxAbsDiff(logits, expected) / scale).toBeLessThan(2e-2);
+      expect(maxAbsDiff(logits, expected) / scale).toBeLessThan(bound);
     }
   });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fromHalfBits, toHalfBits } from '../../../shared/codec/half-float.ts';
 import { dequantize, fromGgufBlocks, quantize, quantLayout, QUANT_BLOCK } from '../../../shared/model/quant-blocks.ts';
 import { tensorStorageBytes, tensorDTypeFor } from '../../../shared/model/tensor-dtypes.ts';
+import { quantizeQ4_0, quantizeQ8_0 } from '../../util/gguf-writer.ts';
 
 const rowsOf = (r: number, c: number, seed: number): Float32Array => {
   let s = seed >>> 0;
@@ -61,6 +62,18 @@ describe('block quantization', () => {
     q4[1] = d >> 8;
     for (let j = 0; j < 16; j++) q4[2 + j] = (nib[j] as number) | ((nib[j + 16] as number) << 4);
     expect(Array.from(dequantize('q4', fromGgufBlocks('q4', q4, 1, 32), 1, 32))).toEqual(nib.map((n) => (n - 8) * fromHalfBits(d)));
+  });
+
+  it("gives ggml's reference bytes (float32 arithmetic, halves away from zero) on 1 Mi values", () => {
+    const rows = 512;
+    const cols = 2048;
+    const x = rowsOf(rows, cols, 5).map((v) => v * 0.02);
+    for (const [dtype, ref, size] of [['q8', quantizeQ8_0, 34], ['q4', quantizeQ4_0, 18]] as const) {
+      const blocks = (rows * cols) / 32;
+      const gguf = new Uint8Array(blocks * size);
+      for (let b = 0; b < blocks; b++) ref(x.subarray(b * 32, b * 32 + 32), gguf, b * size);
+      expect(quantize(dtype, x, rows, cols)).toEqual(fromGgufBlocks(dtype, gguf, rows, cols));
+    }
   });
 
   it('re-quantizing dequantized GGUF-style values is exact (same d, same codes)', () => {
