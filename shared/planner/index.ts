@@ -6,3 +6,7 @@ export { memberWeight, type Member } from './member.ts';
 export { isTrusted, tokenExposure, type TokenExposure } from './roles.ts';
 export { layerCostBytes, modelShapeFromManifest, stageBytes, totalModelBytes, KV_BYTES_PER_ELEMENT, type ModelShape } from './model-shape.ts';
 export { DuplicateMemberError, InsufficientMemoryError, InvalidPlanError, InvalidPlanInputError } from './errors.ts';
+export { planRoom } from './plan-room.ts';
+export { checkRoomPlan, previousRings, type ReplicaRing, type RoomPlan, type RoomPlanOptions, type RoomPlanResult } from './room-plan.ts';
+export { expectedMsPerToken } from './latency-cost.ts';
+export { DEFAULT_RTT_MS, type RttSample } from './rtt.ts';
