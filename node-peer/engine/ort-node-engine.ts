@@ -51,6 +51,18 @@ const createTensor = ((type: 'float32' | 'int32', data: Float32Array | Int32Arra
  * Puts a unit file next to the model: a hard link to the package's file when there is one on the
  * same file system (no copy; ORT refuses symlinks that leave the model's folder), else the bytes.
  */
+/**
+ * The session behind the OrtStage interface. Built out here on purpose: a closure made inside
+ * loadStage would keep loadStage's whole scope alive for the stage's life — `spec` with every unit's
+ * bytes included (V8 gives all closures of a function one shared context).
+ */
+function sessionAdapter(session: ort.InferenceSession): OrtSessionLike {
+  return {
+    run: (feeds) => session.run(feeds as ort.InferenceSession.FeedsType),
+    release: () => session.release(),
+  };
+}
+
 async function placeUnit(target: string, bytes: Uint8Array, source: string | undefined): Promise<void> {
   if (source !== undefined) {
     const linked = await link(source, target).then(
@@ -130,11 +142,7 @@ export class OrtNodeEngine implements Engine {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-    const adapter: OrtSessionLike = {
-      run: (feeds) => session.run(feeds as ort.InferenceSession.FeedsType),
-      release: () => session.release(),
-    };
-    const stage = new OrtStage(spec.range, spec.manifest, graph, adapter, createTensor);
+    const stage = new OrtStage(spec.range, spec.manifest, graph, sessionAdapter(session), createTensor);
     await warmUpStage(stage, spec.manifest);
     this.stages.add(stage);
     // After the caller has dropped the unit bytes (its load finishes in this same turn): release them.
