@@ -1,6 +1,6 @@
 import { ContextLengthExceededError } from '../../shared/engine/errors.ts';
 import { PromptTooLongError } from '../../shared/generate/errors.ts';
-import { DeadlineExceededError, InvalidGenerateOptionsError, NoRingError, RetriesExhaustedError, RingBusyError } from '../../shared/ring/errors.ts';
+import { DeadlineExceededError, InvalidGenerateOptionsError, NoRingError, RetriesExhaustedError, RingBusyError, RingTimeoutError } from '../../shared/ring/errors.ts';
 import { ApiError } from './api-errors.ts';
 
 /** The HTTP mapping of every failure a request can meet; anything unknown is a 500. */
@@ -15,6 +15,8 @@ export function toApiError(err: unknown): ApiError {
   // A stage at its session or KV limit: the same request can succeed once others finish.
   if (err instanceof RingBusyError) return new ApiError(503, msg, 'service_unavailable', null, 'ring_busy', { cause: err, headers: { 'retry-after': '1' } });
   if (err instanceof RetriesExhaustedError) return new ApiError(503, msg, 'service_unavailable', null, 'ring_failed', { cause: err });
+  // The ring took longer than the request's token deadline (docs/ring.md, "Deadlines").
+  if (err instanceof RingTimeoutError) return new ApiError(504, msg, 'server_error', null, 'ring_timeout', { cause: err });
   if (err instanceof DeadlineExceededError) return new ApiError(504, msg, 'server_error', null, 'timeout', { cause: err });
   return new ApiError(500, `Internal error: ${msg}`, 'server_error', null, 'internal_error', { cause: err });
 }

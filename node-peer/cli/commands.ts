@@ -15,9 +15,29 @@ export function registerCommands(program: Command): void {
     const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' || err.exitCode === 0;
     process.exit(ok ? 0 : USAGE_EXIT_CODE);
   });
+  program.showHelpAfterError(`(see ${program.name()} --help)`);
   registerConvertCommand(program);
   registerDemoModelCommand(program);
   registerGenerateCommand(program);
   registerStartCommand(program);
   registerStatusCommand(program);
+  for (const cmd of program.commands) {
+    // A usage error is one line and a pointer, not the whole help (70 lines for `start`).
+    cmd.showHelpAfterError(`(see ${program.name()} ${cmd.name()} --help)`);
+    checkRequiredAfterUnknown(cmd);
+  }
+}
+
+/**
+ * Commander checks required options before unknown ones, so `start --bogus` complained about a
+ * missing --signal instead of the flag it does not know: check them after, before the action.
+ */
+function checkRequiredAfterUnknown(cmd: Command): void {
+  const required = cmd.options.filter((opt) => opt.mandatory);
+  if (required.length === 0) return;
+  for (const opt of required) opt.mandatory = false;
+  cmd.hook('preAction', () => {
+    const missing = required.find((opt) => cmd.getOptionValue(opt.attributeName()) === undefined);
+    if (missing !== undefined) cmd.error(`error: required option '${missing.flags}' not specified`, { exitCode: USAGE_EXIT_CODE, code: 'commander.missingMandatoryOptionValue' });
+  });
 }

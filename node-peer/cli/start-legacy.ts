@@ -4,7 +4,7 @@ import { openLocalModel, type LocalModel } from '../api/local-requester.ts';
 import { OrtNodeEngine } from '../engine/ort-node-engine.ts';
 import { startPiecePeer } from '../peer/piece-peer.ts';
 import { toIceServer } from './option-parsers.ts';
-import type { StartOptions } from './start-command.ts';
+import type { StartOptions } from './start-options.ts';
 import type { StartReporter } from './start-reporter.ts';
 
 /** --api-port without the ring needs the package on this machine. */

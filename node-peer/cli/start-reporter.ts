@@ -1,11 +1,12 @@
 import { Presets, SingleBar } from 'cli-progress';
 import type { SwarmProgress } from '../../shared/pieces/progress.ts';
 import type { NodePeerStatus } from '../peer/node-peer-types.ts';
+import { formatEvent, type LogFormat } from './pretty-event.ts';
 
 const MB = 1024 * 1024;
 
 export interface StartReporter {
-  /** A named event: a line on a terminal, a JSON line otherwise. */
+  /** A named event: a human line (pretty) or a JSON line (json). */
   event(name: string, data: Record<string, unknown>): void;
   /** Piece progress from the swarm (legacy pieces-only mode). */
   progress(p: SwarmProgress): void;
@@ -14,48 +15,65 @@ export interface StartReporter {
   stop(): void;
 }
 
+export interface StartReporterOptions {
+  /** pretty: human lines (and a download bar on a terminal); json: one JSON object per line. */
+  readonly format: LogFormat;
+  /** Progress lines at most this often, ms (default 500). */
+  readonly intervalMs?: number;
+}
+
+// cli-progress fills {total} and {value} itself (the bar's raw numbers), so the payload's names are its own.
+export const BAR_FORMAT = 'model {model} [{bar}] {percentage}% | {doneMB}/{totalMB} MB | cache {cacheMB} peers {peersMB} origin {originMB} MB';
+
+interface Progress {
+  modelId: string;
+  bytesDone: number;
+  bytesTotal: number;
+  fromCache: number;
+  fromPeers: number;
+  fromOrigin: number;
+}
+
+const mb = (n: number): string => (n / MB).toFixed(1);
+const barPayload = (p: Progress): Record<string, string> => ({
+  model: p.modelId.slice(0, 8), doneMB: mb(p.bytesDone), totalMB: mb(p.bytesTotal), cacheMB: mb(p.fromCache), peersMB: mb(p.fromPeers), originMB: mb(p.fromOrigin),
+});
+
 /**
- * What `node-peer start` prints: on a TTY a download bar (cli-progress) with cache / peers / origin
- * bytes, and events as lines; otherwise one JSON object per line (`{t, event, …}`) for logs and
- * tests, progress at most every `intervalMs`.
+ * What `node-peer start` prints: pretty, one human line per event, with a download bar
+ * (cli-progress) on a terminal; or json, one object per line (`{t, event, …}`) for logs, scripts
+ * and tests. Progress lines come at most every `intervalMs`.
  */
-export function createStartReporter(out: NodeJS.WriteStream, intervalMs = 500): StartReporter {
-  const tty = out.isTTY === true;
+export function createStartReporter(out: NodeJS.WriteStream, o: StartReporterOptions): StartReporter {
+  const intervalMs = o.intervalMs ?? 500;
   // Whoever read the output went away (a closed pipe): keep running quietly rather than crash on EPIPE.
   out.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
   });
-  const bar = tty
-    ? new SingleBar(
-        { format: 'model {model} [{bar}] {percentage}% | {done}/{total} MB | cache {cache} peers {peers} origin {origin} MB', hideCursor: true, stream: out },
-        Presets.shades_classic,
-      )
-    : null;
+  const bar = o.format === 'pretty' && out.isTTY === true ? new SingleBar({ format: BAR_FORMAT, hideCursor: true, stream: out }, Presets.shades_classic) : null;
   let barOn = false;
   let last = 0;
   let readySent = false;
-  const line = (o: Record<string, unknown>): void => void out.write(`${JSON.stringify({ t: Date.now(), ...o })}\n`);
-  const show = (p: { modelId: string; bytesDone: number; bytesTotal: number; fromCache: number; fromPeers: number; fromOrigin: number }, extra: Record<string, unknown>): void => {
+  const line = (name: string, data: Record<string, unknown>): void => {
+    const t = Date.now();
+    out.write(o.format === 'json' ? `${JSON.stringify({ t, event: name, ...data })}\n` : `${formatEvent(name, data, t)}\n`);
+  };
+  const show = (p: Progress, extra: Record<string, unknown>): void => {
     if (bar !== null) {
-      const payload = {
-        model: p.modelId.slice(0, 8), done: (p.bytesDone / MB).toFixed(1), total: (p.bytesTotal / MB).toFixed(1),
-        cache: (p.fromCache / MB).toFixed(1), peers: (p.fromPeers / MB).toFixed(1), origin: (p.fromOrigin / MB).toFixed(1),
-      };
-      if (!barOn) bar.start(Math.max(1, p.bytesTotal), p.bytesDone, payload);
-      else bar.update(p.bytesDone, payload);
+      if (!barOn) bar.start(Math.max(1, p.bytesTotal), p.bytesDone, barPayload(p));
+      else bar.update(p.bytesDone, barPayload(p));
       barOn = true;
       return;
     }
     const now = Date.now();
     if (now - last < intervalMs && p.bytesDone !== p.bytesTotal) return;
     last = now;
-    line({ event: 'progress', ...p, ...extra });
+    line('progress', { ...p, ...extra });
   };
   const event = (name: string, data: Record<string, unknown>): void => {
-    if (bar === null) return line({ event: name, ...data });
-    if (barOn) bar.stop();
+    if (barOn) bar?.stop();
     barOn = false;
-    out.write(`${name}: ${JSON.stringify(data)}\n`);
+    line(name, data);
   };
   return {
     event,

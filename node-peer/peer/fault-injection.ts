@@ -1,10 +1,17 @@
-// Test-only faults of a stage (verified compute's adversary test, docs/ring.md "Verified
-// compute"): an engine whose stages perturb what they return, as a cheating member would. Only
-// test/util/ring-peer-child.ts passes one; the CLI has no flag for it.
+// Test-only faults of a stage: an engine whose stages perturb what they return, as a cheating
+// member would (docs/ring.md, "Verified compute"), or answer late or never (docs/ring.md,
+// "Deadlines"). Only test/util/ring-peer-child.ts passes one; the CLI has no flag for it.
 import type { Engine, Stage, StageOutput } from '../../shared/engine/engine.ts';
 
-/** `noise`: hidden outputs get ±`scale` · rms noise per value; `wrong-token`: logits get a new best. */
-export type StageFault = { readonly kind: 'noise'; readonly scale: number } | { readonly kind: 'wrong-token' };
+/**
+ * `noise`: hidden outputs get ±`scale` · rms noise per value; `wrong-token`: logits get a new best;
+ * `delay`: each run answers `ms` late; `silent`: runs never answer (the stage holds every frame).
+ */
+export type StageFault =
+  | { readonly kind: 'noise'; readonly scale: number }
+  | { readonly kind: 'wrong-token' }
+  | { readonly kind: 'delay'; readonly ms: number }
+  | { readonly kind: 'silent' };
 
 function perturb(out: StageOutput, fault: StageFault): StageOutput {
   if (fault.kind === 'noise' && out.kind === 'hidden') {
@@ -34,16 +41,25 @@ export function faultyEngine(engine: Engine, current: () => StageFault | undefin
     dispose: () => engine.dispose(),
     async loadStage(spec): Promise<Stage> {
       const stage = await engine.loadStage(spec);
+      // Silent runs settle (rejected) only when the stage goes away, so nothing outlives it.
+      const held = new Set<(err: Error) => void>();
       return {
         range: stage.range,
         async run(session, input) {
+          const before = current();
+          if (before?.kind === 'silent') await new Promise<never>((_, reject) => held.add(reject));
+          if (before?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, before.ms));
           const out = await stage.run(session, input);
           const fault = current();
           return fault === undefined ? out : perturb(out, fault);
         },
         sessionLength: (s) => stage.sessionLength(s),
         freeSession: (s) => stage.freeSession(s),
-        dispose: () => stage.dispose(),
+        dispose: () => {
+          for (const reject of held) reject(new Error('stage disposed'));
+          held.clear();
+          return stage.dispose();
+        },
       };
     },
   };

@@ -21,6 +21,8 @@ const OPERATOR_ERRORS: ReadonlySet<string> = new Set([ERROR_CODES.modelRefused, 
 export type { NodePeer, NodePeerEvent, NodePeerOptions, NodePeerStatus } from './node-peer-types.ts';
 
 const MODEL_ID = /^[0-9a-f]{64}$/;
+/** A peer without package or origin waits this long for a peer to send it the tokenizer (then: none). */
+const TOKENIZER_PEER_WAIT_MS = 20_000;
 
 /**
  * Joins the model's room, swarms its pieces and takes part in the ring: on every plan this peer
@@ -60,7 +62,6 @@ export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
   const manifestTimeoutMs = opts.manifestTimeoutMs ?? 60_000;
   try {
     const manifest = await waitForManifest(piece.swarm, manifestTimeoutMs, () => new ManifestTimeoutError(piece.modelId, manifestTimeoutMs));
-    const tokenizer = await loadTokenizer(piece.files, manifest);
     const peerId = piece.signaling.peerId ?? asPeerId('');
     ring = new RingPeer({
       modelId: piece.modelId,
@@ -82,6 +83,8 @@ export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
       ...(opts.traceHops ? { trace: opts.traceHops } : {}),
     });
     const r = ring;
+    // After the ring is up: a peer fetching the tokenizer from peers takes part meanwhile.
+    const tokenizer = await loadTokenizer(piece.swarm, piece.files, manifest, TOKENIZER_PEER_WAIT_MS);
     let closing: Promise<void> | undefined;
     return {
       peerId,

@@ -55,6 +55,10 @@ export interface NodePeerOptions {
     readonly stepTimeoutMs?: number;
     /** Wait for a ready ring this long before giving up with NoRingError (default 120 000 ms). */
     readonly replanWaitMs?: number;
+    /** A request's first token within this long of the call, else RingTimeoutError (default 30 000 ms; docs/ring.md, "Deadlines"). */
+    readonly firstTokenMs?: number;
+    /** Each next token within this long of the one before, else RingTimeoutError (default 30 000 ms). */
+    readonly nextTokenMs?: number;
   };
   /**
    * Verified compute when this peer is trusted (docs/ring.md, "Verified compute"): `rate` is the

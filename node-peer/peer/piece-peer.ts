@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os';
 import WebSocket from 'ws';
 import { asRoomId } from '../../shared/ids.ts';
 import type { UnitName } from '../../shared/model/manifest.ts';
@@ -11,6 +12,7 @@ import type { WebSocketConstructor } from '../../shared/signaling/web-socket-lik
 import { createSignalingClient } from '../../shared/signaling/websocket-signaling-client.ts';
 import { createNodeStore } from '../store/create-node-store.ts';
 import { createNodeTransport, defaultDirectLinks } from '../transport/node-transport.ts';
+import { defaultBindAddress } from '../transport/default-bind-address.ts';
 import type { IceServer } from '../transport/node-data-peer.ts';
 import type { PeerConnection } from '../../shared/transport/transport.ts';
 import type { WebRtcTransport } from '../../shared/transport/webrtc-transport.ts';
@@ -37,7 +39,7 @@ export interface PiecePeerOptions {
   readonly capabilities?: { readonly memoryBytes?: number; readonly speedMsPerLayer?: number; readonly engine?: NodeDevice };
   /** STUN/TURN servers for WebRTC (none by default). */
   readonly iceServers?: readonly IceServer[];
-  /** libjuice bind address ('127.0.0.1' on loopback-only hosts and in tests). */
+  /** libjuice bind address; default 127.0.0.1 on a loopback-only host, else none (default-bind-address.ts). */
   readonly bindAddress?: string;
   readonly limits?: Partial<SchedulerLimits>;
   /** Bulk bytes in flight per connection while no ring traffic flows (default 1 MiB). */
@@ -70,7 +72,8 @@ export interface PiecePeer {
 export async function startPiecePeer(opts: PiecePeerOptions): Promise<PiecePeer> {
   const store = await createNodeStore(opts.cacheDir, opts.onCorrupt);
   const model = await resolveModel(opts.model, opts.origin, opts.originToken);
-  const directLinks = opts.directLinks ?? defaultDirectLinks(opts.bindAddress);
+  const bindAddress = opts.bindAddress ?? defaultBindAddress(networkInterfaces());
+  const directLinks = opts.directLinks ?? defaultDirectLinks(bindAddress);
   const signaling = createSignalingClient({
     url: opts.signalUrl,
     WebSocket: WebSocket as unknown as WebSocketConstructor,
@@ -85,7 +88,7 @@ export async function startPiecePeer(opts: PiecePeerOptions): Promise<PiecePeer>
   });
   const transport: WebRtcTransport = createNodeTransport({
     signaling,
-    ...(opts.bindAddress ? { bindAddress: opts.bindAddress } : {}),
+    ...(bindAddress ? { bindAddress } : {}),
     ...(opts.iceServers ? { iceServers: [...opts.iceServers] } : {}),
     // The Node transport's bulk window is 1 MiB already (a page's 256 KiB caps a link at window ÷
     // RTT); ring frames keep their guard, since ring traffic shrinks the window to the ring-active

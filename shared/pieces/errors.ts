@@ -1,4 +1,5 @@
 import { RingmeshError } from '../errors.ts';
+import { PieceHashMismatchError, PieceLengthError } from '../model/errors.ts';
 
 // One class per failure of the piece layer; tests and edges match on the class, never the text.
 
@@ -88,4 +89,14 @@ export class PieceUnavailableError extends RingmeshError {
   constructor(readonly piece: string) {
     super(`${piece}: no connected peer has it and no origin is configured`);
   }
+}
+
+/** Bytes a verifying store refused (docs/pieces.md, "Store"): whoever sent them sent a bad piece. */
+export function isBadPiece(err: unknown): boolean {
+  return err instanceof PieceHashMismatchError || err instanceof PieceLengthError;
+}
+
+/** A failed origin read (after its retries): the origin is paused, not the swarm. */
+export function isOriginError(err: unknown): boolean {
+  return err instanceof OriginUnavailableError || err instanceof OriginHttpError || err instanceof OriginRangeError || err instanceof OriginFileMissingError;
 }

@@ -1,12 +1,12 @@
-import { PieceHashMismatchError, PieceLengthError } from '../model/errors.ts';
 import type { ModelManifest, UnitName } from '../model/manifest.ts';
 import type { Clock } from '../signaling/clock.ts';
 import { TypedEmitter } from '../signaling/typed-emitter.ts';
 import type { PeerConnection } from '../transport/transport.ts';
 import { encodeBits } from './bitfield.ts';
-import { OriginFileMissingError, OriginHttpError, OriginRangeError, OriginUnavailableError, PeerMisbehavedError } from './errors.ts';
+import { isBadPiece, isOriginError, PeerMisbehavedError } from './errors.ts';
 import { manifestFromFile, type ManifestPiece } from './manifest-bytes.ts';
 import type { OriginCandidate } from './origin-assignment.ts';
+import { describeOriginRead } from './origin-trace.ts';
 import type { Origin } from './origin.ts';
 import { MANIFEST_KEY, MANIFEST_UNIT, PieceCatalog } from './piece-catalog.ts';
 import { pieceName, type PieceRef } from './piece-ref.ts';
@@ -14,6 +14,8 @@ import { PeerSession, type SessionHost } from './peer-session.ts';
 import type { ProbeAnswer } from './range-probe.ts';
 import type { ModelStore } from './piece-store.ts';
 import type { SwarmProgress } from './progress.ts';
+import { swarmProgress } from './swarm-progress.ts';
+import { TOKENIZER_UNIT, TokenizerShare } from './tokenizer-exchange.ts';
 import { DEFAULT_LIMITS, ORIGIN, selectPieces, trackWaiting, type SchedulerLimits } from './scheduler.ts';
 
 export interface PieceSwarmOptions {
@@ -88,7 +90,11 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
   private catalog: PieceCatalog | undefined;
   private manifestPiece: ManifestPiece | undefined;
   private wanted: { ref: PieceRef; tier: number }[] = [];
-  private counters = { fromCache: 0, fromPeers: 0, fromOrigin: 0, served: 0 };
+  private counters = { fromPackage: 0, fromPeers: 0, fromOrigin: 0, served: 0 };
+  /** Pieces found verified in the store when the manifest was accepted (key → length): progress counts them as cache. */
+  private cached = new Map<string, number>();
+  /** The tokenizer file, served as the pseudo-piece `tokenizer#0` (tokenizer-exchange.ts). */
+  private readonly tokenizer: TokenizerShare;
   private startedAt = 0;
   private manifestFetch: 'idle' | 'peer' | 'origin' = 'idle';
   private originPausedUntil = 0;
@@ -106,6 +112,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
   constructor(private readonly opts: PieceSwarmOptions) {
     super();
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.tokenizer = new TokenizerShare(opts.localPackage);
     this.ready = new Promise((res, rej) => {
       this.resolveReady = res;
       this.rejectReady = rej;
@@ -197,8 +204,11 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
         }
       }
     }
-    // A seed's own package never goes through the scheduler: import the added units directly.
-    if (this.wanted.length > before && this.opts.localPackage) void this.importLocal().catch((err: unknown) => this.fail(err));
+    if (this.wanted.length > before) {
+      this.emit('progress', this.progress()); // units already held count at once (nothing arrives to report them)
+      // A seed's own package never goes through the scheduler: import the added units directly.
+      if (this.opts.localPackage) void this.importLocal().catch((err: unknown) => this.fail(err));
+    }
     const done = this.wants.filter((w) => catalog.all.every((r) => !w.units.has(r.unit) || this.held.has(pieceName(r))));
     this.wants = this.wants.filter((w) => !done.includes(w));
     for (const w of done) w.resolve();
@@ -222,16 +232,17 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
   }
 
   progress(): SwarmProgress {
-    const done = this.wanted.filter((w) => this.held.has(pieceName(w.ref)));
-    return {
-      modelId: this.opts.modelId,
-      ...this.counters,
-      piecesDone: done.length,
-      piecesTotal: this.wanted.length,
-      bytesDone: done.reduce((n, w) => n + w.ref.length, 0),
-      bytesTotal: this.wanted.reduce((n, w) => n + w.ref.length, 0),
-      peers: this.sessions.size,
-    };
+    return swarmProgress({ modelId: this.opts.modelId, wanted: this.wanted, held: this.held, cached: this.cached, ...this.counters, peers: this.sessions.size });
+  }
+
+  /** Ids of the peers with an open session (whom `probePeer` can ask). */
+  connectedPeers(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** Tokenizer bytes already checked against the manifest: from now on served to peers that ask. */
+  holdTokenizer(bytes: Uint8Array): void {
+    this.tokenizer.hold(bytes);
   }
 
   close(): void {
@@ -253,6 +264,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
 
   async readPiece(unit: string, index: number): Promise<Uint8Array | undefined> {
     if (unit === MANIFEST_UNIT) return this.manifestPiece?.bytes;
+    if (unit === TOKENIZER_UNIT) return this.catalog && this.tokenizer.read(this.catalog.manifest.tokenizer);
     const ref = this.catalog?.get(`${unit}#${index}`);
     // A probe (a newcomer asking the piece's previous designee): answer once my origin read lands.
     const reading = ref && this.landing.get(pieceName(ref));
@@ -261,17 +273,17 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     const hot = this.recent.get(pieceName(ref));
     if (hot) return hot; // verified when it was stored, in this process: no need to read and hash again
     const data = await this.opts.store.get(ref.hash);
-    if (!data) this.held.delete(pieceName(ref)); // found corrupt and evicted by the store
+    if (!data) for (const set of [this.held, this.cached]) set.delete(pieceName(ref)); // found corrupt and evicted by the store
     return data;
   }
 
   mayServe(unit: string, index: number): boolean {
     if (unit === MANIFEST_UNIT) return this.manifestPiece !== undefined;
+    if (unit === TOKENIZER_UNIT) return this.catalog !== undefined && this.tokenizer.available;
     const key = `${unit}#${index}`;
     return this.held.has(key) || this.landing.has(key);
   }
 
-  /** Whether `id` was dropped for bad data (room links stop dialing it). */
   /**
    * Stops exchanging pieces with `id` for good (another layer — the ring — caught it misbehaving):
    * its session ends, its connection closes, and it is neither dialed nor accepted again.
@@ -282,12 +294,13 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     this.banned.add(id);
   }
 
+  /** Whether `id` was dropped for bad data (room links stop dialing it). */
   isBanned(id: string): boolean {
     return this.banned.has(id);
   }
 
   unitPieces(unit: string): number | undefined {
-    return unit === MANIFEST_UNIT ? 1 : this.catalog?.pieceCount(unit);
+    return unit === MANIFEST_UNIT || unit === TOKENIZER_UNIT ? 1 : this.catalog?.pieceCount(unit);
   }
 
   onMisbehaved(session: PeerSession, detail: string): void {
@@ -354,7 +367,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     for (const ref of catalog.all) {
       if ((await this.opts.store.has(ref.hash)) && (await this.opts.store.verify(ref.hash))) this.held.add(pieceName(ref));
     }
-    this.counters.fromCache = wanted.filter((w) => this.held.has(pieceName(w.ref))).reduce((n, w) => n + w.ref.length, 0);
+    this.cached = new Map(catalog.all.filter((r) => this.held.has(pieceName(r))).map((r) => [pieceName(r), r.length]));
     this.catalog = catalog;
     this.wanted = wanted;
     void from;
@@ -432,7 +445,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     this.remember(key, data);
     if (source === 'peer') this.counters.fromPeers += data.byteLength;
     else if (source === 'origin') this.counters.fromOrigin += data.byteLength;
-    else this.counters.fromCache += data.byteLength;
+    else this.counters.fromPackage += data.byteLength;
     for (const s of this.sessions.values()) s.send({ type: 'HAVE', requestId: 0, unit: ref.unit, piece: ref.index });
     this.emit('progress', this.progress());
     this.schedule();
@@ -533,7 +546,8 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
       if (!ref) continue;
       if (a.kind === 'cancel') this.sessions.get(a.source)?.cancel(a.key);
       else if (a.source === ORIGIN) {
-        this.opts.trace?.(this.describeOriginRead(a.key, base));
+        const members = [...peers, ...pendingMembers];
+        this.opts.trace?.(describeOriginRead({ key: a.key, self: base.self, startedAt: this.startedAt, now: base.now, waitingSince: this.waiting.get(a.key), refusedBy: this.released.get(a.key) ?? [], members }));
         void this.fetchFromOrigin(ref).catch((err: unknown) => this.fail(err));
       }
       else {
@@ -542,15 +556,6 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
         s?.request(ref.unit, ref.index, ref.length);
       }
     }
-  }
-
-  private describeOriginRead(key: string, view: { now: number; peers: readonly OriginCandidate[]; pendingMembers: readonly OriginCandidate[] }): string {
-    const rel = (t: number | undefined): number | null => (t === undefined || !Number.isFinite(t) ? null : t - this.startedAt);
-    const member = (m: OriginCandidate): string => `${m.id.slice(0, 6)}${m.connected ? '' : '?'}@${rel(m.joinedAt ?? m.seenAt)}/${rel(m.lastProgressAt)}`;
-    return JSON.stringify({
-      originRead: key, self: this.opts.self().slice(0, 6), at: view.now - this.startedAt, waited: view.now - (this.waiting.get(key) ?? view.now),
-      refusedBy: [...(this.released.get(key) ?? [])].map((id) => id.slice(0, 6)), view: [...view.peers, ...view.pendingMembers].map(member),
-    });
   }
 
   private tickManifest(): void {
@@ -601,13 +606,4 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     this.emit('error', e);
     this.rejectReady(e);
   }
-}
-
-
-function isBadPiece(err: unknown): boolean {
-  return err instanceof PieceHashMismatchError || err instanceof PieceLengthError;
-}
-
-function isOriginError(err: unknown): boolean {
-  return err instanceof OriginUnavailableError || err instanceof OriginHttpError || err instanceof OriginRangeError || err instanceof OriginFileMissingError;
 }

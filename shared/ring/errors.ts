@@ -22,6 +22,25 @@ export class DeadlineExceededError extends RingmeshError {
   }
 }
 
+/**
+ * A request saw no token for longer than its deadline allows (docs/ring.md, "Deadlines"): `first`
+ * when none had come since it was made, `next` when the ring stalled after `tokens` tokens.
+ */
+export class RingTimeoutError extends RingmeshError {
+  constructor(
+    readonly session: string,
+    readonly wait: 'first' | 'next',
+    readonly limitMs: number,
+    readonly tokens: number,
+  ) {
+    super(
+      wait === 'first'
+        ? `session ${session}: no first token within ${limitMs} ms, expected one from the ring (a stage that never answers, or links that do not carry)`
+        : `session ${session}: no token within ${limitMs} ms after token ${tokens}, expected the next one from the ring (a stage stalled or a link went down)`,
+    );
+  }
+}
+
 /** No ring was ready to serve a request within the wait allowed for one. */
 export class NoRingError extends RingmeshError {
   constructor(

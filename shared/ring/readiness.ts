@@ -1,7 +1,8 @@
-// When a ring counts as ready (docs/ring.md, "Proof of holding"): every stage reported `ready` for
-// the plan's epoch and, where the room has trusted challengers, every contributor stage was also
-// attested for that epoch by one of them (`report held`). Pure: RingPeer feeds it what signaling
-// relays.
+// When a ring counts as ready (docs/ring.md, "When a ring is ready", "Proof of holding"): every
+// stage reported `ready` for the plan's epoch (its stage loaded, its link to the next stage open),
+// this peer's requester has open links to stage 0 and the last stage, and, where the room has
+// trusted challengers, every contributor stage was also attested for that epoch by one of them
+// (`report held`). Pure: RingPeer feeds it what signaling relays and what its transport has open.
 import { z } from 'zod';
 import type { PeerId } from '../ids.ts';
 
@@ -83,12 +84,20 @@ export interface ReadinessInput {
   readonly challengers: readonly PeerId[];
   /** Whether one of `challengers` attested `peer` for `epoch`. */
   readonly proved: (peer: PeerId, epoch: number) => boolean;
+  /** Stages this peer's requester sends to or hears from (ring-links-ready.ts); none when absent. */
+  readonly requesterLinks?: readonly PeerId[];
+  /** Whether this peer has an open link to `peer`. */
+  readonly linked?: (peer: PeerId) => boolean;
 }
 
 export type Readiness =
   | { readonly ready: true }
-  /** `unready`: stages without a ready report for the epoch; `unproven`: contributor stages not attested yet. */
-  | { readonly ready: false; readonly unready: readonly PeerId[]; readonly unproven: readonly PeerId[] };
+  /**
+   * `unready`: stages without a ready report for the epoch (a stage reports only once its stage is
+   * loaded and its link to the next stage is open); `unproven`: contributor stages not attested
+   * yet; `unlinked`: stages this peer's requester has no open link to.
+   */
+  | { readonly ready: false; readonly unready: readonly PeerId[]; readonly unproven: readonly PeerId[]; readonly unlinked: readonly PeerId[] };
 
 /**
  * Whether the ring of `epoch` may take requests. Trusted stages count on their word; contributor
@@ -99,5 +108,6 @@ export function ringReadiness(i: ReadinessInput): Readiness {
   const unready = i.ring.filter((peer) => i.readyEpoch.get(peer) !== i.epoch);
   const gated = i.challengers.length > 0;
   const unproven = gated ? i.ring.filter((peer) => !unready.includes(peer) && !i.isTrusted(peer) && !i.proved(peer, i.epoch)) : [];
-  return unready.length === 0 && unproven.length === 0 ? { ready: true } : { ready: false, unready, unproven };
+  const unlinked = (i.requesterLinks ?? []).filter((peer) => i.linked?.(peer) !== true);
+  return unready.length === 0 && unproven.length === 0 && unlinked.length === 0 ? { ready: true } : { ready: false, unready, unproven, unlinked };
 }

@@ -1,10 +1,12 @@
 // The requester's ring-session state machine as a pure fold (docs/ring.md, "Sessions"): apply(event, state) →
 // {state, effects}. Every request ends with `finished` or `failed` — never silence: a running
 // request must see a token within stepTimeoutMs, a waiting one a ring within replanWaitMs, and
-// each failure spends one retry.
+// each failure spends one retry; whatever happens, its first token must come within firstTokenMs
+// and each next one within nextTokenMs (docs/ring.md, "Deadlines").
 import type { RingmeshError } from '../errors.ts';
 import { asSessionId, type PeerId, type SessionId } from '../ids.ts';
-import { DeadlineExceededError, NoRingError, RetriesExhaustedError, RingBusyError } from './errors.ts';
+import { DeadlineExceededError, NoRingError, RetriesExhaustedError, RingBusyError, RingTimeoutError } from './errors.ts';
+import { progressLimitMs } from './requester-state.ts';
 import type { RequestSpec, RequestState, RequesterEffect, RequesterEvent, RequesterState, RequesterStep } from './requester-state.ts';
 
 /** Wire session id of one submission of a request: a new one per attempt, so frames of an
@@ -36,7 +38,7 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
       if (state.requests.has(event.session)) return step.drop('duplicate-session', `session ${event.session} is already in flight`);
       const request: RequestState = {
         id: event.session, spec: event.spec, generated: [], verified: 0, audit: false, phase: 'waiting', attempt: 0, wire: null,
-        epoch: -1, stages: [], failures: 0, since: event.now,
+        epoch: -1, stages: [], failures: 0, since: event.now, progressAt: event.now,
       };
       if (state.ring === null) step.requests.set(event.session, request);
       else submit(step, request, state.epoch, state.ring, event.now);
@@ -72,7 +74,7 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
         const stop = r.spec.stop.includes(event.tokenId);
         const generated = stop ? r.generated : [...r.generated, event.tokenId];
         const last = stop || generated.length >= r.spec.maxTokens;
-        step.requests.set(r.id, { ...r, generated, ...(stop ? { stopToken: event.tokenId } : {}), phase: last ? 'verifying' : 'running', since: event.now });
+        step.requests.set(r.id, { ...r, generated, ...(stop ? { stopToken: event.tokenId } : {}), phase: last ? 'verifying' : 'running', since: event.now, progressAt: event.now });
         return step.done();
       }
       if (r.spec.stop.includes(event.tokenId)) {
@@ -86,7 +88,7 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
         endOnStages(step, r);
         finish(step, r, { type: 'finished', session: r.id, reason: 'length', tokens: generated });
       } else {
-        step.requests.set(r.id, { ...r, generated, verified: generated.length, since: event.now });
+        step.requests.set(r.id, { ...r, generated, verified: generated.length, since: event.now, progressAt: event.now });
       }
       return step.done();
     }
@@ -142,9 +144,15 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
 /** Checks one request's deadline and timeouts. */
 function tick(step: Step, r: RequestState, now: number): void {
   const { config, ring, epoch } = step.state;
+  const gap = progressLimitMs(config, r);
   if (r.spec.deadlineAt !== undefined && now >= r.spec.deadlineAt) {
     if (r.phase !== 'waiting') endOnStages(step, r);
     giveUp(step, r, new DeadlineExceededError(r.id, r.spec.deadlineAt, r.verified));
+  } else if (gap !== undefined && now - r.progressAt >= gap) {
+    // Across retries and re-plans: however the ring fails, the caller hears within this bound.
+    if (r.phase !== 'waiting') endOnStages(step, r);
+    const noRing = r.phase === 'waiting' && ring === null;
+    giveUp(step, r, noRing ? new NoRingError(r.id, now - r.since) : new RingTimeoutError(r.id, r.generated.length === 0 ? 'first' : 'next', gap, r.verified));
   } else if (r.phase !== 'waiting' && now - r.since >= config.stepTimeoutMs) {
     fail(step, r, r.phase === 'running' ? `no token within ${config.stepTimeoutMs} ms` : `no verification within ${config.stepTimeoutMs} ms`, now);
   } else if (r.phase === 'waiting' && now - r.since >= config.replanWaitMs) {

@@ -4,6 +4,10 @@ import type { RingmeshError } from '../errors.ts';
 import type { PeerId, SessionId } from '../ids.ts';
 import type { RingPrefill, SamplingOptions } from './messages.ts';
 
+/** Default deadlines (docs/ring.md, "Deadlines"): to a request's first token, and between tokens. */
+export const DEFAULT_FIRST_TOKEN_MS = 30_000;
+export const DEFAULT_NEXT_TOKEN_MS = 30_000;
+
 /** Fixed per requester. */
 export interface RequesterConfig {
   /** This peer: stages send tokens here. */
@@ -14,6 +18,14 @@ export interface RequesterConfig {
   readonly stepTimeoutMs: number;
   /** After a failure, how long to wait for a new ring before re-submitting to the current one. */
   readonly replanWaitMs: number;
+  /**
+   * Deadlines of every request (docs/ring.md, "Deadlines"): its first token within `firstTokenMs`
+   * of the call, each later one within `nextTokenMs` of the one before, across retries and
+   * re-plans; else it ends with RingTimeoutError (NoRingError while no ring is ready at all).
+   * Absent: no such deadline.
+   */
+  readonly firstTokenMs?: number;
+  readonly nextTokenMs?: number;
   /**
    * Whether a new submission to `ring` is audited (docs/ring.md, "Verified compute"): its tokens
    * are held until the requester's verifier confirms their steps. Absent: never.
@@ -60,6 +72,8 @@ export interface RequestState {
   readonly failures: number;
   /** When the current phase began; for `running`, when the last token arrived. */
   readonly since: number;
+  /** When the request was made, or its latest token arrived: its deadlines count from here. */
+  readonly progressAt: number;
 }
 
 export interface RequesterState {
@@ -117,8 +131,8 @@ export function initialRequesterState(config: RequesterConfig): RequesterState {
 }
 
 /**
- * When the edge should deliver the next `tick`: the earliest deadline, step timeout or re-plan
- * wait among the requests; null when nothing is waiting on time.
+ * When the edge should deliver the next `tick`: the earliest deadline, token deadline, step
+ * timeout or re-plan wait among the requests; null when nothing is waiting on time.
  */
 export function nextWakeAt(state: RequesterState): number | null {
   let at: number | null = null;
@@ -127,7 +141,14 @@ export function nextWakeAt(state: RequesterState): number | null {
   };
   for (const r of state.requests.values()) {
     if (r.spec.deadlineAt !== undefined) consider(r.spec.deadlineAt);
+    const gap = progressLimitMs(state.config, r);
+    if (gap !== undefined) consider(r.progressAt + gap);
     consider(r.since + (r.phase === 'waiting' ? state.config.replanWaitMs : state.config.stepTimeoutMs));
   }
   return at;
+}
+
+/** How long `r` may go without a token now: to its first one, or to the next; undefined: no limit. */
+export function progressLimitMs(config: RequesterConfig, r: RequestState): number | undefined {
+  return r.generated.length === 0 ? config.firstTokenMs : config.nextTokenMs;
 }

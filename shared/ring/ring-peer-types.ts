@@ -26,6 +26,8 @@ export type RingPeerEvent =
   | { readonly event: 'insufficient-memory'; readonly epoch: number; readonly missingBytes: number }
   | { readonly event: 'stage-loaded'; readonly epoch: number; readonly start: number; readonly end: number; readonly ms: number }
   | { readonly event: 'ring-ready'; readonly epoch: number; readonly ring: readonly string[] }
+  /** A link the ring of `epoch` needs (to the next stage, or this requester's to stage 0 or the last) did not open; retried while the plan stands. */
+  | { readonly event: 'ring-link-down'; readonly epoch: number; readonly peer: PeerId; readonly attempt: number; readonly reason: string }
   | { readonly event: 'frame-dropped'; readonly reason: string; readonly detail: string }
   | { readonly event: 'peer-banned'; readonly peer: PeerId; readonly strikes: number }
   /** This peer's verifier caught `peer` (docs/ring.md, "Verified compute") and asked the server to evict it. */

@@ -9,6 +9,7 @@ import type { RingMessage } from './messages.ts';
 import { RingLink } from './ring-link.ts';
 import { MODEL_REPORT, parseRingPlan, READY_REPORT, readyReportSchema, ringPeers, type ModelReportData, type PlannedRing, type RingPlan } from './ring-plan.ts';
 import { RingRequester } from './ring-requester.ts';
+import { DEFAULT_FIRST_TOKEN_MS, DEFAULT_NEXT_TOKEN_MS } from './requester-state.ts';
 import { checkRingMessage, ringMessageLimits, type RingMessageLimits } from './ring-message-limits.ts';
 import { newSessionId } from './session-id.ts';
 import { stageLimitsFor } from './stage-budget.ts';
@@ -16,6 +17,7 @@ import { RingStageRunner } from './stage-runner.ts';
 import { RingAudits } from './ring-audits.ts';
 import { HoldingChallenger } from './holding-challenger.ts';
 import { HELD_REPORT, HoldingAttestations, ringReadiness } from './readiness.ts';
+import { nextStageOf, requesterLinksOf, RingLinkOpener } from './ring-links-ready.ts';
 import type { RingPeerEvent, RingPeerOptions, RingPeerStatus } from './ring-peer-types.ts';
 
 export type { RingPeerEvent, RingPeerOptions, RingPeerStatus, UnitSource } from './ring-peer-types.ts';
@@ -53,6 +55,9 @@ export class RingPeer {
   private stagesOfRecentPlans = new Set<PeerId>();
   private readonly attestations = new HoldingAttestations();
   private readonly challenger: HoldingChallenger | null;
+  private readonly links: RingLinkOpener;
+  /** `epoch:peer` of the requester links being opened, so each is dialed once per plan. */
+  private readonly requesterDials = new Set<string>();
 
   constructor(private readonly opts: RingPeerOptions) {
     const self = opts.signaling.peerId;
@@ -78,10 +83,15 @@ export class RingPeer {
       onEvicted: (peer, reason) => this.emit({ event: 'peer-evicted', peer, reason }),
       onError: (message) => this.emit({ event: 'error', message }),
     });
+    this.links = new RingLinkOpener({
+      transport: opts.transport, clock: opts.clock,
+      onDown: (peer, attempt, reason) => this.emit({ event: 'ring-link-down', epoch: this.plan?.epoch ?? -1, peer, attempt, reason }),
+    });
     const r = opts.requester ?? {};
     this.requester = new RingRequester({
       config: {
         self, maxRetries: r.maxRetries ?? 3, stepTimeoutMs: r.stepTimeoutMs ?? 30_000, replanWaitMs: r.replanWaitMs ?? 120_000,
+        firstTokenMs: r.firstTokenMs ?? DEFAULT_FIRST_TOKEN_MS, nextTokenMs: r.nextTokenMs ?? DEFAULT_NEXT_TOKEN_MS,
         audit: (ring) => this.audits.shouldAudit(ring),
       },
       send: (to, m) => this.requesterSend(to, m),
@@ -274,7 +284,21 @@ export class RingPeer {
     }
     this.runner = this.stageRunner;
     this.runner.setPlan(epoch, ringPeers(plan));
-    this.readyEpoch.set(self, epoch);
+    // `ready` only once the link to the next stage is open: a stage that cannot pass its output on
+    // would make the ring take requests it never answers (docs/ring.md, "When a ring is ready").
+    const next = nextStageOf(ringPeers(plan), self);
+    if (next === null || this.links.isOpen(next)) return this.reportReady(epoch);
+    void this.links.open(next, () => this.isCurrent(epoch)).then((open) => {
+      if (open && this.isCurrent(epoch)) this.reportReady(epoch);
+    });
+  }
+
+  private isCurrent(epoch: number): boolean {
+    return !this.closed && this.plan?.epoch === epoch;
+  }
+
+  private reportReady(epoch: number): void {
+    this.readyEpoch.set(this.opts.signaling.peerId as PeerId, epoch);
     this.report(READY_REPORT, { planEpoch: epoch });
     this.checkReady();
   }
@@ -289,14 +313,33 @@ export class RingPeer {
     // Contributor stages also need a trusted challenger's attestation, where the room has one.
     const trusted = (peer: PeerId): boolean => this.opts.signaling.members.get(peer)?.role === 'trusted';
     const challengers = [...this.opts.signaling.members.keys()].filter((peer) => trusted(peer) && this.attestations.challenges(peer));
+    const self = this.opts.signaling.peerId as PeerId;
     const readiness = ringReadiness({
       epoch: p.epoch, ring, readyEpoch: this.readyEpoch, isTrusted: trusted, challengers,
       proved: (peer, epoch) => this.attestations.proved(peer, epoch, (by) => challengers.includes(by)),
+      requesterLinks: requesterLinksOf(ring, self),
+      linked: (peer) => this.links.isOpen(peer),
     });
-    if (!readiness.ready) return;
+    if (!readiness.ready) {
+      if (readiness.unready.length === 0 && readiness.unproven.length === 0) this.openRequesterLinks(p.epoch, readiness.unlinked);
+      return;
+    }
     this.readyAnnounced = p.epoch;
     this.emit({ event: 'ring-ready', epoch: p.epoch, ring });
     this.requester.onPlan(p.epoch, ring);
+  }
+
+  /** Dials this requester's missing links to the ring's ends; the check runs again once one opens. */
+  private openRequesterLinks(epoch: number, peers: readonly PeerId[]): void {
+    for (const peer of peers) {
+      const key = `${epoch}:${peer}`;
+      if (this.requesterDials.has(key)) continue;
+      this.requesterDials.add(key);
+      void this.links.open(peer, () => this.isCurrent(epoch)).then((open) => {
+        this.requesterDials.delete(key);
+        if (open && this.isCurrent(epoch)) this.checkReady();
+      });
+    }
   }
 
   /**

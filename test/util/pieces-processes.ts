@@ -22,10 +22,13 @@ export interface PeerProcess {
 
 const BIN = join(import.meta.dirname, '../../bin/node-peer.js');
 
-/** `node-peer start --bind-address 127.0.0.1 …args`, or `script` (a .ts file run with tsx) instead. */
-export function startPeerProcess(name: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; script?: string } = {}): PeerProcess {
+/**
+ * `node-peer start --bind-address 127.0.0.1 …args`, or `script` (a .ts file run with tsx) instead;
+ * `asReadme`: no --bind-address, exactly the flags given (the README's commands).
+ */
+export function startPeerProcess(name: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; script?: string; asReadme?: boolean } = {}): PeerProcess {
   const cmd = opts.script ? ['--import', 'tsx', opts.script] : [BIN, 'start'];
-  const child = spawn(process.execPath, [...cmd, '--bind-address', '127.0.0.1', ...args], {
+  const child = spawn(process.execPath, [...cmd, ...(opts.asReadme === true ? [] : ['--bind-address', '127.0.0.1']), ...args], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -3,7 +3,11 @@ import type { CachedModel } from '../stores/app-state.ts';
 
 const mb = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MB`;
 
-/** Models kept in this browser (a returning visitor loads them from here) and a clear button. Event out: `clear-cache`. */
+/**
+ * Models kept in this browser (a returning visitor loads them from here) and a clear button, disabled
+ * when nothing is kept. `data-checked` on the empty line: the store has been read (storageBytes set).
+ * Event out: `clear-cache`.
+ */
 export class RmCache extends LitElement {
   static override properties = {
     cached: { attribute: false },
@@ -27,12 +31,12 @@ export class RmCache extends LitElement {
     const empty = this.cached.length === 0 && (this.storageBytes ?? 0) === 0;
     return html`
       ${empty
-        ? html`<p data-testid="cache-empty">Nothing cached in this browser yet.</p>`
+        ? html`<p data-testid="cache-empty" data-checked=${this.storageBytes === null ? 'no' : 'yes'}>Nothing cached in this browser yet.</p>`
         : html`<ul data-testid="cache-list">
               ${this.cached.map(
                 (m) => html`<li data-testid="cached-model">${m.name} — ${mb(m.bytes)}${m.bytes < m.totalBytes ? ` of ${mb(m.totalBytes)} (this tab's layers)` : ''}</li>`,
               )}
-              ${this.cached.length === 0 ? html`<li>partial model pieces</li>` : ''}
+              ${this.cached.length === 0 ? html`<li>pieces of models not fully downloaded</li>` : ''}
             </ul>
             ${this.storageBytes !== null ? html`<p data-testid="storage-used">Storage used by this site: ${mb(this.storageBytes)}${this.storageQuota !== null ? ` of ${mb(this.storageQuota)} quota` : ''}</p>` : ''}`}
       <button data-testid="clear-cache" ?disabled=${this.disabled || empty} title=${this.disabled ? 'stop contributing first' : ''}

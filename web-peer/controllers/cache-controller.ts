@@ -6,8 +6,8 @@ import type { Store } from '../stores/store.ts';
 /**
  * What a returning visitor has cached: every complete model in the piece store, plus the share of
  * `currentModelId` this tab holds (a contributing tab keeps only its layers' pieces), each with its
- * name from the stored manifest and its size; and the storage this origin uses and its quota. `clear()` removes
- * every piece and record.
+ * name from the stored manifest and its size; and the storage this origin uses and its quota (0 used
+ * when it holds nothing but room manifests). `clear()` removes every piece and record.
  */
 export class CacheController {
   constructor(
@@ -28,8 +28,12 @@ export class CacheController {
       if (partial !== null) cached.push(partial);
     }
     const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
-    const pieces = await this.store.list();
-    this.app.update({ cached, storageBytes: pieces.length === 0 ? 0 : (estimate?.usage ?? null), storageQuota: estimate?.quota ?? null });
+    // Joining a room stores its manifest (keyed by the model id) before any piece: a fresh visitor
+    // holding only that has nothing cached to show or clear.
+    const manifests = new Set([...cached.map((m) => m.modelId), ...(current === null ? [] : [current])]);
+    const pieces = (await this.store.list()).filter((hash) => !manifests.has(hash));
+    const holds = cached.length > 0 || pieces.length > 0;
+    this.app.update({ cached, storageBytes: holds ? (estimate?.usage ?? null) : 0, storageQuota: estimate?.quota ?? null });
   }
 
   async clear(): Promise<void> {

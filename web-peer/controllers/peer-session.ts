@@ -137,6 +137,7 @@ export class PeerSession {
     const hash = await sha256Hex(bytes);
     if (hash !== entry.sha256) throw new RingmeshError(`tokenizer ${entry.file}: sha256 ${hash}, expected ${entry.sha256}`);
     this.tokenizerBytes = bytes;
+    this.swarm?.holdTokenizer(bytes); // served to peers joined by model id without an origin
     return createTokenizer(entry, bytes, manifest.architecture.vocabSize);
   }
 

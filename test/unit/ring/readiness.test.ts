@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { asPeerId, type PeerId } from '../../../shared/ids.ts';
 import { HoldingAttestations, MAX_HELD_LIST, ringReadiness, type ReadinessInput } from '../../../shared/ring/readiness.ts';
+import { nextStageOf, requesterLinksOf } from '../../../shared/ring/ring-links-ready.ts';
 
 const [T, U, A, B] = ['trusted-1', 'trusted-2', 'contrib-a', 'contrib-b'].map(asPeerId) as [PeerId, PeerId, PeerId, PeerId];
 const trusted = new Set<PeerId>([T, U]);
@@ -18,15 +19,15 @@ function input(over: Partial<ReadinessInput> & { att?: HoldingAttestations }): R
 describe('ringReadiness', () => {
   it('without a challenger in the room, every stage that reported ready counts (claims are all there is)', () => {
     expect(ringReadiness(input({}))).toEqual({ ready: true });
-    expect(ringReadiness(input({ readyEpoch: new Map([[T, 5], [A, 4], [B, 5]]) }))).toEqual({ ready: false, unready: [A], unproven: [] });
+    expect(ringReadiness(input({ readyEpoch: new Map([[T, 5], [A, 4], [B, 5]]) }))).toEqual({ ready: false, unready: [A], unproven: [], unlinked: [] });
   });
 
   it('with a challenger, contributor stages wait for an attestation of this epoch; trusted ones do not', () => {
     const att = new HoldingAttestations();
     att.record(T, true, { planEpoch: 5, proven: [], failed: [] });
-    expect(ringReadiness(input({ att }))).toEqual({ ready: false, unready: [], unproven: [A, B] });
+    expect(ringReadiness(input({ att }))).toEqual({ ready: false, unready: [], unproven: [A, B], unlinked: [] });
     att.record(T, true, { planEpoch: 5, proven: [A], failed: [B] });
-    expect(ringReadiness(input({ att }))).toEqual({ ready: false, unready: [], unproven: [B] });
+    expect(ringReadiness(input({ att }))).toEqual({ ready: false, unready: [], unproven: [B], unlinked: [] });
     att.record(T, true, { planEpoch: 5, proven: [A, B], failed: [] });
     expect(ringReadiness(input({ att }))).toEqual({ ready: true });
   });
@@ -40,7 +41,7 @@ describe('ringReadiness', () => {
   it('a stage not ready yet is listed as unready, not unproven', () => {
     const att = new HoldingAttestations();
     att.record(T, true, { planEpoch: 5, proven: [], failed: [] });
-    expect(ringReadiness(input({ att, readyEpoch: new Map([[T, 5], [A, 5]]) }))).toEqual({ ready: false, unready: [B], unproven: [A] });
+    expect(ringReadiness(input({ att, readyEpoch: new Map([[T, 5], [A, 5]]) }))).toEqual({ ready: false, unready: [B], unproven: [A], unlinked: [] });
   });
 
   it('only attestations of challengers still in the room count', () => {
@@ -49,6 +50,26 @@ describe('ringReadiness', () => {
     att.record(U, true, { planEpoch: 5, proven: [], failed: [] });
     // T left: U gates, and U has not attested anyone yet.
     expect(ringReadiness(input({ att, challengers: [U] }))).toMatchObject({ ready: false, unproven: [A, B] });
+  });
+});
+
+describe('ringReadiness: links', () => {
+  it('a ring every stage reported ready is not ready while this requester has no link to its ends', () => {
+    const open = new Set<PeerId>([T]);
+    const linked = (p: PeerId): boolean => open.has(p);
+    expect(ringReadiness(input({ requesterLinks: [T, B], linked }))).toEqual({ ready: false, unready: [], unproven: [], unlinked: [B] });
+    open.add(B);
+    expect(ringReadiness(input({ requesterLinks: [T, B], linked }))).toEqual({ ready: true });
+  });
+
+  it('the ends of a ring and the next stage, as seen from each member', () => {
+    expect([T, A, B].map((p) => nextStageOf([T, A, B], p))).toEqual([A, B, T]);
+    expect(nextStageOf([T], T)).toBeNull();
+    expect(nextStageOf([T, A], U)).toBeNull();
+    expect(requesterLinksOf([T, A, B], A)).toEqual([T, B]);
+    expect(requesterLinksOf([T, A, B], T)).toEqual([B]);
+    expect(requesterLinksOf([T], T)).toEqual([]);
+    expect(requesterLinksOf([T], U)).toEqual([T]);
   });
 });
 
