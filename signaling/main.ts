@@ -14,6 +14,8 @@ import { createRingPlanHook, REPLAN_REPORT_KINDS } from './plan-hook.ts';
 import { createSignalingServer } from './server.ts';
 
 const env = process.env;
+/** Exit code of a bad flag or environment variable; runtime errors (a port in use) exit 1. */
+const USAGE_EXIT_CODE = 2;
 const int = (value: string): number => {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
@@ -57,6 +59,9 @@ const envName = (key: string): string => `RINGMESH_${key.replace(/[A-Z]/g, (c) =
 async function main(): Promise<void> {
   const program = new Command('ringmesh-signal')
     .description('ringmesh signaling server: rooms, peer ids, SDP/ICE relay, plans; serves the web page at /')
+    // Usage errors exit 2, as node-peer's do (README, exit codes); help and version exit 0.
+    .exitOverride((err) => process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : USAGE_EXIT_CODE))
+    .showHelpAfterError('(see ringmesh-signal --help)')
     .option('--host <host>', 'interface to listen on (RINGMESH_HOST)', env['RINGMESH_HOST'] ?? '127.0.0.1')
     .option('--port <port>', 'port, 0 = any free one (RINGMESH_PORT)', int, envInt('RINGMESH_PORT') ?? 8787)
     .option('--token-secret <secret>', 'require join tokens signed with this secret (RINGMESH_TOKEN_SECRET)', env['RINGMESH_TOKEN_SECRET'])
@@ -147,5 +152,5 @@ try {
   // The CLI edge: a bad flag, variable or port is reported in one line with a non-zero exit.
   const config = err instanceof SignalingConfigError;
   console.error(`ringmesh-signal: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(config ? 2 : 1);
+  process.exit(config ? USAGE_EXIT_CODE : 1);
 }

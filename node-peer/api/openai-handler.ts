@@ -17,6 +17,8 @@ import { chatRequestSchema, completionRequestSchema, type ChatRequest, type Comp
 import { ChatTemplateError, type ChatRenderer } from '../../shared/chat/chat-template.ts';
 import { streamCompletion, type CompletionDelta, type CompletionOutcome, type CompletionParams } from './completion-stream.ts';
 import { toApiError } from './error-mapping.ts';
+import { ContextLengthExceededError } from '../../shared/engine/errors.ts';
+import { PromptTooLongError } from '../../shared/generate/errors.ts';
 import { sseResponse } from './sse.ts';
 
 export interface OpenAiHandlerOptions {
@@ -136,7 +138,7 @@ export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
   const complete = async (p: Prepared, signal: AbortSignal, slot: Slot): Promise<Response> => {
     const id = newId(p.kind);
     const created = now();
-    const gen = counted(streamCompletion(o.requester, o.tokenizer, p.promptIds, p.params, signal), slot);
+    const gen = counted(namingPrompt(streamCompletion(o.requester, o.tokenizer, p.promptIds, p.params, signal), p.kind === 'chat' ? 'messages' : 'prompt'), slot);
     const usage = (n: number): Record<string, number> => ({ prompt_tokens: p.promptIds.length, completion_tokens: n, total_tokens: p.promptIds.length + n });
     const head = { id, object: p.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model: modelName };
     const promptIdsField = p.returnIds ? { prompt_token_ids: p.promptIds } : {};
@@ -250,6 +252,18 @@ export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
     for (const [k, v] of Object.entries(headers)) response.headers.set(k, v);
     return response;
   };
+}
+
+/** A ring that finds the prompt too long names the request's own field: `messages` (chat) or `prompt`. */
+async function* namingPrompt(gen: AsyncGenerator<CompletionDelta, CompletionOutcome>, param: PromptParam): AsyncGenerator<CompletionDelta, CompletionOutcome> {
+  try {
+    return yield* gen;
+  } catch (err) {
+    if (err instanceof PromptTooLongError || err instanceof ContextLengthExceededError) {
+      throw new ApiError(400, err.message, 'invalid_request_error', param, 'context_length_exceeded', { cause: err });
+    }
+    throw err;
+  }
 }
 
 function newId(kind: Kind): string {

@@ -2,7 +2,7 @@
 // an edited source is never shadowed by an old bundle. The real launcher runs in a scratch copy of
 // the layout (bin/, node-peer/, shared/, package.json, dist/node-peer/main.mjs) whose "CLI" only
 // says which one ran.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ const tmp = makeTempDir('bin');
 const at = (p: string): string => tmp.path(p);
 const run = (env: NodeJS.ProcessEnv = {}): string => execFileSync(process.execPath, [at('bin/node-peer.js')], { env: { ...process.env, ...env }, encoding: 'utf8' }).trim();
 const setTime = (p: string, s: number): void => utimesSync(at(p), s, s);
+const stderrOf = (env: NodeJS.ProcessEnv = {}): string => spawnSync(process.execPath, [at('bin/node-peer.js')], { env: { ...process.env, ...env }, encoding: 'utf8' }).stderr;
 
 beforeAll(() => {
   for (const d of ['bin', 'node-peer/cli', 'shared/wire', 'dist/node-peer']) mkdirSync(at(d), { recursive: true });
@@ -44,5 +45,13 @@ describe('bin/node-peer.js', () => {
     expect(run()).toBe('bundle');
     setTime('package.json', 5_000_000); // dependencies changed
     expect(run()).toBe('source');
+  });
+
+  it('says on stderr when it runs the sources because the bundle is stale (not when asked to)', () => {
+    setTime('dist/node-peer/main.mjs', 1_000);
+    expect(stderrOf()).toBe('node-peer: dist/node-peer/main.mjs is older than the sources: running the TypeScript through tsx (slower start; `npm run build:node` bundles it)\n');
+    expect(stderrOf({ RINGMESH_NO_BUNDLE: '1' })).toBe('');
+    setTime('dist/node-peer/main.mjs', 9_000_000);
+    expect(stderrOf()).toBe('');
   });
 });
