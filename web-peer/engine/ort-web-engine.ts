@@ -6,6 +6,7 @@ import { OrtStage, warmUpStage } from '../../shared/engine/ort-stage.ts';
 import { createSerialQueue } from '../../shared/engine/serial-queue.ts';
 import { buildStageGraph } from '../../shared/graph/build-stage-graph.ts';
 import { StageIo } from '../../shared/graph/stage-io.ts';
+import { dequantizeStageUnits } from './dequantize-stage-units.ts';
 
 export interface OrtWebEngineOptions {
   /** 'auto' (default): WebGPU when an adapter exists, else WASM. */
@@ -17,6 +18,13 @@ export interface OrtWebEngineOptions {
    * its Node build that loads the .wasm files from node_modules/onnxruntime-web/dist by itself.
    */
   readonly ort?: typeof OrtWeb;
+  /**
+   * How q8/q4 linear weights run on WASM. 'quantized' (default): MatMulNBits on the stored bytes.
+   * 'fp32': widened to fp32 once at load (dequantize-stage-units.ts) — WASM has no n-bit GEMM
+   * kernel, so this runs ~fp32 speed instead of dequantizing every matrix on every run, for 4
+   * bytes per weight in the WASM heap (4 GiB at most). Ignored on WebGPU.
+   */
+  readonly linearWeights?: 'quantized' | 'fp32';
 }
 
 interface GpuNavigator {
@@ -68,6 +76,7 @@ export class OrtWebEngine implements Engine {
 
   async loadStage(spec: StageSpec): Promise<Stage> {
     const ort = await this.runtime();
+    if (this.kind === 'wasm' && this.options.linearWeights === 'fp32') spec = { ...spec, ...dequantizeStageUnits(spec.manifest, spec.units) };
     // WebGPU keeps whole caches on the GPU between runs; WASM copies outputs out of its heap, so
     // there only each run's new rows come out and the cache is kept on the JS side.
     const graph = buildStageGraph(spec.manifest, spec.range, { kvCache: this.kind === 'webgpu' ? 'present' : 'append' });
