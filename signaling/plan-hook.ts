@@ -1,13 +1,18 @@
 // The ring planner as the signaling server's plan hook: on every membership change (and when a
-// member's model report arrives) it plans the room's ring from the members' capabilities,
+// member's model report arrives) it plans the room's rings from the members' capabilities and the
+// round trips trusted members measured (planRoom: the fastest ring, then replica rings; docs/planner.md),
 // re-planning from the room's previous plan so few layers move. It plans only the room's own model
 // (the room id, or the model the operator set for the room), from the shape the server derived
 // from a verified manifest (model-report.ts), never from a shape a member claimed.
 import type { Logger } from 'pino';
 import type { PeerId, RoomId } from '../shared/ids.ts';
 import type { Member } from '../shared/planner/member.ts';
-import type { Plan } from '../shared/planner/plan.ts';
+import type { Plan, PlanStage } from '../shared/planner/plan.ts';
 import { planPartition } from '../shared/planner/plan-partition.ts';
+import { planRoom } from '../shared/planner/plan-room.ts';
+import type { RoomPlan } from '../shared/planner/room-plan.ts';
+import type { RttSample } from '../shared/planner/rtt.ts';
+import { RTT_REPORT, rttReportSchema } from '../shared/ring/rtt-report.ts';
 import { MODEL_REPORT, verifiedModelReportSchema, type ModelReport, type RingPlan } from '../shared/ring/ring-plan.ts';
 import { SPEED_REPORT, speedReportSchema } from '../shared/ring/speed-report.ts';
 import type { MemberView, PlanHook } from './options.ts';
@@ -21,6 +26,11 @@ export interface RingPlanHookOptions {
   readonly log?: Logger;
   /** Model ids for rooms whose name is not one (as the server's `roomModels`); other rooms plan the model named by their id. */
   readonly roomModels?: ReadonlyMap<string, string>;
+  /**
+   * `latency` (default): planRoom — fewest hops and replica rings by expected ms per token.
+   * `memory`: planPartition — one ring over the members, layers in proportion to memory ÷ speed.
+   */
+  readonly placement?: 'latency' | 'memory';
 }
 
 /**
@@ -83,18 +93,41 @@ function referenceSpeed(members: readonly MemberView[]): number {
   return trusted.length === 0 ? DEFAULT_SPEED_MS_PER_LAYER : (trusted[Math.floor((trusted.length - 1) / 2)] as number);
 }
 
+/**
+ * Round trips as the planner takes them: only what trusted members measured (their latest `rtt`
+ * reports) of links to members still here. A contributor could report low round trips to win a
+ * ring's ends or high ones to push honest members out; trusted members' word is all the plan uses.
+ */
+export function trustedRttSamples(members: readonly MemberView[]): RttSample[] {
+  const here = new Set<string>(members.map((m) => m.peerId));
+  const out: RttSample[] = [];
+  for (const m of members) {
+    if (m.role !== 'trusted') continue;
+    const r = rttReportSchema.safeParse(m.reports.get(RTT_REPORT)?.data);
+    if (!r.success) continue;
+    for (const l of r.data.links) if (l.peer !== m.peerId && here.has(l.peer)) out.push({ a: m.peerId, b: l.peer as PeerId, rttMs: l.rttMs });
+  }
+  return out;
+}
+
+const wireStages = (ring: readonly PlanStage[]): { peerId: string; start: number; end: number }[] => ring.map((s) => ({ peerId: s.peerId as string, start: s.start, end: s.end }));
+
 /** Report kinds after which the room is planned again (the model shape arriving). */
 export const REPLAN_REPORT_KINDS: ReadonlySet<string> = new Set([MODEL_REPORT]);
 
 export function createRingPlanHook(opts: RingPlanHookOptions = {}): PlanHook {
-  const previous = new Map<RoomId, { modelId: string; plan: Plan }>();
+  const previous = new Map<RoomId, { modelId: string; plan: Plan | RoomPlan }>();
+  const latency = (opts.placement ?? 'latency') === 'latency';
   return (room, members, epoch): RingPlan | undefined => {
     const model = roomModel(room, members, opts.roomModels);
     if (model === undefined) return undefined; // nobody told us the model yet: nothing to plan
     const planMembers = plannerMembers(members);
     const before = previous.get(room);
     const usable = before !== undefined && before.modelId === model.modelId && before.plan.ring.at(-1)?.end === model.shape.numLayers;
-    const result = planPartition(model.shape, planMembers, usable ? before.plan : undefined);
+    const prior = usable ? before.plan : undefined;
+    const result = latency
+      ? planRoom(model.shape, planMembers, { rttMs: trustedRttSamples(members), ...(prior === undefined ? {} : { previous: prior }) })
+      : planPartition(model.shape, planMembers, prior);
     if (result.kind === 'insufficient') {
       opts.log?.info({ room, epoch, missingBytes: result.missingBytes }, 'ring plan: insufficient memory');
       return { kind: 'insufficient', modelId: model.modelId, missingBytes: result.missingBytes, requiredBytes: result.requiredBytes };
@@ -102,8 +135,14 @@ export function createRingPlanHook(opts: RingPlanHookOptions = {}): PlanHook {
     previous.delete(room);
     previous.set(room, { modelId: model.modelId, plan: result.plan });
     if (previous.size > MAX_ROOMS_REMEMBERED) previous.delete(previous.keys().next().value as RoomId);
-    const ring = result.plan.ring.map((s) => ({ peerId: s.peerId as string, start: s.start, end: s.end }));
-    opts.log?.info({ room, epoch, ring }, 'ring plan');
-    return { kind: 'planned', modelId: model.modelId, numLayers: model.shape.numLayers, ring, seeders: result.plan.seeders.map((s) => s.peerId as PeerId as string) };
+    const ring = wireStages(result.plan.ring);
+    // `ring` stays the first ring, so a peer that knows only `ring` serves (or uses) that one.
+    const plan: Plan | RoomPlan = result.plan;
+    const rings = 'rings' in plan ? (plan as RoomPlan).rings.map((r) => (r.ring === plan.ring ? ring : wireStages(r.ring))) : undefined;
+    opts.log?.info({ room, epoch, rings: rings ?? [ring] }, 'ring plan');
+    return {
+      kind: 'planned', modelId: model.modelId, numLayers: model.shape.numLayers, ring, ...(rings === undefined ? {} : { rings }),
+      seeders: result.plan.seeders.map((s) => s.peerId as PeerId as string),
+    };
   };
 }

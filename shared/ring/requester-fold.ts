@@ -6,6 +6,7 @@
 import type { RingmeshError } from '../errors.ts';
 import { asSessionId, type PeerId, type SessionId } from '../ids.ts';
 import { DeadlineExceededError, NoRingError, RetriesExhaustedError, RingBusyError, RingTimeoutError } from './errors.ts';
+import { pickRing } from './ring-choice.ts';
 import { progressLimitMs } from './requester-state.ts';
 import type { RequestSpec, RequestState, RequesterEffect, RequesterEvent, RequesterState, RequesterStep } from './requester-state.ts';
 
@@ -22,8 +23,16 @@ class Step {
   constructor(readonly state: RequesterState) {
     this.requests = new Map(state.requests);
   }
-  done(over: Partial<Pick<RequesterState, 'epoch' | 'ring'>> = {}): RequesterStep {
-    return { state: { ...this.state, ...over, requests: this.requests }, effects: this.effects };
+  done(): RequesterStep {
+    return { state: { ...this.state, requests: this.requests }, effects: this.effects };
+  }
+  /**
+   * The ring for a submission now (least loaded, nearest) through none of `avoid` — by default
+   * the peers lost this epoch; null: none.
+   */
+  pick(avoid: readonly PeerId[] = this.state.lost): readonly PeerId[] | null {
+    const { rings, epoch, config } = this.state;
+    return pickRing({ rings, epoch, self: config.self, ...(config.rttMs === undefined ? {} : { rttMs: config.rttMs }) }, this.requests.values(), avoid);
   }
   drop(reason: Extract<RequesterEffect, { type: 'dropped' }>['reason'], detail: string): RequesterStep {
     this.effects.push({ type: 'dropped', reason, detail });
@@ -32,6 +41,12 @@ class Step {
 }
 
 export function applyRequesterEvent(event: RequesterEvent, state: RequesterState): RequesterStep {
+  if (event.type === 'plan-changed') return planChanged(event, state);
+  if (event.type === 'stage-failed' && event.peer !== undefined && !state.lost.includes(event.peer)) {
+    // A lost peer takes its ring out of the choice until the next plan (but for the re-submission
+    // after the re-plan wait, when no other ring came): its sessions fail over.
+    state = { ...state, lost: [...state.lost, event.peer] };
+  }
   const step = new Step(state);
   switch (event.type) {
     case 'submitted': {
@@ -40,25 +55,10 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
         id: event.session, spec: event.spec, generated: [], verified: 0, audit: false, phase: 'waiting', attempt: 0, wire: null,
         epoch: -1, stages: [], failures: 0, since: event.now, progressAt: event.now,
       };
-      if (state.ring === null) step.requests.set(event.session, request);
-      else submit(step, request, state.epoch, state.ring, event.now);
+      const ring = step.pick();
+      if (ring === null) step.requests.set(event.session, request);
+      else submit(step, request, state.epoch, ring, event.now);
       return step.done();
-    }
-    case 'plan-changed': {
-      // The same epoch may come twice: first with no ring (plan known, stages still loading), then
-      // with its ring once every stage is ready. Anything else not newer is stale.
-      const becameReady = event.epoch === state.epoch && state.ring === null && event.ring.length > 0;
-      if (event.epoch < state.epoch || (event.epoch === state.epoch && !becameReady)) {
-        return step.drop('stale-plan', `plan epoch ${event.epoch}, already at ${state.epoch}`);
-      }
-      const ring = event.ring.length === 0 ? null : event.ring;
-      for (const r of state.requests.values()) {
-        if (r.phase !== 'waiting') endOnStages(step, r);
-        // Every stage may hold different layers now, so a running request restarts on the new ring.
-        if (ring !== null) submit(step, r, event.epoch, ring, event.now);
-        else step.requests.set(r.id, { ...r, phase: 'waiting', since: event.now });
-      }
-      return step.done({ epoch: event.epoch, ring });
     }
     case 'token-received': {
       const r = byWire(state, event.session);
@@ -141,9 +141,34 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
   }
 }
 
+/**
+ * New ready rings. The same epoch may come several times: first with none (plan known, stages
+ * still loading), then again each time one more of its rings is ready; waiting requests go to
+ * them, running ones stay where they are. A newer epoch restarts every running request: each
+ * stage may hold different layers now (the replay of prompt + tokens keeps greedy output the same).
+ */
+function planChanged(event: Extract<RequesterEvent, { type: 'plan-changed' }>, state: RequesterState): RequesterStep {
+  const newer = event.epoch > state.epoch;
+  const lost = newer ? [] : state.lost;
+  const rings = (event.rings ?? [event.ring]).filter((ring) => ring.length > 0);
+  // Within an epoch rings only become ready: a list no longer than the known one is not news.
+  if (event.epoch < state.epoch || (!newer && rings.length <= state.rings.length)) {
+    return new Step(state).drop('stale-plan', `plan epoch ${event.epoch}, already at ${state.epoch}`);
+  }
+  const step = new Step({ ...state, epoch: event.epoch, rings, lost });
+  for (const r of state.requests.values()) {
+    if (!newer && r.phase !== 'waiting') continue;
+    if (r.phase !== 'waiting') endOnStages(step, r);
+    const ring = step.pick();
+    if (ring !== null) submit(step, r, event.epoch, ring, event.now);
+    else step.requests.set(r.id, { ...r, phase: 'waiting', since: event.now });
+  }
+  return step.done();
+}
+
 /** Checks one request's deadline and timeouts. */
 function tick(step: Step, r: RequestState, now: number): void {
-  const { config, ring, epoch } = step.state;
+  const { config, rings, epoch } = step.state;
   const gap = progressLimitMs(config, r);
   if (r.spec.deadlineAt !== undefined && now >= r.spec.deadlineAt) {
     if (r.phase !== 'waiting') endOnStages(step, r);
@@ -151,12 +176,14 @@ function tick(step: Step, r: RequestState, now: number): void {
   } else if (gap !== undefined && now - r.progressAt >= gap) {
     // Across retries and re-plans: however the ring fails, the caller hears within this bound.
     if (r.phase !== 'waiting') endOnStages(step, r);
-    const noRing = r.phase === 'waiting' && ring === null;
+    const noRing = r.phase === 'waiting' && rings.length === 0;
     giveUp(step, r, noRing ? new NoRingError(r.id, now - r.since) : new RingTimeoutError(r.id, r.generated.length === 0 ? 'first' : 'next', gap, r.verified));
   } else if (r.phase !== 'waiting' && now - r.since >= config.stepTimeoutMs) {
     fail(step, r, r.phase === 'running' ? `no token within ${config.stepTimeoutMs} ms` : `no verification within ${config.stepTimeoutMs} ms`, now);
   } else if (r.phase === 'waiting' && now - r.since >= config.replanWaitMs) {
-    // No new ring came: try again on the current one, or give up if there is none.
+    // No new ring came: try again on a current one (even through a peer lost meanwhile: its link
+    // may be back), or give up if there is none.
+    const ring = step.pick([]);
     if (ring !== null) submit(step, r, epoch, ring, now);
     else giveUp(step, r, new NoRingError(r.id, now - r.since));
   }
@@ -173,9 +200,11 @@ function fail(step: Step, r: RequestState, reason: string, now: number): void {
     giveUp(step, r, new RetriesExhaustedError(r.id, failures, reason));
     return;
   }
-  const { ring, epoch } = step.state;
-  // A ring newer than the failed submission is already known: no need to wait for one.
-  if (ring !== null && epoch > r.epoch) submit(step, { ...r, failures }, epoch, ring, now);
+  const { epoch } = step.state;
+  // Another ready ring (a replica, or any ring of a newer plan) takes it at once; the ring it
+  // failed on only after the re-plan wait (docs/ring.md, "Replica rings").
+  const ring = step.pick(epoch > r.epoch ? step.state.lost : [...step.state.lost, ...r.stages]);
+  if (ring !== null) submit(step, { ...r, failures }, epoch, ring, now);
   else step.requests.set(r.id, { ...rewound(r), failures, phase: 'waiting', since: now });
 }
 

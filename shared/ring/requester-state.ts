@@ -16,7 +16,7 @@ export interface RequesterConfig {
   readonly maxRetries: number;
   /** A running session with no token for this long counts as a failed (timed-out) stage. */
   readonly stepTimeoutMs: number;
-  /** After a failure, how long to wait for a new ring before re-submitting to the current one. */
+  /** After a failure with no other ring ready, how long to wait for a new one before re-submitting to a current one. */
   readonly replanWaitMs: number;
   /**
    * Deadlines of every request (docs/ring.md, "Deadlines"): its first token within `firstTokenMs`
@@ -31,6 +31,11 @@ export interface RequesterConfig {
    * are held until the requester's verifier confirms their steps. Absent: never.
    */
   readonly audit?: (ring: readonly PeerId[]) => boolean;
+  /**
+   * Smoothed round trip to a peer, ms (undefined: not measured): ties between equally loaded
+   * replica rings go to the one whose stage 0 is nearest (ring-choice.ts). Absent: plan order.
+   */
+  readonly rttMs?: (peer: PeerId) => number | undefined;
 }
 
 /** One generation request, fixed at submission. */
@@ -78,17 +83,26 @@ export interface RequestState {
 
 export interface RequesterState {
   readonly config: RequesterConfig;
-  /** Latest ready ring, or null when none can serve. */
+  /** Latest plan epoch heard of. */
   readonly epoch: number;
-  readonly ring: readonly PeerId[] | null;
+  /**
+   * Ready replica rings of `epoch`, in plan order (docs/ring.md, "Replica rings"), less those
+   * through a peer lost since: empty when none can serve.
+   */
+  readonly rings: readonly (readonly PeerId[])[];
+  /** Peers lost during `epoch`: rings through them are not offered again until a new plan. */
+  readonly lost: readonly PeerId[];
   readonly requests: ReadonlyMap<SessionId, RequestState>;
 }
 
 /** Every event carries the time it is applied at; the fold never reads a clock. */
 export type RequesterEvent =
   | { readonly type: 'submitted'; readonly now: number; readonly session: SessionId; readonly spec: RequestSpec }
-  /** The ring of `epoch` is ready (all stages loaded); an empty ring means none can serve. */
-  | { readonly type: 'plan-changed'; readonly now: number; readonly epoch: number; readonly ring: readonly PeerId[] }
+  /**
+   * The ready rings of `epoch` (all stages loaded): `rings` lists every one; without it, `ring` is
+   * the only one (empty: none can serve). A later event for the same epoch may list more.
+   */
+  | { readonly type: 'plan-changed'; readonly now: number; readonly epoch: number; readonly ring: readonly PeerId[]; readonly rings?: readonly (readonly PeerId[])[] }
   /** `from`: the peer the frame came from; only the submission's last stage may send its tokens. */
   | { readonly type: 'token-received'; readonly now: number; readonly session: SessionId; readonly epoch: number; readonly step: number; readonly tokenId: number; readonly from?: PeerId }
   /**
@@ -127,7 +141,7 @@ export interface RequesterStep {
 }
 
 export function initialRequesterState(config: RequesterConfig): RequesterState {
-  return { config, epoch: -1, ring: null, requests: new Map() };
+  return { config, epoch: -1, rings: [], lost: [], requests: new Map() };
 }
 
 /**

@@ -14,6 +14,7 @@ import type { PlannedRing } from './ring-plan.ts';
 import type { VerifyPolicy } from './ring-verifier.ts';
 import type { StageLimits } from './stage-sessions.ts';
 import type { MeasuredSpeed } from './stage-timing.ts';
+import type { LinkStatus } from './link-probe.ts';
 
 /** Where a stage's unit bytes come from (the piece swarm: local store, peers, origin). */
 export interface UnitSource {
@@ -22,7 +23,10 @@ export interface UnitSource {
 }
 
 export type RingPeerEvent =
-  | { readonly event: 'plan'; readonly epoch: number; readonly layers: LayerRange | null; readonly ring: PlannedRing['ring'] }
+  /** `ring`: the replica ring this peer is a stage of (else the first); `rings`: every ring, the first first. */
+  | { readonly event: 'plan'; readonly epoch: number; readonly layers: LayerRange | null; readonly ring: PlannedRing['ring']; readonly rings: readonly PlannedRing['ring'][] }
+  /** This requester sent a submission (`wire`: request id and attempt) to the replica ring `ring`. */
+  | { readonly event: 'submitted'; readonly wire: string; readonly epoch: number; readonly ring: readonly string[] }
   | { readonly event: 'insufficient-memory'; readonly epoch: number; readonly missingBytes: number }
   | { readonly event: 'stage-loaded'; readonly epoch: number; readonly start: number; readonly end: number; readonly ms: number }
   | { readonly event: 'ring-ready'; readonly epoch: number; readonly ring: readonly string[] }
@@ -79,7 +83,14 @@ export interface RingPeerStatus {
   readonly planEpoch: number | null;
   readonly layers: LayerRange | null;
   readonly loaded: boolean;
+  /** The replica ring this peer is a stage of (null: none). */
+  readonly ring: readonly PeerId[] | null;
+  /** The first ready ring of the plan (older readers); `readyRings` has them all. */
   readonly readyRing: readonly PeerId[] | null;
+  /** Rings this peer's requester may use now, with its own sessions in flight on each. */
+  readonly readyRings: readonly { readonly ring: readonly PeerId[]; readonly sessions: number }[];
+  /** This peer's open links: smoothed round trip and whether relayed (link-probe.ts). */
+  readonly links: readonly LinkStatus[];
   readonly missingBytes: number | null;
   /** Ring frames dropped since start, by reason (wrong-sender, invalid, busy, stale-epoch, …). */
   readonly dropped: Readonly<Record<string, number>>;

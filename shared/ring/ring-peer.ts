@@ -7,7 +7,10 @@ import type { PeerId } from '../ids.ts';
 import { unitsForRange } from '../model/manifest.ts';
 import type { RingMessage } from './messages.ts';
 import { RingLink } from './ring-link.ts';
-import { MODEL_REPORT, parseRingPlan, READY_REPORT, readyReportSchema, ringPeers, type ModelReportData, type PlannedRing, type RingPlan } from './ring-plan.ts';
+import { MODEL_REPORT, parseRingPlan, READY_REPORT, readyReportSchema, ringsOf, type ModelReportData, type PlannedRing, type RingPlan } from './ring-plan.ts';
+import { allStagePeers, myLayers, myRing, myStage, sameRange } from './my-ring.ts';
+import { ReadyRings } from './ready-rings.ts';
+import { LinkProbe } from './link-probe.ts';
 import { RingRequester } from './ring-requester.ts';
 import { DEFAULT_FIRST_TOKEN_MS, DEFAULT_NEXT_TOKEN_MS } from './requester-state.ts';
 import { checkRingMessage, ringMessageLimits, type RingMessageLimits } from './ring-message-limits.ts';
@@ -16,8 +19,8 @@ import { stageLimitsFor } from './stage-budget.ts';
 import { RingStageRunner } from './stage-runner.ts';
 import { RingAudits } from './ring-audits.ts';
 import { HoldingChallenger } from './holding-challenger.ts';
-import { HELD_REPORT, HoldingAttestations, ringReadiness } from './readiness.ts';
-import { nextStageOf, requesterLinksOf, RingLinkOpener } from './ring-links-ready.ts';
+import { HELD_REPORT, HoldingAttestations } from './readiness.ts';
+import { nextStageOf, RingLinkOpener } from './ring-links-ready.ts';
 import type { RingPeerEvent, RingPeerOptions, RingPeerStatus } from './ring-peer-types.ts';
 
 export type { RingPeerEvent, RingPeerOptions, RingPeerStatus, UnitSource } from './ring-peer-types.ts';
@@ -38,8 +41,7 @@ export class RingPeer {
   readonly requester: RingRequester;
   private readonly link: RingLink;
   private plan: { epoch: number; plan: RingPlan } | null = null;
-  private readonly readyEpoch = new Map<PeerId, number>();
-  private readyAnnounced = -1;
+  private readonly ready: ReadyRings;
   private loaded: Loaded | null = null;
   private runner: RingStageRunner | null = null;
   /** Stage loads run one after another; each checks at its end whether it is still wanted. */
@@ -51,13 +53,12 @@ export class RingPeer {
   private readonly dropped = new Map<string, number>();
   private readonly strikes = new Map<PeerId, number>();
   private readonly audits: RingAudits;
-  private lastRing: readonly PeerId[] | null = null;
+  private lastStages: readonly PeerId[] = [];
   private stagesOfRecentPlans = new Set<PeerId>();
   private readonly attestations = new HoldingAttestations();
   private readonly challenger: HoldingChallenger | null;
   private readonly links: RingLinkOpener;
-  /** `epoch:peer` of the requester links being opened, so each is dialed once per plan. */
-  private readonly requesterDials = new Set<string>();
+  private readonly probe: LinkProbe;
 
   constructor(private readonly opts: RingPeerOptions) {
     const self = opts.signaling.peerId;
@@ -87,9 +88,17 @@ export class RingPeer {
       transport: opts.transport, clock: opts.clock,
       onDown: (peer, attempt, reason) => this.emit({ event: 'ring-link-down', epoch: this.plan?.epoch ?? -1, peer, attempt, reason }),
     });
+    this.probe = new LinkProbe({ transport: opts.transport, clock: opts.clock, report: (kind, data) => this.report(kind, data) });
+    this.stops.push(() => this.probe.close());
+    this.ready = new ReadyRings({
+      signaling: opts.signaling, links: this.links, attestations: this.attestations, isCurrent: (epoch) => this.isCurrent(epoch),
+      onRingReady: (epoch, ring) => this.emit({ event: 'ring-ready', epoch, ring }),
+      onRings: (epoch, rings) => this.requester.onRings(epoch, rings),
+    });
     const r = opts.requester ?? {};
     this.requester = new RingRequester({
       config: {
+        rttMs: (peer) => opts.transport.connection(peer)?.stats().rttMs,
         self, maxRetries: r.maxRetries ?? 3, stepTimeoutMs: r.stepTimeoutMs ?? 30_000, replanWaitMs: r.replanWaitMs ?? 120_000,
         firstTokenMs: r.firstTokenMs ?? DEFAULT_FIRST_TOKEN_MS, nextTokenMs: r.nextTokenMs ?? DEFAULT_NEXT_TOKEN_MS,
         audit: (ring) => this.audits.shouldAudit(ring),
@@ -118,11 +127,14 @@ export class RingPeer {
         if (rep.kind !== READY_REPORT) return;
         const ready = readyReportSchema.safeParse(rep.data);
         if (!ready.success) return;
-        this.readyEpoch.set(rep.from, ready.data.planEpoch);
+        this.ready.readyEpoch.set(rep.from, ready.data.planEpoch);
         this.checkReady();
       }),
       // After a reconnect the server may have forgotten this member's reports: send them again.
-      opts.signaling.on('welcome', () => this.reportModel()),
+      opts.signaling.on('welcome', () => {
+        this.probe.forget();
+        this.reportModel();
+      }),
     );
     const idleMs = opts.sessionIdleMs ?? 120_000;
     const evict = (): void => {
@@ -136,25 +148,32 @@ export class RingPeer {
 
   status(): RingPeerStatus {
     const p = this.plan;
-    const mine = p?.plan.kind === 'planned' ? p.plan.ring.find((s) => s.peerId === this.opts.signaling.peerId) : undefined;
-    const layers = mine ? { start: mine.start, end: mine.end } : null;
+    const self = this.opts.signaling.peerId;
+    const layers = p?.plan.kind === 'planned' ? myLayers(p.plan, self) : null;
+    const readyRings = p === null ? [] : this.ready.readyOf(p.epoch);
     return {
       planEpoch: p?.epoch ?? null,
       layers,
       loaded: layers === null || (this.runner !== null && sameRange(this.loaded?.range, layers)),
-      readyRing: p !== null && this.readyAnnounced === p.epoch && p.plan.kind === 'planned' ? ringPeers(p.plan) : null,
+      ring: p?.plan.kind === 'planned' ? myRing(p.plan, self) : null,
+      readyRing: readyRings[0] ?? null,
+      readyRings: readyRings.map((ring) => ({ ring, sessions: this.requester.load(ring[0] as PeerId) })),
       missingBytes: p?.plan.kind === 'insufficient' ? p.plan.missingBytes : null,
       dropped: Object.fromEntries(this.dropped),
       banned: [...this.strikes].filter(([peer]) => this.link.isBanned(peer)).map(([peer]) => peer),
       evicted: this.audits.evictedPeers(),
       measuredSpeeds: this.audits.measuredSpeeds(),
+      links: this.probe.links(),
     };
   }
 
   /** The requester's messages: the auditor follows audited submissions from their prefill to their end. */
   private requesterSend(to: PeerId, m: RingMessage): void {
     const p = this.plan;
-    this.audits.onRequesterSend(m, p !== null && p.plan.kind === 'planned' ? { epoch: p.epoch, plan: p.plan } : null);
+    // The audits follow the submission's own ring: the replica whose stage 0 it goes to.
+    const ring = p !== null && p.plan.kind === 'planned' ? ringsOf(p.plan).find((r) => r[0]?.peerId === to) : undefined;
+    this.audits.onRequesterSend(m, p !== null && p.plan.kind === 'planned' && ring !== undefined ? { epoch: p.epoch, plan: { ...p.plan, ring } } : null);
+    if (m.type === 'prefill' && ring !== undefined) this.emit({ event: 'submitted', wire: m.session, epoch: m.epoch, ring: ring.map((st) => st.peerId) });
     this.link.send(to, m);
   }
 
@@ -197,8 +216,9 @@ export class RingPeer {
     if (this.closed || plan === null || plan.modelId !== this.opts.modelId) return;
     this.plan = { epoch, plan };
     // Stages of this plan and the one before may still send stage frames (late ones are dropped as stale).
-    this.stagesOfRecentPlans = new Set([...(this.lastRing ?? []), ...(plan.kind === 'planned' ? ringPeers(plan) : [])]);
-    this.lastRing = plan.kind === 'planned' ? ringPeers(plan) : [];
+    const stages = plan.kind === 'planned' ? allStagePeers(plan) : [];
+    this.stagesOfRecentPlans = new Set([...this.lastStages, ...stages]);
+    this.lastStages = stages;
     // Until every stage of this plan is ready, requests wait (and running ones stop).
     this.requester.onPlan(epoch, []);
     if (plan.kind === 'insufficient') {
@@ -207,11 +227,11 @@ export class RingPeer {
       return;
     }
     const self = this.opts.signaling.peerId;
-    const mine = plan.ring.find((s) => s.peerId === self);
-    const layers = mine ? { start: mine.start, end: mine.end } : null;
-    this.emit({ event: 'plan', epoch, layers, ring: plan.ring });
-    // The verifier's copies of the contributors' layers load while the ring does.
-    this.audits.onPlan(plan);
+    const layers = myLayers(plan, self);
+    const rings = ringsOf(plan);
+    this.emit({ event: 'plan', epoch, layers, ring: rings.find((r) => r.some((st) => st.peerId === self)) ?? plan.ring, rings });
+    // The verifier's copies of the contributors' layers (of every ring) load while the rings do.
+    this.audits.onPlan({ ...plan, ring: rings.flat() });
     if (layers === null) {
       this.runner = null;
       this.loading = this.loading.then(() => this.unload());
@@ -251,7 +271,7 @@ export class RingPeer {
   private serveLatest(range: LayerRange): void {
     const p = this.plan;
     if (p === null || p.plan.kind !== 'planned' || this.loaded === null) return;
-    const mine = p.plan.ring.find((s) => s.peerId === this.opts.signaling.peerId);
+    const mine = myStage(p.plan, this.opts.signaling.peerId);
     if (mine && sameRange(mine, range)) this.serve(p.epoch, p.plan, this.loaded);
   }
 
@@ -260,7 +280,7 @@ export class RingPeer {
     const p = this.plan;
     if (this.closed || p === null || p.plan.kind !== 'planned') return true;
     if (p.epoch === epoch) return false;
-    const mine = p.plan.ring.find((s) => s.peerId === this.opts.signaling.peerId);
+    const mine = myStage(p.plan, this.opts.signaling.peerId);
     return !(mine && sameRange(mine, range));
   }
 
@@ -282,11 +302,13 @@ export class RingPeer {
       });
       this.runnerStage = loaded.stage;
     }
+    // This peer's stage serves its own replica ring (docs/ring.md, "Replica rings").
+    const ring = myRing(plan, self) ?? [];
     this.runner = this.stageRunner;
-    this.runner.setPlan(epoch, ringPeers(plan));
+    this.runner.setPlan(epoch, ring);
     // `ready` only once the link to the next stage is open: a stage that cannot pass its output on
     // would make the ring take requests it never answers (docs/ring.md, "When a ring is ready").
-    const next = nextStageOf(ringPeers(plan), self);
+    const next = nextStageOf(ring, self);
     if (next === null || this.links.isOpen(next)) return this.reportReady(epoch);
     void this.links.open(next, () => this.isCurrent(epoch)).then((open) => {
       if (open && this.isCurrent(epoch)) this.reportReady(epoch);
@@ -298,7 +320,7 @@ export class RingPeer {
   }
 
   private reportReady(epoch: number): void {
-    this.readyEpoch.set(this.opts.signaling.peerId as PeerId, epoch);
+    this.ready.readyEpoch.set(this.opts.signaling.peerId as PeerId, epoch);
     this.report(READY_REPORT, { planEpoch: epoch });
     this.checkReady();
   }
@@ -308,38 +330,7 @@ export class RingPeer {
 
   private checkReady(): void {
     const p = this.plan;
-    if (p === null || p.plan.kind !== 'planned' || this.readyAnnounced === p.epoch) return;
-    const ring = ringPeers(p.plan);
-    // Contributor stages also need a trusted challenger's attestation, where the room has one.
-    const trusted = (peer: PeerId): boolean => this.opts.signaling.members.get(peer)?.role === 'trusted';
-    const challengers = [...this.opts.signaling.members.keys()].filter((peer) => trusted(peer) && this.attestations.challenges(peer));
-    const self = this.opts.signaling.peerId as PeerId;
-    const readiness = ringReadiness({
-      epoch: p.epoch, ring, readyEpoch: this.readyEpoch, isTrusted: trusted, challengers,
-      proved: (peer, epoch) => this.attestations.proved(peer, epoch, (by) => challengers.includes(by)),
-      requesterLinks: requesterLinksOf(ring, self),
-      linked: (peer) => this.links.isOpen(peer),
-    });
-    if (!readiness.ready) {
-      if (readiness.unready.length === 0 && readiness.unproven.length === 0) this.openRequesterLinks(p.epoch, readiness.unlinked);
-      return;
-    }
-    this.readyAnnounced = p.epoch;
-    this.emit({ event: 'ring-ready', epoch: p.epoch, ring });
-    this.requester.onPlan(p.epoch, ring);
-  }
-
-  /** Dials this requester's missing links to the ring's ends; the check runs again once one opens. */
-  private openRequesterLinks(epoch: number, peers: readonly PeerId[]): void {
-    for (const peer of peers) {
-      const key = `${epoch}:${peer}`;
-      if (this.requesterDials.has(key)) continue;
-      this.requesterDials.add(key);
-      void this.links.open(peer, () => this.isCurrent(epoch)).then((open) => {
-        this.requesterDials.delete(key);
-        if (open && this.isCurrent(epoch)) this.checkReady();
-      });
-    }
+    this.ready.check(p !== null && p.plan.kind === 'planned' ? { epoch: p.epoch, plan: p.plan } : null);
   }
 
   /**
@@ -423,8 +414,4 @@ export class RingPeer {
   private emit(e: RingPeerEvent): void {
     this.opts.onEvent?.(e);
   }
-}
-
-function sameRange(a: LayerRange | undefined, b: LayerRange): boolean {
-  return a !== undefined && a.start === b.start && a.end === b.end;
 }

@@ -11,7 +11,10 @@ export const ringPlanSchema = z.discriminatedUnion('kind', [
     kind: z.literal('planned'),
     modelId: z.string().max(128),
     numLayers: z.number().int().positive(),
+    /** The first ring: all an older peer reads. */
     ring: z.array(stageSchema).min(1),
+    /** Every replica ring, `ring` first (docs/ring.md, "Replica rings"); absent: `ring` alone. */
+    rings: z.array(z.array(stageSchema).min(1)).max(1024).optional(),
     seeders: z.array(z.string()),
   }),
   z.object({
@@ -32,6 +35,13 @@ export function parseRingPlan(plan: unknown): RingPlan | null {
 
 export function ringPeers(plan: PlannedRing): PeerId[] {
   return plan.ring.map((s) => s.peerId as PeerId);
+}
+
+export type PlannedStage = PlannedRing['ring'][number];
+
+/** Every replica ring of `plan`, the first one first (a plan without `rings` has one). */
+export function ringsOf(plan: PlannedRing): PlannedStage[][] {
+  return plan.rings === undefined || plan.rings.length === 0 ? [plan.ring] : plan.rings;
 }
 
 /** Report kinds of the ring (signaling `report`). */

@@ -72,6 +72,18 @@ export class RingRequester implements Requester {
     this.dispatch({ type: 'plan-changed', now: this.opts.clock.now(), epoch, ring });
   }
 
+  /** These replica rings of `epoch` are ready (empty: none yet); later calls for it may add more. */
+  onRings(epoch: number, rings: readonly (readonly PeerId[])[]): void {
+    this.dispatch({ type: 'plan-changed', now: this.opts.clock.now(), epoch, ring: rings[0] ?? [], rings });
+  }
+
+  /** This requester's sessions in flight on the ring whose stage 0 is `head`. */
+  load(head: PeerId): number {
+    let n = 0;
+    for (const r of this.state.requests.values()) if (r.phase !== 'waiting' && r.epoch === this.state.epoch && r.stages[0] === head) n++;
+    return n;
+  }
+
   /**
    * A ring message addressed to this requester, from `from` (checked against the submission's
    * stages). Returns why it was dropped, or null when it was taken.

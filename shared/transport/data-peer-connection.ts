@@ -169,6 +169,11 @@ export class DataPeerConnection implements PeerConnection {
     this.drops[reason] = (this.drops[reason] ?? 0) + 1;
   }
 
+  relayed(): Promise<boolean | undefined> {
+    if (this.link === 'tcp') return Promise.resolve(false);
+    return this.peer.relayed?.() ?? Promise.resolve(undefined);
+  }
+
   stats(): ConnectionStats {
     return {
       ...this.counters,

@@ -38,6 +38,8 @@ export interface DataPeer {
    * messages and windows than a data channel); absent: the transport's.
    */
   readonly sendQueue?: Partial<SendQueueOptions>;
+  /** Whether the selected ICE candidate pair is relayed (candidate-pair.ts); absent: unknown. */
+  relayed?(): Promise<boolean | undefined>;
   /** Closes channels and peer connection, releasing native handles. Idempotent. */
   destroy(): void;
 }

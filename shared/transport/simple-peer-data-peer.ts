@@ -1,3 +1,4 @@
+import { relayedFromStats, type StatsLike } from './candidate-pair.ts';
 import type { DataLane, DataPeer } from './data-peer.ts';
 
 /** A data channel as simple-peer's internals and the RTCPeerConnection expose it (browser or polyfill). */
@@ -16,7 +17,7 @@ export interface RtcChannelLike {
 export interface SimplePeerLike {
   readonly destroyed: boolean;
   readonly _channel: RtcChannelLike | null;
-  readonly _pc: { createDataChannel(label: string, init: { negotiated: true; id: number }): RtcChannelLike } | null;
+  readonly _pc: { createDataChannel(label: string, init: { negotiated: true; id: number }): RtcChannelLike; getStats?(): Promise<StatsLike> } | null;
   signal(data: unknown): void;
   send(chunk: Uint8Array): void;
   destroy(err?: Error): void;
@@ -106,6 +107,15 @@ export function wrapSimplePeer(peer: SimplePeerLike, options: { ringChannel?: bo
     },
     get destroyed() {
       return peer.destroyed;
+    },
+    async relayed() {
+      const pc = peer._pc;
+      if (peer.destroyed || pc?.getStats === undefined) return undefined;
+      try {
+        return relayedFromStats(await pc.getStats());
+      } catch {
+        return undefined; // closed meanwhile: unknown
+      }
     },
     destroy() {
       if (!peer.destroyed) peer.destroy();

@@ -68,6 +68,11 @@ export interface PeerConnection {
   ping(timeoutMs?: number): Promise<number>;
   on<K extends keyof PeerConnectionEvents>(event: K, listener: (payload: PeerConnectionEvents[K]) => void): () => void;
   stats(): ConnectionStats;
+  /**
+   * Whether the link runs through a TURN relay (the selected ICE candidate pair has a `relay`
+   * candidate); false for a direct TCP link; undefined where unknown (no pair selected yet).
+   */
+  relayed?(): Promise<boolean | undefined>;
   /** Closes the channel and releases its native resources; pending sends reject. Idempotent. */
   close(reason?: string): void;
 }

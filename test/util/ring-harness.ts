@@ -14,13 +14,23 @@ export interface RecordedPlan {
   readonly plan: RingPlan;
 }
 
-/** `tokenSecret`: members need join tokens (mint them with `mintJoinToken`), which carry their role. */
-export async function startRingSignaling(opts: { readonly tokenSecret?: string } = {}): Promise<{ server: SignalingServer; plans: RecordedPlan[] }> {
+/**
+ * `tokenSecret`: members need join tokens (mint them with `mintJoinToken`), which carry their role.
+ * `host`: the address it listens on (default 127.0.0.1).
+ * `placement`: the plan hook's (default `memory`: these tests exercise rings of several stages over
+ * peers that could each hold the tiny model alone, where `latency` would give each peer its own
+ * ring). `openRole`: every member's role on a server without a token secret.
+ */
+export async function startRingSignaling(
+  opts: { readonly tokenSecret?: string; readonly host?: string; readonly placement?: 'latency' | 'memory'; readonly openRole?: 'trusted' | 'contributor' } = {},
+): Promise<{ server: SignalingServer; plans: RecordedPlan[] }> {
   const plans: RecordedPlan[] = [];
-  const hook = createRingPlanHook();
+  const hook = createRingPlanHook({ placement: opts.placement ?? 'memory' });
   const server = await createSignalingServer({
     port: 0,
+    ...(opts.host === undefined ? {} : { host: opts.host }),
     ...(opts.tokenSecret === undefined ? {} : { tokenSecret: opts.tokenSecret }),
+    ...(opts.openRole === undefined ? {} : { openRole: opts.openRole }),
     plan: (room, members, epoch) => {
       const plan = hook(room, members, epoch);
       if (plan !== undefined) plans.push({ epoch, plan: plan as RingPlan });

@@ -42,7 +42,7 @@ export class RmRingView extends LitElement {
           </div>`}
       ${this.missingBytes !== null ? html`<p class="warn" data-testid="missing">The room needs ${(this.missingBytes / 2 ** 20).toFixed(1)} MiB more memory to hold the model.</p>` : ''}
       <ul data-testid="members">
-        ${this.members.map((m) => html`<li class=${m.peerId === this.self ? 'self' : ''}>${m.kind} ${m.peerId.slice(0, 8)} · ${(m.memoryBytes / 2 ** 20).toFixed(0)} MiB${m.peerId === this.self ? ' (this tab)' : ''}</li>`)}
+        ${this.members.map((m) => html`<li class=${m.peerId === this.self ? 'self' : ''}>${m.kind} ${m.peerId.slice(0, 8)} · ${(m.memoryBytes / 2 ** 20).toFixed(0)} MiB${m.peerId === this.self ? ' (this tab)' : ''}${linkText(m)}</li>`)}
       </ul>
     `;
   }
@@ -51,6 +51,13 @@ export class RmRingView extends LitElement {
     return this.members.find((m) => m.peerId === peerId)?.kind ?? 'peer';
   }
 }
+/** A member's link from this tab: round trip and relay (docs/operating.md, "Rings and links"). */
+function linkText(m: RingMember): string {
+  if (m.link === undefined) return '';
+  const rtt = m.link.rttMs === null ? 'rtt …' : `rtt ${m.link.rttMs.toFixed(1)} ms`;
+  return ` · ${rtt}${m.link.relayed === true ? ' · relayed' : ''}`;
+}
+
 customElements.define('rm-ring-view', RmRingView);
 
 declare global {

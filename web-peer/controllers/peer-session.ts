@@ -151,8 +151,12 @@ export class PeerSession {
   private refresh(): void {
     const s = this.signaling;
     if (s === null || this.closed) return;
-    const members: RingMember[] = [...s.members.values()].map((m) => ({ peerId: m.peerId, kind: m.capabilities.kind, memoryBytes: m.capabilities.memoryBytes }));
     const r = this.ring?.status();
+    const links = new Map((r?.links ?? []).map((l) => [l.peer as string, { rttMs: l.rttMs, relayed: l.relayed }]));
+    const members: RingMember[] = [...s.members.values()].map((m) => {
+      const link = links.get(m.peerId);
+      return { peerId: m.peerId, kind: m.capabilities.kind, memoryBytes: m.capabilities.memoryBytes, ...(link === undefined ? {} : { link }) };
+    });
     this.d.app.update({
       members,
       tokensPerSecond: this.meter.rate(),

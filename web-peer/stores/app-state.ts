@@ -11,6 +11,8 @@ export interface RingMember {
   readonly peerId: string;
   readonly kind: 'node' | 'browser';
   readonly memoryBytes: number;
+  /** This tab's open link to the member, when it has one: smoothed round trip (null: not measured yet) and whether relayed. */
+  readonly link?: { readonly rttMs: number | null; readonly relayed: boolean | null };
 }
 
 export interface RingStage {

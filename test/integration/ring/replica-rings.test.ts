@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { convertLlama2c } from '../../../node-peer/convert/convert-llama2c.ts';
+import type { ModelManifest } from '../../../shared/model/manifest.ts';
+import { modelShapeFromManifest, totalModelBytes } from '../../../shared/planner/model-shape.ts';
+import type { PeerEvent } from '../../util/peer-process.ts';
+import { goldenCases, MODELS_DIR } from '../../util/models.ts';
+import { startRingPeer, startRingSignaling, stopPeer, tryGenerateOn, type Generated, type RecordedPlan, type RingPeerProcess } from '../../util/ring-harness.ts';
+import { makeTempDir } from '../../util/temp-dir.ts';
+
+// Replica rings, end to end (docs/ring.md, "Replica rings"): six Node peers, three of which could
+// each hold the model alone and three that hold 45 % of it each. The latency planner makes each
+// roomy peer a one-stage ring (fewest hops) and, since three small peers together are within 2× of
+// that, their three-stage ring a fourth replica: "at least two rings" here is four. Eight concurrent
+// requests spread over the rings (least loaded by the requester's own sessions); a SIGKILLed stage's
+// sessions fail over to another ring and finish with the ids of the undisturbed run.
+const GiB = 1024 ** 3;
+const tmp = makeTempDir('replica-rings');
+const c = goldenCases().find((k) => k.model === 'stories260K.bin')!;
+const prompts = Array.from({ length: 8 }, (_, i) => [...c.prompt_ids.slice(0, 2 + i), ...(i % 2 === 0 ? [] : [100 + i, 7 * i])]);
+// Long enough that every session is mid-flight when the stage dies; short enough that three
+// sessions fit the KV a small peer's stage has left (a stage refuses a session over it: busy).
+const MAX_TOKENS = 200;
+let signaling: Awaited<ReturnType<typeof startRingSignaling>>;
+const peers: RingPeerProcess[] = [];
+let plan: RecordedPlan;
+
+const ringsOfPlan = (p: RecordedPlan): string[][] => (p.plan.kind === 'planned' ? (p.plan.rings ?? [p.plan.ring]).map((r) => r.map((s) => s.peerId)) : []);
+const key = (ring: readonly string[]): string => ring.join(',');
+
+/** The latest plan with every peer in it and all of its rings ready on `requester` (bounded retries). */
+async function readyPlan(requester: RingPeerProcess, ids: readonly string[]): Promise<RecordedPlan> {
+  for (let attempt = 0; attempt < 6; attempt++) {
+    const p = await requester.waitFor((e) => e.event === 'plan' && ids.every((id) => JSON.stringify(e['rings']).includes(id) || (e['ring'] as { peerId: string }[]).some((s) => s.peerId === id)), 120_000, 'plan with every peer');
+    const latest = signaling.plans.filter((x) => x.plan.kind === 'planned').at(-1)!;
+    const rings = ringsOfPlan(latest);
+    const ready = (ring: string[]) => (e: PeerEvent) => e.event === 'ring-ready' && e['epoch'] === latest.epoch && key(e['ring'] as string[]) === key(ring);
+    try {
+      await Promise.all(rings.map((ring) => requester.waitFor(ready(ring), 30_000, `ring-ready of ${key(ring)} at epoch ${latest.epoch}`)));
+    } catch (err) {
+      if (signaling.plans.at(-1) === latest) throw err;
+      continue; // a newer plan came meanwhile: wait for that one
+    }
+    if (signaling.plans.at(-1) === latest && p) return latest;
+  }
+  throw new Error('no plan became ready and stayed');
+}
+
+/** Submissions (`submitted` events) of `requester` from event `from` on: wire id → ring. */
+function submissions(requester: RingPeerProcess, from: number): { wire: string; request: string; ring: string[] }[] {
+  return requester.events.slice(from).filter((e) => e.event === 'submitted').map((e) => {
+    const wire = String(e['wire']);
+    return { wire, request: wire.slice(0, wire.lastIndexOf('.')), ring: e['ring'] as string[] };
+  });
+}
+
+beforeAll(async () => {
+  signaling = await startRingSignaling({ placement: 'latency', openRole: 'trusted' });
+  const dir = tmp.path('model');
+  const { modelId } = await convertLlama2c(join(MODELS_DIR, c.model), join(MODELS_DIR, c.tokenizer), dir, { pieceSize: 64 * 1024 });
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ModelManifest;
+  const small = Math.ceil(totalModelBytes(modelShapeFromManifest(manifest)) * 0.45);
+  const opts = { signalUrl: signaling.server.url, threads: 1, requester: { stepTimeoutMs: 20_000, replanWaitMs: 60_000 } };
+  peers.push(await startRingPeer('big-seed', { ...opts, memoryBytes: GiB, model: dir, cacheDir: tmp.path('a') }));
+  const rest = [['big-b', GiB], ['big-c', GiB], ['small-d', small], ['small-e', small], ['small-f', small]] as const;
+  peers.push(...(await Promise.all(rest.map(([name, memoryBytes]) => startRingPeer(name, { ...opts, memoryBytes, model: modelId, cacheDir: tmp.path(name) }, 120_000)))));
+  plan = await readyPlan(peers[0]!, peers.map((p) => p.peerId));
+}, 240_000);
+
+afterAll(async () => {
+  for (const p of peers) await stopPeer(p);
+  await signaling.server.close();
+  tmp.cleanup();
+});
+
+describe('replica rings', () => {
+  it('form, share eight concurrent requests, and take over a killed stage\'s sessions with the same ids', async () => {
+    const [requester, victim] = [peers[0]!, peers[1]!];
+    const rings = ringsOfPlan(plan);
+    const big = peers.slice(0, 3).map((p) => p.peerId);
+    // Each roomy peer a ring of its own, the three small ones together a fourth.
+    expect(rings.length).toBeGreaterThanOrEqual(2);
+    expect(rings.filter((r) => r.length === 1).map((r) => r[0]).sort()).toEqual([...big].sort());
+    expect(rings.find((r) => r.length > 1)?.sort()).toEqual(peers.slice(3).map((p) => p.peerId).sort());
+
+    // Undisturbed: the eight requests spread evenly over the ready rings.
+    const calm = requester.mark();
+    const undisturbed = await Promise.all(prompts.map((p) => tryGenerateOn(requester, p, MAX_TOKENS, [], 150_000)));
+    for (const g of undisturbed) expect(g).toEqual(expect.objectContaining({ reason: 'length' }));
+    const perRing = new Map<string, number>();
+    for (const s of submissions(requester, calm)) perRing.set(key(s.ring), (perRing.get(key(s.ring)) ?? 0) + 1);
+    expect(perRing.size).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...perRing.values()) - Math.min(...perRing.values())).toBeLessThanOrEqual(1);
+
+    // Disturbed: once every session is mid-flight, SIGKILL the stage of one ring.
+    const from = requester.mark();
+    const runs = prompts.map((p) => tryGenerateOn(requester, p, MAX_TOKENS, [], 150_000));
+    await requester.waitFor(() => new Set(requester.events.slice(from).filter((e) => e.event === 'token' && (e['step'] as number) >= 5).map((e) => e['id'])).size === prompts.length, 90_000, 'every session mid-flight');
+    const onVictim = submissions(requester, from).filter((s) => s.ring.includes(victim.peerId)).map((s) => s.request);
+    expect(onVictim.length).toBeGreaterThan(0);
+    victim.child.kill('SIGKILL');
+    const disturbed = await Promise.all(runs);
+
+    expect(disturbed.map((g) => (g as Generated).tokens)).toEqual(undisturbed.map((g) => (g as Generated).tokens));
+    // The victim's sessions were submitted again, to rings without it.
+    const after = submissions(requester, from);
+    for (const request of onVictim) {
+      const last = after.filter((s) => s.request === request).at(-1)!;
+      expect(last.ring).not.toContain(victim.peerId);
+    }
+  }, 300_000);
+});

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { asSessionId } from '../../../shared/ids.ts';
+import { initialRequesterState, type RequesterEffect } from '../../../shared/ring/requester-state.ts';
+import { relayedFromStats } from '../../../shared/transport/candidate-pair.ts';
+import { A, B, C, CONFIG, D, S1, S2, fold, spec, wire } from './harness.ts';
+
+// Requests over replica rings (docs/ring.md, "Replica rings"): each goes to the least loaded ring,
+// ties to the nearest stage 0; a ring that loses a stage hands its sessions to another at once.
+const S3 = asSessionId('s3');
+const rings = { type: 'plan-changed', now: 0, epoch: 1, ring: [A, B], rings: [[A, B], [C], [D]] } as const;
+const prefillTo = (effects: readonly RequesterEffect[]): string[] => effects.flatMap((e) => (e.type === 'send-prefill' ? [e.to] : []));
+
+describe('replica rings in the requester', () => {
+  it('spreads sessions over the rings, least loaded first, ties to the nearest stage 0', () => {
+    const near = initialRequesterState({ ...CONFIG, rttMs: (p) => (({ a: 9, c: 1 }) as Record<string, number>)[p] });
+    const { effects } = fold([rings, ...[S1, S2, S3].map((session, i) => ({ type: 'submitted', now: 1 + i, session, spec: spec() }) as const)], near);
+    // c is nearest, a measured, d unmeasured (last): one each, in that order.
+    expect(effects.slice(1).map(prefillTo)).toEqual([[C], [A], [D]]);
+  });
+
+  it('fails a session over to another ring at once when a stage of its ring is lost', () => {
+    const { effects, state } = fold([
+      rings,
+      { type: 'submitted', now: 1, session: S1, spec: spec() },
+      { type: 'token-received', now: 2, session: wire('s1.1'), epoch: 1, step: 0, tokenId: 11, from: B },
+      { type: 'stage-failed', now: 3, peer: B, reason: 'connection closed' },
+    ]);
+    expect(prefillTo(effects[1]!)).toEqual([A]);
+    // Re-submitted to the next ring with prompt + the token so far, without waiting for a re-plan.
+    expect(effects[3]).toContainEqual({ type: 'send-prefill', to: C, message: expect.objectContaining({ session: wire('s1.2'), step: 1, tokens: [1, 5, 9, 11] }) });
+    expect(state.lost).toEqual([B]);
+    // New sessions avoid the broken ring until the next plan.
+    const next = fold([{ type: 'submitted', now: 4, session: S2, spec: spec() }, { type: 'submitted', now: 5, session: S3, spec: spec() }], state);
+    expect(next.effects.map(prefillTo)).toEqual([[D], [C]]);
+  });
+
+  it('takes more rings of the same epoch as they become ready; a shorter list is no news', () => {
+    const { effects } = fold([
+      { type: 'plan-changed', now: 0, epoch: 2, ring: [], rings: [] },
+      { type: 'submitted', now: 1, session: S1, spec: spec() },
+      { type: 'plan-changed', now: 2, epoch: 2, ring: [C], rings: [[C]] },
+      { type: 'submitted', now: 3, session: S2, spec: spec() },
+      { type: 'plan-changed', now: 4, epoch: 2, ring: [C], rings: [[C], [D]] },
+      { type: 'submitted', now: 5, session: S3, spec: spec() },
+      { type: 'plan-changed', now: 6, epoch: 2, ring: [C], rings: [[C]] },
+    ]);
+    expect(effects.map(prefillTo)).toEqual([[], [], [C], [C], [], [D], []]);
+    expect(effects[6]).toMatchObject([{ type: 'dropped', reason: 'stale-plan' }]);
+  });
+});
+
+describe('relayedFromStats', () => {
+  const stats = (local: string, remote: string): Map<string, unknown> => new Map<string, unknown>([
+    ['T', { id: 'T', type: 'transport', selectedCandidatePairId: 'P' }],
+    ['P', { id: 'P', type: 'candidate-pair', localCandidateId: 'L', remoteCandidateId: 'R' }],
+    ['L', { id: 'L', type: 'local-candidate', candidateType: local }],
+    ['R', { id: 'R', type: 'remote-candidate', candidateType: remote }],
+  ]);
+  it('reads the selected pair: relayed when either candidate is a relay, unknown with no pair', () => {
+    expect(relayedFromStats(stats('host', 'srflx'))).toBe(false);
+    expect(relayedFromStats(stats('relay', 'host'))).toBe(true);
+    expect(relayedFromStats(stats('host', 'relay'))).toBe(true);
+    expect(relayedFromStats(new Map())).toBeUndefined();
+  });
+});
