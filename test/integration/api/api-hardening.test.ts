@@ -217,7 +217,7 @@ describe('node-peer start', () => {
       (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
     );
   };
-  const base = ['start', '--signal', 'ws://127.0.0.1:1/signal', '--model', 'x', '--api-port', '0'];
+  const base = ['start', '--signal', 'ws://127.0.0.1:1/signal', '--model', 'a'.repeat(64), '--api-port', '0'];
 
   it('a non-loopback --api-host without --api-key: usage error, exit 2', async () => {
     for (const host of ['0.0.0.0', '192.0.2.5', '::']) {

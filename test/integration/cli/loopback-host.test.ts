@@ -53,11 +53,13 @@ const complete = (api: string, body: Record<string, unknown>): Promise<Response>
 
 describe('node-peer start on a loopback-only host, as the README says', () => {
   it('two peers form a ring without --bind-address and /v1/completions answers', async () => {
-    // README: the seed with the package and the API; every other machine by model id.
-    const seed = start('seed', ['--model', model, '--memory', '64MiB', '--api-port', String(await freePort())]);
+    // README: the seed with the package and the API; every other machine by model id. 600 KiB each
+    // holds an end and one of the two layers (~930 KiB in all with KV at context 256), never the
+    // whole model: the planner must split it over both, so the ring's own links must open too.
+    const seed = start('seed', ['--model', model, '--memory', '600KiB', '--api-port', String(await freePort())]);
     const api = String((await seed.waitFor((e) => e.event === 'api', 60_000))['url']);
     const modelId = String((await seed.waitFor((e) => e.event === 'joined', 60_000))['modelId']);
-    const other = start('other', ['--model', modelId, '--memory', '64MiB']);
+    const other = start('other', ['--model', modelId, '--memory', '600KiB']);
     const otherId = String((await other.waitFor((e) => e.event === 'joined', 60_000))['peerId']);
     // The other peer fetched its layers from the seed: the links opened.
     await seed.waitFor((e) => e.event === 'ring-ready' && (e['ring'] as string[]).includes(otherId) && (e['ring'] as string[]).length === 2, 120_000);
@@ -79,10 +81,12 @@ describe('an API peer whose ring cannot open its links', () => {
     // A room of its own: another model (seed 2) so the ring above is not disturbed.
     const own = tmp.path('model-2');
     const { modelId } = await writeDemoModel(own, { layers: 2, hidden: 64, heads: 4, vocab: 512, context: 256, seed: 2 });
-    const seed = start('seed-2', ['--model', own, '--memory', '64MiB', '--api-port', String(await freePort()), '--first-token-timeout', '2', '--token-timeout', '2']);
+    // Neither can hold the model alone (600 KiB each, as above): the only plan splits it over the
+    // seed and the member whose links never open.
+    const seed = start('seed-2', ['--model', own, '--memory', '600KiB', '--api-port', String(await freePort()), '--first-token-timeout', '2', '--token-timeout', '2']);
     const api = String((await seed.waitFor((e) => e.event === 'api', 60_000))['url']);
-    await seed.waitFor((e) => e.event === 'ring-ready', 60_000);
-    unlinked = await joinUnlinkedMember(signalUrl, modelId, 64 * 1024 ** 2);
+    await seed.waitFor((e) => e.event === 'joined', 60_000);
+    unlinked = await joinUnlinkedMember(signalUrl, modelId, 600 * 1024);
     const member = unlinked.peerId;
     await seed.waitFor((e) => e.event === 'ring-link-down' && e['peer'] === member, 60_000);
     for (const stream of [false, true]) {
