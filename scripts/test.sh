@@ -5,10 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Chromium for the browser tests; util-linux-extra's fincore shows what the page cache holds.
+# Chromium for the browser tests; util-linux-extra's fincore shows what the page cache holds;
+# coturn (a real TURN server) and nftables (DROP rules between network namespaces) for the TURN
+# relay test (docs/operating.md, "Peers behind NAT: TURN"). Where systemd runs, Debian's coturn
+# package installs a coturn.service; the test starts its own turnserver and needs none.
 MISSING=""
 command -v chromium >/dev/null 2>&1 || MISSING="$MISSING chromium"
 command -v fincore >/dev/null 2>&1 || MISSING="$MISSING util-linux-extra"
+command -v turnserver >/dev/null 2>&1 || MISSING="$MISSING coturn"
+command -v nft >/dev/null 2>&1 || MISSING="$MISSING nftables"
 if [ -n "$MISSING" ]; then
   echo "[test] installing from Debian's packages:$MISSING"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

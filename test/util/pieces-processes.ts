@@ -24,11 +24,13 @@ const BIN = join(import.meta.dirname, '../../bin/node-peer.js');
 
 /**
  * `node-peer start --bind-address 127.0.0.1 …args`, or `script` (a .ts file run with tsx) instead;
- * `asReadme`: no --bind-address, exactly the flags given (the README's commands).
+ * `asReadme`: no --bind-address, exactly the flags given (the README's commands); `wrap`: a command
+ * that runs it (e.g. `nsenter --net=…`, into another network namespace), which must exec it.
  */
-export function startPeerProcess(name: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; script?: string; asReadme?: boolean } = {}): PeerProcess {
+export function startPeerProcess(name: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; script?: string; asReadme?: boolean; wrap?: readonly string[] } = {}): PeerProcess {
   const cmd = opts.script ? ['--import', 'tsx', opts.script] : [BIN, 'start'];
-  const child = spawn(process.execPath, [...cmd, ...(opts.asReadme === true ? [] : ['--bind-address', '127.0.0.1']), ...args], {
+  const [exe, ...argv] = [...(opts.wrap ?? []), process.execPath, ...cmd, ...(opts.asReadme === true ? [] : ['--bind-address', '127.0.0.1']), ...args];
+  const child = spawn(exe!, argv, {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

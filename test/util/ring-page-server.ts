@@ -7,10 +7,11 @@ export interface RingPageServer {
   readonly pageUrl: string;
 }
 
-export async function startRingPageServer(): Promise<RingPageServer> {
+/** `host`: the address it listens on and the page URL names (default 127.0.0.1). */
+export async function startRingPageServer(host = '127.0.0.1'): Promise<RingPageServer> {
   const vite = await createServer({
     root: process.cwd(), configFile: false, logLevel: 'error',
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
+    server: { host, port: 0, strictPort: false, hmr: false, watch: null },
     define: { global: 'globalThis' },
     // The page's engine Worker is not crawled from the HTML: name it, so its imports (onnxruntime-web)
     // are pre-bundled at start and a fresh clone never re-optimizes under a loaded page.
@@ -20,5 +21,5 @@ export async function startRingPageServer(): Promise<RingPageServer> {
   await vite.listen();
   const addr = vite.httpServer?.address();
   if (!addr || typeof addr === 'string') throw new Error('vite did not bind a port');
-  return { vite, pageUrl: `http://127.0.0.1:${addr.port}/test/browser/ring/fixtures/ring-page.html` };
+  return { vite, pageUrl: `http://${host}:${addr.port}/test/browser/ring/fixtures/ring-page.html` };
 }
