@@ -57,8 +57,9 @@ describe('the web page from npm start', () => {
     // The ring view highlights this tab's stage against the Node peer's.
     const background = (testId: string): Promise<string> => page.locator(`[data-testid=${testId}]`).first().evaluate((el) => getComputedStyle(el).backgroundColor);
     expect(await page.locator('[data-testid=my-stage]').textContent()).toMatch(/this tab \d+–\d+/);
-    expect(await page.locator('[data-testid=stage]').count()).toBeGreaterThanOrEqual(1);
-    expect(await background('my-stage')).not.toBe(await background('stage'));
+    // Latency-aware placement: a tab that can hold the whole demo (256 MiB here) forms a replica ring
+    // of its own beside the Node peer's; any other stage drawn in its ring is told apart.
+    if ((await page.locator('[data-testid=stage]').count()) > 0) expect(await background('my-stage')).not.toBe(await background('stage'));
     await expect.poll(() => page.locator('[data-testid=layers]').textContent(), { timeout: 120_000 }).toMatch(/\(loaded\)/);
     const layers = (await page.locator('[data-testid=layers]').textContent()) ?? '';
     expect(layers).toMatch(/^\d+–\d+ \(loaded\)$/);
