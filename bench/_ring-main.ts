@@ -14,18 +14,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeDemoModel } from '../node-peer/convert/demo-model.ts';
-import { loadChain } from '../node-peer/engine/load-chain.ts';
-import { OrtNodeEngine } from '../node-peer/engine/ort-node-engine.ts';
-import { openModelPackage } from '../node-peer/model/open-model-package.ts';
-import type { Stage } from '../shared/engine/engine.ts';
-import { runChain } from '../shared/generate/stage-chain.ts';
-import { asSessionId } from '../shared/ids.ts';
 import type { WeightDType } from '../shared/model/manifest.ts';
 import type { HopTrace } from '../shared/ring/ring-link.ts';
-import { pickStepToken } from '../shared/ring/step-sampler.ts';
 import type { SignalingServer } from '../signaling/server.ts';
 import { generateOn, startRingPeer, startRingSignaling, stopPeer, waitRingReady, type RingPeerProcess } from '../test/util/ring-harness.ts';
+import { benchPrompt, decodeRate, mean, OneProcess, rotate, writeBenchModel } from './_ring-common.ts';
 import { median, percentile, printTable, writeResults, type Row } from './_report.ts';
 
 const { values: a } = parseArgs({
@@ -57,16 +50,10 @@ const activations = a.activations === 'fp16' ? 'fp16' : 'fp32';
 /** Links between the ring's Node peers: direct TCP (the default on loopback) or WebRTC data channels. */
 const links = a.links === 'webrtc' ? 'webrtc' : 'direct';
 const deadline = performance.now() + n(a['max-minutes']) * 60_000;
-const GREEDY = { temperature: 0, topP: 1, topK: 0, seed: 0 };
 const GEN_TIMEOUT_MS = 300_000;
 
-const prompt = (r: number, vocab: number): number[] => Array.from({ length: promptLen }, (_, i) => 3 + ((i * 7919 + r * 104729) % (vocab - 3)));
-/** Decode tokens/s from token arrival times (the first token ends the prefill). */
-const decodeRate = (times: readonly number[]): number => (times.length - 1) / (((times.at(-1) as number) - (times[0] as number)) / 1000);
-/** Turn `r` of a rotation: each run starts with a different configuration. */
-const rotate = <T>(xs: readonly T[], r: number): T[] => xs.map((_, i) => xs[(i + r) % xs.length] as T);
+const prompt = (r: number, vocab: number): number[] => benchPrompt(promptLen, r, vocab);
 const timeLeft = (): boolean => performance.now() < deadline;
-const mean = (xs: readonly number[]): number => xs.reduce((x, y) => x + y, 0) / xs.length;
 
 /** CPU seconds (user + system, every thread) a process has used so far, from /proc. */
 function cpuSeconds(pid: number): number {
@@ -83,19 +70,6 @@ interface Ring {
   /** CPU ms of all the ring's processes per generated token (prefill included). */
   readonly cpuPerToken: number[];
   traces: Map<string, HopTrace[]>;
-}
-
-/** Greedy decode in this process, one stage holding every layer: the baseline. */
-async function decodeInProcess(stage: Stage, r: number, vocab: number): Promise<{ rate: number; cpuPerToken: number }> {
-  const session = asSessionId(`one-${r}`);
-  const cpu = process.cpuUsage();
-  let token = pickStepToken(await runChain([stage], session, prompt(r, vocab)), GREEDY, 0);
-  const t = performance.now();
-  for (let i = 1; i <= decodeTokens; i++) token = pickStepToken(await runChain([stage], session, [token]), GREEDY, i);
-  const rate = decodeTokens / ((performance.now() - t) / 1000);
-  const used = process.cpuUsage(cpu);
-  stage.freeSession(session);
-  return { rate, cpuPerToken: (used.user + used.system) / 1000 / (decodeTokens + 1) };
 }
 
 /** One ring generation of decodeTokens + 1 tokens: its decode rate and CPU ms per token. */
@@ -178,16 +152,13 @@ let truncated = false;
 try {
   const shape = { layers: n(a.layers), hidden: n(a.hidden), heads: n(a.heads), vocab: n(a.vocab), context: 1024, seed: 1 };
   const dir = join(work, 'model');
-  const { manifest } = await writeDemoModel(dir, shape, { dtype: a.dtype as WeightDType });
-  const vocab = manifest.architecture.vocabSize;
-  const params = manifest.tensors.filter((x) => !(manifest.architecture.tiedEmbeddings && x.name === 'lm_head.weight')).reduce((s, x) => s + x.shape.reduce((p, d) => p * d, 1), 0);
+  const model = await writeBenchModel(dir, shape, a.dtype as WeightDType);
+  const { vocab, params } = model;
   const conditions = `${(params / 1e6).toFixed(1)}M params, ${a.dtype} weights, ${activations} activations, intra-op threads ${threads} per stage and in the one process, ${cpus().length} cores, ${links === 'direct' ? 'direct TCP links' : 'WebRTC links'} between stages`;
   console.log(`demo model: ${conditions}`);
 
-  const engine = new OrtNodeEngine({ threads });
-  const [whole] = await loadChain(engine, await openModelPackage(dir), [{ start: 0, end: manifest.architecture.numLayers }], threads);
-  const one = whole as Stage;
-  await decodeInProcess(one, 99, vocab); // warm-up
+  const one = await OneProcess.load(model, threads);
+  await one.decode(prompt(99, vocab), decodeTokens, 'one-warm-up'); // warm-up
   const cacheDir = join(work, 'cache'); // shared: every peer seeds the same package, stored once
   for (const size of ringSizes) rings.push(await startRing(size, dir, cacheDir));
   console.log(`  rings of ${ringSizes.join(', ')} up; measuring`);
@@ -201,7 +172,7 @@ try {
     for (const c of rotate(configs, r)) {
       if (!timeLeft()) break;
       if (c === 'one') {
-        const m = await decodeInProcess(one, r, vocab);
+        const m = await one.decode(prompt(r, vocab), decodeTokens, `one-${r}`);
         single.push(m.rate);
         singleCpu.push(m.cpuPerToken);
       } else {
@@ -210,7 +181,7 @@ try {
     }
     console.log(`  run ${r + 1}: one ${single.at(-1)?.toFixed(2)} tok/s; ${rings.map((g) => `${g.size}-stage ${g.rates.at(-1)?.toFixed(2)}`).join(', ')}`);
   }
-  await engine.dispose();
+  await one.dispose();
   for (const g of rings) g.traces = await collectTraces(g.peers);
   const baseline = median(single);
   const baseCpu = median(singleCpu);
