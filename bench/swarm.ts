@@ -1,6 +1,6 @@
 // `npm run bench -- swarm [--n 1,2,4,8] [--runs 1] [--edge-runs 3] [--mb 256 | --layers L] [--rate 50]
 //                        [--modes p2p,origin-only,p2p-webrtc] [--budget-min 45] [--trace]`
-// Piece distribution (issue 4): a generated demo model (≥ 256 MB) to N `node-peer start` processes
+// Piece distribution: a generated demo model (≥ 256 MB) to N `node-peer start` processes
 // that each want all of it (--replica full), from an HTTP origin on loopback throttled to a
 // WAN-like rate, peer-to-peer (one room: the origin once, then WebRTC between peers) vs. origin
 // only (each peer alone in its own room, so every peer downloads the whole model from the origin),

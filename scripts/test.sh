@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: typecheck, lint, unit, integration and browser tests.
 # WebRTC must never leave loopback, so the tests run inside a private network namespace
-# (only `lo`), as ../shared/TESTING.md describes. Chromium comes from Debian when missing.
+# (only `lo`), as docs/troubleshooting.md describes. Chromium comes from Debian when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

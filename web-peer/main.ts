@@ -1,4 +1,4 @@
-// The page's composition root: the only place that constructs concrete classes (STYLE.md).
+// The page's composition root: the only place that constructs concrete classes (docs/architecture.md).
 import type { Engine } from '../shared/engine/engine.ts';
 import { asRoomId } from '../shared/ids.ts';
 import type { Capabilities } from '../shared/signaling/protocol.ts';

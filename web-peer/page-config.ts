@@ -5,7 +5,7 @@ export interface PageConfig {
   /** Same-origin signaling endpoint (`ws(s)://<host>/signal`). */
   readonly signalUrl: string;
   readonly room: RoomId;
-  /** From `ice` parameters only; none by default (DESIGN §9). */
+  /** From `ice` parameters only; none by default (docs/security.md). */
   readonly iceServers: RTCIceServer[];
   /** Join token for a signaling server that requires one (`ringmesh-signal --mint-token`). */
   readonly token?: string;

@@ -121,7 +121,7 @@ export class OrtNodeEngine implements Engine {
         // buffers a decode step needs): a 4-way split ran 4% behind one session without it, 6%
         // with it, and the unsplit decode got no slower (bench/engine.ts, A/B in one hour).
         enableCpuMemArena: false,
-        // Spinning threads of several sessions on few cores starve each other (TESTING.md).
+        // Spinning threads of several sessions on few cores starve each other (docs/engines.md).
         extra: {
           session: {
             intra_op: { allow_spinning: '0' },

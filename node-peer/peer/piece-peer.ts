@@ -92,7 +92,7 @@ export async function startPiecePeer(opts: PiecePeerOptions): Promise<PiecePeer>
     ...(opts.iceServers ? { iceServers: [...opts.iceServers] } : {}),
     // The Node transport's bulk window is 1 MiB already (a page's 256 KiB caps a link at window ÷
     // RTT); ring frames keep their guard, since ring traffic shrinks the window to the ring-active
-    // one (DESIGN §4) whatever this says.
+    // one (docs/wire-protocol.md) whatever this says.
     ...(opts.bulkWindowBytes !== undefined ? { sendQueue: { windowBytes: opts.bulkWindowBytes } } : {}),
     ...(opts.linkMtu !== undefined ? { nodeLinkMtu: opts.linkMtu } : {}),
     directLinks,

@@ -11,10 +11,10 @@ export interface IceServer {
 }
 
 export interface NodeDataPeerOptions {
-  /** STUN/TURN servers; none by default (DESIGN §9: ICE servers are configuration only). */
+  /** STUN/TURN servers; none by default (docs/security.md: ICE servers are configuration only). */
   readonly iceServers?: readonly IceServer[];
   /**
-   * Local address libjuice binds to. Tests pass '127.0.0.1': TESTING.md — libjuice skips loopback
+   * Local address libjuice binds to. Tests pass '127.0.0.1': libjuice skips loopback
    * otherwise, and inside a lo-only namespace there is nothing else.
    */
   readonly bindAddress?: string;
@@ -36,7 +36,7 @@ export interface NodeDataPeerOptions {
  * `webrtc-polyfill`, whose Node build is node-datachannel (0.33.4 via overrides). It has no `wrtc`
  * option; none is needed. Its polyfill calls node-datachannel's `cleanup()` when the last peer
  * connection closes, so a process exits by itself once every connection is closed.
- * Neither fix Feross simple-peer 9 needed (TESTING.md) applies: this polyfill's `sdp` is writable,
+ * Neither fix Feross simple-peer 9 needed (docs/troubleshooting.md) applies: this polyfill's `sdp` is writable,
  * and we trickle, so no null end-of-candidates event is awaited.
  */
 export function createNodeDataPeerFactory(options: NodeDataPeerOptions = {}): DataPeerFactory {
@@ -48,6 +48,6 @@ export function createNodeDataPeerFactory(options: NodeDataPeerOptions = {}): Da
     ...(options.portRangeBegin !== undefined ? { portRangeBegin: options.portRangeBegin } : {}),
     ...(options.portRangeEnd !== undefined ? { portRangeEnd: options.portRangeEnd } : {}),
   };
-  // `mtu` goes straight to libdatachannel (TESTING.md), which sizes its DTLS/SCTP packets by it.
+  // `mtu` goes straight to libdatachannel (docs/troubleshooting.md), which sizes its DTLS/SCTP packets by it.
   return ({ initiator, mtu }) => wrapSimplePeer(new Peer({ initiator, trickle: true, config: { ...config, ...(mtu !== undefined ? { mtu } : {}) } }));
 }

@@ -1,5 +1,5 @@
 /**
- * The model package (DESIGN §3): `manifest.json` + one file per unit + tokenizer.
+ * The model package (docs/model-package.md): `manifest.json` + one file per unit + tokenizer.
  *
  * Conventions every part of ringmesh relies on:
  * - Units: `embed`, `layer-000` … `layer-NNN` (3+ digits, zero-padded), `head`. File = `<unit>.bin`.

@@ -1,5 +1,5 @@
 /**
- * Who fetches an origin-only piece (DESIGN §5 "the origin serves each piece about once").
+ * Who fetches an origin-only piece (docs/pieces.md "the origin serves each piece about once").
  *
  * Every peer that wants a piece nobody holds computes the same designee: the candidates (me plus
  * the room members that want it and are connected, or were seen too recently to have connected

@@ -5,7 +5,7 @@ export interface ByteRange {
 }
 
 /**
- * Where a model package can be read when no peer has a piece (DESIGN §5): a local directory, an
+ * Where a model package can be read when no peer has a piece (docs/pieces.md): a local directory, an
  * HTTP(S) base URL (also a Hugging Face `…/resolve/<revision>/` URL), read with Range requests.
  * Implementations retry transient failures and resume a partial body themselves; what they return
  * is not verified here (the caller checks every piece against the manifest).

@@ -1,5 +1,5 @@
 /**
- * Where verified pieces live between runs (DESIGN §5). Content-addressed: the key is the piece's
+ * Where verified pieces live between runs (docs/pieces.md). Content-addressed: the key is the piece's
  * hex SHA-256, so two models sharing a piece share one copy, and a key says what its bytes must be.
  *
  * Implementations: the in-memory store (tests, ephemeral peers), `NodeStore` (a cache directory)

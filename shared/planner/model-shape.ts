@@ -19,7 +19,7 @@ export interface ModelShape {
   readonly contextTokens: number;
 }
 
-/** KV caches are kept in fp32, like all activations (DESIGN §8, manifest `dtype` note). */
+/** KV caches are kept in fp32, like all activations (docs/engines.md, manifest `dtype` note). */
 export const KV_BYTES_PER_ELEMENT = 4;
 
 /**

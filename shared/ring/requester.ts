@@ -1,4 +1,4 @@
-// The library-level requester API (issue 5): what the HTTP API and the web page call. The network
+// The library-level requester API: what the HTTP API and the web page call. The network
 // implementation drives applyRequesterEvent (requester-fold.ts) over a transport.
 import type { PeerId } from '../ids.ts';
 import { InvalidGenerateOptionsError } from './errors.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The WebRTC default (1200, what browsers use) up to the largest size measured to work (TESTING.md). */
+/** The WebRTC default (1200, what browsers use) up to the largest size measured to work (docs/troubleshooting.md). */
 export const MIN_LINK_MTU = 1200;
 export const MAX_LINK_MTU = 4096;
 

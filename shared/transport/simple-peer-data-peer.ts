@@ -84,7 +84,7 @@ export function wrapSimplePeer(peer: SimplePeerLike, options: { ringChannel?: bo
   let lanes: Record<'ring' | 'bulk', DataLane> | undefined;
   return {
     signal(data) {
-      // TESTING.md pitfall: a late signal can reach a peer that was just destroyed; simple-peer
+      // A known pitfall: a late signal can reach a peer that was just destroyed; simple-peer
       // throws ERR_DESTROYED then. Nothing is left to negotiate, so drop it.
       if (!peer.destroyed) peer.signal(data);
     },

@@ -1,4 +1,4 @@
-// The peer wire protocol (DESIGN §4): frame types, the codec, chunking and reassembly, typed errors.
+// The peer wire protocol (docs/wire-protocol.md): frame types, the codec, chunking and reassembly, typed errors.
 export * from './frame-types.ts';
 export * from './errors.ts';
 export { encodeFrame, decodeFrame, DEFAULT_MAX_FRAME_BYTES } from './codec.ts';

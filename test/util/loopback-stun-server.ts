@@ -1,5 +1,5 @@
 // A minimal STUN server (RFC 5389 Binding only) on 127.0.0.1 — a test utility. Browser↔browser
-// in a lo-only namespace needs it so each side gets a candidate (TESTING.md); product code never
+// in a lo-only namespace needs it so each side gets a candidate (docs/troubleshooting.md); product code never
 // configures a STUN server by default.
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';

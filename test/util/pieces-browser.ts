@@ -1,4 +1,4 @@
-// Chromium + a Vite dev server for the piece-layer browser tests (flags from ../shared/TESTING.md).
+// Chromium + a Vite dev server for the piece-layer browser tests (flags from docs/troubleshooting.md).
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 

@@ -1,4 +1,4 @@
-// Headless Chromium for WebRTC tests, with the flags ../shared/TESTING.md found necessary (both
+// Headless Chromium for WebRTC tests, with the flags docs/troubleshooting.md found necessary (both
 // WebRTC flags are needed for loopback candidates), and the built page (dist/web) kept fresh.
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';

@@ -4,7 +4,7 @@ import { wrapSimplePeer } from '../../shared/transport/simple-peer-data-peer.ts'
 import { WebRtcTransport, type WebRtcTransportOptions } from '../../shared/transport/webrtc-transport.ts';
 
 export interface BrowserTransportOptions extends Omit<WebRtcTransportOptions, 'createPeer'> {
-  /** STUN/TURN servers from configuration; none by default (DESIGN §9). */
+  /** STUN/TURN servers from configuration; none by default (docs/security.md). */
   readonly iceServers?: readonly RTCIceServer[];
 }
 

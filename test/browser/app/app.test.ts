@@ -1,4 +1,4 @@
-// Acceptance (issue 6, item 2): Chromium opens the page served by `npm start`'s stack, contributes,
+// Acceptance (item 2): Chromium opens the page served by `npm start`'s stack, contributes,
 // receives layers, sends a chat message, sees streamed tokens, and saves screenshots under
 // test-results/. Real processes (scripts/start.ts: signaling server + Node peer seeding the demo
 // model), real WebRTC on loopback (run inside a network namespace), the engine in a Worker (WASM).

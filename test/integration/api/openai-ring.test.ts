@@ -1,4 +1,4 @@
-// Acceptance (issue 6, item 1): the official `openai` npm client, pointed at `node-peer start
+// Acceptance (item 1): the official `openai` npm client, pointed at `node-peer start
 // --api-port` on a ring of Node peers, gets a streamed and a non-streamed chat completion whose
 // token ids match the same request run with `node-peer generate`. Real processes, WebRTC on
 // loopback (run inside a network namespace, as scripts/test.sh does).

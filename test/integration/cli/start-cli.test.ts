@@ -1,4 +1,4 @@
-// Acceptance (issue 6, item 3): `node-peer` help text, each bad flag, an unreachable signaling
+// Acceptance (item 3): `node-peer` help text, each bad flag, an unreachable signaling
 // server and a model that does not fit — a clear message and a non-zero exit code each. Plus
 // `node-peer status` and a clean SIGINT. Real processes; run inside a loopback-only namespace.
 import { execFile, spawn } from 'node:child_process';

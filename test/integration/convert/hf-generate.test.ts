@@ -7,7 +7,7 @@ import { writeHfCheckpoint, type HfCheckpointOptions } from '../../util/hf-check
 import { goldenCases, MODELS_DIR } from '../../util/models.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';
 
-// Acceptance 2 of issue 2, end to end on NodeEngine: the same weights as a Hugging Face checkpoint
+// Acceptance, end to end on NodeEngine: the same weights as a Hugging Face checkpoint
 // generate what llama2.c's run.c generates. fp32 (single file or sharded): identical ids and text.
 // fp16 / bf16 input: identical on the aidreams cases; stories260K (a gibberish model full of near
 // ties) must agree on at least the first HALF_PRECISION_PREFIX tokens (measured: 26).

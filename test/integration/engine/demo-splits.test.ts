@@ -10,7 +10,7 @@ import type { WeightDType } from '../../../shared/model/manifest.ts';
 import { OrtWebEngine } from '../../../web-peer/engine/ort-web-engine.ts';
 import { createPick } from '../../../node-peer/engine/create-pick.ts';
 
-// Acceptance 3 of issue 2: a seeded demo model gives identical ids on both engines and across any split.
+// Acceptance: a seeded demo model gives identical ids on both engines and across any split.
 const work = mkdtempSync(join(tmpdir(), 'ringmesh-demo-splits-'));
 const engines: Record<'node' | 'wasm', Engine> = { node: new OrtNodeEngine({ threads: 1 }), wasm: new OrtWebEngine({ backend: 'wasm' }) };
 const dirs = new Map<WeightDType, string>();

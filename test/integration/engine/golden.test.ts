@@ -12,7 +12,7 @@ import { OrtWebEngine } from '../../../web-peer/engine/ort-web-engine.ts';
 import { argmax } from '../../util/engine-fixtures.ts';
 import { goldenCases, MODELS_DIR } from '../../util/models.ts';
 
-// Acceptance 1 of issue 2: after `convert`, `generate` reproduces llama2.c's run.c exactly —
+// Acceptance: after `convert`, `generate` reproduces llama2.c's run.c exactly —
 // prompt ids, greedy ids, where it stopped, and the printed bytes — on both engines, unsplit,
 // split in two, and one stage per layer: in process (ids checked), and again through the real
 // `node-peer generate` CLI (stdout checked byte for byte).

@@ -8,7 +8,7 @@ import { convertLlama2c } from '../../../node-peer/convert/convert-llama2c.ts';
 import { goldenCases, MODELS_DIR } from '../../util/models.ts';
 
 // The stage graph on a WebGPU backend without a browser: onnxruntime-node's WebGPU provider on
-// Chromium's SwiftShader Vulkan driver (TESTING.md), with CPU fallback disabled, so every node of
+// Chromium's SwiftShader Vulkan driver (docs/engines.md), with CPU fallback disabled, so every node of
 // the graph must run on WebGPU. The environment must be set before the process starts (dlopen).
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'ringmesh-webgpu-'));

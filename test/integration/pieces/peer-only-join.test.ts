@@ -15,7 +15,7 @@ import { createSignalingServer, type SignalingServer } from '../../../signaling/
 import { MemoryOrigin } from '../../util/pieces-memory.ts';
 import { buildSyntheticPackage, type SyntheticPackage } from '../../util/pieces-package.ts';
 
-// Issue 4: swarm members with no origin get their pieces from the peers that hold them, also one
+// swarm members with no origin get their pieces from the peers that hold them, also one
 // that joins after everyone else completed (a completed holder sends no HAVE any more: the
 // joiner depends on its first BITFIELDs). Real signaling on 127.0.0.1, real WebRTC between the
 // members (node-datachannel, loopback namespace), the real ring connection layer on the joiner:

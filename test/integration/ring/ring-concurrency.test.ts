@@ -6,7 +6,7 @@ import { goldenCases, MODELS_DIR } from '../../util/models.ts';
 import { generateOn, startRingPeer, startRingSignaling, stopPeer, waitRingReady, type RingPeerProcess } from '../../util/ring-harness.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';
 
-// Acceptance 5 of issue 5: eight sessions in flight at once through one ring (each stage keeps
+// Acceptance: eight sessions in flight at once through one ring (each stage keeps
 // eight KV caches and interleaves their steps) give the same ids as the same requests one by one.
 const GiB = 1024 ** 3;
 const tmp = makeTempDir('ring-concurrency');

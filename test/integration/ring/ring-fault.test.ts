@@ -9,7 +9,7 @@ import { goldenCases, MODELS_DIR } from '../../util/models.ts';
 import { generateOn, startRingPeer, startRingSignaling, stopPeer, tryGenerateOn, waitRingReady, type RecordedPlan, type RingPeerChildOptions, type RingPeerProcess } from '../../util/ring-harness.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';
 
-// Acceptance 4 of issue 5: a stage process is SIGKILLed mid-generation; the server re-plans the
+// Acceptance: a stage process is SIGKILLed mid-generation; the server re-plans the
 // two survivors, the requester re-submits prompt + tokens so far, and the generation ends with
 // exactly the ids of an undisturbed greedy run. And the other way a request must end — never in
 // silence: when the survivors cannot hold the model, it fails with a typed error within a bound.

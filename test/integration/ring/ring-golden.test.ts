@@ -7,7 +7,7 @@ import { goldenCases, MODELS_DIR } from '../../util/models.ts';
 import { asGoldenIds, generateOn, startRingPeer, startRingSignaling, stopPeer, waitRingReady, type RecordedPlan, type RingPeerProcess } from '../../util/ring-harness.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';
 
-// Acceptance 2 of issue 5: three Node peer processes with memory budgets 1 : 2 : 1 get layer
+// Acceptance: three Node peer processes with memory budgets 1 : 2 : 1 get layer
 // counts in that proportion from the server's plan, and every golden case of run.c comes out id
 // for id through the ring (real WebRTC data channels on loopback).
 const GiB = 1024 ** 3;

@@ -9,7 +9,7 @@ import { seededRng } from '../../util/pieces-fixtures.ts';
 import { MemoryOrigin, memoryConnectionPair } from '../../util/pieces-memory.ts';
 import { buildSyntheticPackage } from '../../util/pieces-package.ts';
 
-// Issue 4: a peer that joins after a holder completed must not depend on the holder's first
+// a peer that joins after a holder completed must not depend on the holder's first
 // BITFIELDs. On a real connection they can arrive before the joiner's swarm session subscribes:
 // the transport hands frames that arrived before anyone listened to the first listener only, and
 // a ring peer's RingLink subscribes on the transport's `open`, before the swarm gets the
