@@ -45,6 +45,10 @@ const LIMIT_FLAGS: ReadonlyArray<[keyof SignalingLimits, string, string]> = [
   ['reportsPerSecond', '--reports-per-second <n>', 'sustained reports per second per member'],
   ['reportBurst', '--report-burst <n>', 'reports allowed in a burst'],
 ];
+const placement = (value: string): 'latency' | 'memory' => {
+  if (value === 'latency' || value === 'memory') return value;
+  throw new InvalidArgumentError('expected latency or memory');
+};
 const role = (value: string): MemberRole => {
   if (value !== 'trusted' && value !== 'contributor') throw new InvalidArgumentError('expected trusted or contributor');
   return value;
@@ -73,6 +77,7 @@ async function main(): Promise<void> {
     .option('--log-level <level>', 'pino level (RINGMESH_LOG_LEVEL)', env['RINGMESH_LOG_LEVEL'] ?? 'info')
     .option('--max-memory-browser <bytes>', 'memory claims of browser members are cut to this (RINGMESH_MAX_MEMORY_BROWSER; default 16 GiB)', int, envInt('RINGMESH_MAX_MEMORY_BROWSER'))
     .option('--max-memory-node <bytes>', 'memory claims of Node members are cut to this (RINGMESH_MAX_MEMORY_NODE; default 1 TiB)', int, envInt('RINGMESH_MAX_MEMORY_NODE'))
+    .option('--placement <how>', 'latency (default): fastest rings first, spare capacity as replica rings; memory: one ring over every member with room (RINGMESH_PLACEMENT)', placement, env['RINGMESH_PLACEMENT'] ? placement(env['RINGMESH_PLACEMENT']) : 'latency')
     .option('--open-role <role>', 'role of every member when no --token-secret is set: trusted or contributor (RINGMESH_OPEN_ROLE)', role, env['RINGMESH_OPEN_ROLE'] ? role(env['RINGMESH_OPEN_ROLE']) : undefined)
     .option('--trust-proxy', 'client address = last X-Forwarded-For entry (only behind a reverse proxy that sets it; RINGMESH_TRUST_PROXY=1)', env['RINGMESH_TRUST_PROXY'] === '1')
     .option('--room-model <room=modelId>', 'plan <room> for this model id (rooms named by a model id need none)', roomModel)
@@ -119,7 +124,7 @@ async function main(): Promise<void> {
     log,
     limits,
     // Every room is a ring room: plan it from its members and its model's verified manifest.
-    plan: createRingPlanHook({ log, ...(roomModels ? { roomModels } : {}) }),
+    plan: createRingPlanHook({ log, placement: opts['placement'] === 'memory' ? 'memory' : 'latency', ...(roomModels ? { roomModels } : {}) }),
     replanOnReports: REPLAN_REPORT_KINDS,
     memoryCaps,
     trustProxy: opts['trustProxy'] === true,

@@ -16,7 +16,9 @@ const RSS_BOUND_BYTES = 32 * 1024 * 1024;
 let server: ServerProcess;
 const clients: RawClient[] = [];
 beforeAll(async () => {
-  server = await startServerProcess(['--token-secret', SECRET]);
+  // One ring over every member (memory placement): each member here could hold the tiny model alone,
+  // where latency placement would give each a replica ring of its own and no claim could win layers.
+  server = await startServerProcess(['--token-secret', SECRET, '--placement', 'memory']);
 });
 afterAll(async () => {
   for (const c of clients) c.close();
