@@ -24,7 +24,8 @@ const DEFAULT_REPLICA_SLOWDOWN = 2;
  *   private end rule that can hold the model; never slower by that measure than `planPartition`'s
  *   memory-proportional ring, which is one of its candidates. Members it does not need are not stages.
  * - Further rings from the members left, each under the most private rule its members allow, while
- *   one can hold the model and is at most `replicaSlowdown` times slower than the fastest ring.
+ *   one can hold the model, is at most `replicaSlowdown` times slower than the fastest ring and
+ *   puts trusted members at as many ends as the most private ring before it.
  * - Every stage within its budget; `insufficient` exactly when `planPartition` says so.
  * - With `previous`: intact rings are kept, and the rest re-planned, unless a plan from scratch is
  *   better by the rule of `RoomPlanOptions.replanGain`.
@@ -84,6 +85,9 @@ function formRings(eligible: readonly Entry[], kept: readonly CostedLayout[], nu
     if (pool.length === 0) break;
     const ring = ringUnderRules(pool, numLayers, hops);
     if (ring === null || ring.ms > slowdown * fastestMs(rings)) break;
+    // A replica less private than the rings the room already has would hand a requester's ids to
+    // contributors that the first ring keeps them from (docs/security.md, "Roles"): not formed.
+    if (rings.length > 0 && privacy(ring) < Math.max(...rings.map(privacy))) break;
     rings.push(ring);
     for (const e of ring.layout.order) used.add(e);
   }

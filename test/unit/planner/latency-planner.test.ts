@@ -115,6 +115,24 @@ describe('planRoom: latency-aware placement and replica rings', () => {
     );
   });
 
+  it('forms no replica less private than the rings before it: contributors never hold both ends beside a trusted ring', () => {
+    const arb = shapeArb.chain((s) => fc.record({ s: fc.constant(s), trusted: fc.integer({ min: 1, max: 3 }), contributors: fc.integer({ min: 1, max: 4 }), speed: speedArb }));
+    fc.assert(
+      fc.property(arb, ({ s, trusted, contributors, speed }) => {
+        const whole = stageBytes(s, 0, s.numLayers);
+        const members = [
+          ...Array.from({ length: trusted }, (_, i) => member(`t${i}`, whole, speed, 'node', 'trusted')),
+          ...Array.from({ length: contributors }, (_, i) => member(`c${i}`, whole, speed, 'node', 'contributor')),
+        ];
+        const plan = planned(planRoom(s, members));
+        // Every member can hold the model alone: each trusted one is a ring, no contributor is.
+        expect(plan.rings).toHaveLength(trusted);
+        for (const r of plan.rings) for (const st of r.ring) expect(st.peerId.startsWith('t')).toBe(true);
+      }),
+      FC,
+    );
+  });
+
   it('with high round trips uses the fewest stages any ring can, never more than with none', () => {
     fc.assert(
       fc.property(caseArb, ({ s, members }) => {
