@@ -1,34 +1,23 @@
 // Acceptance (item 3): `node-peer` help text, each bad flag, an unreachable signaling
 // server and a model that does not fit — a clear message and a non-zero exit code each. Plus
 // `node-peer status` and a clean SIGINT. Real processes; run inside a loopback-only namespace.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoModel } from '../../../node-peer/convert/demo-model.ts';
 import { mintJoinToken } from '../../../signaling/join-token.ts';
 import { startPeerProcess } from '../../util/pieces-processes.ts';
 import { freePort, startSignalingProcess, type SignalingProcess } from '../../util/signaling-process.ts';
+import { runCli, type CliRun } from '../../util/run-cli.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';
 
-const BIN = join(import.meta.dirname, '../../../bin/node-peer.js');
 const tmp = makeTempDir('cli');
 let signaling: SignalingProcess;
 let model: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const cli = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
-  promisify(execFile)(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
+const cli = (args: string[], env: Record<string, string> = {}): Promise<CliRun> => runCli('node-peer.js', args, env);
 
 beforeAll(async () => {
   model = tmp.path('demo');

@@ -2,16 +2,16 @@
 // stop it: one line per error (no stack, no 70 lines of help) with README's exit codes, the API
 // port checked before the room is joined, Ctrl-C (also through npx) exiting 0, and the console
 // format. Real processes; run inside a loopback-only namespace.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoModel } from '../../../node-peer/convert/demo-model.ts';
 import { startPeerProcess } from '../../util/pieces-processes.ts';
 import { freePort, startSignalingProcess, type SignalingProcess } from '../../util/signaling-process.ts';
+import { runCli, type CliRun } from '../../util/run-cli.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
@@ -19,17 +19,7 @@ const tmp = makeTempDir('user-view');
 let signaling: SignalingProcess;
 let model: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const run = (bin: string, args: string[]): Promise<Run> =>
-  promisify(execFile)(process.execPath, [join(ROOT, 'bin', bin), ...args], { timeout: 60_000 }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
+const run = (bin: string, args: string[]): Promise<CliRun> => runCli(bin, args);
 
 /** stderr without lines a dependency prints on its own (Dawn's Vulkan warning when probing WebGPU). */
 const ownLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l !== '' && !/Vulkan|dawn-src/.test(l));
