@@ -14,17 +14,27 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  {
-    files: ['shared/**/*.ts'],
+  // The edges build on shared/ and never on each other: a page must not pull in Node code, and a
+  // Node peer must not depend on how the page is put together.
+  ...[
+    ['shared', ['node-peer', 'web-peer', 'signaling']],
+    ['node-peer', ['web-peer', 'signaling']],
+    ['web-peer', ['node-peer', 'signaling']],
+    ['signaling', ['node-peer', 'web-peer']],
+  ].map(([dir, banned]) => ({
+    files: [`${dir}/**/*.ts`],
     rules: {
-      // shared/ runs in browsers too: no Node built-ins or Node-only packages.
       'no-restricted-imports': [
         'error',
         {
-          patterns: ['node:*'],
-          paths: ['fs', 'path', 'os', 'crypto', 'onnxruntime-node', 'node-datachannel', 'ws', 'undici'],
+          patterns: [
+            // shared/ runs in browsers too: no Node built-ins.
+            ...(dir === 'shared' ? [{ group: ['node:*'], message: 'shared/ runs in browsers: no Node built-ins' }] : []),
+            ...banned.map((b) => ({ regex: dir === 'shared' ? `^(\\.\\./){2,}${b}/` : `^(\\.\\./)+${b}/`, message: `${dir}/ may not import from ${b}/ (docs/architecture.md)` })),
+          ],
+          ...(dir === 'shared' ? { paths: [/* Node-only packages */ 'fs', 'path', 'os', 'crypto', 'onnxruntime-node', 'node-datachannel', 'ws', 'undici'] } : {}),
         },
       ],
     },
-  },
+  })),
 );

@@ -21,7 +21,7 @@ import { openModelPackage, type ModelPackage } from '../node-peer/model/open-mod
 import type { Engine } from '../shared/engine/engine.ts';
 import { evenRanges } from '../shared/generate/split.ts';
 import type { ModelManifest, WeightDType } from '../shared/model/manifest.ts';
-import { OrtWebEngine } from '../web-peer/engine/ort-web-engine.ts';
+import { OrtWebEngine } from '../shared/engine/ort-web-engine.ts';
 import { fmtRatio, fmtRuns, measureRound, ratioTo, type Chain } from './_engine-measure.ts';
 import { median, printTable, writeResults, type Row } from './_report.ts';
 

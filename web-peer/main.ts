@@ -19,7 +19,7 @@ import { WorkerEngine } from './engine/worker-engine.ts';
 import type { MessagePortLike } from './engine/engine-messages.ts';
 import { FetchOrigin } from './origin/fetch-origin.ts';
 import { readPageConfig } from './page-config.ts';
-import { createAppStore } from './stores/app-state.ts';
+import { createAppStore } from './state/app-state.ts';
 import { createBrowserStore } from './store/create-browser-store.ts';
 import { StorageGuard } from './store/storage-guard.ts';
 import { createBrowserTransport } from './transport/browser-transport.ts';

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Engine } from '../../shared/engine/engine.ts';
 import type { PickToken } from '../../shared/generate/generate.ts';
-import { OrtWebEngine } from '../../web-peer/engine/ort-web-engine.ts';
+import { OrtWebEngine } from '../../shared/engine/ort-web-engine.ts';
 import { OrtNodeEngine } from '../engine/ort-node-engine.ts';
 import { localGenerate } from '../engine/local-generate.ts';
 import { parsePositiveInt, parseSeed, reportErrors } from './convert-command.ts';

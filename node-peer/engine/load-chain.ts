@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import type { Engine, LayerRange, Stage } from '../../shared/engine/engine.ts';
+import type { Engine, Stage } from '../../shared/engine/engine.ts';
+import type { LayerRange } from '../../shared/model/layer-range.ts';
 import { assertChain } from '../../shared/generate/stage-chain.ts';
 import { unitsForRange, type UnitName } from '../../shared/model/manifest.ts';
 import { findUnit } from '../../shared/model/pieces.ts';

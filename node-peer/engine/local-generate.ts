@@ -1,4 +1,5 @@
-import type { Engine, LayerRange } from '../../shared/engine/engine.ts';
+import type { Engine } from '../../shared/engine/engine.ts';
+import type { LayerRange } from '../../shared/model/layer-range.ts';
 import { generate, type GenerateResult, type PickToken } from '../../shared/generate/generate.ts';
 import { evenRanges, rangesFromSplit } from '../../shared/generate/split.ts';
 import { asSessionId } from '../../shared/ids.ts';

@@ -2,7 +2,7 @@
 // onnxruntime-node + a requester, all on one signaling client and one transport. Types in
 // node-peer-types.ts; the CLI (`node-peer start`) and the HTTP API build on `startNodePeer`.
 import { asPeerId } from '../../shared/ids.ts';
-import { systemClock } from '../../shared/signaling/clock.ts';
+import { systemClock } from '../../shared/util/clock.ts';
 import { RingPeer } from '../../shared/ring/ring-peer.ts';
 import { OrtNodeEngine } from '../engine/ort-node-engine.ts';
 import { waitForManifest } from '../../shared/pieces/wait-for-manifest.ts';

@@ -6,7 +6,7 @@ import { unitsForRange } from '../../shared/model/manifest.ts';
 import { PieceSwarm } from '../../shared/pieces/piece-swarm.ts';
 import type { CorruptPieceError } from '../../shared/pieces/errors.ts';
 import type { SchedulerLimits } from '../../shared/pieces/scheduler.ts';
-import { systemClock } from '../../shared/signaling/clock.ts';
+import { systemClock } from '../../shared/util/clock.ts';
 import type { SignalingClient } from '../../shared/signaling/signaling-client.ts';
 import type { WebSocketConstructor } from '../../shared/signaling/web-socket-like.ts';
 import { createSignalingClient } from '../../shared/signaling/websocket-signaling-client.ts';

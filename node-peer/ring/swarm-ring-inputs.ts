@@ -4,7 +4,7 @@
 import type { ModelManifest } from '../../shared/model/manifest.ts';
 import type { PieceSwarm } from '../../shared/pieces/piece-swarm.ts';
 import { fetchTokenizerFromPeers } from '../../shared/pieces/tokenizer-exchange.ts';
-import { systemClock } from '../../shared/signaling/clock.ts';
+import { systemClock } from '../../shared/util/clock.ts';
 import { createTokenizer } from '../../shared/tokenizer/create-tokenizer.ts';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.ts';
 import { nodeSha256Hex } from '../crypto/node-sha256.ts';

@@ -1,14 +1,10 @@
 import type { SessionId } from '../ids.ts';
+import type { LayerRange } from '../model/layer-range.ts';
 import type { ModelManifest, UnitName } from '../model/manifest.ts';
 
 /** Where a stage's math runs. */
 export type EngineKind = 'cpu' | 'cuda' | 'wasm' | 'webgpu';
 
-/** Layers [start, end) of the model. start = 0 adds the embedding; end = numLayers adds norm + head. */
-export interface LayerRange {
-  readonly start: number;
-  readonly end: number;
-}
 
 export type StageInput =
   /** Token ids; only for a stage with start = 0. */

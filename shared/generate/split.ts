@@ -1,4 +1,4 @@
-import type { LayerRange } from '../engine/engine.ts';
+import type { LayerRange } from '../model/layer-range.ts';
 import { InvalidSplitError } from './errors.ts';
 
 /** `--split 2,3` → [0,2) [2,5): layer counts per stage, in order, summing to numLayers. */

@@ -1,4 +1,5 @@
-import type { LayerRange, Stage, StageInput } from '../engine/engine.ts';
+import type { Stage, StageInput } from '../engine/engine.ts';
+import type { LayerRange } from '../model/layer-range.ts';
 import type { SessionId } from '../ids.ts';
 import { StageChainError } from './errors.ts';
 

@@ -1,4 +1,4 @@
-import type { LayerRange } from '../engine/engine.ts';
+import type { LayerRange } from '../model/layer-range.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import { GraphBuilder, attr } from '../onnx/graph-builder.ts';
 import { OnnxDataType, encodeOnnxModel } from '../onnx/onnx-model.ts';

@@ -1,6 +1,6 @@
 import type { ModelManifest, UnitName } from '../model/manifest.ts';
-import type { Clock } from '../signaling/clock.ts';
-import { TypedEmitter } from '../signaling/typed-emitter.ts';
+import type { Clock } from '../util/clock.ts';
+import { TypedEmitter } from '../util/typed-emitter.ts';
 import type { PeerConnection } from '../transport/transport.ts';
 import { encodeBits } from './bitfield.ts';
 import { isBadPiece, isOriginError, PeerMisbehavedError } from './errors.ts';

@@ -5,7 +5,7 @@
 import { sha256Hex } from '../crypto/sha256.ts';
 import { RingmeshError } from '../errors.ts';
 import type { TokenizerEntry } from '../model/manifest.ts';
-import type { Clock } from '../signaling/clock.ts';
+import type { Clock } from '../util/clock.ts';
 import type { Origin } from './origin.ts';
 import type { ProbeAnswer } from './range-probe.ts';
 

@@ -4,11 +4,11 @@
 // member's own copy; publish the verdicts as `report held` and ask the server to evict a stage
 // that answered wrong. Members without a trusted role do nothing here.
 import { sha256Hex } from '../crypto/sha256.ts';
-import type { LayerRange } from '../engine/engine.ts';
+import type { LayerRange } from '../model/layer-range.ts';
 import type { PeerId } from '../ids.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { ProbeAnswer } from '../pieces/range-probe.ts';
-import type { Clock } from '../signaling/clock.ts';
+import type { Clock } from '../util/clock.ts';
 import type { SignalingClient } from '../signaling/signaling-client.ts';
 import { DEFAULT_HOLDING_POLICY, judgeAnswer, pickChallenges, proofOf, stagePieces, type AnswerVerdict, type Challenge, type HoldingPolicy } from './holding-challenges.ts';
 import { HELD_REPORT, MAX_HELD_LIST, type HeldReport } from './readiness.ts';

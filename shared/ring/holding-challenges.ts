@@ -1,6 +1,6 @@
 // What a trusted member asks a contributor stage to prove it holds its units (docs/ring.md, "Proof
 // of holding"), and how the answers are judged. Pure: the challenger does the asking.
-import type { LayerRange } from '../engine/engine.ts';
+import type { LayerRange } from '../model/layer-range.ts';
 import { unitsForRange, type ModelManifest } from '../model/manifest.ts';
 import { piecesOf, type PieceRef } from '../pieces/piece-ref.ts';
 import type { ProbeAnswer } from '../pieces/range-probe.ts';

@@ -3,7 +3,7 @@
 // `reportMs` it sends the round trips as `report rtt` (rtt-report.ts), which the plan hook reads
 // at the next re-plan. `links()` is what status shows.
 import type { PeerId } from '../ids.ts';
-import type { Clock } from '../signaling/clock.ts';
+import type { Clock } from '../util/clock.ts';
 import type { Transport } from '../transport/transport.ts';
 import { MAX_RTT_ENTRIES, MAX_RTT_MS, RTT_REPORT, type RttReport } from './rtt-report.ts';
 

@@ -1,7 +1,7 @@
 // Which replica ring of a plan this peer serves, and which rings are ready for its requester
 // (docs/ring.md, "Replica rings"). Each peer is a stage of at most one ring (rings are disjoint);
 // its requester may use every ring that is ready. Pure.
-import type { LayerRange } from '../engine/engine.ts';
+import type { LayerRange } from '../model/layer-range.ts';
 import type { PeerId } from '../ids.ts';
 import { ringReadiness, type ReadinessInput } from './readiness.ts';
 import { requesterLinksOf } from './ring-links-ready.ts';

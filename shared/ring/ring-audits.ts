@@ -2,10 +2,11 @@
 // submissions are audited, the verifier and its shadow copies of the contributors' layers, the
 // eviction of a caught cheat, and the stage speeds the audits measure. RingPeer hands it the
 // requester's sends and the audits that arrive; everything else about the ring stays there.
-import type { Engine, LayerRange } from '../engine/engine.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { LayerRange } from '../model/layer-range.ts';
 import type { PeerId, SessionId } from '../ids.ts';
 import type { ModelManifest } from '../model/manifest.ts';
-import type { Clock } from '../signaling/clock.ts';
+import type { Clock } from '../util/clock.ts';
 import type { SignalingClient } from '../signaling/signaling-client.ts';
 import type { RingAudit, RingMessage } from './messages.ts';
 import { ringPeers, type PlannedRing } from './ring-plan.ts';

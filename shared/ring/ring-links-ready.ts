@@ -3,7 +3,7 @@
 // reports `ready` only once its link to the next stage is open; a requester also needs its links
 // to stage 0 (prefills) and to the last stage (tokens).
 import type { PeerId } from '../ids.ts';
-import type { Clock } from '../signaling/clock.ts';
+import type { Clock } from '../util/clock.ts';
 import type { Transport } from '../transport/transport.ts';
 
 /** The stage after `self` in `ring` (the last stage's is stage 0); null when none or itself. */

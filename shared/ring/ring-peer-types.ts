@@ -1,9 +1,10 @@
 // What RingPeer (ring-peer.ts) takes and tells: its options, events and status, and the unit
 // source it loads stages from.
-import type { Engine, LayerRange } from '../engine/engine.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { LayerRange } from '../model/layer-range.ts';
 import type { PeerId } from '../ids.ts';
 import type { ModelManifest, UnitName } from '../model/manifest.ts';
-import type { Clock } from '../signaling/clock.ts';
+import type { Clock } from '../util/clock.ts';
 import type { SignalingClient } from '../signaling/signaling-client.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { HoldingResult, PieceProbe } from './holding-challenger.ts';

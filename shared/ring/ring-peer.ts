@@ -2,7 +2,8 @@
 // plans, loads this peer's stage (units from the injected source, graph on the injected engine),
 // reports `ready`, runs the stage over the transport, and serves as a requester. Node and the
 // browser differ only in what they inject (engine, transport, unit source).
-import type { LayerRange, Stage } from '../engine/engine.ts';
+import type { Stage } from '../engine/engine.ts';
+import type { LayerRange } from '../model/layer-range.ts';
 import type { PeerId } from '../ids.ts';
 import { unitsForRange } from '../model/manifest.ts';
 import type { RingMessage } from './messages.ts';

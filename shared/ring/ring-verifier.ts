@@ -3,7 +3,8 @@
 // receiving is what its predecessor reports sending, and the last stage's token is the one the
 // requester got), re-runs each contributor's step on a shadow copy of its layers and compares
 // (verifier.ts). A step is verified once every check of it passed; a failed check names culprits.
-import type { LayerRange, StageInput, StageOutput } from '../engine/engine.ts';
+import type { StageInput, StageOutput } from '../engine/engine.ts';
+import type { LayerRange } from '../model/layer-range.ts';
 import type { PeerId, SessionId } from '../ids.ts';
 import type { RingAudit, RingPrefill, SamplingOptions } from './messages.ts';
 import type { ShadowStages } from './shadow-stages.ts';

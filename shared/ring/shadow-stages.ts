@@ -1,7 +1,8 @@
 // The verifier's own copies of contributors' layer ranges (docs/ring.md, "Verified compute"):
 // loaded on the verifying peer's engine from the same unit source as its stage (a seed holds every
 // unit; others fetch them through the piece swarm), kept while a plan uses the range.
-import type { Engine, LayerRange, Stage } from '../engine/engine.ts';
+import type { Engine, Stage } from '../engine/engine.ts';
+import type { LayerRange } from '../model/layer-range.ts';
 import { unitsForRange, type ModelManifest } from '../model/manifest.ts';
 import type { UnitSource } from './ring-peer.ts';
 

@@ -1,7 +1,7 @@
 // A stage's session limits from the peer's memory budget: the planner gave this peer a range whose
 // weights plus one context of KV fit `--memory`; whatever the weights leave is the KV every session
 // together may reserve. Without a budget the stage allows one context per session it may hold.
-import type { LayerRange } from '../engine/engine.ts';
+import type { LayerRange } from '../model/layer-range.ts';
 import { unitsForRange, type ModelManifest } from '../model/manifest.ts';
 import { modelShapeFromManifest } from '../planner/model-shape.ts';
 import { DEFAULT_STAGE_LIMITS, type StageLimits } from './stage-sessions.ts';

@@ -4,7 +4,7 @@
 // stage costs a token. A stage can delay its audits (and look slower, which only costs it layers)
 // but cannot send one early: an audit before the work is a wrong audit, and verification evicts
 // it. Medians over recent samples feed the planner through a `speed` report (speed-report.ts).
-import type { LayerRange } from '../engine/engine.ts';
+import type { LayerRange } from '../model/layer-range.ts';
 import type { PeerId, SessionId } from '../ids.ts';
 
 /**

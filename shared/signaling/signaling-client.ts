@@ -1,6 +1,6 @@
 import type { PeerId, RoomId } from '../ids.ts';
 import type { BackoffOptions } from './backoff.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../util/clock.ts';
 import type { SignalingProtocolError, SignalingServerError } from './errors.ts';
 import type {
   Capabilities,

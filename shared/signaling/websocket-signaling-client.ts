@@ -2,12 +2,12 @@
 import type { PeerId } from '../ids.ts';
 import { backoffDelay } from './backoff.ts';
 import { FATAL_CLOSE_CODES } from './close-codes.ts';
-import { systemClock, type Clock } from './clock.ts';
+import { systemClock, type Clock } from '../util/clock.ts';
 import { encodeMessage, parseServerMessage } from './codec.ts';
 import { SignalingClosedError, SignalingJsonError, SignalingNotConnectedError, SignalingServerError } from './errors.ts';
 import { PROTOCOL_VERSION, type ClientMessage, type PeerInfo, type ServerMessage, type WelcomeMessage } from './protocol.ts';
 import type { SignalingClient, SignalingClientOptions, SignalingEvents, SignalingState } from './signaling-client.ts';
-import { TypedEmitter } from './typed-emitter.ts';
+import { TypedEmitter } from '../util/typed-emitter.ts';
 import { WS_OPEN, type CloseEventLike, type MessageEventLike, type WebSocketLike } from './web-socket-like.ts';
 
 /** Close code this client uses when it drops a socket it considers dead. */

@@ -1,5 +1,5 @@
 import type { PeerId } from '../ids.ts';
-import { TypedEmitter } from '../signaling/typed-emitter.ts';
+import { TypedEmitter } from '../util/typed-emitter.ts';
 import { FrameAssembler, messageBytes, messageLane, type Message } from '../wire/chunking.ts';
 import { encodeFrameParts } from '../wire/codec.ts';
 import { FrameTooLargeError, WireError } from '../wire/errors.ts';

@@ -1,6 +1,6 @@
 import type { PeerId } from '../ids.ts';
 import type { PeerInfo } from '../signaling/protocol.ts';
-import { TypedEmitter } from '../signaling/typed-emitter.ts';
+import { TypedEmitter } from '../util/typed-emitter.ts';
 import type { SignalingClient } from '../signaling/signaling-client.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from '../wire/codec.ts';
 import type { DataPeer, DataPeerFactory } from './data-peer.ts';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelPackage } from '../../node-peer/model/open-model-package.ts';
-import type { Engine, LayerRange, Stage } from '../../shared/engine/engine.ts';
+import type { Engine, Stage } from '../../shared/engine/engine.ts';
+import type { LayerRange } from '../../shared/model/layer-range.ts';
 import { runChain } from '../../shared/generate/stage-chain.ts';
 import { asSessionId } from '../../shared/ids.ts';
 import { readRangeUnits, testArchitecture, writeRandomPackage } from '../util/engine-fixtures.ts';

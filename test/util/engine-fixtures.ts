@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { llamaUnits } from '../../node-peer/convert/llama-units.ts';
 import { openModelPackage, type ModelPackage } from '../../node-peer/model/open-model-package.ts';
 import { writeModelPackage } from '../../node-peer/model/write-model-package.ts';
-import type { LayerRange } from '../../shared/engine/engine.ts';
+import type { LayerRange } from '../../shared/model/layer-range.ts';
 import { unitsForRange, type LlamaArchitecture, type UnitName, type WeightDType } from '../../shared/model/manifest.ts';
 import { fillNormal, Xoshiro128 } from '../../shared/random/xoshiro128.ts';
 import { byteLevelVocab } from '../../shared/tokenizer/byte-level-vocab.ts';

@@ -2,7 +2,8 @@
 // returns the last stage's logits per step (prefill, then decode steps): the same work on any
 // device, so two devices' logits can be compared element by element.
 import { openModelPackage } from '../../node-peer/model/open-model-package.ts';
-import type { Engine, LayerRange } from '../../shared/engine/engine.ts';
+import type { Engine } from '../../shared/engine/engine.ts';
+import type { LayerRange } from '../../shared/model/layer-range.ts';
 import { asSessionId } from '../../shared/ids.ts';
 import { readRangeUnits } from './engine-fixtures.ts';
 

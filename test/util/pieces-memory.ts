@@ -5,7 +5,7 @@ import type { PeerId } from '../../shared/ids.ts';
 import type { ByteRange, Origin } from '../../shared/pieces/origin.ts';
 import type { CloseEvent, ConnectionStats, PeerConnection, PeerConnectionEvents } from '../../shared/transport/transport.ts';
 import type { Frame } from '../../shared/wire/frame-types.ts';
-import { TypedEmitter } from '../../shared/signaling/typed-emitter.ts';
+import { TypedEmitter } from '../../shared/util/typed-emitter.ts';
 
 export class MemoryOrigin implements Origin {
   readonly label = 'memory';

@@ -1,7 +1,7 @@
 import { LitElement, css, html } from 'lit';
 import { StoreController } from '../controllers/store-controller.ts';
-import type { AppState } from '../stores/app-state.ts';
-import type { Store } from '../stores/store.ts';
+import type { AppState } from '../state/app-state.ts';
+import type { Store } from '../state/store.ts';
 import './rm-cache.ts';
 import './rm-chat.ts';
 import './rm-contribute.ts';

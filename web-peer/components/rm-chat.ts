@@ -1,5 +1,5 @@
 import { LitElement, css, html } from 'lit';
-import type { ChatTurn } from '../stores/app-state.ts';
+import type { ChatTurn } from '../state/app-state.ts';
 
 /** The conversation and an input. Events out: `send` {text}, `stop`, `clear`. */
 export class RmChat extends LitElement {

@@ -1,5 +1,5 @@
 import { LitElement, css, html } from 'lit';
-import type { Detection, Phase } from '../stores/app-state.ts';
+import type { Detection, Phase } from '../state/app-state.ts';
 
 const MiB = 1024 * 1024;
 const SOURCE = {

@@ -1,5 +1,5 @@
 import { LitElement, css, html } from 'lit';
-import type { RingMember, RingStage } from '../stores/app-state.ts';
+import type { RingMember, RingStage } from '../state/app-state.ts';
 
 /** The ring as a bar of layers split by stage, this tab's stage highlighted; members listed below. */
 export class RmRingView extends LitElement {

@@ -1,5 +1,5 @@
 import { LitElement, css, html } from 'lit';
-import type { Persistence, StorageCheck } from '../stores/app-state.ts';
+import type { Persistence, StorageCheck } from '../state/app-state.ts';
 
 const mb = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MB`;
 

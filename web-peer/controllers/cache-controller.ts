@@ -1,7 +1,7 @@
 import type { ModelManifest } from '../../shared/model/manifest.ts';
 import type { ModelStore } from '../../shared/pieces/piece-store.ts';
-import type { AppState, CachedModel } from '../stores/app-state.ts';
-import type { Store } from '../stores/store.ts';
+import type { AppState, CachedModel } from '../state/app-state.ts';
+import type { Store } from '../state/store.ts';
 
 /**
  * What a returning visitor has cached: every complete model in the piece store, plus the share of

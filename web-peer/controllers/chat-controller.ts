@@ -1,6 +1,6 @@
 import { createChatRenderer, specialTokenTexts, type ChatMessage } from '../../shared/chat/chat-template.ts';
-import type { AppState, ChatTurn } from '../stores/app-state.ts';
-import type { Store } from '../stores/store.ts';
+import type { AppState, ChatTurn } from '../state/app-state.ts';
+import type { Store } from '../state/store.ts';
 import type { PeerSession } from './peer-session.ts';
 
 export interface ChatOptions {

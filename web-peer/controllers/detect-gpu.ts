@@ -1,4 +1,4 @@
-import type { Detection } from '../stores/app-state.ts';
+import type { Detection } from '../state/app-state.ts';
 
 interface GpuAdapterInfo {
   readonly vendor?: string;

@@ -1,5 +1,5 @@
-import type { AppState } from '../stores/app-state.ts';
-import type { Store } from '../stores/store.ts';
+import type { AppState } from '../state/app-state.ts';
+import type { Store } from '../state/store.ts';
 
 /** The part of `navigator.storage` this needs (absent on insecure origins and old browsers). */
 export interface PersistApi {

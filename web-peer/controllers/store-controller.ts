@@ -1,5 +1,5 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { Store } from '../stores/store.ts';
+import type { Store } from '../state/store.ts';
 
 /** Re-renders its host when the store changes; subscribed only while the host is connected. */
 export class StoreController<T> implements ReactiveController {

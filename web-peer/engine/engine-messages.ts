@@ -1,4 +1,5 @@
-import type { LayerRange, StageInput, StageOutput } from '../../shared/engine/engine.ts';
+import type { StageInput, StageOutput } from '../../shared/engine/engine.ts';
+import type { LayerRange } from '../../shared/model/layer-range.ts';
 import type { ModelManifest, UnitName } from '../../shared/model/manifest.ts';
 
 /** What the page posts to the engine Worker. Every request carries `id`; the reply echoes it. */

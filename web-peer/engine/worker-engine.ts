@@ -1,4 +1,5 @@
-import type { Engine, EngineKind, LayerRange, Stage, StageInput, StageOutput, StageSpec } from '../../shared/engine/engine.ts';
+import type { Engine, EngineKind, Stage, StageInput, StageOutput, StageSpec } from '../../shared/engine/engine.ts';
+import type { LayerRange } from '../../shared/model/layer-range.ts';
 import { RingmeshError } from '../../shared/errors.ts';
 import type { SessionId } from '../../shared/ids.ts';
 import type { EngineReply, EngineRequest, MessagePortLike } from './engine-messages.ts';

@@ -10,7 +10,7 @@ import type { ModelStore } from '../../shared/pieces/piece-store.ts';
 import { linkSwarmToRoom } from '../../shared/pieces/room-links.ts';
 import type { Requester } from '../../shared/ring/requester.ts';
 import { RingPeer, type RingPeerEvent, type RingPeerStatus } from '../../shared/ring/ring-peer.ts';
-import { systemClock } from '../../shared/signaling/clock.ts';
+import { systemClock } from '../../shared/util/clock.ts';
 import type { WebSocketConstructor } from '../../shared/signaling/web-socket-like.ts';
 import { createSignalingClient } from '../../shared/signaling/websocket-signaling-client.ts';
 import { createBrowserTransport } from '../transport/browser-transport.ts';

@@ -4,7 +4,7 @@ import { evictWholeModel } from '../../shared/pieces/evict-model.ts';
 import { planEviction } from '../../shared/pieces/eviction-plan.ts';
 import type { ModelStore } from '../../shared/pieces/piece-store.ts';
 import type { UnitSource } from '../../shared/ring/ring-peer.ts';
-import type { StorageCheck } from '../stores/app-state.ts';
+import type { StorageCheck } from '../state/app-state.ts';
 
 const MiB = 2 ** 20;
 const mb = (n: number): string => `${(n / MiB).toFixed(1)} MB`;

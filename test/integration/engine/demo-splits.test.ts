@@ -7,7 +7,7 @@ import { localGenerate } from '../../../node-peer/engine/local-generate.ts';
 import { OrtNodeEngine } from '../../../node-peer/engine/ort-node-engine.ts';
 import type { Engine } from '../../../shared/engine/engine.ts';
 import type { WeightDType } from '../../../shared/model/manifest.ts';
-import { OrtWebEngine } from '../../../web-peer/engine/ort-web-engine.ts';
+import { OrtWebEngine } from '../../../shared/engine/ort-web-engine.ts';
 import { createPick } from '../../../node-peer/engine/create-pick.ts';
 
 // Acceptance: a seeded demo model gives identical ids on both engines and across any split.

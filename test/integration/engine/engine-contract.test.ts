@@ -2,7 +2,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { afterAll } from 'vitest';
 import { OrtNodeEngine } from '../../../node-peer/engine/ort-node-engine.ts';
 import type { MessagePortLike } from '../../../web-peer/engine/engine-messages.ts';
-import { OrtWebEngine } from '../../../web-peer/engine/ort-web-engine.ts';
+import { OrtWebEngine } from '../../../shared/engine/ort-web-engine.ts';
 import { serveEngine } from '../../../web-peer/engine/serve-engine.ts';
 import { WorkerEngine } from '../../../web-peer/engine/worker-engine.ts';
 import { runEngineContract } from '../../contracts/engine.contract.ts';

@@ -8,7 +8,7 @@ import { convertLlama2c } from '../../../node-peer/convert/convert-llama2c.ts';
 import { localGenerate } from '../../../node-peer/engine/local-generate.ts';
 import { OrtNodeEngine } from '../../../node-peer/engine/ort-node-engine.ts';
 import type { Engine } from '../../../shared/engine/engine.ts';
-import { OrtWebEngine } from '../../../web-peer/engine/ort-web-engine.ts';
+import { OrtWebEngine } from '../../../shared/engine/ort-web-engine.ts';
 import { argmax } from '../../util/engine-fixtures.ts';
 import { goldenCases, MODELS_DIR } from '../../util/models.ts';
 

@@ -15,7 +15,7 @@ import { StageInputError } from '../../../shared/engine/errors.ts';
 import { OrtStage } from '../../../shared/engine/ort-stage.ts';
 import { runChain } from '../../../shared/generate/stage-chain.ts';
 import { asSessionId, type SessionId } from '../../../shared/ids.ts';
-import { OrtWebEngine } from '../../../web-peer/engine/ort-web-engine.ts';
+import { OrtWebEngine } from '../../../shared/engine/ort-web-engine.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ringmesh-packed-'));
 let pkg: ModelPackage;

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { convertLlama2c } from '../../../node-peer/convert/convert-llama2c.ts';
 import { localGenerate } from '../../../node-peer/engine/local-generate.ts';
 import type { MessagePortLike } from '../../../web-peer/engine/engine-messages.ts';
-import { OrtWebEngine } from '../../../web-peer/engine/ort-web-engine.ts';
+import { OrtWebEngine } from '../../../shared/engine/ort-web-engine.ts';
 import { serveEngine } from '../../../web-peer/engine/serve-engine.ts';
 import { WorkerEngine, WorkerEngineError } from '../../../web-peer/engine/worker-engine.ts';
 import { argmax } from '../../util/engine-fixtures.ts';

@@ -8,7 +8,7 @@ import { PieceSwarm } from '../../../shared/pieces/piece-swarm.ts';
 import { linkSwarmToRoom } from '../../../shared/pieces/room-links.ts';
 import { withVerification } from '../../../shared/pieces/with-verification.ts';
 import { RingLink } from '../../../shared/ring/ring-link.ts';
-import { systemClock } from '../../../shared/signaling/clock.ts';
+import { systemClock } from '../../../shared/util/clock.ts';
 import type { WebSocketConstructor } from '../../../shared/signaling/web-socket-like.ts';
 import { createSignalingClient } from '../../../shared/signaling/websocket-signaling-client.ts';
 import { createSignalingServer, type SignalingServer } from '../../../signaling/server.ts';

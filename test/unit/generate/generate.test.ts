@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { LayerRange, Stage, StageInput, StageOutput } from '../../../shared/engine/engine.ts';
+import type { Stage, StageInput, StageOutput } from '../../../shared/engine/engine.ts';
+import type { LayerRange } from '../../../shared/model/layer-range.ts';
 import { InvalidSplitError, PromptTooLongError, StageChainError } from '../../../shared/generate/errors.ts';
 import { generate } from '../../../shared/generate/generate.ts';
 import { evenRanges, rangesFromSplit } from '../../../shared/generate/split.ts';

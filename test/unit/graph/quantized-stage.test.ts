@@ -1,11 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { OrtNodeEngine } from '../../../node-peer/engine/ort-node-engine.ts';
-import type { Engine, LayerRange, Stage } from '../../../shared/engine/engine.ts';
+import type { Engine, Stage } from '../../../shared/engine/engine.ts';
+import type { LayerRange } from '../../../shared/model/layer-range.ts';
 import { buildStageGraph } from '../../../shared/graph/build-stage-graph.ts';
 import { runChain } from '../../../shared/generate/stage-chain.ts';
 import { asSessionId } from '../../../shared/ids.ts';
 import type { LlamaArchitecture, WeightDType } from '../../../shared/model/manifest.ts';
-import { OrtWebEngine } from '../../../web-peer/engine/ort-web-engine.ts';
+import { OrtWebEngine } from '../../../shared/engine/ort-web-engine.ts';
 import { maxAbsDiff, readRangeUnits, testArchitecture, writeRandomPackage } from '../../util/engine-fixtures.ts';
 import { ReferenceForward } from '../../util/reference-forward.ts';
 

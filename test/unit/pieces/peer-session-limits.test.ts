@@ -4,7 +4,7 @@ import type { PeerMisbehavedError } from '../../../shared/pieces/errors.ts';
 import { MAX_QUEUED_REQUESTS, MAX_VIOLATIONS, PeerSession, type SessionHost } from '../../../shared/pieces/peer-session.ts';
 import { PieceSwarm } from '../../../shared/pieces/piece-swarm.ts';
 import { withVerification } from '../../../shared/pieces/with-verification.ts';
-import { systemClock } from '../../../shared/signaling/clock.ts';
+import { systemClock } from '../../../shared/util/clock.ts';
 import { ProtocolViolationError } from '../../../shared/transport/errors.ts';
 import type { Frame } from '../../../shared/wire/frame-types.ts';
 import { InvalidFrameError } from '../../../shared/wire/errors.ts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryPieceStore } from '../../../shared/pieces/memory-piece-store.ts';
 import { PieceSwarm } from '../../../shared/pieces/piece-swarm.ts';
 import { withVerification } from '../../../shared/pieces/with-verification.ts';
-import { systemClock } from '../../../shared/signaling/clock.ts';
+import { systemClock } from '../../../shared/util/clock.ts';
 import { seededRng } from '../../util/pieces-fixtures.ts';
 import { MemoryOrigin, memoryConnectionPair } from '../../util/pieces-memory.ts';
 import { buildSyntheticPackage } from '../../util/pieces-package.ts';

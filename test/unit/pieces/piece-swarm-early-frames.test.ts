@@ -3,7 +3,7 @@ import { manifestFromFile } from '../../../shared/pieces/manifest-bytes.ts';
 import { MemoryPieceStore } from '../../../shared/pieces/memory-piece-store.ts';
 import { PieceSwarm } from '../../../shared/pieces/piece-swarm.ts';
 import { withVerification } from '../../../shared/pieces/with-verification.ts';
-import { systemClock } from '../../../shared/signaling/clock.ts';
+import { systemClock } from '../../../shared/util/clock.ts';
 import type { Frame } from '../../../shared/wire/frame-types.ts';
 import { seededRng } from '../../util/pieces-fixtures.ts';
 import { MemoryOrigin, memoryConnectionPair } from '../../util/pieces-memory.ts';

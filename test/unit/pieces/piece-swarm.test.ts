@@ -4,7 +4,7 @@ import type { PeerMisbehavedError } from '../../../shared/pieces/errors.ts';
 import { PieceSwarm } from '../../../shared/pieces/piece-swarm.ts';
 import type { Origin } from '../../../shared/pieces/origin.ts';
 import { withVerification } from '../../../shared/pieces/with-verification.ts';
-import { systemClock } from '../../../shared/signaling/clock.ts';
+import { systemClock } from '../../../shared/util/clock.ts';
 import { seededRng } from '../../util/pieces-fixtures.ts';
 import { MemoryOrigin, memoryConnectionPair } from '../../util/pieces-memory.ts';
 import { buildSyntheticPackage } from '../../util/pieces-package.ts';

@@ -8,7 +8,7 @@ import type { Origin } from '../../../shared/pieces/origin.ts';
 import { PieceSwarm } from '../../../shared/pieces/piece-swarm.ts';
 import { fetchTokenizerFromPeers, MAX_TOKENIZER_BYTES, TokenizerTooLargeError } from '../../../shared/pieces/tokenizer-exchange.ts';
 import { withVerification } from '../../../shared/pieces/with-verification.ts';
-import { systemClock } from '../../../shared/signaling/clock.ts';
+import { systemClock } from '../../../shared/util/clock.ts';
 import type { Frame } from '../../../shared/wire/frame-types.ts';
 import { seededRng } from '../../util/pieces-fixtures.ts';
 import { MemoryOrigin, memoryConnectionPair } from '../../util/pieces-memory.ts';

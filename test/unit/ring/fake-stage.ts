@@ -1,7 +1,8 @@
 // A tiny deterministic "model" whose layers really use a per-session KV cache, so a split ring
 // only matches one stage if caches, steps and hand-offs are right. Values stay integers < 2^24,
 // exact in Float32Array.
-import type { LayerRange, Stage, StageInput, StageOutput } from '../../../shared/engine/engine.ts';
+import type { Stage, StageInput, StageOutput } from '../../../shared/engine/engine.ts';
+import type { LayerRange } from '../../../shared/model/layer-range.ts';
 import type { SessionId } from '../../../shared/ids.ts';
 
 export const VOCAB = 37;

@@ -3,7 +3,7 @@
 // covered by the integration tests).
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../../../shared/signaling/backoff.ts';
-import type { Clock } from '../../../shared/signaling/clock.ts';
+import type { Clock } from '../../../shared/util/clock.ts';
 import { SignalingClosedError, SignalingNotConnectedError } from '../../../shared/signaling/errors.ts';
 import type { ClientMessage, ServerMessage } from '../../../shared/signaling/protocol.ts';
 import type { WebSocketLike } from '../../../shared/signaling/web-socket-like.ts';

@@ -5,8 +5,8 @@ import { runChain } from '../../../shared/generate/stage-chain.ts';
 import { asSessionId } from '../../../shared/ids.ts';
 import type { LlamaArchitecture } from '../../../shared/model/manifest.ts';
 import { dequantize, isQuantDType } from '../../../shared/model/quant-blocks.ts';
-import { dequantizeStageUnits } from '../../../web-peer/engine/dequantize-stage-units.ts';
-import { OrtWebEngine } from '../../../web-peer/engine/ort-web-engine.ts';
+import { dequantizeStageUnits } from '../../../shared/engine/dequantize-stage-units.ts';
+import { OrtWebEngine } from '../../../shared/engine/ort-web-engine.ts';
 import { maxAbsDiff, readRangeUnits, testArchitecture, writeRandomPackage } from '../../util/engine-fixtures.ts';
 import { ReferenceForward } from '../../util/reference-forward.ts';
 

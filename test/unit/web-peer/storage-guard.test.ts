@@ -3,7 +3,7 @@ import type { ModelManifest, UnitName } from '../../../shared/model/manifest.ts'
 import { MemoryPieceStore } from '../../../shared/pieces/memory-piece-store.ts';
 import type { UnitSource } from '../../../shared/ring/ring-peer.ts';
 import { StorageGuard, StorageShortError } from '../../../web-peer/store/storage-guard.ts';
-import type { StorageCheck } from '../../../web-peer/stores/app-state.ts';
+import type { StorageCheck } from '../../../web-peer/state/app-state.ts';
 
 const MiB = 2 ** 20;
 const ROOM = 'room-model';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StoragePersistence } from '../../../web-peer/controllers/storage-persistence.ts';
-import { createAppStore } from '../../../web-peer/stores/app-state.ts';
+import { createAppStore } from '../../../web-peer/state/app-state.ts';
 
 /** A browser's storage manager whose persist() answers `answer` and counts the asks. */
 function api(answer: boolean | Error, persisted = false) {

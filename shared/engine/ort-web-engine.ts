@@ -1,11 +1,11 @@
 import type * as OrtWeb from 'onnxruntime-web';
-import type { Engine, EngineKind, Stage, StageSpec } from '../../shared/engine/engine.ts';
-import { EngineRuntimeError, StageInputError } from '../../shared/engine/errors.ts';
-import type { CreateOrtTensor, OrtSessionLike } from '../../shared/engine/ort-like.ts';
-import { OrtStage, warmUpStage } from '../../shared/engine/ort-stage.ts';
-import { createSerialQueue } from '../../shared/engine/serial-queue.ts';
-import { buildStageGraph } from '../../shared/graph/build-stage-graph.ts';
-import { StageIo } from '../../shared/graph/stage-io.ts';
+import type { Engine, EngineKind, Stage, StageSpec } from './engine.ts';
+import { EngineRuntimeError, StageInputError } from './errors.ts';
+import type { CreateOrtTensor, OrtSessionLike } from './ort-like.ts';
+import { OrtStage, warmUpStage } from './ort-stage.ts';
+import { createSerialQueue } from './serial-queue.ts';
+import { buildStageGraph } from '../graph/build-stage-graph.ts';
+import { StageIo } from '../graph/stage-io.ts';
 import { dequantizeStageUnits } from './dequantize-stage-units.ts';
 
 export interface OrtWebEngineOptions {

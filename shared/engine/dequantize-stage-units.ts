@@ -1,6 +1,6 @@
-import { fromHalfBits } from '../../shared/codec/half-float.ts';
-import type { ModelManifest, TensorEntry, UnitName } from '../../shared/model/manifest.ts';
-import { QUANT_BLOCK, isQuantDType, quantLayout, type QuantDType } from '../../shared/model/quant-blocks.ts';
+import { fromHalfBits } from '../codec/half-float.ts';
+import type { ModelManifest, TensorEntry, UnitName } from '../model/manifest.ts';
+import { QUANT_BLOCK, isQuantDType, quantLayout, type QuantDType } from '../model/quant-blocks.ts';
 
 /** Where tensors start inside a rewritten unit: the alignment units on disk use. */
 const ALIGN = 64;
