@@ -30,9 +30,14 @@ export default tseslint.config(
           patterns: [
             // shared/ runs in browsers too: no Node built-ins.
             ...(dir === 'shared' ? [{ group: ['node:*'], message: 'shared/ runs in browsers: no Node built-ins' }] : []),
-            ...banned.map((b) => ({ regex: dir === 'shared' ? `^(\\.\\./){2,}${b}/` : `^(\\.\\./)+${b}/`, message: `${dir}/ may not import from ${b}/ (docs/architecture.md)` })),
+            ...banned.map((b) => ({
+              regex: dir === 'shared' ? `^(\\.\\./){2,}${b}/` : `^(\\.\\./)+${b}/`,
+              message: `${dir}/ may not import from ${b}/ (docs/architecture.md)`,
+            })),
           ],
-          ...(dir === 'shared' ? { paths: [/* Node-only packages */ 'fs', 'path', 'os', 'crypto', 'onnxruntime-node', 'node-datachannel', 'ws', 'undici'] } : {}),
+          ...(dir === 'shared'
+            ? { paths: [/* Node-only packages */ 'fs', 'path', 'os', 'crypto', 'onnxruntime-node', 'node-datachannel', 'ws', 'undici'] }
+            : {}),
         },
       ],
     },

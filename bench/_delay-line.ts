@@ -103,7 +103,10 @@ export class DelayLine {
       if (Date.now() >= deadline) throw new DelayLineError(`no reply from the delay line within ${REPLY_MS} ms`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, deadline - Date.now());
-        this.wake = () => { clearTimeout(timer); resolve(); };
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
       this.wake = null;
     }
@@ -123,13 +126,19 @@ export async function echoRttMs(n = 15): Promise<number> {
   const sock: Socket = connect(port, '127.0.0.1');
   sock.setNoDelay(true);
   try {
-    await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      sock.once('connect', resolve);
+      sock.once('error', reject);
+    });
     const rtts: number[] = [];
     for (let i = 0; i < n; i++) {
       const t = performance.now();
       const echoed = new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new DelayLineError('a TCP echo took over 30 s')), 30_000);
-        sock.once('data', () => { clearTimeout(timer); resolve(); });
+        sock.once('data', () => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
       sock.write('x');
       await echoed;

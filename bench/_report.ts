@@ -22,8 +22,7 @@ export function printTable(title: string, rows: readonly Row[]): void {
   console.log(`\n${title}`);
   if (rows.length === 0) return;
   const cols = Object.keys(rows[0] as Row);
-  const fmt = (v: string | number | undefined): string =>
-    typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 3 : 1)) : (v ?? '');
+  const fmt = (v: string | number | undefined): string => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 3 : 1)) : (v ?? ''));
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => fmt(r[c]).length)));
   const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   console.log(line(cols));

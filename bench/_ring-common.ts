@@ -14,7 +14,8 @@ import { pickStepToken } from '../shared/ring/step-sampler.ts';
 export const GREEDY = { temperature: 0, topP: 1, topK: 0, seed: 0 };
 
 /** Prompt `r` of `length` ids, different per run, valid for `vocab`. */
-export const benchPrompt = (length: number, r: number, vocab: number): number[] => Array.from({ length }, (_, i) => 3 + ((i * 7919 + r * 104729) % (vocab - 3)));
+export const benchPrompt = (length: number, r: number, vocab: number): number[] =>
+  Array.from({ length }, (_, i) => 3 + ((i * 7919 + r * 104729) % (vocab - 3)));
 
 /** Decode tokens/s from token arrival times (the first token ends the prefill). */
 export const decodeRate = (times: readonly number[]): number => (times.length - 1) / (((times.at(-1) as number) - (times[0] as number)) / 1000);
@@ -34,13 +35,18 @@ export interface DemoModel {
 /** Writes the generated demo model (context 1024, seed 1) to `dir`. */
 export async function writeBenchModel(dir: string, shape: Omit<DemoModelShape, 'context' | 'seed'>, dtype: WeightDType): Promise<DemoModel> {
   const { manifest } = await writeDemoModel(dir, { ...shape, context: 1024, seed: 1 }, { dtype });
-  const params = manifest.tensors.filter((x) => !(manifest.architecture.tiedEmbeddings && x.name === 'lm_head.weight')).reduce((s, x) => s + x.shape.reduce((p, d) => p * d, 1), 0);
+  const params = manifest.tensors
+    .filter((x) => !(manifest.architecture.tiedEmbeddings && x.name === 'lm_head.weight'))
+    .reduce((s, x) => s + x.shape.reduce((p, d) => p * d, 1), 0);
   return { dir, vocab: manifest.architecture.vocabSize, numLayers: manifest.architecture.numLayers, params };
 }
 
 /** The baseline: the whole model as one stage in this process, `threads` intra-op threads. */
 export class OneProcess {
-  private constructor(private readonly engine: OrtNodeEngine, readonly stage: Stage) {}
+  private constructor(
+    private readonly engine: OrtNodeEngine,
+    readonly stage: Stage,
+  ) {}
 
   static async load(model: DemoModel, threads: number): Promise<OneProcess> {
     const engine = new OrtNodeEngine({ threads });

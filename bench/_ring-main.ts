@@ -135,12 +135,29 @@ async function startRing(size: number, dir: string, cacheDir: string): Promise<R
   const { server } = await startRingSignaling();
   const ring: Ring = { size, server, peers: [], rates: [], cpuPerToken: [], traces: new Map() };
   for (let i = 0; i < size; i++) {
-    ring.peers.push(await startRingPeer(`r${size}p${i}`, {
-      signalUrl: server.url, model: dir, memoryBytes: 8 * 1024 ** 3, cacheDir, threads,
-      activationDtype: activations, directLinks: links === 'direct', traceHops: true, requester: { stepTimeoutMs: 120_000 },
-    }, 300_000));
+    ring.peers.push(
+      await startRingPeer(
+        `r${size}p${i}`,
+        {
+          signalUrl: server.url,
+          model: dir,
+          memoryBytes: 8 * 1024 ** 3,
+          cacheDir,
+          threads,
+          activationDtype: activations,
+          directLinks: links === 'direct',
+          traceHops: true,
+          requester: { stepTimeoutMs: 120_000 },
+        },
+        300_000,
+      ),
+    );
   }
-  await waitRingReady(ring.peers[0]!, ring.peers.map((p) => p.peerId), 600_000);
+  await waitRingReady(
+    ring.peers[0]!,
+    ring.peers.map((p) => p.peerId),
+    600_000,
+  );
   await generateOn(ring.peers[0]!, prompt(99, 259), 4, [], GEN_TIMEOUT_MS); // warm-up: connections, first-run allocations
   await collectTraces(ring.peers); // discard the warm-up's traces
   return ring;
@@ -185,20 +202,41 @@ try {
   for (const g of rings) g.traces = await collectTraces(g.peers);
   const baseline = median(single);
   const baseCpu = median(singleCpu);
-  const rows: Row[] = [{
-    setup: '1 process', 'decode tok/s': baseline, 'vs 1 process': 1, 'paired ratio': 1, 'ms/token': 1000 / baseline, 'stages ms': 1000 / baseline, 'hops ms': 0,
-    'hop p50 ms': '-', 'hop p99 ms': '-', 'token hop p50 ms': '-', 'CPU ms/token': baseCpu, 'CPU vs 1 process': 1, samples: single.length,
-  }];
+  const rows: Row[] = [
+    {
+      setup: '1 process',
+      'decode tok/s': baseline,
+      'vs 1 process': 1,
+      'paired ratio': 1,
+      'ms/token': 1000 / baseline,
+      'stages ms': 1000 / baseline,
+      'hops ms': 0,
+      'hop p50 ms': '-',
+      'hop p99 ms': '-',
+      'token hop p50 ms': '-',
+      'CPU ms/token': baseCpu,
+      'CPU vs 1 process': 1,
+      samples: single.length,
+    },
+  ];
   for (const g of rings) {
     const rate = median(g.rates);
     const b = breakdown(g.traces);
     rows.push({
-      setup: `${g.size}-stage ring`, 'decode tok/s': rate, 'vs 1 process': rate / baseline,
+      setup: `${g.size}-stage ring`,
+      'decode tok/s': rate,
+      'vs 1 process': rate / baseline,
       // Each run's ring rate over the one-process rate of the same run: less exposed to load drifting between runs.
-      'paired ratio': median(g.rates.map((x, i) => x / (single[i] ?? Number.NaN))), 'ms/token': 1000 / rate, 'stages ms': b.stageMs,
+      'paired ratio': median(g.rates.map((x, i) => x / (single[i] ?? Number.NaN))),
+      'ms/token': 1000 / rate,
+      'stages ms': b.stageMs,
       'hops ms': mean(b.activationHops) * (g.size - 1) + mean(b.tokenHops),
-      'hop p50 ms': percentile(b.activationHops, 50), 'hop p99 ms': percentile(b.activationHops, 99), 'token hop p50 ms': percentile(b.tokenHops, 50),
-      'CPU ms/token': median(g.cpuPerToken), 'CPU vs 1 process': median(g.cpuPerToken) / baseCpu, samples: g.rates.length,
+      'hop p50 ms': percentile(b.activationHops, 50),
+      'hop p99 ms': percentile(b.activationHops, 99),
+      'token hop p50 ms': percentile(b.tokenHops, 50),
+      'CPU ms/token': median(g.cpuPerToken),
+      'CPU vs 1 process': median(g.cpuPerToken) / baseCpu,
+      samples: g.rates.length,
     });
   }
 
@@ -219,17 +257,47 @@ try {
   const concurrencyRows: Row[] = concurrency.map((c) => {
     const xs = aggregate.get(c)!;
     const m = median(xs);
-    return { sessions: c, 'aggregate tok/s': m, 'vs 1 session': m / oneSession, 'paired ratio': median(xs.map((x, i) => x / (ones[i] ?? Number.NaN))), samples: xs.length };
+    return {
+      sessions: c,
+      'aggregate tok/s': m,
+      'vs 1 session': m / oneSession,
+      'paired ratio': median(xs.map((x, i) => x / (ones[i] ?? Number.NaN))),
+      samples: xs.length,
+    };
   });
   const load = `load average ${loadBefore.toFixed(1)} → ${(loadavg()[0] as number).toFixed(1)} (other work on the machine)`;
   truncated = !timeLeft();
 
   const note = truncated ? ` — STOPPED at --max-minutes ${a['max-minutes']}, fewer samples` : '';
-  printTable(`ring decode (greedy): ${conditions}; prompt ${promptLen}, ${decodeTokens} decode tokens, median of ${runs} interleaved runs; ${load}${note}`, rows);
-  printTable(`aggregate over concurrent sessions, ${big.size}-stage ring (each: prompt ${promptLen} + ${decodeTokens} tokens, wall time incl. prefill)${note}`, concurrencyRows);
+  printTable(
+    `ring decode (greedy): ${conditions}; prompt ${promptLen}, ${decodeTokens} decode tokens, median of ${runs} interleaved runs; ${load}${note}`,
+    rows,
+  );
+  printTable(
+    `aggregate over concurrent sessions, ${big.size}-stage ring (each: prompt ${promptLen} + ${decodeTokens} tokens, wall time incl. prefill)${note}`,
+    concurrencyRows,
+  );
   writeResults('ring', {
-    shape, dtype: a.dtype, activations, links, params, threads, cores: cpus().length, promptLen, decodeTokens, runs, truncated, load, rows, concurrencyRows,
-    samples: { single, singleCpu, rings: rings.map((g) => ({ size: g.size, rates: g.rates, cpuPerToken: g.cpuPerToken })), aggregate: Object.fromEntries(aggregate) },
+    shape,
+    dtype: a.dtype,
+    activations,
+    links,
+    params,
+    threads,
+    cores: cpus().length,
+    promptLen,
+    decodeTokens,
+    runs,
+    truncated,
+    load,
+    rows,
+    concurrencyRows,
+    samples: {
+      single,
+      singleCpu,
+      rings: rings.map((g) => ({ size: g.size, rates: g.rates, cpuPerToken: g.cpuPerToken })),
+      aggregate: Object.fromEntries(aggregate),
+    },
   });
 } finally {
   for (const g of rings) {

@@ -64,12 +64,28 @@ async function startRing(label: string, verifyRate: number, dir: string, cacheDi
   const ring: Ring = { label, rate: verifyRate, server, peers: [], aggregate: [] };
   for (let i = 0; i < stages; i++) {
     const joinToken = mintJoinToken({ secret: SECRET, room: modelId, role: i === 0 ? 'trusted' : 'contributor', ttlSeconds: 24 * 3600 });
-    ring.peers.push(await startRingPeer(`${label}-p${i}`, {
-      signalUrl: server.url, model: dir, memoryBytes, cacheDir, threads, joinToken, requester: { stepTimeoutMs: 120_000 },
-      ...(i === 0 ? { verify: { rate: verifyRate } } : {}),
-    }, 300_000));
+    ring.peers.push(
+      await startRingPeer(
+        `${label}-p${i}`,
+        {
+          signalUrl: server.url,
+          model: dir,
+          memoryBytes,
+          cacheDir,
+          threads,
+          joinToken,
+          requester: { stepTimeoutMs: 120_000 },
+          ...(i === 0 ? { verify: { rate: verifyRate } } : {}),
+        },
+        300_000,
+      ),
+    );
   }
-  await waitRingReady(ring.peers[0]!, ring.peers.map((p) => p.peerId), 600_000);
+  await waitRingReady(
+    ring.peers[0]!,
+    ring.peers.map((p) => p.peerId),
+    600_000,
+  );
   // Warm-up, and past the newcomer phase: enough audited steps for every contributor.
   const warm = verifyRate > 0 ? Math.ceil(DEFAULT_VERIFY_POLICY.newSteps / decodeTokens) + 1 : 1;
   for (let i = 0; i < warm; i++) await generateOn(ring.peers[0]!, prompt(90 + i, 259), decodeTokens, [], GEN_TIMEOUT_MS);
@@ -86,7 +102,12 @@ try {
   // Each member can hold a bit more than its share, so the planner gives every one of them layers.
   const memoryBytes = Math.ceil((totalModelBytes(modelShapeFromManifest(manifest)) * 1.2) / stages);
   const cacheDir = join(work, 'cache');
-  for (const [label, r] of [['off', 0], [`rate ${rate}`, rate], ['rate 1', 1]] as const) rings.push(await startRing(label, r, dir, cacheDir, modelId, memoryBytes));
+  for (const [label, r] of [
+    ['off', 0],
+    [`rate ${rate}`, rate],
+    ['rate 1', 1],
+  ] as const)
+    rings.push(await startRing(label, r, dir, cacheDir, modelId, memoryBytes));
   console.log(`  rings up (${stages} stages: a trusted requester at stage 0, ${stages - 1} contributors); measuring`);
   const loadBefore = loadavg()[0] as number;
   for (let r = 0; r < runs && timeLeft(); r++) {
@@ -100,15 +121,34 @@ try {
   }
   const off = rings[0]!.aggregate;
   const rows: Row[] = rings.map((g) => ({
-    verification: g.label, 'aggregate tok/s': median(g.aggregate), 'vs off': median(g.aggregate) / median(off),
-    'paired ratio': median(g.aggregate.map((x, i) => x / (off[i] ?? Number.NaN))), 'every run (tok/s)': g.aggregate.map((x) => x.toFixed(1)).join(' '), samples: g.aggregate.length,
+    verification: g.label,
+    'aggregate tok/s': median(g.aggregate),
+    'vs off': median(g.aggregate) / median(off),
+    'paired ratio': median(g.aggregate.map((x, i) => x / (off[i] ?? Number.NaN))),
+    'every run (tok/s)': g.aggregate.map((x) => x.toFixed(1)).join(' '),
+    samples: g.aggregate.length,
     // An honest ring must never evict: anything but 0 here is a false alarm.
     evictions: (g.peers[0] as RingPeerProcess).events.filter((e) => e.event === 'peer-evicted').length,
   }));
   const load = `load average ${loadBefore.toFixed(1)} → ${(loadavg()[0] as number).toFixed(1)}`;
   const note = timeLeft() ? '' : ` — STOPPED at --max-minutes ${a['max-minutes']}`;
-  printTable(`verified compute: ${sessions} concurrent sessions on a ${stages}-stage ring (prompt ${promptLen} + ${decodeTokens} tokens each), ${cpus().length} cores, threads ${threads}; ${load}${note}`, rows);
-  writeResults('ring-verify', { shape, rate, sessions, stages, runs, decodeTokens, promptLen, threads, load, rows, samples: Object.fromEntries(rings.map((g) => [g.label, g.aggregate])) });
+  printTable(
+    `verified compute: ${sessions} concurrent sessions on a ${stages}-stage ring (prompt ${promptLen} + ${decodeTokens} tokens each), ${cpus().length} cores, threads ${threads}; ${load}${note}`,
+    rows,
+  );
+  writeResults('ring-verify', {
+    shape,
+    rate,
+    sessions,
+    stages,
+    runs,
+    decodeTokens,
+    promptLen,
+    threads,
+    load,
+    rows,
+    samples: Object.fromEntries(rings.map((g) => [g.label, g.aggregate])),
+  });
 } finally {
   for (const g of rings) {
     for (const p of g.peers) await stopPeer(p);

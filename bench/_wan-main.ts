@@ -102,9 +102,23 @@ async function startRoom(dir: string, cacheDir: string, vocab: number): Promise<
 }
 
 async function joinRoom(server: SignalingServer, dir: string, cacheDir: string, vocab: number, t: number): Promise<Room> {
-  const start = (name: string, memoryBytes: number): Promise<RingPeerProcess> => startRingPeer(name, {
-    signalUrl: server.url, model: dir, memoryBytes, cacheDir, threads, directLinks: links === 'direct', requester: { stepTimeoutMs: 120_000 },
-  }, START_TIMEOUT_MS).then((p) => { live.add(p); return p; });
+  const start = (name: string, memoryBytes: number): Promise<RingPeerProcess> =>
+    startRingPeer(
+      name,
+      {
+        signalUrl: server.url,
+        model: dir,
+        memoryBytes,
+        cacheDir,
+        threads,
+        directLinks: links === 'direct',
+        requester: { stepTimeoutMs: 120_000 },
+      },
+      START_TIMEOUT_MS,
+    ).then((p) => {
+      live.add(p);
+      return p;
+    });
   const peers = await Promise.all(Array.from({ length: peerCount }, (_, i) => start(`wan-p${i}`, 8 * 1024 ** 3)));
   const all = client ? [...peers, await start('wan-client', 0)] : peers;
   const requester = (client ? all.at(-1) : peers[0]) as RingPeerProcess;
@@ -130,7 +144,13 @@ async function stopRoom(room: Room): Promise<void> {
 }
 
 /** Distinct rings (by stage 0) the requester submitted to from event `from` on. */
-const ringsUsed = (events: readonly PeerEvent[], from: number): number => new Set(events.slice(from).filter((e) => e.event === 'submitted').map((e) => (e['ring'] as string[])[0])).size;
+const ringsUsed = (events: readonly PeerEvent[], from: number): number =>
+  new Set(
+    events
+      .slice(from)
+      .filter((e) => e.event === 'submitted')
+      .map((e) => (e['ring'] as string[])[0]),
+  ).size;
 
 const work = mkdtempSync(join(tmpdir(), 'ringmesh-bench-wan-'));
 let line: DelayLine | null = null;
@@ -172,11 +192,17 @@ try {
         }
         const from = r0.requester.mark();
         const t = performance.now();
-        const gs = await Promise.all(Array.from({ length: c }, (_, i) => generateOn(r0.requester, benchPrompt(promptLen, 100 + r * 10 + i, model.vocab), decodeTokens + (c === 1 ? 1 : 0), [], GEN_TIMEOUT_MS)));
+        const gs = await Promise.all(
+          Array.from({ length: c }, (_, i) =>
+            generateOn(r0.requester, benchPrompt(promptLen, 100 + r * 10 + i, model.vocab), decodeTokens + (c === 1 ? 1 : 0), [], GEN_TIMEOUT_MS),
+          ),
+        );
         rates.get(c)!.push(c === 1 ? decodeRate((gs[0] as { times: number[] }).times) : (c * decodeTokens) / ((performance.now() - t) / 1000));
         used.get(c)!.push(ringsUsed(r0.requester.events, from));
       }
-      console.log(`    run ${r + 1}: one process ${single.at(-1)?.toFixed(1)} tok/s; ${sessions.map((c) => `${c} session${c === 1 ? '' : 's'} ${rates.get(c)!.at(-1)?.toFixed(1)}`).join(', ')}`);
+      console.log(
+        `    run ${r + 1}: one process ${single.at(-1)?.toFixed(1)} tok/s; ${sessions.map((c) => `${c} session${c === 1 ? '' : 's'} ${rates.get(c)!.at(-1)?.toFixed(1)}`).join(', ')}`,
+      );
     }
     await stopRoom(r0);
     room = null;
@@ -199,9 +225,28 @@ try {
   const truncated = !timeLeft();
   const s = setting(0);
   const net = `one-way delay per packet on loopback (NFQUEUE delay line${s.jitterMs > 0 ? `, ± ${s.jitterMs} ms jitter` : ''}${s.loss > 0 ? `, ${a.loss}% loss` : ''})`;
-  printTable(`WAN bench: ${conditions}; ${net}; prompt ${promptLen}, ${decodeTokens} greedy tokens; medians of ${runs} interleaved runs${truncated ? ` — STOPPED at --max-minutes ${a['max-minutes']}, fewer samples` : ''}`, rows);
+  printTable(
+    `WAN bench: ${conditions}; ${net}; prompt ${promptLen}, ${decodeTokens} greedy tokens; medians of ${runs} interleaved runs${truncated ? ` — STOPPED at --max-minutes ${a['max-minutes']}, fewer samples` : ''}`,
+    rows,
+  );
   console.log('targets (docs/ring.md, "WAN bench"): at 20 ms one way, 1 session ≥ 0.8× and 8 sessions ≥ 3× the one-process rate');
-  writeResults('wan', { shape, model: a.model, dtype: a.dtype, peers: peerCount, requester: a.requester, links, threads, promptLen, decodeTokens, runs, jitterMs: s.jitterMs, lossPct: n(a.loss), truncated, rows, samples });
+  writeResults('wan', {
+    shape,
+    model: a.model,
+    dtype: a.dtype,
+    peers: peerCount,
+    requester: a.requester,
+    links,
+    threads,
+    promptLen,
+    decodeTokens,
+    runs,
+    jitterMs: s.jitterMs,
+    lossPct: n(a.loss),
+    truncated,
+    rows,
+    samples,
+  });
 } finally {
   if (room !== null) await stopRoom(room);
   for (const p of live) p.kill();

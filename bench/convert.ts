@@ -24,8 +24,10 @@ try {
     const out = join(dir, `out-${dtype}`);
     const r = await runConvertChild([join(dir, 'hf'), out, '--dtype', dtype], 3_600_000);
     if (r.code !== 0) throw new Error(`convert --dtype ${dtype} failed: ${r.stderr}`);
-    const outBytes = ['embed.bin', 'head.bin', ...Array.from({ length: shape.layers }, (_, i) => `layer-${String(i).padStart(3, '0')}.bin`)]
-      .reduce((n, f) => n + statSync(join(out, f)).size, 0);
+    const outBytes = ['embed.bin', 'head.bin', ...Array.from({ length: shape.layers }, (_, i) => `layer-${String(i).padStart(3, '0')}.bin`)].reduce(
+      (n, f) => n + statSync(join(out, f)).size,
+      0,
+    );
     rows.push({
       dtype,
       'checkpoint GiB': bytes / 2 ** 30,

@@ -42,7 +42,11 @@ const { values: a } = parseArgs({
   },
 });
 const threads = Number(a.threads);
-const list = (v: string | undefined): string[] => (v ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+const list = (v: string | undefined): string[] =>
+  (v ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
 const opt = (v: string | undefined, fallback: number): number => (v === undefined ? fallback : Number(v));
 
 interface Preset {
@@ -60,8 +64,17 @@ const PRESETS: Record<string, Preset> = {
   },
   '1b': {
     shape: {
-      layers: 16, hidden: 2048, intermediate: 8192, heads: 32, kvHeads: 8, vocab: 128256, tied: true, context: 1024, seed: 1,
-      ropeTheta: 500000, ropeScaling: { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 },
+      layers: 16,
+      hidden: 2048,
+      intermediate: 8192,
+      heads: 32,
+      kvHeads: 8,
+      vocab: 128256,
+      tied: true,
+      context: 1024,
+      seed: 1,
+      ropeTheta: 500000,
+      ropeScaling: { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 },
     },
     prefill: 32,
     decode: 16,
@@ -84,7 +97,11 @@ function makeEngine(name: string): Engine {
   return new OrtWebEngine({ backend: 'wasm', threads, ...(name === WIDENED ? { linearWeights: 'fp32' as const } : {}) });
 }
 
-const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = (): string =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 const allResults: unknown[] = [];
 for (const shapeName of list(a.shapes)) {
   const preset = PRESETS[shapeName];
@@ -107,16 +124,22 @@ for (const shapeName of list(a.shapes)) {
     const first = [...pkgs.values()][0];
     if (first === undefined) throw new Error('no --dtype');
     const m0 = first.manifest;
-    const params = m0.tensors.filter((x) => !(m0.architecture.tiedEmbeddings && x.name === 'lm_head.weight')).reduce((s, x) => s + x.shape.reduce((p, d) => p * d, 1), 0);
+    const params = m0.tensors
+      .filter((x) => !(m0.architecture.tiedEmbeddings && x.name === 'lm_head.weight'))
+      .reduce((s, x) => s + x.shape.reduce((p, d) => p * d, 1), 0);
     const numLayers = m0.architecture.numLayers;
-    const splits = list(a.splits).map(Number).filter((k) => k >= 1 && k <= numLayers);
+    const splits = list(a.splits)
+      .map(Number)
+      .filter((k) => k >= 1 && k <= numLayers);
     let wasmBytes = 0;
     for (const engine of list(a.engines)) {
       for (const [dtype, pkg] of pkgs) {
         if (engine === WIDENED && dtype !== 'q8' && dtype !== 'q4') continue; // nothing to widen
         const bytes = engineBytes(pkg.manifest, engine);
         if (engine !== 'node' && wasmBytes + bytes > WASM_HEAP_BUDGET) {
-          skipped.push(`${engine} ${dtype}: ${(bytes / 2 ** 30).toFixed(2)} GiB of weights would pass the WASM heap budget (${(wasmBytes / 2 ** 30).toFixed(2)} GiB loaded of ${WASM_HEAP_BUDGET / 2 ** 30})`);
+          skipped.push(
+            `${engine} ${dtype}: ${(bytes / 2 ** 30).toFixed(2)} GiB of weights would pass the WASM heap budget (${(wasmBytes / 2 ** 30).toFixed(2)} GiB loaded of ${WASM_HEAP_BUDGET / 2 ** 30})`,
+          );
           continue;
         }
         const e = engines.get(engine) ?? makeEngine(engine);
@@ -126,13 +149,16 @@ for (const shapeName of list(a.shapes)) {
           const stages = await loadChain(e, pkg, evenRanges(sessions, numLayers), threads);
           chains.push({ engine, dtype, sessions, loadS: (performance.now() - t) / 1000, stages, runs: [] });
           if (engine !== 'node') wasmBytes += bytes;
-          console.log(`  loaded ${engine} ${dtype} × ${sessions} in ${((performance.now() - t) / 1000).toFixed(1)} s (${(bytes / 2 ** 30).toFixed(2)} GiB weights)`);
+          console.log(
+            `  loaded ${engine} ${dtype} × ${sessions} in ${((performance.now() - t) / 1000).toFixed(1)} s (${(bytes / 2 ** 30).toFixed(2)} GiB weights)`,
+          );
         }
       }
     }
     for (const s of skipped) console.log(`  skipped ${s}`);
     const loadBefore = load();
-    const find = (engine: string, dtype: string, sessions: number): Chain | undefined => chains.find((c) => c.engine === engine && c.dtype === dtype && c.sessions === sessions);
+    const find = (engine: string, dtype: string, sessions: number): Chain | undefined =>
+      chains.find((c) => c.engine === engine && c.dtype === dtype && c.sessions === sessions);
     for (let r = 0; r < runs; r++) {
       await measureRound(chains, { prefillTokens, decodeTokens, vocab: m0.architecture.vocabSize }, r);
       const line = chains.map((c) => {
@@ -167,7 +193,21 @@ for (const shapeName of list(a.shapes)) {
     printTable(title, rows);
     const targets = targetLines(chains, find);
     for (const t of targets) console.log(`  ${t}`);
-    allResults.push({ shapeName, shape: preset.shape, params, prefillTokens, decodeTokens, runs, threads, loadBefore, loadAfter, skipped, targets, rows, raw: chains.map((c) => ({ engine: c.engine, dtype: c.dtype, sessions: c.sessions, loadS: c.loadS, runs: c.runs })) });
+    allResults.push({
+      shapeName,
+      shape: preset.shape,
+      params,
+      prefillTokens,
+      decodeTokens,
+      runs,
+      threads,
+      loadBefore,
+      loadAfter,
+      skipped,
+      targets,
+      rows,
+      raw: chains.map((c) => ({ engine: c.engine, dtype: c.dtype, sessions: c.sessions, loadS: c.loadS, runs: c.runs })),
+    });
   } finally {
     for (const c of chains) for (const s of c.stages) await s.dispose();
     for (const e of engines.values()) await e.dispose();
@@ -180,7 +220,8 @@ writeResults('engine', { dtypes: list(a.dtype), engines: list(a.engines), thread
 function targetLines(chains: readonly Chain[], find: (e: string, d: string, s: number) => Chain | undefined): string[] {
   const out: string[] = [];
   const check = (what: string, r: ReturnType<typeof ratioTo>, min: number): void => {
-    if (r !== null) out.push(`${what}: ${r.median.toFixed(3)} (target ≥ ${min}) ${r.median >= min ? 'MET' : 'NOT MET'} [runs ${r.runs.map((v) => v.toFixed(2)).join(' ')}]`);
+    if (r !== null)
+      out.push(`${what}: ${r.median.toFixed(3)} (target ≥ ${min}) ${r.median >= min ? 'MET' : 'NOT MET'} [runs ${r.runs.map((v) => v.toFixed(2)).join(' ')}]`);
   };
   const nodeFp32 = find('node', 'fp32', 1);
   const nodeQ4 = find('node', 'q4', 1);

@@ -44,7 +44,19 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 async function startServer(size: number): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
-    [join(root, 'bin', 'ringmesh-signal.js'), '--port', '0', '--log-level', 'warn', '--max-connections', String(size + 100), '--max-peers-per-room', String(size + 100), '--max-connections-per-address', String(size + 100)],
+    [
+      join(root, 'bin', 'ringmesh-signal.js'),
+      '--port',
+      '0',
+      '--log-level',
+      'warn',
+      '--max-connections',
+      String(size + 100),
+      '--max-peers-per-room',
+      String(size + 100),
+      '--max-connections-per-address',
+      String(size + 100),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const url = await new Promise<string>((resolve, reject) => {

@@ -57,10 +57,14 @@ function reexecIsolated(): void {
   if (process.env['RINGMESH_BENCH_ISOLATED'] === '1') throw new Error(`still not isolated: interfaces ${others.join(', ')}`);
   console.error(`[bench] interfaces ${others.join(', ')} present: re-running inside a loopback-only namespace`);
   const unshare = process.getuid?.() === 0 ? ['-n'] : ['-rn'];
-  const r = spawnSync('unshare', [...unshare, 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, ...process.execArgv, process.argv[1] ?? 'bench/swarm.ts', ...args], {
-    stdio: 'inherit',
-    env: { ...process.env, RINGMESH_BENCH_ISOLATED: '1' },
-  });
+  const r = spawnSync(
+    'unshare',
+    [...unshare, 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, ...process.execArgv, process.argv[1] ?? 'bench/swarm.ts', ...args],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, RINGMESH_BENCH_ISOLATED: '1' },
+    },
+  );
   process.exit(r.status ?? 1);
 }
 
@@ -120,11 +124,27 @@ async function runOnce(mode: Mode, n: number, model: Awaited<ReturnType<typeof e
     for (let i = 0; i < n; i++) {
       const signal = (servers[oneRoom ? 0 : i] as SignalingServer).url;
       // --layers 0:L: the pieces-only peer (no ring engine), fetching every unit anyway (--replica full).
-      peers.push(startPeerProcess(`${mode}-${n}-${i}`, [
-        '--signal', signal, '--model', model.modelId, '--origin', origin.url, '--replica', 'full',
-        '--layers', `0:${model.manifest.architecture.numLayers}`, '--cache-dir', join(work, `${mode}-${n}-${i}`),
-        ...(mode === 'p2p-webrtc' ? ['--direct-links', 'off'] : []),
-      ], TRACE ? { env: { RINGMESH_TRACE_ORIGIN: '1' } } : {}));
+      peers.push(
+        startPeerProcess(
+          `${mode}-${n}-${i}`,
+          [
+            '--signal',
+            signal,
+            '--model',
+            model.modelId,
+            '--origin',
+            origin.url,
+            '--replica',
+            'full',
+            '--layers',
+            `0:${model.manifest.architecture.numLayers}`,
+            '--cache-dir',
+            join(work, `${mode}-${n}-${i}`),
+            ...(mode === 'p2p-webrtc' ? ['--direct-links', 'off'] : []),
+          ],
+          TRACE ? { env: { RINGMESH_TRACE_ORIGIN: '1' } } : {},
+        ),
+      );
     }
     const isReady = (e: PeerEvent): boolean => e.event === 'ready';
     const ready = await Promise.all(peers.map((p) => p.waitFor(isReady, timeoutMs))).catch((err: unknown) => {
@@ -139,7 +159,8 @@ async function runOnce(mode: Mode, n: number, model: Awaited<ReturnType<typeof e
     const joined = peers.map((p) => Number(p.events.find((e) => e.event === 'joined')?.t ?? Number.NaN));
     const originBytes = [...origin.bytesByPiece].filter(([k]) => !k.startsWith('manifest.json')).reduce((s, [, b]) => s + b, 0);
     return {
-      mode, n,
+      mode,
+      n,
       allReadyS: ready ? (Math.max(...ready.map((e) => Number(e.t))) - t0) / 1000 : Number.NaN,
       allJoinedS: (Math.max(...joined) - t0) / 1000,
       originBytes,
@@ -187,7 +208,9 @@ function traceDuplicates(bytesByPiece: ReadonlyMap<string, number>, pieceSize: n
 async function main(): Promise<void> {
   reexecIsolated();
   const model = await ensureModel();
-  console.error(`[bench] model ${model.modelId.slice(0, 12)}…: ${(model.bytes / MB).toFixed(1)} MB in ${model.manifest.units.length} units, origin ${RATE / MB} MB/s`);
+  console.error(
+    `[bench] model ${model.modelId.slice(0, 12)}…: ${(model.bytes / MB).toFixed(1)} MB in ${model.manifest.units.length} units, origin ${RATE / MB} MB/s`,
+  );
   const work = join(os.tmpdir(), `ringmesh-bench-swarm-${process.pid}`);
   await mkdir(work, { recursive: true });
   const results: RunResult[] = [];
@@ -207,7 +230,9 @@ async function main(): Promise<void> {
           }
           const res = await runOnce(mode, n, model, work);
           results.push(res);
-          console.error(`[bench] round ${r + 1} ${mode} N=${n}: all ready ${res.allReadyS.toFixed(1)} s (joined ${res.allJoinedS.toFixed(1)} s), origin ${res.originRatio.toFixed(3)} × model, peers' CPU ${res.peerCpuS.toFixed(1)} s`);
+          console.error(
+            `[bench] round ${r + 1} ${mode} N=${n}: all ready ${res.allReadyS.toFixed(1)} s (joined ${res.allJoinedS.toFixed(1)} s), origin ${res.originRatio.toFixed(3)} × model, peers' CPU ${res.peerCpuS.toFixed(1)} s`,
+          );
         }
       }
     }
@@ -237,7 +262,13 @@ async function main(): Promise<void> {
       'origin-only after-join s': med(o, (x) => x.allReadyS - x.allJoinedS),
       'p2p peer CPU s': med(p, (x) => x.peerCpuS),
       'origin-only peer CPU s': med(o, (x) => x.peerCpuS),
-      ...(w.length > 0 ? { 'p2p-webrtc all-ready s': med(w, (x) => x.allReadyS), 'p2p-webrtc after-join s': med(w, (x) => x.allReadyS - x.allJoinedS), 'p2p-webrtc peer CPU s': med(w, (x) => x.peerCpuS) } : {}),
+      ...(w.length > 0
+        ? {
+            'p2p-webrtc all-ready s': med(w, (x) => x.allReadyS),
+            'p2p-webrtc after-join s': med(w, (x) => x.allReadyS - x.allJoinedS),
+            'p2p-webrtc peer CPU s': med(w, (x) => x.peerCpuS),
+          }
+        : {}),
     };
   });
   const lo = Math.min(...NS);
@@ -249,7 +280,18 @@ async function main(): Promise<void> {
   console.log(`\np2p all-ready N=${hi} ÷ N=${lo}: ${ratio.toFixed(2)} (target ≤ 1.5) ${ratio <= 1.5 ? 'met' : 'MISSED'}`);
   console.log(`p2p after-join N=${hi} ÷ N=${lo}: ${(afterJoin(hi) / afterJoin(lo)).toFixed(2)} (start-up excluded; context, not the target)`);
   console.log(`p2p origin bytes ÷ model bytes, worst run: ${worstOrigin.toFixed(3)} (target ≤ 1.05) ${worstOrigin <= 1.05 ? 'met' : 'MISSED'}`);
-  writeResults('swarm', { modelBytes: model.bytes, modelId: model.modelId, pieceSize: model.manifest.pieceSize, rateBytesPerS: RATE, originThrottle: 'one token bucket shared by all connections', rows, ratio, worstOrigin, skipped, runs: results });
+  writeResults('swarm', {
+    modelBytes: model.bytes,
+    modelId: model.modelId,
+    pieceSize: model.manifest.pieceSize,
+    rateBytesPerS: RATE,
+    originThrottle: 'one token bucket shared by all connections',
+    rows,
+    ratio,
+    worstOrigin,
+    skipped,
+    runs: results,
+  });
 }
 
 await main();

@@ -18,7 +18,10 @@ import { median, percentile, printTable, writeResults, type Row } from './_repor
 
 const MiB = 1024 * 1024;
 const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : undefined; };
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
 const RUNS = Number(flag('runs') ?? 5);
 const ONLY = new Set((flag('only') ?? 'tcp,ws,node,browser-node,browser-browser').split(','));
 const PINGS = 200;
@@ -30,9 +33,11 @@ function reexecIsolated(): never | void {
   if (process.env['RINGMESH_BENCH_ISOLATED'] === '1') throw new Error(`still not isolated: interfaces ${others.join(', ')}`);
   console.error(`[bench] interfaces ${others.join(', ')} present: re-running inside a loopback-only namespace`);
   const unshare = process.getuid?.() === 0 ? ['-n'] : ['-rn'];
-  const r = spawnSync('unshare', [...unshare, 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh',
-    process.execPath, ...process.execArgv, process.argv[1] ?? 'bench/transport.ts', ...args],
-  { stdio: 'inherit', env: { ...process.env, RINGMESH_BENCH_ISOLATED: '1' } });
+  const r = spawnSync(
+    'unshare',
+    [...unshare, 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, ...process.execArgv, process.argv[1] ?? 'bench/transport.ts', ...args],
+    { stdio: 'inherit', env: { ...process.env, RINGMESH_BENCH_ISOLATED: '1' } },
+  );
   process.exit(r.status ?? 1);
 }
 
@@ -58,7 +63,11 @@ async function startSink(kind: 'tcp' | 'ws', total: number): Promise<{ port: num
 }
 
 /** One open baseline connection; `runOnce` sends `total` bytes and returns MB/s. */
-interface Baseline { runOnce(): Promise<number>; rtts: number[]; close(): void }
+interface Baseline {
+  runOnce(): Promise<number>;
+  rtts: number[];
+  close(): void;
+}
 
 async function openTcp(total: number): Promise<Baseline> {
   const { port, child } = await startSink('tcp', total);
@@ -74,7 +83,10 @@ async function openTcp(total: number): Promise<Baseline> {
       await ack;
       return total / MiB / ((performance.now() - t0) / 1000);
     },
-    close() { sock.destroy(); child.kill(); },
+    close() {
+      sock.destroy();
+      child.kill();
+    },
   };
 }
 
@@ -84,7 +96,13 @@ async function openWs(total: number): Promise<Baseline> {
   await once(ws, 'open');
   const next = (): Promise<WebSocket.RawData> => once(ws, 'message').then(([m]) => m as WebSocket.RawData);
   const rtts: number[] = [];
-  for (let i = 0; i < PINGS; i++) { const t = performance.now(); const echo = next(); ws.send('p'); await echo; rtts.push(performance.now() - t); }
+  for (let i = 0; i < PINGS; i++) {
+    const t = performance.now();
+    const echo = next();
+    ws.send('p');
+    await echo;
+    rtts.push(performance.now() - t);
+  }
   const block = Buffer.alloc(MiB, 7);
   return {
     rtts,
@@ -98,12 +116,20 @@ async function openWs(total: number): Promise<Baseline> {
       await ack;
       return total / MiB / ((performance.now() - t0) / 1000);
     },
-    close() { ws.close(); child.kill(); },
+    close() {
+      ws.close();
+      child.kill();
+    },
   };
 }
 
 // ── ringmesh data channels ───────────────────────────────────────────────────────────────────
-interface PathResult { mbps: number[]; idle: number[]; loaded: number[]; extra?: Row }
+interface PathResult {
+  mbps: number[];
+  idle: number[];
+  loaded: number[];
+  extra?: Row;
+}
 
 /**
  * node↔node bulk runs, each preceded by one run of every baseline, so the data channel and the
@@ -148,19 +174,25 @@ async function nodeNode(signaling: SignalingServer, bulk: number, baselines: Arr
   }
 }
 
-interface PageHandle { page: Page; peerId: string }
+interface PageHandle {
+  page: Page;
+  peerId: string;
+}
 const pageSend = (p: PageHandle, to: string, tag: string, bytes: number): Promise<{ ms: number }> =>
   p.page.evaluate(([t, g, n]) => window.ringmesh!.sendPattern(t, g, n, 3), [to, tag, bytes] as const);
 const pagePing = (p: PageHandle, to: string, count: number): Promise<number[]> =>
   p.page.evaluate(([t, c]) => window.ringmesh!.ping(t, c), [to, count] as const);
 const pageLoadedPing = (p: PageHandle, to: string, bytes: number): Promise<number[]> =>
-  p.page.evaluate(async ([t, n, c]) => {
-    const bulk = window.ringmesh!.sendPattern(t, '~load', n, 5);
-    await new Promise((r) => setTimeout(r, 50));
-    const rtts = await window.ringmesh!.ping(t, c);
-    await bulk;
-    return rtts;
-  }, [to, bytes, PINGS] as const);
+  p.page.evaluate(
+    async ([t, n, c]) => {
+      const bulk = window.ringmesh!.sendPattern(t, '~load', n, 5);
+      await new Promise((r) => setTimeout(r, 50));
+      const rtts = await window.ringmesh!.ping(t, c);
+      await bulk;
+      return rtts;
+    },
+    [to, bytes, PINGS] as const,
+  );
 
 async function browserNode(signaling: SignalingServer, browser: Browser, bulk: number): Promise<PathResult> {
   const node = PeerProcess.start('node', 'test/util/node-transport-peer.ts', [signaling.url, 'bench-bn']);
@@ -209,8 +241,10 @@ reexecIsolated();
 const rows: Row[] = [];
 const data: Record<string, unknown> = {};
 const rttCols = (idle: number[], loaded: number[]): Row => ({
-  'RTT p50 ms': percentile(idle, 50), 'RTT p99 ms': percentile(idle, 99),
-  'bulk RTT p50 ms': percentile(loaded, 50), 'bulk RTT p99 ms': percentile(loaded, 99),
+  'RTT p50 ms': percentile(idle, 50),
+  'RTT p99 ms': percentile(idle, 99),
+  'bulk RTT p50 ms': percentile(loaded, 50),
+  'bulk RTT p99 ms': percentile(loaded, 99),
   'p99 bulk/idle': percentile(loaded, 99) / percentile(idle, 99),
 });
 const baselines: Array<{ name: string; b: Baseline; mbps: number[] }> = [];
@@ -237,9 +271,11 @@ try {
   for (const x of [...baselines].reverse()) {
     data[x.name] = { mbps: x.mbps, rtts: x.b.rtts };
     if (x.name === 'ws') wsMbps = median(x.mbps);
-    rows.unshift(x.name === 'ws'
-      ? { path: 'WebSocket (2 processes)', 'MB/s': median(x.mbps), 'RTT p50 ms': percentile(x.b.rtts, 50), 'RTT p99 ms': percentile(x.b.rtts, 99) }
-      : { path: 'raw TCP (2 processes)', 'MB/s': median(x.mbps) });
+    rows.unshift(
+      x.name === 'ws'
+        ? { path: 'WebSocket (2 processes)', 'MB/s': median(x.mbps), 'RTT p50 ms': percentile(x.b.rtts, 50), 'RTT p99 ms': percentile(x.b.rtts, 99) }
+        : { path: 'raw TCP (2 processes)', 'MB/s': median(x.mbps) },
+    );
   }
   if (ONLY.has('node') && !Number.isNaN(wsMbps)) {
     // Each node↔node run follows its own WebSocket run (same ambient load): the ratio of each pair,
@@ -256,7 +292,12 @@ try {
   if (browser && ONLY.has('browser-node')) {
     const r = await browserNode(signaling, browser, 32 * MiB);
     data['browser-node'] = r;
-    rows.push({ path: 'browser↔node data channel', 'MB/s': median(r.mbps), ...rttCols(r.idle, r.loaded), note: `up ${(r.extra?.['browser→node MB/s'] as number).toFixed(1)} / down ${(r.extra?.['node→browser MB/s'] as number).toFixed(1)}` });
+    rows.push({
+      path: 'browser↔node data channel',
+      'MB/s': median(r.mbps),
+      ...rttCols(r.idle, r.loaded),
+      note: `up ${(r.extra?.['browser→node MB/s'] as number).toFixed(1)} / down ${(r.extra?.['node→browser MB/s'] as number).toFixed(1)}`,
+    });
   }
   if (browser && ONLY.has('browser-browser')) {
     const r = await browserBrowser(signaling, browser, 32 * MiB);
@@ -279,7 +320,9 @@ if (nn) {
   const ratio = perRun.length > 0 ? median(perRun) : median(nn.mbps) / wsMbps;
   const rttRatio = percentile(nn.loaded, 99) / percentile(nn.idle, 99);
   const range = perRun.length > 0 ? ` (per run ${perRun.map((x) => `${(100 * x).toFixed(0)}%`).join(', ')})` : '';
-  console.log(`\ntargets: node↔node ${(100 * ratio).toFixed(0)}% of WebSocket${range} (≥ 50%: ${ratio >= 0.5 ? 'met' : 'NOT met'}); ` +
-    `p99 RTT under bulk ${rttRatio.toFixed(1)}× idle (≤ 3×: ${rttRatio <= 3 ? 'met' : 'NOT met'})`);
+  console.log(
+    `\ntargets: node↔node ${(100 * ratio).toFixed(0)}% of WebSocket${range} (≥ 50%: ${ratio >= 0.5 ? 'met' : 'NOT met'}); ` +
+      `p99 RTT under bulk ${rttRatio.toFixed(1)}× idle (≤ 3×: ${rttRatio <= 3 ? 'met' : 'NOT met'})`,
+  );
 }
 writeResults('transport', { runs: RUNS, pings: PINGS, rows, raw: data });

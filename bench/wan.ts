@@ -16,9 +16,25 @@ if (process.env[INSIDE] === '1') {
     console.error(`bench wan: needs root (network namespaces, iptables) and, on Debian: apt-get install ${missing.join(' ')}`);
     process.exit(2);
   }
-  const child = spawn('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, '--import', 'tsx', join(import.meta.dirname, 'wan.ts'), ...process.argv.slice(2)], {
-    stdio: 'inherit', env: { ...process.env, [INSIDE]: '1' },
-  });
+  const child = spawn(
+    'unshare',
+    [
+      '-n',
+      'sh',
+      '-c',
+      'ip link set lo up && exec "$@"',
+      'sh',
+      process.execPath,
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'wan.ts'),
+      ...process.argv.slice(2),
+    ],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, [INSIDE]: '1' },
+    },
+  );
   // Ctrl-C reaches the bench through the terminal as well; a plain kill of this process is passed on.
   process.on('SIGTERM', () => child.kill('SIGTERM'));
   process.on('SIGINT', () => undefined);

@@ -40,7 +40,11 @@ export function parseStartOptions(argv: readonly string[]): StartOptions {
   try {
     ({ values } = parseArgs({
       args: [...argv],
-      options: { model: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...Object.fromEntries(SHAPE_FLAGS.map((f) => [f, { type: 'string' as const }])) },
+      options: {
+        model: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        ...Object.fromEntries(SHAPE_FLAGS.map((f) => [f, { type: 'string' as const }])),
+      },
       strict: true,
       allowPositionals: false,
     }));

@@ -146,7 +146,25 @@ async function main(): Promise<void> {
   const signalUrl = `ws://${host}:${port}/signal`;
   const apiUrl = await startChild(
     'peer',
-    [join(ROOT, 'bin', 'node-peer.js'), 'start', '--signal', signalUrl, '--model', pkg.dir, '--memory', memory, '--api-port', String(apiPort), '--api-host', host, '--cache-dir', join(STATE, 'cache'), '--fit-timeout', '31536000', ...(bindAddress === undefined ? [] : ['--bind-address', bindAddress])],
+    [
+      join(ROOT, 'bin', 'node-peer.js'),
+      'start',
+      '--signal',
+      signalUrl,
+      '--model',
+      pkg.dir,
+      '--memory',
+      memory,
+      '--api-port',
+      String(apiPort),
+      '--api-host',
+      host,
+      '--cache-dir',
+      join(STATE, 'cache'),
+      '--fit-timeout',
+      '31536000',
+      ...(bindAddress === undefined ? [] : ['--bind-address', bindAddress]),
+    ],
     (line) => {
       const m = /"event":"api","url":"([^"]+)"/.exec(line);
       return m ? m[1]! : null;
@@ -159,7 +177,9 @@ async function main(): Promise<void> {
   say(`OpenAI-compatible API: ${apiUrl}/v1  (model "${pkg.manifest.name}")`);
   if (pkg.manifest.tokenizer.chatTemplate === null) {
     say(`     ${pkg.manifest.name} has no chat template: it continues text, e.g.`);
-    say(`     curl ${apiUrl}/v1/completions -H 'content-type: application/json' -d '{"model":"${pkg.manifest.name}","prompt":"The machine","max_tokens":40,"temperature":0}'`);
+    say(
+      `     curl ${apiUrl}/v1/completions -H 'content-type: application/json' -d '{"model":"${pkg.manifest.name}","prompt":"The machine","max_tokens":40,"temperature":0}'`,
+    );
   }
   say('Ctrl-C stops everything.');
   say('');

@@ -27,6 +27,8 @@ npx tsc --noEmit -p tsconfig.json
 npx tsc --noEmit -p shared/tsconfig.json
 echo "[test] lint"
 npx eslint .
+echo '[test] format (prettier; npm run format rewrites)'
+npx prettier --check . --log-level warn
 echo "[test] build web page"
 npx vite build --logLevel warn
 echo "[test] bundle node-peer"

@@ -5,13 +5,7 @@
  * secret (the operator, the CLI) mints them; the server only verifies.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import {
-  JoinTokenExpiredError,
-  JoinTokenMalformedError,
-  JoinTokenMissingError,
-  JoinTokenRoomError,
-  JoinTokenSignatureError,
-} from './errors.ts';
+import { JoinTokenExpiredError, JoinTokenMalformedError, JoinTokenMissingError, JoinTokenRoomError, JoinTokenSignatureError } from './errors.ts';
 import type { MemberRole } from '../shared/signaling/protocol.ts';
 
 export interface JoinTokenClaims {
@@ -85,7 +79,9 @@ function decodeClaims(payload: string): JoinTokenClaims {
     throw new JoinTokenMalformedError('join token payload must be {room: string, exp: number, role?, mem?}');
   }
   // Signed claims the server cannot read are refused, not ignored: the operator meant something.
-  if (v.role !== undefined && v.role !== 'trusted' && v.role !== 'contributor') throw new JoinTokenMalformedError('join token role must be "trusted" or "contributor"');
-  if (v.mem !== undefined && (typeof v.mem !== 'number' || !Number.isSafeInteger(v.mem) || v.mem < 0)) throw new JoinTokenMalformedError('join token mem must be a whole number of bytes');
+  if (v.role !== undefined && v.role !== 'trusted' && v.role !== 'contributor')
+    throw new JoinTokenMalformedError('join token role must be "trusted" or "contributor"');
+  if (v.mem !== undefined && (typeof v.mem !== 'number' || !Number.isSafeInteger(v.mem) || v.mem < 0))
+    throw new JoinTokenMalformedError('join token mem must be a whole number of bytes');
   return { room: v.room, exp: v.exp, ...(v.role !== undefined ? { role: v.role } : {}), ...(v.mem !== undefined ? { mem: v.mem } : {}) };
 }

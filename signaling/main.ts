@@ -69,17 +69,54 @@ async function main(): Promise<void> {
     .option('--host <host>', 'interface to listen on (RINGMESH_HOST)', env['RINGMESH_HOST'] ?? '127.0.0.1')
     .option('--port <port>', 'port, 0 = any free one (RINGMESH_PORT)', int, envInt('RINGMESH_PORT') ?? 8787)
     .option('--token-secret <secret>', 'require join tokens signed with this secret (RINGMESH_TOKEN_SECRET)', env['RINGMESH_TOKEN_SECRET'])
-    .option('--resume-secret <secret>', 'sign resume tokens; keep it across restarts so peers keep their ids (RINGMESH_RESUME_SECRET)', env['RINGMESH_RESUME_SECRET'])
-    .option('--allow-origin <origin...>', 'browser origins allowed to connect (RINGMESH_ALLOW_ORIGINS, comma-separated)', env['RINGMESH_ALLOW_ORIGINS']?.split(',').filter(Boolean))
+    .option(
+      '--resume-secret <secret>',
+      'sign resume tokens; keep it across restarts so peers keep their ids (RINGMESH_RESUME_SECRET)',
+      env['RINGMESH_RESUME_SECRET'],
+    )
+    .option(
+      '--allow-origin <origin...>',
+      'browser origins allowed to connect (RINGMESH_ALLOW_ORIGINS, comma-separated)',
+      env['RINGMESH_ALLOW_ORIGINS']?.split(',').filter(Boolean),
+    )
     .option('--static-dir <dir>', 'folder served at / (RINGMESH_STATIC_DIR; default dist/web)', env['RINGMESH_STATIC_DIR'])
     .option('--heartbeat-interval-ms <n>', 'liveness sweep interval (RINGMESH_HEARTBEAT_INTERVAL_MS)', int, envInt('RINGMESH_HEARTBEAT_INTERVAL_MS'))
-    .option('--full-membership-limit <n>', 'rooms up to this size get full member lists (RINGMESH_FULL_MEMBERSHIP_LIMIT)', int, envInt('RINGMESH_FULL_MEMBERSHIP_LIMIT'))
+    .option(
+      '--full-membership-limit <n>',
+      'rooms up to this size get full member lists (RINGMESH_FULL_MEMBERSHIP_LIMIT)',
+      int,
+      envInt('RINGMESH_FULL_MEMBERSHIP_LIMIT'),
+    )
     .option('--log-level <level>', 'pino level (RINGMESH_LOG_LEVEL)', env['RINGMESH_LOG_LEVEL'] ?? 'info')
-    .option('--max-memory-browser <bytes>', 'memory claims of browser members are cut to this (RINGMESH_MAX_MEMORY_BROWSER; default 16 GiB)', int, envInt('RINGMESH_MAX_MEMORY_BROWSER'))
-    .option('--max-memory-node <bytes>', 'memory claims of Node members are cut to this (RINGMESH_MAX_MEMORY_NODE; default 1 TiB)', int, envInt('RINGMESH_MAX_MEMORY_NODE'))
-    .option('--placement <how>', 'latency (default): fastest rings first, spare capacity as replica rings; memory: one ring over every member with room (RINGMESH_PLACEMENT)', placement, env['RINGMESH_PLACEMENT'] ? placement(env['RINGMESH_PLACEMENT']) : 'latency')
-    .option('--open-role <role>', 'role of every member when no --token-secret is set: trusted or contributor (RINGMESH_OPEN_ROLE)', role, env['RINGMESH_OPEN_ROLE'] ? role(env['RINGMESH_OPEN_ROLE']) : undefined)
-    .option('--trust-proxy', 'client address = last X-Forwarded-For entry (only behind a reverse proxy that sets it; RINGMESH_TRUST_PROXY=1)', env['RINGMESH_TRUST_PROXY'] === '1')
+    .option(
+      '--max-memory-browser <bytes>',
+      'memory claims of browser members are cut to this (RINGMESH_MAX_MEMORY_BROWSER; default 16 GiB)',
+      int,
+      envInt('RINGMESH_MAX_MEMORY_BROWSER'),
+    )
+    .option(
+      '--max-memory-node <bytes>',
+      'memory claims of Node members are cut to this (RINGMESH_MAX_MEMORY_NODE; default 1 TiB)',
+      int,
+      envInt('RINGMESH_MAX_MEMORY_NODE'),
+    )
+    .option(
+      '--placement <how>',
+      'latency (default): fastest rings first, spare capacity as replica rings; memory: one ring over every member with room (RINGMESH_PLACEMENT)',
+      placement,
+      env['RINGMESH_PLACEMENT'] ? placement(env['RINGMESH_PLACEMENT']) : 'latency',
+    )
+    .option(
+      '--open-role <role>',
+      'role of every member when no --token-secret is set: trusted or contributor (RINGMESH_OPEN_ROLE)',
+      role,
+      env['RINGMESH_OPEN_ROLE'] ? role(env['RINGMESH_OPEN_ROLE']) : undefined,
+    )
+    .option(
+      '--trust-proxy',
+      'client address = last X-Forwarded-For entry (only behind a reverse proxy that sets it; RINGMESH_TRUST_PROXY=1)',
+      env['RINGMESH_TRUST_PROXY'] === '1',
+    )
     .option('--room-model <room=modelId>', 'plan <room> for this model id (rooms named by a model id need none)', roomModel)
     .option('--mint-token <room>', 'print a join token for <room> ("*" = any) signed with --token-secret, then exit')
     .option('--token-ttl <seconds>', 'lifetime of a minted token', int, 3600)
@@ -98,7 +135,15 @@ async function main(): Promise<void> {
     if (!secret) throw new SignalingConfigError('--mint-token needs --token-secret (or RINGMESH_TOKEN_SECRET)');
     const tokenRole = str('tokenRole') as MemberRole | undefined;
     const tokenMem = num('tokenMem');
-    console.log(mintJoinToken({ secret, room: mintFor, ttlSeconds: num('tokenTtl') ?? 3600, ...(tokenRole ? { role: tokenRole } : {}), ...(tokenMem !== undefined ? { mem: tokenMem } : {}) }));
+    console.log(
+      mintJoinToken({
+        secret,
+        room: mintFor,
+        ttlSeconds: num('tokenTtl') ?? 3600,
+        ...(tokenRole ? { role: tokenRole } : {}),
+        ...(tokenMem !== undefined ? { mem: tokenMem } : {}),
+      }),
+    );
     process.exit(0);
   }
 
@@ -115,7 +160,10 @@ async function main(): Promise<void> {
   const fullMembershipLimit = num('fullMembershipLimit');
   const allowOrigins = Array.isArray(opts['allowOrigin']) ? (opts['allowOrigin'] as string[]) : undefined;
   const roomModels = opts['roomModel'] instanceof Map ? (opts['roomModel'] as Map<string, string>) : undefined;
-  const memoryCaps = { ...(num('maxMemoryBrowser') !== undefined ? { browser: num('maxMemoryBrowser') } : {}), ...(num('maxMemoryNode') !== undefined ? { node: num('maxMemoryNode') } : {}) };
+  const memoryCaps = {
+    ...(num('maxMemoryBrowser') !== undefined ? { browser: num('maxMemoryBrowser') } : {}),
+    ...(num('maxMemoryNode') !== undefined ? { node: num('maxMemoryNode') } : {}),
+  };
   const openRole = str('openRole') as MemberRole | undefined;
 
   const server = await createSignalingServer({

@@ -30,5 +30,9 @@ export function memberClaims(capabilities: Capabilities, token: JoinTokenClaims 
   const role: MemberRole = token === undefined ? openRole : (token.role ?? 'contributor');
   const limit = Math.min(caps[capabilities.kind], token?.mem ?? Number.MAX_SAFE_INTEGER);
   const memoryBytes = Math.min(capabilities.memoryBytes, limit);
-  return { role, capabilities: memoryBytes === capabilities.memoryBytes ? capabilities : { ...capabilities, memoryBytes }, claimedMemoryBytes: capabilities.memoryBytes };
+  return {
+    role,
+    capabilities: memoryBytes === capabilities.memoryBytes ? capabilities : { ...capabilities, memoryBytes },
+    claimedMemoryBytes: capabilities.memoryBytes,
+  };
 }

@@ -15,7 +15,14 @@ export function createSignalingMetrics(stats: { connections(): number; peers(): 
   const registry = new Registry();
   const registers = [registry];
   const gauge = (name: string, help: string, read: () => number): void => {
-    new Gauge({ name, help, registers, collect() { this.set(read()); } });
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
   };
   gauge('ringmesh_signal_connections', 'Open WebSocket connections, joined or not', stats.connections);
   gauge('ringmesh_signal_peers', 'Peers joined to a room', stats.peers);
@@ -27,6 +34,11 @@ export function createSignalingMetrics(stats: { connections(): number; peers(): 
     signalsRelayed: new Counter({ name: 'ringmesh_signal_signals_relayed_total', help: 'signal frames relayed', registers }),
     evictions: new Counter({ name: 'ringmesh_signal_evictions_total', help: 'Connections cut for missing heartbeats or an overfull output buffer', registers }),
     closes: new Counter({ name: 'ringmesh_signal_closes_total', help: 'Connections closed by the server, by close code', labelNames: ['code'], registers }),
-    upgradesRejected: new Counter({ name: 'ringmesh_signal_upgrades_rejected_total', help: 'WebSocket upgrades refused, by reason', labelNames: ['reason'], registers }),
+    upgradesRejected: new Counter({
+      name: 'ringmesh_signal_upgrades_rejected_total',
+      help: 'WebSocket upgrades refused, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
   };
 }

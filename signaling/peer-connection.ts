@@ -11,7 +11,17 @@ import { CLOSE_CODES } from '../shared/signaling/close-codes.ts';
 import { encodeMessage, parseClientMessage } from '../shared/signaling/codec.ts';
 import type { SignalingProtocolError } from '../shared/signaling/errors.ts';
 import { MODEL_REPORT } from '../shared/ring/ring-plan.ts';
-import { ERROR_CODES, PROTOCOL_VERSION, type ClientMessage, type ErrorCode, type HelloMessage, type MemberRole, type ReportMessage, type ServerMessage, type WelcomeMessage } from '../shared/signaling/protocol.ts';
+import {
+  ERROR_CODES,
+  PROTOCOL_VERSION,
+  type ClientMessage,
+  type ErrorCode,
+  type HelloMessage,
+  type MemberRole,
+  type ReportMessage,
+  type ServerMessage,
+  type WelcomeMessage,
+} from '../shared/signaling/protocol.ts';
 import type { AddressLimits } from './address-limits.ts';
 import { encodeWithList } from './encode-with-list.ts';
 import { JoinTokenError } from './errors.ts';
@@ -216,7 +226,11 @@ export class PeerConnection {
       this.reply(ERROR_CODES.addressLimit, `at most ${this.ctx.limits.maxRoomsPerAddress} rooms per client address`, 'room');
       return this.close(CLOSE_CODES.addressLimit, 'too many rooms from this address');
     }
-    const banned = { ...(message.resume ? { peerId: message.resume.peerId } : {}), ...(message.token !== undefined ? { token: message.token } : {}), address: this.client.address };
+    const banned = {
+      ...(message.resume ? { peerId: message.resume.peerId } : {}),
+      ...(message.token !== undefined ? { token: message.token } : {}),
+      address: this.client.address,
+    };
     if (this.ctx.bans.isBanned(room, banned)) {
       this.ctx.addressLimits.leaveRoom(this.client.key, room);
       this.reply(ERROR_CODES.evicted, `evicted from room ${room}`, 'room');
@@ -295,7 +309,11 @@ export class PeerConnection {
       this.reply(ERROR_CODES.evictRefused, `${peer} is not a contributor in room ${joined.room}`, 'peer');
       return;
     }
-    this.ctx.bans.ban(joined.room, { peerId: target.peerId, ...(target.token !== undefined ? { token: target.token } : {}), ...(target.address !== undefined ? { address: target.address } : {}) });
+    this.ctx.bans.ban(joined.room, {
+      peerId: target.peerId,
+      ...(target.token !== undefined ? { token: target.token } : {}),
+      ...(target.address !== undefined ? { address: target.address } : {}),
+    });
     this.ctx.log.warn({ room: joined.room, peer, by: joined.member.peerId, reason }, 'member evicted');
     target.kick(CLOSE_CODES.evicted, 'evicted: failed verification');
   }

@@ -89,7 +89,10 @@ function measuredSpeeds(members: readonly MemberView[]): Map<string, number> {
 
 /** Median speed (ms per layer) of the trusted members' claims; the default without any. */
 function referenceSpeed(members: readonly MemberView[]): number {
-  const trusted = members.filter((m) => m.role === 'trusted').map((m) => m.capabilities.speedMsPerLayer ?? DEFAULT_SPEED_MS_PER_LAYER).sort((a, b) => a - b);
+  const trusted = members
+    .filter((m) => m.role === 'trusted')
+    .map((m) => m.capabilities.speedMsPerLayer ?? DEFAULT_SPEED_MS_PER_LAYER)
+    .sort((a, b) => a - b);
   return trusted.length === 0 ? DEFAULT_SPEED_MS_PER_LAYER : (trusted[Math.floor((trusted.length - 1) / 2)] as number);
 }
 
@@ -110,7 +113,8 @@ export function trustedRttSamples(members: readonly MemberView[]): RttSample[] {
   return out;
 }
 
-const wireStages = (ring: readonly PlanStage[]): { peerId: string; start: number; end: number }[] => ring.map((s) => ({ peerId: s.peerId as string, start: s.start, end: s.end }));
+const wireStages = (ring: readonly PlanStage[]): { peerId: string; start: number; end: number }[] =>
+  ring.map((s) => ({ peerId: s.peerId as string, start: s.start, end: s.end }));
 
 /** Report kinds after which the room is planned again (the model shape arriving). */
 export const REPLAN_REPORT_KINDS: ReadonlySet<string> = new Set([MODEL_REPORT]);
@@ -141,7 +145,11 @@ export function createRingPlanHook(opts: RingPlanHookOptions = {}): PlanHook {
     const rings = 'rings' in plan ? (plan as RoomPlan).rings.map((r) => (r.ring === plan.ring ? ring : wireStages(r.ring))) : undefined;
     opts.log?.info({ room, epoch, rings: rings ?? [ring] }, 'ring plan');
     return {
-      kind: 'planned', modelId: model.modelId, numLayers: model.shape.numLayers, ring, ...(rings === undefined ? {} : { rings }),
+      kind: 'planned',
+      modelId: model.modelId,
+      numLayers: model.shape.numLayers,
+      ring,
+      ...(rings === undefined ? {} : { rings }),
       seeders: result.plan.seeders.map((s) => s.peerId as PeerId as string),
     };
   };

@@ -25,7 +25,14 @@ export type ReportCheck = { readonly ok: true } | { readonly ok: false; readonly
  * member holds already (a kind it holds may always be replaced); `rate` takes one token per report.
  * Model reports are sized by the model check (their manifest is not stored).
  */
-export function checkReport(kind: string, data: unknown, heldKinds: ReadonlySet<string> | ReadonlyMap<string, unknown>, rate: TokenBucket, now: number, caps: ReportCaps): ReportCheck {
+export function checkReport(
+  kind: string,
+  data: unknown,
+  heldKinds: ReadonlySet<string> | ReadonlyMap<string, unknown>,
+  rate: TokenBucket,
+  now: number,
+  caps: ReportCaps,
+): ReportCheck {
   if (caps.allowedKinds !== undefined && !caps.allowedKinds.has(kind)) return { ok: false, reason: `report kind ${kind} is not one this server takes` };
   if (!heldKinds.has(kind) && heldKinds.size >= caps.maxReportKinds) return { ok: false, reason: `at most ${caps.maxReportKinds} report kinds per member` };
   if (kind !== MODEL_REPORT) {
@@ -43,14 +50,20 @@ export interface ReportIntake extends ReportCaps {
 }
 
 export type ReportIntakeResult =
-  | { readonly ok: true; readonly data: unknown }
-  | { readonly ok: false; readonly code: ErrorCode; readonly field: string; readonly reason: string };
+  { readonly ok: true; readonly data: unknown } | { readonly ok: false; readonly code: ErrorCode; readonly field: string; readonly reason: string };
 
 /**
  * A report as the room may keep it: within the caps, and for `model` the verified `{modelId,
  * shape}` in place of what was sent. Otherwise the error to answer with.
  */
-export function intakeReport(kind: string, data: unknown, heldKinds: ReadonlyMap<string, unknown>, rate: TokenBucket, now: number, intake: ReportIntake): ReportIntakeResult {
+export function intakeReport(
+  kind: string,
+  data: unknown,
+  heldKinds: ReadonlyMap<string, unknown>,
+  rate: TokenBucket,
+  now: number,
+  intake: ReportIntake,
+): ReportIntakeResult {
   const check = checkReport(kind, data, heldKinds, rate, now, intake);
   if (!check.ok) return { ok: false, code: ERROR_CODES.reportRefused, field: 'kind', reason: check.reason };
   if (kind !== MODEL_REPORT) return { ok: true, data };

@@ -93,7 +93,17 @@ export class RoomRegistry {
       if (this.rooms.size >= this.options.maxRooms) {
         return { ok: false, code: 'too-many-rooms', message: `server holds its maximum of ${this.options.maxRooms} rooms` };
       }
-      room = { id: roomId, epoch: 0, members: new Map(), infoJson: new Map(), ids: [], slot: new Map(), announced: new Set(), dirty: new Set(), timer: undefined };
+      room = {
+        id: roomId,
+        epoch: 0,
+        members: new Map(),
+        infoJson: new Map(),
+        ids: [],
+        slot: new Map(),
+        announced: new Set(),
+        dirty: new Set(),
+        timer: undefined,
+      };
       this.rooms.set(roomId, room);
     }
     if (room.members.size >= this.options.maxPeersPerRoom && !room.members.has(member.peerId)) {
@@ -108,7 +118,12 @@ export class RoomRegistry {
     // The address goes only to peers that will dial it anyway (direct links: the one host their
     // answers may name); a page's address stays with the server.
     const address = member.capabilities.directLinks === true ? member.address : undefined;
-    const info: PeerInfo = { peerId: member.peerId, capabilities: member.capabilities, ...(member.role !== undefined ? { role: member.role } : {}), ...(address !== undefined ? { address } : {}) };
+    const info: PeerInfo = {
+      peerId: member.peerId,
+      capabilities: member.capabilities,
+      ...(member.role !== undefined ? { role: member.role } : {}),
+      ...(address !== undefined ? { address } : {}),
+    };
     room.infoJson.set(member.peerId, JSON.stringify(info));
     this.changed(room, member.peerId);
     const complete = room.members.size <= this.options.fullMembershipLimit;
@@ -206,7 +221,13 @@ export class RoomRegistry {
     let plan: unknown;
     try {
       // Plain views: the planner gets data, not the members' send/kick handles.
-      const views: MemberView[] = [...room.members.values()].map(({ peerId, capabilities, role, reports, joinedAt }) => ({ peerId, capabilities, ...(role !== undefined ? { role } : {}), reports, joinedAt }));
+      const views: MemberView[] = [...room.members.values()].map(({ peerId, capabilities, role, reports, joinedAt }) => ({
+        peerId,
+        capabilities,
+        ...(role !== undefined ? { role } : {}),
+        reports,
+        joinedAt,
+      }));
       plan = hook(room.id, views, room.epoch);
     } catch (err) {
       // The planner is someone else's code: a throw must cost this epoch's plan, not the server.

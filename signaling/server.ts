@@ -154,10 +154,11 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
       clearInterval(sweep);
       const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
       const socketsClosed = [...connections.keys()].map(
-        (ws) => new Promise<void>((resolve) => {
-          if (ws.readyState === ws.CLOSED) return resolve();
-          ws.once('close', () => resolve());
-        }),
+        (ws) =>
+          new Promise<void>((resolve) => {
+            if (ws.readyState === ws.CLOSED) return resolve();
+            ws.once('close', () => resolve());
+          }),
       );
       for (const conn of connections.values()) conn.close(CLOSE_CODES.serviceRestart, 'server restarting');
       registry.close();

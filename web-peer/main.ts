@@ -40,9 +40,16 @@ async function defaults(): Promise<{ room?: string; origin?: string }> {
 }
 
 const createSignaling = (capabilities: Capabilities, room = config.room): SignalingClient =>
-  createSignalingClient({ url: config.signalUrl, WebSocket: WebSocket as unknown as WebSocketConstructor, room, capabilities, ...(config.token === undefined ? {} : { token: config.token }) });
+  createSignalingClient({
+    url: config.signalUrl,
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    room,
+    capabilities,
+    ...(config.token === undefined ? {} : { token: config.token }),
+  });
 const createTransport = (signaling: SignalingClient): WebRtcTransport => createBrowserTransport({ signaling, iceServers: config.iceServers });
-const createEngine = (): Engine => new WorkerEngine(new Worker(new URL('./engine/engine-worker.ts', import.meta.url), { type: 'module' }) as unknown as MessagePortLike);
+const createEngine = (): Engine =>
+  new WorkerEngine(new Worker(new URL('./engine/engine-worker.ts', import.meta.url), { type: 'module' }) as unknown as MessagePortLike);
 
 const root = document.createElement('rm-app') as RmApp;
 root.store = app;
@@ -50,7 +57,10 @@ root.store = app;
 const fallback = query.has('room') ? {} : await defaults();
 const roomName = query.get('room') ?? fallback.room ?? config.room;
 const modelId = MODEL_ID.test(roomName) ? roomName : null;
-const originBase = query.get('origin') ?? (fallback.room === roomName || fallback.room === undefined ? fallback.origin : undefined) ?? (modelId ? `/models/${modelId}/` : undefined);
+const originBase =
+  query.get('origin') ??
+  (fallback.room === roomName || fallback.room === undefined ? fallback.origin : undefined) ??
+  (modelId ? `/models/${modelId}/` : undefined);
 app.update({ modelId });
 
 const { store } = createBrowserStore();

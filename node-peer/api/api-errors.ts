@@ -2,13 +2,7 @@ import { RingmeshError } from '../../shared/errors.ts';
 
 /** OpenAI's error `type` values this API uses (`requests` is what OpenAI sends with a 429). */
 export type ApiErrorType =
-  | 'invalid_request_error'
-  | 'authentication_error'
-  | 'permission_error'
-  | 'not_found_error'
-  | 'requests'
-  | 'server_error'
-  | 'service_unavailable';
+  'invalid_request_error' | 'authentication_error' | 'permission_error' | 'not_found_error' | 'requests' | 'server_error' | 'service_unavailable';
 
 /**
  * An HTTP API failure that carries its own HTTP mapping (status + OpenAI error shape), so the

@@ -43,11 +43,23 @@ export function createApiGuard(o: ApiGuardOptions): ApiGuard {
     refuse(request) {
       const host = request.headers.get('host');
       if (!hostOk(host)) {
-        return new ApiError(421, `This API does not answer to the host name '${host ?? ''}' (DNS-rebinding defence; add it with --api-public-host)`, 'invalid_request_error', null, 'misdirected_host');
+        return new ApiError(
+          421,
+          `This API does not answer to the host name '${host ?? ''}' (DNS-rebinding defence; add it with --api-public-host)`,
+          'invalid_request_error',
+          null,
+          'misdirected_host',
+        );
       }
       const origin = request.headers.get('origin');
       if (origin !== null && !origins.has(origin)) {
-        return new ApiError(403, `Requests from the web origin '${origin}' are not allowed (allow it with --cors-origin)`, 'permission_error', null, 'origin_not_allowed');
+        return new ApiError(
+          403,
+          `Requests from the web origin '${origin}' are not allowed (allow it with --cors-origin)`,
+          'permission_error',
+          null,
+          'origin_not_allowed',
+        );
       }
       if (request.method !== 'OPTIONS' && !keyOk(request.headers.get('authorization'))) {
         return new ApiError(401, 'Missing or wrong API key: send Authorization: Bearer <key>', 'authentication_error', null, 'invalid_api_key');

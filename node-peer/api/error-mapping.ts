@@ -1,6 +1,13 @@
 import { ContextLengthExceededError } from '../../shared/engine/errors.ts';
 import { PromptTooLongError } from '../../shared/generate/errors.ts';
-import { DeadlineExceededError, InvalidGenerateOptionsError, NoRingError, RetriesExhaustedError, RingBusyError, RingTimeoutError } from '../../shared/ring/errors.ts';
+import {
+  DeadlineExceededError,
+  InvalidGenerateOptionsError,
+  NoRingError,
+  RetriesExhaustedError,
+  RingBusyError,
+  RingTimeoutError,
+} from '../../shared/ring/errors.ts';
 import { ApiError } from './api-errors.ts';
 
 /** The HTTP mapping of every failure a request can meet; anything unknown is a 500. */
@@ -11,7 +18,8 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof PromptTooLongError || err instanceof ContextLengthExceededError) {
     return new ApiError(400, msg, 'invalid_request_error', 'messages', 'context_length_exceeded', { cause: err });
   }
-  if (err instanceof NoRingError) return new ApiError(503, `No ring is ready to serve this model yet: ${msg}`, 'service_unavailable', null, 'no_ring', { cause: err });
+  if (err instanceof NoRingError)
+    return new ApiError(503, `No ring is ready to serve this model yet: ${msg}`, 'service_unavailable', null, 'no_ring', { cause: err });
   // A stage at its session or KV limit: the same request can succeed once others finish.
   if (err instanceof RingBusyError) return new ApiError(503, msg, 'service_unavailable', null, 'ring_busy', { cause: err, headers: { 'retry-after': '1' } });
   if (err instanceof RetriesExhaustedError) return new ApiError(503, msg, 'service_unavailable', null, 'ring_failed', { cause: err });

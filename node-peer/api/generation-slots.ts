@@ -31,9 +31,16 @@ export function createGenerationSlots(max = DEFAULT_MAX_CONCURRENT): GenerationS
     max,
     acquire() {
       if (active >= max) {
-        throw new ApiError(429, `This peer is already running ${max} generations (--api-max-concurrent); retry shortly`, 'requests', null, 'rate_limit_exceeded', {
-          headers: { 'retry-after': String(RETRY_AFTER_S) },
-        });
+        throw new ApiError(
+          429,
+          `This peer is already running ${max} generations (--api-max-concurrent); retry shortly`,
+          'requests',
+          null,
+          'rate_limit_exceeded',
+          {
+            headers: { 'retry-after': String(RETRY_AFTER_S) },
+          },
+        );
       }
       active++;
       let held = true;

@@ -76,7 +76,13 @@ export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
 
   const checkModel = (model: string): void => {
     if (model !== modelName && model !== o.modelId) {
-      throw new ApiError(404, `The model '${model}' does not exist; this peer serves '${modelName}' (id ${o.modelId})`, 'not_found_error', 'model', 'model_not_found');
+      throw new ApiError(
+        404,
+        `The model '${model}' does not exist; this peer serves '${modelName}' (id ${o.modelId})`,
+        'not_found_error',
+        'model',
+        'model_not_found',
+      );
     }
   };
 
@@ -138,7 +144,10 @@ export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
   const complete = async (p: Prepared, signal: AbortSignal, slot: Slot): Promise<Response> => {
     const id = newId(p.kind);
     const created = now();
-    const gen = counted(namingPrompt(streamCompletion(o.requester, o.tokenizer, p.promptIds, p.params, signal), p.kind === 'chat' ? 'messages' : 'prompt'), slot);
+    const gen = counted(
+      namingPrompt(streamCompletion(o.requester, o.tokenizer, p.promptIds, p.params, signal), p.kind === 'chat' ? 'messages' : 'prompt'),
+      slot,
+    );
     const usage = (n: number): Record<string, number> => ({ prompt_tokens: p.promptIds.length, completion_tokens: n, total_tokens: p.promptIds.length + n });
     const head = { id, object: p.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model: modelName };
     const promptIdsField = p.returnIds ? { prompt_token_ids: p.promptIds } : {};
@@ -183,7 +192,12 @@ export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
     };
     async function* events(): AsyncGenerator<unknown> {
       if (p.kind === 'chat') {
-        yield { ...head, system_fingerprint: null, ...promptIdsField, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] };
+        yield {
+          ...head,
+          system_fingerprint: null,
+          ...promptIdsField,
+          choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }],
+        };
       }
       let step = first;
       let firstText = p.kind === 'text';
@@ -205,7 +219,15 @@ export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
     const { pathname } = new URL(request.url);
     const path = pathname.replace(/\/+$/, '');
     if (path === '/status' && request.method === 'GET') {
-      return Response.json({ status: 'ok', model: modelName, modelId: o.modelId, peerId: o.requester.peerId, activeRequests: slots.active, tokensServed: served, ...o.status?.() });
+      return Response.json({
+        status: 'ok',
+        model: modelName,
+        modelId: o.modelId,
+        peerId: o.requester.peerId,
+        activeRequests: slots.active,
+        tokensServed: served,
+        ...o.status?.(),
+      });
     }
     if (path === '/healthz' && request.method === 'GET') return Response.json({ status: 'ok' });
     if (path === '/v1/models' && request.method === 'GET') {
@@ -218,7 +240,8 @@ export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
       const slot = slots.acquire();
       try {
         const body = await readJson(request);
-        const prepared = path === '/v1/chat/completions' ? prepareChat(validate(chatRequestSchema, body)) : prepareText(validate(completionRequestSchema, body));
+        const prepared =
+          path === '/v1/chat/completions' ? prepareChat(validate(chatRequestSchema, body)) : prepareText(validate(completionRequestSchema, body));
         return await complete(prepared, request.signal, slot);
       } catch (err) {
         slot.release(); // no generation holds it (a generation that failed has released it already)

@@ -38,6 +38,7 @@ function checkRequiredAfterUnknown(cmd: Command): void {
   for (const opt of required) opt.mandatory = false;
   cmd.hook('preAction', () => {
     const missing = required.find((opt) => cmd.getOptionValue(opt.attributeName()) === undefined);
-    if (missing !== undefined) cmd.error(`error: required option '${missing.flags}' not specified`, { exitCode: USAGE_EXIT_CODE, code: 'commander.missingMandatoryOptionValue' });
+    if (missing !== undefined)
+      cmd.error(`error: required option '${missing.flags}' not specified`, { exitCode: USAGE_EXIT_CODE, code: 'commander.missingMandatoryOptionValue' });
   });
 }

@@ -34,24 +34,27 @@ export function registerDemoModelCommand(program: Command): void {
     .option('--dtype <dtype>', 'weight storage dtype: fp32, fp16, q8 or q4', parseDType, 'fp32')
     .option('--piece-size <bytes>', 'piece size in bytes (default 4 MiB)', parsePositiveInt)
     .option('--untied', 'store a separate random classifier instead of tying it to the embedding')
-    .action(reportErrors(async (outDir: string, o: DemoOptions) => {
-      const { manifest, modelId } = await writeDemoModel(
-        outDir,
-        {
-          layers: o.layers,
-          hidden: o.hidden,
-          heads: o.heads,
-          vocab: o.vocab,
-          context: o.context,
-          seed: o.seed,
-          tied: o.untied !== true,
-          ...(o.kvHeads === undefined ? {} : { kvHeads: o.kvHeads }),
-          ...(o.intermediate === undefined ? {} : { intermediate: o.intermediate }),
-        },
-        { dtype: o.dtype, ...(o.pieceSize === undefined ? {} : { pieceSize: o.pieceSize }) },
-      );
-      const params = manifest.tensors.filter((t) => t.unit !== 'head' || !manifest.architecture.tiedEmbeddings || t.name !== 'lm_head.weight')
-        .reduce((n, t) => n + t.shape.reduce((p, d) => p * d, 1), 0);
-      process.stdout.write(`${outDir}: ${manifest.name}, ${(params / 1e6).toFixed(1)}M parameters, ${manifest.dtype}\nmodel id ${modelId}\n`);
-    }));
+    .action(
+      reportErrors(async (outDir: string, o: DemoOptions) => {
+        const { manifest, modelId } = await writeDemoModel(
+          outDir,
+          {
+            layers: o.layers,
+            hidden: o.hidden,
+            heads: o.heads,
+            vocab: o.vocab,
+            context: o.context,
+            seed: o.seed,
+            tied: o.untied !== true,
+            ...(o.kvHeads === undefined ? {} : { kvHeads: o.kvHeads }),
+            ...(o.intermediate === undefined ? {} : { intermediate: o.intermediate }),
+          },
+          { dtype: o.dtype, ...(o.pieceSize === undefined ? {} : { pieceSize: o.pieceSize }) },
+        );
+        const params = manifest.tensors
+          .filter((t) => t.unit !== 'head' || !manifest.architecture.tiedEmbeddings || t.name !== 'lm_head.weight')
+          .reduce((n, t) => n + t.shape.reduce((p, d) => p * d, 1), 0);
+        process.stdout.write(`${outDir}: ${manifest.name}, ${(params / 1e6).toFixed(1)}M parameters, ${manifest.dtype}\nmodel id ${modelId}\n`);
+      }),
+    );
 }

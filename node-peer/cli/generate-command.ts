@@ -56,40 +56,42 @@ export function registerGenerateCommand(program: Command): void {
     .option('--temperature <t>', '0 = greedy', parseNonNegative, 0)
     .option('--top-p <p>', 'nucleus sampling mass (1 = off)', parseNonNegative, 1)
     .option('--top-k <k>', 'keep the k most likely tokens', parsePositiveInt)
-    .option('--seed <n>', 'sampling seed (the same seed as the API\'s `seed` gives the same tokens)', parseSeed, 0)
+    .option('--seed <n>', "sampling seed (the same seed as the API's `seed` gives the same tokens)", parseSeed, 0)
     .option('--split <counts>', 'layers per stage, e.g. 2,2')
     .option('--stages <k>', 'split the layers into k even stages', parsePositiveInt)
     .option('--engine <kind>', 'node (onnxruntime-node CPU), cuda or webgpu (onnxruntime-node providers), wasm (onnxruntime-web)', parseEngine, 'node')
     .option('--threads <n>', 'intra-op threads per stage', parsePositiveInt)
     .option('--json', 'print {promptIds, generatedIds, text, stopReason} instead of streaming text')
-    .action(reportErrors(async (o: GenerateOptions) => {
-      const engine = createEngine(o.engine, o.threads);
-      // Drawn as a ring's last stage draws (seeded from (seed, step)), so `--seed` here gives the
-      // ids the ring and the OpenAI API (`seed`) give for the same prompt and options.
-      const sampling = { temperature: o.temperature, topP: o.topP, topK: o.topK ?? 0, seed: o.seed };
-      let step = 0;
-      const pick: PickToken = (logits) => pickStepToken(logits, sampling, step++);
-      try {
-        const result = await localGenerate({
-          modelDir: o.model,
-          prompt: o.prompt,
-          engine,
-          pick,
-          ...(o.split === undefined ? {} : { split: o.split }),
-          ...(o.stages === undefined ? {} : { stages: o.stages }),
-          ...(o.maxTokens === undefined ? {} : { maxTokens: o.maxTokens }),
-          ...(o.steps === undefined ? {} : { steps: o.steps }),
-          ...(o.threads === undefined ? {} : { threads: o.threads }),
-          ...(o.json === true ? {} : { onText: (text: string) => process.stdout.write(text) }),
-        });
-        if (o.json === true) {
-          const { promptIds, generatedIds, text, stopReason, ranges } = result;
-          process.stdout.write(`${JSON.stringify({ promptIds, generatedIds, text, stopReason, ranges })}\n`);
-        } else {
-          process.stdout.write('\n');
+    .action(
+      reportErrors(async (o: GenerateOptions) => {
+        const engine = createEngine(o.engine, o.threads);
+        // Drawn as a ring's last stage draws (seeded from (seed, step)), so `--seed` here gives the
+        // ids the ring and the OpenAI API (`seed`) give for the same prompt and options.
+        const sampling = { temperature: o.temperature, topP: o.topP, topK: o.topK ?? 0, seed: o.seed };
+        let step = 0;
+        const pick: PickToken = (logits) => pickStepToken(logits, sampling, step++);
+        try {
+          const result = await localGenerate({
+            modelDir: o.model,
+            prompt: o.prompt,
+            engine,
+            pick,
+            ...(o.split === undefined ? {} : { split: o.split }),
+            ...(o.stages === undefined ? {} : { stages: o.stages }),
+            ...(o.maxTokens === undefined ? {} : { maxTokens: o.maxTokens }),
+            ...(o.steps === undefined ? {} : { steps: o.steps }),
+            ...(o.threads === undefined ? {} : { threads: o.threads }),
+            ...(o.json === true ? {} : { onText: (text: string) => process.stdout.write(text) }),
+          });
+          if (o.json === true) {
+            const { promptIds, generatedIds, text, stopReason, ranges } = result;
+            process.stdout.write(`${JSON.stringify({ promptIds, generatedIds, text, stopReason, ranges })}\n`);
+          } else {
+            process.stdout.write('\n');
+          }
+        } finally {
+          await engine.dispose();
         }
-      } finally {
-        await engine.dispose();
-      }
-    }));
+      }),
+    );
 }

@@ -3,18 +3,28 @@ import { MAX_LINK_MTU, MIN_LINK_MTU } from '../../shared/transport/signal-envelo
 import { DEVICE_REQUESTS, type DeviceRequest } from '../engine/device-choice.ts';
 
 const UNITS: Record<string, number> = {
-  '': 1, b: 1,
-  k: 1024, kib: 1024, kb: 1000,
-  m: 1024 ** 2, mib: 1024 ** 2, mb: 1000 ** 2,
-  g: 1024 ** 3, gib: 1024 ** 3, gb: 1000 ** 3,
-  t: 1024 ** 4, tib: 1024 ** 4, tb: 1000 ** 4,
+  '': 1,
+  b: 1,
+  k: 1024,
+  kib: 1024,
+  kb: 1000,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  mb: 1000 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  gb: 1000 ** 3,
+  t: 1024 ** 4,
+  tib: 1024 ** 4,
+  tb: 1000 ** 4,
 };
 
 /** "8GiB", "512MiB", "1.5GB", "4g", "1073741824" → bytes. KiB/MiB/GiB and bare K/M/G are powers of 1024; KB/MB/GB of 1000. */
 export function parseByteSize(value: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
   const unit = m ? UNITS[(m[2] ?? '').toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new InvalidArgumentError(`"${value}" is not a size: expected a number with an optional unit, e.g. 8GiB, 512MiB, 1.5GB or 1073741824`);
+  if (!m || unit === undefined)
+    throw new InvalidArgumentError(`"${value}" is not a size: expected a number with an optional unit, e.g. 8GiB, 512MiB, 1.5GB or 1073741824`);
   const bytes = Math.floor(Number(m[1]) * unit);
   if (!Number.isSafeInteger(bytes)) throw new InvalidArgumentError(`"${value}" is too large`);
   return bytes;
@@ -33,7 +43,8 @@ export function formatBytes(n: number): string {
 
 export function parsePort(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`"${value}" is not a TCP port: expected an integer from 0 (any free port) to 65535`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError(`"${value}" is not a TCP port: expected an integer from 0 (any free port) to 65535`);
   return n;
 }
 
@@ -44,7 +55,8 @@ export function parseSignalUrl(value: string): string {
   } catch {
     throw new InvalidArgumentError(`"${value}" is not a URL: expected ws://host:port/signal or wss://host/signal`);
   }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new InvalidArgumentError(`"${value}" must start with ws:// or wss:// (the signaling server's WebSocket endpoint, e.g. ws://127.0.0.1:8787/signal)`);
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:')
+    throw new InvalidArgumentError(`"${value}" must start with ws:// or wss:// (the signaling server's WebSocket endpoint, e.g. ws://127.0.0.1:8787/signal)`);
   return value;
 }
 
@@ -80,7 +92,8 @@ export function parseThreads(value: string): number {
 
 export function parseLinkMtu(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < MIN_LINK_MTU || n > MAX_LINK_MTU) throw new InvalidArgumentError(`"${value}" is not a link MTU: expected an integer from ${MIN_LINK_MTU} to ${MAX_LINK_MTU}`);
+  if (!Number.isInteger(n) || n < MIN_LINK_MTU || n > MAX_LINK_MTU)
+    throw new InvalidArgumentError(`"${value}" is not a link MTU: expected an integer from ${MIN_LINK_MTU} to ${MAX_LINK_MTU}`);
   return n;
 }
 
@@ -101,7 +114,10 @@ export function parseOnOff(value: string): boolean {
 /** `--cors-origin`: a web origin, `scheme://host[:port]` (repeatable; a comma list too, as the env var gives it). */
 export function parseCorsOrigins(value: string, previous: string[] | undefined): string[] {
   const out = [...(previous ?? [])];
-  for (const v of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const v of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     let url: URL | null = null;
     try {
       url = new URL(v);
@@ -119,7 +135,10 @@ export function parseCorsOrigins(value: string, previous: string[] | undefined):
 /** `--api-public-host`: a host name (or address) clients use to reach the API (repeatable; a comma list too). */
 export function parsePublicHosts(value: string, previous: string[] | undefined): string[] {
   const out = [...(previous ?? [])];
-  for (const v of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const v of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (!/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*|[A-Za-z0-9.-]+)$/.test(v)) {
       throw new InvalidArgumentError(`"${v}" is not a host name: expected e.g. llm.example.org or 192.0.2.5 (no scheme, no port)`);
     }
@@ -131,7 +150,8 @@ export function parsePublicHosts(value: string, previous: string[] | undefined):
 /** `--api-max-concurrent`: generations at once, 1–1024. */
 export function parseMaxConcurrent(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 1024) throw new InvalidArgumentError(`"${value}" is not a generation count: expected an integer from 1 to 1024`);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 1024)
+    throw new InvalidArgumentError(`"${value}" is not a generation count: expected an integer from 1 to 1024`);
   return n;
 }
 

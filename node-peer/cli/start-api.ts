@@ -42,10 +42,14 @@ export class ApiPortUnavailableError extends RingmeshError {
     readonly code: string,
     options?: { cause?: unknown },
   ) {
-    const why = code === 'EADDRINUSE' ? 'is already in use: stop what listens there or pick another --api-port (0 = any free port)'
-      : code === 'EACCES' ? 'needs privileges this process lacks: pick a port above 1023'
-        : code === 'EADDRNOTAVAIL' ? 'is not an address of this machine: check --api-host'
-          : `cannot be listened on (${code})`;
+    const why =
+      code === 'EADDRINUSE'
+        ? 'is already in use: stop what listens there or pick another --api-port (0 = any free port)'
+        : code === 'EACCES'
+          ? 'needs privileges this process lacks: pick a port above 1023'
+          : code === 'EADDRNOTAVAIL'
+            ? 'is not an address of this machine: check --api-host'
+            : `cannot be listened on (${code})`;
     super(`--api-port ${port}: ${host}:${port} ${why}`, options);
   }
 }
@@ -60,9 +64,19 @@ export interface ApiListener extends RunningApi {
  * at once instead of after the room was joined. Until `serve`, requests get 503 with Retry-After.
  */
 export async function listenApi(o: ApiFlags): Promise<ApiListener> {
-  let handler: ApiHandler = () => Promise.resolve(new ApiError(503, 'This peer is still starting (joining its room, loading its model); retry shortly', 'service_unavailable', null, 'starting', { headers: { 'retry-after': '1' } }).toResponse());
+  let handler: ApiHandler = () =>
+    Promise.resolve(
+      new ApiError(503, 'This peer is still starting (joining its room, loading its model); retry shortly', 'service_unavailable', null, 'starting', {
+        headers: { 'retry-after': '1' },
+      }).toResponse(),
+    );
   const port = o.apiPort ?? 0;
-  const server = await startApiServer({ handler: (r) => handler(r), host: o.apiHost, port, ...(o.apiMaxBody === undefined ? {} : { maxBodyBytes: o.apiMaxBody }) }).catch((err: unknown) => {
+  const server = await startApiServer({
+    handler: (r) => handler(r),
+    host: o.apiHost,
+    port,
+    ...(o.apiMaxBody === undefined ? {} : { maxBodyBytes: o.apiMaxBody }),
+  }).catch((err: unknown) => {
     const code = (err as NodeJS.ErrnoException | null)?.code;
     throw typeof code === 'string' && code.startsWith('E') ? new ApiPortUnavailableError(o.apiHost, port, code, { cause: err }) : err;
   });

@@ -51,7 +51,10 @@ export async function startLegacyPiecePeer(o: StartOptions, report: StartReporte
   return {
     ready,
     async localModel() {
-      const isDir = await stat(o.model).then((s) => s.isDirectory(), () => false);
+      const isDir = await stat(o.model).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
       if (!isDir) throw new LocalModelRequiredError(o.model);
       local ??= await openLocalModel(o.model, new OrtNodeEngine({ device: 'cpu', ...(o.threads === undefined ? {} : { threads: o.threads }) }), o.threads);
       return local;

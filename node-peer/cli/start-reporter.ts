@@ -36,7 +36,12 @@ interface Progress {
 
 const mb = (n: number): string => (n / MB).toFixed(1);
 const barPayload = (p: Progress): Record<string, string> => ({
-  model: p.modelId.slice(0, 8), doneMB: mb(p.bytesDone), totalMB: mb(p.bytesTotal), cacheMB: mb(p.fromCache), peersMB: mb(p.fromPeers), originMB: mb(p.fromOrigin),
+  model: p.modelId.slice(0, 8),
+  doneMB: mb(p.bytesDone),
+  totalMB: mb(p.bytesTotal),
+  cacheMB: mb(p.fromCache),
+  peersMB: mb(p.fromPeers),
+  originMB: mb(p.fromOrigin),
 });
 
 /**

@@ -50,7 +50,10 @@ const piecesOnly = (o: StartOptions): boolean => o.layers !== undefined || (o.re
 /** tokenizer.json of a local package, for the BOS/EOS text chat templates write; undefined otherwise. */
 async function localTokenizerBytes(model: string, manifest: ModelManifest): Promise<Uint8Array | undefined> {
   if (manifest.tokenizer.kind !== 'hf-json') return undefined;
-  return readFile(join(model, manifest.tokenizer.file)).then((b) => new Uint8Array(b), () => undefined); // not a directory: templates get empty BOS/EOS text
+  return readFile(join(model, manifest.tokenizer.file)).then(
+    (b) => new Uint8Array(b),
+    () => undefined,
+  ); // not a directory: templates get empty BOS/EOS text
 }
 
 /** Exit code of a failed start (README, exit codes). */
@@ -138,7 +141,10 @@ export async function runStart(o: StartOptions): Promise<number> {
   } catch (caught) {
     report.stop();
     // The CLI edge: typed errors become one clear line and an exit code.
-    const err = caught instanceof SignalingClosedError && caught.code === CLOSE_CODES.unauthorized ? new JoinRefusedError(o.signal, caught.reason ?? '', { cause: caught }) : caught;
+    const err =
+      caught instanceof SignalingClosedError && caught.code === CLOSE_CODES.unauthorized
+        ? new JoinRefusedError(o.signal, caught.reason ?? '', { cause: caught })
+        : caught;
     if (!(err instanceof RingmeshError)) throw err;
     process.stderr.write(`error: ${err.name}: ${err.message}\n`);
     await api?.close().catch(() => undefined);

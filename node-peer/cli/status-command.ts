@@ -41,8 +41,10 @@ export function registerStatusCommand(program: Command): void {
   program
     .command('status')
     .description("show a running peer's state (via its API: model, layers, ring, pieces) and/or the signaling server's health")
-    .addOption(new Option('--api <url>', 'a running peer\'s API, e.g. http://127.0.0.1:8080 (from node-peer start --api-port)').env('RINGMESH_API_URL'))
-    .addOption(new Option('--signal <url>', 'signaling server, ws(s)://host:port/signal (its /healthz is read)').env('RINGMESH_SIGNAL').argParser(parseSignalUrl))
+    .addOption(new Option('--api <url>', "a running peer's API, e.g. http://127.0.0.1:8080 (from node-peer start --api-port)").env('RINGMESH_API_URL'))
+    .addOption(
+      new Option('--signal <url>', 'signaling server, ws(s)://host:port/signal (its /healthz is read)').env('RINGMESH_SIGNAL').argParser(parseSignalUrl),
+    )
     .addOption(new Option('--api-key <key>', 'bearer key, when the API requires one').env('RINGMESH_API_KEY'))
     .option('--json', 'print one JSON object instead of lines')
     .addHelpText('after', '\nExit codes: 0 everything asked answered, 1 a peer or server did not answer, 2 bad flag.')

@@ -55,7 +55,11 @@ export function demoArchitecture(s: DemoModelShape): LlamaArchitecture {
 }
 
 /** A seeded random model with a byte-level llama2.c tokenizer, written unit by unit. */
-export async function writeDemoModel(outDir: string, shape: DemoModelShape, options: ConvertOptions = {}): Promise<{ manifest: ModelManifest; modelId: ModelId }> {
+export async function writeDemoModel(
+  outDir: string,
+  shape: DemoModelShape,
+  options: ConvertOptions = {},
+): Promise<{ manifest: ModelManifest; modelId: ModelId }> {
   const arch = demoArchitecture(shape);
   const seed = shape.seed ?? 0;
   const vocab = byteLevelVocab(arch.vocabSize);
@@ -65,7 +69,15 @@ export async function writeDemoModel(outDir: string, shape: DemoModelShape, opti
     architecture: arch,
     dtype,
     ...(options.pieceSize === undefined ? {} : { pieceSize: options.pieceSize }),
-    tokenizer: { kind: 'llama2c', file: 'tokenizer.bin', data: serializeLlama2cVocab(vocab.pieces, vocab.scores), bos: 1, eos: [2], addBos: true, chatTemplate: null },
+    tokenizer: {
+      kind: 'llama2c',
+      file: 'tokenizer.bin',
+      data: serializeLlama2cVocab(vocab.pieces, vocab.scores),
+      bos: 1,
+      eos: [2],
+      addBos: true,
+      chatTemplate: null,
+    },
     units: llamaUnits(arch, randomSource(seed, arch.tiedEmbeddings), dtype),
   });
 }

@@ -25,7 +25,8 @@ export function ggufArchitecture(g: GgufFile, ropeFreqs: Float32Array | null): L
   const hiddenSize = num('embedding_length');
   const numHeads = num('attention.head_count');
   const tokens = m['tokenizer.ggml.tokens'];
-  if (!Array.isArray(tokens) || tokens.length === 0) throw new CheckpointFormatError(g.file, 'metadata tokenizer.ggml.tokens is missing: the GGUF carries no vocab');
+  if (!Array.isArray(tokens) || tokens.length === 0)
+    throw new CheckpointFormatError(g.file, 'metadata tokenizer.ggml.tokens is missing: the GGUF carries no vocab');
   const headDim = num('attention.key_length', hiddenSize / numHeads);
   const ropeTheta = num('rope.freq_base', 10000);
   return {
@@ -64,7 +65,10 @@ function ropeScaling(g: GgufFile, ropeFreqs: Float32Array | null, headDim: numbe
   if (ropeFreqs !== null) return llama3FromFactors(g.file, ropeFreqs, headDim, theta);
   if (type === undefined || type === 'none') return null;
   if (type === 'linear' && typeof factor === 'number' && factor > 0) return { type: 'linear', factor: shortestFloat32(factor) };
-  throw new CheckpointFormatError(g.file, `llama.rope.scaling.type ${String(type)} unsupported (expected none, linear with a factor, or llama3 rope_freqs.weight)`);
+  throw new CheckpointFormatError(
+    g.file,
+    `llama.rope.scaling.type ${String(type)} unsupported (expected none, linear with a factor, or llama3 rope_freqs.weight)`,
+  );
 }
 
 /**
@@ -74,7 +78,13 @@ function ropeScaling(g: GgufFile, ropeFreqs: Float32Array | null, headDim: numbe
  */
 export function llama3FromFactors(file: string, freqs: Float32Array, headDim: number, theta: number): RopeScaling {
   const factor = shortestFloat32(Math.max(...freqs));
-  const scaling: RopeScaling = { type: 'llama3', factor, lowFreqFactor: LLAMA3_LOW_FREQ_FACTOR, highFreqFactor: LLAMA3_HIGH_FREQ_FACTOR, originalMaxPositions: LLAMA3_ORIGINAL_CONTEXT };
+  const scaling: RopeScaling = {
+    type: 'llama3',
+    factor,
+    lowFreqFactor: LLAMA3_LOW_FREQ_FACTOR,
+    highFreqFactor: LLAMA3_HIGH_FREQ_FACTOR,
+    originalMaxPositions: LLAMA3_ORIGINAL_CONTEXT,
+  };
   const expected = llama3Factors(scaling, headDim, theta);
   if (freqs.length !== expected.length || expected.some((e, i) => Math.abs(e - (freqs[i] as number)) > 1e-4 * e)) {
     throw new CheckpointFormatError(file, `rope_freqs.weight does not match Llama 3 scaling (factor ${factor}, low 1, high 4, original context 8192)`);

@@ -33,9 +33,12 @@ export interface GgufFile {
  * whole blocks per row, and its data inside the file (a truncated file fails here, naming it).
  */
 export async function openGguf(file: string): Promise<GgufFile> {
-  const size = await stat(file).then((s) => s.size, (err: unknown) => {
-    throw new CheckpointFormatError(file, 'cannot read the GGUF file', { cause: err });
-  });
+  const size = await stat(file).then(
+    (s) => s.size,
+    (err: unknown) => {
+      throw new CheckpointFormatError(file, 'cannot read the GGUF file', { cause: err });
+    },
+  );
   const { gguf, GGMLQuantizationType } = await import('@huggingface/gguf');
   let parsed: Awaited<ReturnType<typeof gguf>>;
   try {

@@ -39,7 +39,9 @@ export function ggufTokenizer(g: GgufFile): GgufTokenizer {
   };
   const added = tokens.flatMap((content, i) => {
     const t = types[i];
-    return t === CONTROL || t === USER_DEFINED || t === UNKNOWN ? [{ id: i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: t !== USER_DEFINED }] : [];
+    return t === CONTROL || t === USER_DEFINED || t === UNKNOWN
+      ? [{ id: i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: t !== USER_DEFINED }]
+      : [];
   });
   let json: Record<string, unknown>;
   if (model === 'llama') json = sentencePieceJson(g, tokens, types, added, id('unknown_token_id'));
@@ -83,7 +85,10 @@ function sentencePieceJson(g: GgufFile, tokens: string[], types: number[], added
   return {
     version: '1.0',
     added_tokens: added,
-    normalizer: { type: 'Sequence', normalizers: [...(prefix ? [{ type: 'Prepend', prepend: '▁' }] : []), { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+    normalizer: {
+      type: 'Sequence',
+      normalizers: [...(prefix ? [{ type: 'Prepend', prepend: '▁' }] : []), { type: 'Replace', pattern: { String: ' ' }, content: '▁' }],
+    },
     pre_tokenizer: null,
     post_processor: null,
     decoder: {
@@ -127,7 +132,10 @@ function byteLevelJson(g: GgufFile, tokens: string[], added: Added): Record<stri
     version: '1.0',
     added_tokens: added,
     normalizer: null,
-    pre_tokenizer: split === null ? byteLevel : { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: split }, behavior: 'Isolated', invert: false }, byteLevel] },
+    pre_tokenizer:
+      split === null
+        ? byteLevel
+        : { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: split }, behavior: 'Isolated', invert: false }, byteLevel] },
     post_processor: null,
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: {

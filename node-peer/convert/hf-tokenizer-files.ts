@@ -52,7 +52,9 @@ export async function readHfTokenizerFiles(dir: string, vocabSize: number): Prom
 }
 
 function postProcessorAddsBos(json: unknown, bos: number): boolean {
-  const pp = (json as { post_processor?: { type?: string; single?: { SpecialToken?: { id?: string } }[]; special_tokens?: Record<string, { ids?: number[] }> } }).post_processor;
+  const pp = (
+    json as { post_processor?: { type?: string; single?: { SpecialToken?: { id?: string } }[]; special_tokens?: Record<string, { ids?: number[] }> } }
+  ).post_processor;
   if (pp?.type !== 'TemplateProcessing') return false;
   const firstId = pp.single?.[0]?.SpecialToken?.id;
   return firstId !== undefined && (pp.special_tokens?.[firstId]?.ids ?? []).includes(bos);

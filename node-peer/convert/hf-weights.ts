@@ -99,5 +99,8 @@ const HF_LAYER_NAMES: Record<string, string> = {
 };
 
 async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }

@@ -27,11 +27,21 @@ export interface TensorSource {
 export function unitTensorShapes(arch: LlamaArchitecture, unit: 'embed' | 'head' | number): [string, number[]][] {
   const { hiddenSize: h, intermediateSize: f, vocabSize: v, numHeads, numKvHeads, headDim } = arch;
   if (unit === 'embed') return [['embed.weight', [v, h]]];
-  if (unit === 'head') return [['final_norm.weight', [h]], ['lm_head.weight', [v, h]]];
+  if (unit === 'head')
+    return [
+      ['final_norm.weight', [h]],
+      ['lm_head.weight', [v, h]],
+    ];
   const p = `layers.${unit}.`;
   const q = numHeads * headDim;
   const kv = numKvHeads * headDim;
-  const bias: [string, number[]][] = arch.attentionBias ? [[`${p}q.bias`, [q]], [`${p}k.bias`, [kv]], [`${p}v.bias`, [kv]]] : [];
+  const bias: [string, number[]][] = arch.attentionBias
+    ? [
+        [`${p}q.bias`, [q]],
+        [`${p}k.bias`, [kv]],
+        [`${p}v.bias`, [kv]],
+      ]
+    : [];
   return [
     [`${p}attn_norm.weight`, [h]],
     [`${p}q.weight`, [q, h]],
@@ -56,13 +66,25 @@ export async function* llamaUnits(arch: LlamaArchitecture, source: TensorSource,
   for (const unit of order) {
     const tensors: TensorData[] = unitTensorShapes(arch, unit).map(([name, shape]) => {
       const stored = tensorDTypeFor(name, shape, dtype);
-      return { name, dtype: stored, shape, produce: source.direct?.(name, shape, stored, slabFloats) ?? producer(source, name, shape, stored, arch.headDim, slabFloats) };
+      return {
+        name,
+        dtype: stored,
+        shape,
+        produce: source.direct?.(name, shape, stored, slabFloats) ?? producer(source, name, shape, stored, arch.headDim, slabFloats),
+      };
     });
     yield { name: unit === 'embed' || unit === 'head' ? unit : layerUnitName(unit), tensors };
   }
 }
 
-function producer(source: TensorSource, name: string, shape: readonly number[], stored: WeightDType, headDim: number, slabFloats: number): (write: TensorWrite) => Promise<void> {
+function producer(
+  source: TensorSource,
+  name: string,
+  shape: readonly number[],
+  stored: WeightDType,
+  headDim: number,
+  slabFloats: number,
+): (write: TensorWrite) => Promise<void> {
   return async (write) => {
     const getRows = source.getRows?.bind(source);
     if (shape.length !== 2 || getRows === undefined) {

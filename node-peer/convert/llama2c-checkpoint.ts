@@ -39,11 +39,17 @@ export function parseLlama2cHeader(bytes: Uint8Array, fileBytes: number, file: s
   f.forEach((v, i) => {
     const value = i === 5 ? Math.abs(v) : v;
     if (value <= 0 || value > LIMIT) {
-      throw new CheckpointFormatError(file, `not a llama2.c checkpoint: header ${names[i]} = ${v}, expected 1..${LIMIT}${i === 5 ? ' (negative: unshared classifier)' : ''}`);
+      throw new CheckpointFormatError(
+        file,
+        `not a llama2.c checkpoint: header ${names[i]} = ${v}, expected 1..${LIMIT}${i === 5 ? ' (negative: unshared classifier)' : ''}`,
+      );
     }
   });
   if (dim % nHeads !== 0 || nHeads % nKvHeads !== 0 || (dim / nHeads) % 2 !== 0) {
-    throw new CheckpointFormatError(file, `bad header: dim ${dim}, n_heads ${nHeads}, n_kv_heads ${nKvHeads}; expected n_heads | dim, n_kv_heads | n_heads, even head size`);
+    throw new CheckpointFormatError(
+      file,
+      `bad header: dim ${dim}, n_heads ${nHeads}, n_kv_heads ${nKvHeads}; expected n_heads | dim, n_kv_heads | n_heads, even head size`,
+    );
   }
   const header: Llama2cHeader = { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize: Math.abs(vocabRaw), seqLen, shared: vocabRaw > 0 };
   const headSize = dim / nHeads;

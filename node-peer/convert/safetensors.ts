@@ -32,9 +32,12 @@ const MAX_HEADER = 100 * 1024 * 1024;
  * {dtype, shape, data_offsets}, then the data. Validates dtype, shape and bounds of every entry.
  */
 export async function openSafetensors(file: string): Promise<SafetensorsFile> {
-  const size = await stat(file).then((s) => s.size, (err: unknown) => {
-    throw new CheckpointFormatError(file, 'cannot read the safetensors file', { cause: err });
-  });
+  const size = await stat(file).then(
+    (s) => s.size,
+    (err: unknown) => {
+      throw new CheckpointFormatError(file, 'cannot read the safetensors file', { cause: err });
+    },
+  );
   const fh = await open(file, 'r');
   try {
     if (size < 8) throw new CheckpointFormatError(file, `truncated: ${size} bytes, expected an 8-byte safetensors header length`);

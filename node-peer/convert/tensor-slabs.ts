@@ -23,7 +23,14 @@ export function encodeWeights(data: Float32Array, dtype: WeightDType, shape: rea
 }
 
 /** Encodes rows [start, start + count) of a [rows, cols] tensor stored at `dtype` and writes them in place. */
-export async function writeRows(dtype: WeightDType, values: Float32Array, shape: readonly number[], start: number, count: number, write: TensorWrite): Promise<void> {
+export async function writeRows(
+  dtype: WeightDType,
+  values: Float32Array,
+  shape: readonly number[],
+  start: number,
+  count: number,
+  write: TensorWrite,
+): Promise<void> {
   const [rows, cols] = shape as [number, number];
   if (!isQuantDType(dtype)) {
     await write(encodeWeights(values, dtype), start * cols * (dtype === 'fp32' ? 4 : 2));

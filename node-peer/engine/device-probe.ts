@@ -59,7 +59,8 @@ async function runOn(device: GpuDevice): Promise<DeviceCheck> {
  */
 export async function probeDevice(device: GpuDevice): Promise<DeviceCheck> {
   const backend = ort.listSupportedBackends().find((b) => b.name === device);
-  if (backend === undefined) return { available: false, reason: `this onnxruntime-node build (${process.platform}/${process.arch}) has no ${device} execution provider` };
+  if (backend === undefined)
+    return { available: false, reason: `this onnxruntime-node build (${process.platform}/${process.arch}) has no ${device} execution provider` };
   if (device === 'cuda') {
     const dir = ortBinaryDir();
     const missing = CUDA_PROVIDER_FILES.filter((f) => !existsSync(join(dir, f)));

@@ -37,8 +37,7 @@ export async function localGenerate(o: LocalGenerateOptions): Promise<LocalGener
   const pkg = await openModelPackage(o.modelDir);
   const arch = pkg.manifest.architecture;
   const tokenizer = createTokenizer(pkg.manifest.tokenizer, await pkg.readTokenizer(), arch.vocabSize);
-  const ranges: LayerRange[] =
-    o.split !== undefined ? rangesFromSplit(o.split, arch.numLayers) : evenRanges(o.stages ?? 1, arch.numLayers);
+  const ranges: LayerRange[] = o.split !== undefined ? rangesFromSplit(o.split, arch.numLayers) : evenRanges(o.stages ?? 1, arch.numLayers);
   const promptIds = tokenizer.encode(o.prompt);
   const stages = await loadChain(o.engine, pkg, ranges, o.threads);
   let text = '';

@@ -97,7 +97,10 @@ export class OrtNodeEngine implements Engine {
   }
 
   async loadStage(spec: StageSpec): Promise<Stage> {
-    const graph = buildStageGraph(spec.manifest, spec.range, { kvCache: this.options.kvCache ?? 'append', ...(this.options.quantAccuracy === undefined ? {} : { quantAccuracy: this.options.quantAccuracy }) });
+    const graph = buildStageGraph(spec.manifest, spec.range, {
+      kvCache: this.options.kvCache ?? 'append',
+      ...(this.options.quantAccuracy === undefined ? {} : { quantAccuracy: this.options.quantAccuracy }),
+    });
     const label = `[${spec.range.start}, ${spec.range.end})`;
     const dir = await mkdtemp(join(tmpdir(), 'ringmesh-stage-'));
     let session: ort.InferenceSession;
@@ -130,7 +133,9 @@ export class OrtNodeEngine implements Engine {
             // graphs: 4 sessions ran 8% behind one, 4.5% without (bench/engine.ts).
             // Not for q8/q4 stages: MatMulNBits packs its weights for MLAS's n-bit GEMM only when
             // prepacking is on; without it every run dequantized every matrix (~160× slower).
-            ...(graph.weights.some((w) => spec.manifest.tensors.some((t) => t.name === w.tensor && (t.dtype === 'q8' || t.dtype === 'q4'))) ? {} : { disable_prepacking: '1' }),
+            ...(graph.weights.some((w) => spec.manifest.tensors.some((t) => t.name === w.tensor && (t.dtype === 'q8' || t.dtype === 'q4')))
+              ? {}
+              : { disable_prepacking: '1' }),
             // strictDevice: a node without a kernel on the device fails the load, not runs on the CPU.
             ...(this.strict ? { disable_cpu_ep_fallback: '1' } : {}),
           },

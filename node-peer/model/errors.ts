@@ -9,14 +9,22 @@ export class OutputExistsError extends RingmeshError {
 
 /** A model package directory lacks a file or cannot be read. */
 export class PackageReadError extends RingmeshError {
-  constructor(readonly file: string, detail: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly file: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${file}: ${detail}`, options);
   }
 }
 
 /** What a writer was given does not fit the manifest it is writing (a bug in the converter). */
 export class PackageWriteError extends RingmeshError {
-  constructor(readonly file: string, detail: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly file: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${file}: ${detail}`, options);
   }
 }

@@ -79,7 +79,12 @@ class PieceHasher {
   private readonly done: number[];
   private readonly hashed: (string | undefined)[];
 
-  constructor(private readonly fh: FileHandle, private readonly path: string, private readonly unitBytes: number, private readonly pieceSize: number) {
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly path: string,
+    private readonly unitBytes: number,
+    private readonly pieceSize: number,
+  ) {
     const n = pieceCount(unitBytes, pieceSize);
     this.done = new Array<number>(n).fill(0);
     this.hashed = new Array<string | undefined>(n).fill(undefined);

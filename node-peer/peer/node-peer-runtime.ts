@@ -16,7 +16,13 @@ import { SignalingServerError } from '../../shared/signaling/errors.ts';
 import { ERROR_CODES } from '../../shared/signaling/protocol.ts';
 
 /** Server errors an operator must see: this peer's reports or membership were refused. */
-const OPERATOR_ERRORS: ReadonlySet<string> = new Set([ERROR_CODES.modelRefused, ERROR_CODES.reportRefused, ERROR_CODES.evicted, ERROR_CODES.addressLimit, ERROR_CODES.unauthorized]);
+const OPERATOR_ERRORS: ReadonlySet<string> = new Set([
+  ERROR_CODES.modelRefused,
+  ERROR_CODES.reportRefused,
+  ERROR_CODES.evicted,
+  ERROR_CODES.addressLimit,
+  ERROR_CODES.unauthorized,
+]);
 
 export type { NodePeer, NodePeerEvent, NodePeerOptions, NodePeerStatus } from './node-peer-types.ts';
 
@@ -98,7 +104,14 @@ export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
           peerId,
           device,
           ...r.status(),
-          pieces: { bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, fromCache: p.fromCache, fromPeers: p.fromPeers, fromOrigin: p.fromOrigin, served: p.served },
+          pieces: {
+            bytesDone: p.bytesDone,
+            bytesTotal: p.bytesTotal,
+            fromCache: p.fromCache,
+            fromPeers: p.fromPeers,
+            fromOrigin: p.fromOrigin,
+            served: p.served,
+          },
           members: piece.signaling.members.size,
         };
       },

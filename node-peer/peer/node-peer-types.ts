@@ -95,7 +95,14 @@ export interface NodePeerStatus {
   /** Set when the latest plan says the room lacks memory: bytes one more peer would need. */
   readonly missingBytes: number | null;
   /** Piece progress of the swarm. */
-  readonly pieces: { readonly bytesDone: number; readonly bytesTotal: number; readonly fromCache: number; readonly fromPeers: number; readonly fromOrigin: number; readonly served: number };
+  readonly pieces: {
+    readonly bytesDone: number;
+    readonly bytesTotal: number;
+    readonly fromCache: number;
+    readonly fromPeers: number;
+    readonly fromOrigin: number;
+    readonly served: number;
+  };
   /** Members of the room, this peer included. */
   readonly members: number;
 }

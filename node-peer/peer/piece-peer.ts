@@ -79,9 +79,12 @@ export async function startPiecePeer(opts: PiecePeerOptions): Promise<PiecePeer>
     WebSocket: WebSocket as unknown as WebSocketConstructor,
     room: asRoomId(model.modelId),
     capabilities: {
-      kind: 'node', engine: opts.capabilities?.engine ?? 'cpu', memoryBytes: opts.capabilities?.memoryBytes ?? 0,
+      kind: 'node',
+      engine: opts.capabilities?.engine ?? 'cpu',
+      memoryBytes: opts.capabilities?.memoryBytes ?? 0,
       ...(opts.capabilities?.speedMsPerLayer === undefined ? {} : { speedMsPerLayer: opts.capabilities.speedMsPerLayer }),
-      modelsHeld: [], modelsWanted: [model.modelId],
+      modelsHeld: [],
+      modelsWanted: [model.modelId],
       ...(directLinks ? { directLinks: true } : {}),
     },
     ...(opts.joinToken ? { token: opts.joinToken } : {}),
@@ -123,7 +126,7 @@ export async function startPiecePeer(opts: PiecePeerOptions): Promise<PiecePeer>
     swarm,
     signaling,
     transport,
-    ...(model.localPackage ?? model.origin ? { files: (model.localPackage ?? model.origin) as Origin } : {}),
+    ...((model.localPackage ?? model.origin) ? { files: (model.localPackage ?? model.origin) as Origin } : {}),
     async close() {
       unlink();
       swarm.close();

@@ -86,7 +86,8 @@ export class DirectWriter {
 }
 
 function rethrowUnsupported(err: unknown): never {
-  if ((err as NodeJS.ErrnoException | undefined)?.code === 'EINVAL') throw new DirectWriteUnsupported('the file system refused an O_DIRECT write', { cause: err });
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'EINVAL')
+    throw new DirectWriteUnsupported('the file system refused an O_DIRECT write', { cause: err });
   throw err;
 }
 

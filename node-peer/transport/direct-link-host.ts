@@ -12,14 +12,20 @@ import { TransportError } from '../../shared/transport/errors.ts';
 
 /** A direct-link answer named a host the dialer may not connect to. */
 export class DirectLinkHostError extends TransportError {
-  constructor(readonly host: string, readonly expected: string | undefined) {
+  constructor(
+    readonly host: string,
+    readonly expected: string | undefined,
+  ) {
     super(`direct-link answer names host ${host}, not ${expected ?? 'an address the signaling server vouched for'}: not dialed`);
   }
 }
 
 /** `::ffff:a.b.c.d` → `a.b.c.d`, lowercase, IPv6 zone dropped, brackets removed. */
 export function normalizeHost(host: string): string {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  const h = host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/%.*$/, '');
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
   return mapped?.[1] ?? h;
 }

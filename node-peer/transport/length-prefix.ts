@@ -8,7 +8,10 @@ export const LENGTH_PREFIX_BYTES = 4;
 /** A message longer than the link allows: the stream is not a ringmesh link (or is hostile). */
 export class MessageTooLargeError extends Error {
   override readonly name = 'MessageTooLargeError';
-  constructor(readonly length: number, readonly maxBytes: number) {
+  constructor(
+    readonly length: number,
+    readonly maxBytes: number,
+  ) {
     super(`direct link message of ${length} bytes, expected at most ${maxBytes}`);
   }
 }

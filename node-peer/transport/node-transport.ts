@@ -62,7 +62,17 @@ export function nodeLinkMtuPolicy(nodeLinkMtu: number): NonNullable<WebRtcTransp
 
 /** The Node peer's `Transport`: WebRTC data channels via node-datachannel, signalled through `signaling`. */
 export function createNodeTransport(options: NodeTransportOptions): WebRtcTransport {
-  const { iceServers, bindAddress, portRangeBegin, portRangeEnd, sctpSendBufferBytes, nodeLinkMtu = defaultNodeLinkMtu(bindAddress), directLinks = defaultDirectLinks(bindAddress), directLinkHosts, ...rest } = options;
+  const {
+    iceServers,
+    bindAddress,
+    portRangeBegin,
+    portRangeEnd,
+    sctpSendBufferBytes,
+    nodeLinkMtu = defaultNodeLinkMtu(bindAddress),
+    directLinks = defaultDirectLinks(bindAddress),
+    directLinkHosts,
+    ...rest
+  } = options;
   if (directLinks && bindAddress === undefined) throw new TransportConfigError('directLinks', 'needs a bind address: the address other Node peers dial');
   if (nodeLinkMtu !== undefined && !(Number.isInteger(nodeLinkMtu) && nodeLinkMtu >= MIN_LINK_MTU && nodeLinkMtu <= MAX_LINK_MTU)) {
     throw new TransportConfigError('nodeLinkMtu', `${nodeLinkMtu} is not an integer in [${MIN_LINK_MTU}, ${MAX_LINK_MTU}]`);

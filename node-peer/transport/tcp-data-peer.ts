@@ -52,7 +52,13 @@ export class TcpDataPeer implements DataPeer {
   private socket: Socket | undefined;
   // Messages are filled completely before use: no need to zero them first.
   private readonly decoder = new LengthPrefixDecoder(MAX_MESSAGE_BYTES, (n) => Buffer.allocUnsafeSlow(n));
-  private readonly listeners = { signal: [] as Listener<[unknown]>[], connect: [] as Listener<[]>[], close: [] as Listener<[]>[], data: [] as Listener<[Uint8Array]>[], error: [] as Listener<[unknown]>[] };
+  private readonly listeners = {
+    signal: [] as Listener<[unknown]>[],
+    connect: [] as Listener<[]>[],
+    close: [] as Listener<[]>[],
+    data: [] as Listener<[Uint8Array]>[],
+    error: [] as Listener<[unknown]>[],
+  };
   /** Messages that arrived before the first `data` listener (the remote may see the link open first). */
   private early: Uint8Array[] = [];
   private lowListeners: (() => void)[] = [];
@@ -70,7 +76,9 @@ export class TcpDataPeer implements DataPeer {
   constructor(private readonly opts: { readonly initiator: boolean; readonly listener: TcpLinkListener; readonly allowHost?: (host: string) => boolean }) {
     const buffered = (): number => this.socket?.writableLength ?? 0;
     const lane: DataLane = {
-      get bufferedAmount() { return buffered(); },
+      get bufferedAmount() {
+        return buffered();
+      },
       send: (m) => this.send([m]),
       sendParts: (parts) => this.send(parts),
       onBufferedAmountLow: (_threshold, listener) => {

@@ -33,7 +33,8 @@ export class TcpLinkListener {
   private closed = false;
 
   constructor(host: string, port = 0) {
-    if (host === '0.0.0.0' || host === '::') throw new TransportConfigError('directLinks', `bind address ${host} names no address a dialer can reach; give the peer's own address`);
+    if (host === '0.0.0.0' || host === '::')
+      throw new TransportConfigError('directLinks', `bind address ${host} names no address a dialer can reach; give the peer's own address`);
     this.server = createServer((socket) => this.accept(socket));
     this.ready = new Promise<LinkAddress>((resolve, reject) => {
       this.server.once('error', reject);

@@ -24,7 +24,7 @@ export class ChatTemplateError extends RingmeshError {
  */
 export const PLAIN_CHAT_TEMPLATE =
   "{% for message in messages %}{{ message['role'] | capitalize }}: {{ message['content'] }}\n{% endfor %}" +
-  "{% if add_generation_prompt %}Assistant:{% endif %}";
+  '{% if add_generation_prompt %}Assistant:{% endif %}';
 
 export interface ChatTemplateContext {
   /** The model's Jinja template (tokenizer_config.json's `chat_template`), or null for the plain one. */
@@ -68,7 +68,11 @@ export function createChatRenderer(ctx: ChatTemplateContext): ChatRenderer {
  * The text of the BOS and EOS tokens, for templates that write them (`{{ bos_token }}`): read from
  * tokenizer.json's `added_tokens`; nothing for other tokenizer files.
  */
-export function specialTokenTexts(tokenizerBytes: Uint8Array | undefined, bos: number | null, eos: readonly number[]): { bosToken?: string; eosToken?: string } {
+export function specialTokenTexts(
+  tokenizerBytes: Uint8Array | undefined,
+  bos: number | null,
+  eos: readonly number[],
+): { bosToken?: string; eosToken?: string } {
   if (tokenizerBytes === undefined) return {};
   let json: unknown;
   try {

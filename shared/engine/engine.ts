@@ -5,7 +5,6 @@ import type { ModelManifest, UnitName } from '../model/manifest.ts';
 /** Where a stage's math runs. */
 export type EngineKind = 'cpu' | 'cuda' | 'wasm' | 'webgpu';
 
-
 export type StageInput =
   /** Token ids; only for a stage with start = 0. */
   | { readonly kind: 'tokens'; readonly ids: Int32Array }

@@ -93,7 +93,7 @@ export class OrtStage implements Stage {
     const passed = new Set<SessionId>();
     let rows = 0;
     const packable = this.graph.kvCache === 'append';
-    for (let i = 0; i < this.pending.length && batch.length < MAX_PACKED_SESSIONS; ) {
+    for (let i = 0; i < this.pending.length && batch.length < MAX_PACKED_SESSIONS;) {
       const p = this.pending[i] as Pending;
       const n = inputRows(p.input);
       if (!passed.has(p.session) && (batch.length === 0 || (packable && rows + n <= MAX_PACKED_ROWS))) {
@@ -188,8 +188,7 @@ export class OrtStage implements Stage {
     const a = this.manifest.architecture;
     const seqLen = this.checkInput(id, input);
     const state = this.stateOf(id);
-    const main =
-      input.kind === 'tokens' ? this.createTensor('int32', input.ids, [seqLen]) : this.createTensor('float32', input.data, [seqLen, a.hiddenSize]);
+    const main = input.kind === 'tokens' ? this.createTensor('int32', input.ids, [seqLen]) : this.createTensor('float32', input.data, [seqLen, a.hiddenSize]);
 
     const { cos, sin } = ropeTables(this.graph.invFreq, state.length, seqLen);
     const feeds: Record<string, OrtTensorLike> = {
@@ -294,7 +293,11 @@ export class OrtStage implements Stage {
       [StageIo.attnMask]: this.createTensor('float32', mask, [rows, total]),
     };
     if (this.graph.output === StageIo.logits) {
-      feeds[StageIo.logitRows] = this.createTensor('int32', Int32Array.from(parts, (x) => x.rowAt + x.rows - 1), [parts.length]);
+      feeds[StageIo.logitRows] = this.createTensor(
+        'int32',
+        Int32Array.from(parts, (x) => x.rowAt + x.rows - 1),
+        [parts.length],
+      );
     }
     for (const layer of this.graph.layers) {
       for (const name of [StageIo.pastKey(layer), StageIo.pastValue(layer)]) {
@@ -336,7 +339,8 @@ export class OrtStage implements Stage {
 
   /** Appends a run's new cache rows after the session's `length` rows, growing the buffer when full. */
   private appendRows(state: SessionState, name: string, added: Float32Array, seqLen: number, rowFloats: number): void {
-    if (added.length !== seqLen * rowFloats) throw new EngineRuntimeError(this.label, `output for ${name} has ${added.length} floats, expected ${seqLen * rowFloats}`);
+    if (added.length !== seqLen * rowFloats)
+      throw new EngineRuntimeError(this.label, `output for ${name} has ${added.length} floats, expected ${seqLen * rowFloats}`);
     const used = state.length * rowFloats;
     let rows = state.rows.get(name);
     if (rows === undefined || rows.length < used + added.length) {

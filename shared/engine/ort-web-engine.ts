@@ -90,14 +90,16 @@ export class OrtWebEngine implements Engine {
     }
     let session: OrtWeb.InferenceSession;
     try {
-      session = await this.serial(() => ort.InferenceSession.create(graph.model, {
-        executionProviders: [this.kind],
-        graphOptimizationLevel: 'all',
-        externalData,
-        // On WebGPU the KV caches stay on the GPU between runs (fed back as they are).
-        ...(this.kind === 'webgpu' ? { preferredOutputLocation: kvOnGpu(graph.layers) } : {}),
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
-      }));
+      session = await this.serial(() =>
+        ort.InferenceSession.create(graph.model, {
+          executionProviders: [this.kind],
+          graphOptimizationLevel: 'all',
+          externalData,
+          // On WebGPU the KV caches stay on the GPU between runs (fed back as they are).
+          ...(this.kind === 'webgpu' ? { preferredOutputLocation: kvOnGpu(graph.layers) } : {}),
+          extra: { session: { intra_op: { allow_spinning: '0' } } },
+        }),
+      );
     } catch (err) {
       throw new EngineRuntimeError(label, `onnxruntime-web (${this.kind}) could not create the session`, { cause: err });
     }

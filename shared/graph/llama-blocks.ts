@@ -129,7 +129,10 @@ export class LlamaBlocks {
     // Standard ops only, so the lookup runs on every backend: (code − 128) · scale per block.
     const codes = g.op('Reshape', [g.op('Gather', [w.codes, ids], { axis: attr.int(0) }), g.int64([-1, blocksPerRow, QUANT_BLOCK])]);
     const centred = g.op('Sub', [g.op('Cast', [codes], { to: attr.int(OnnxDataType.FLOAT) }), g.float32([128])]);
-    const scales = g.op('Reshape', [g.op('Gather', [g.op('Reshape', [w.scales, g.int64([a.vocabSize, blocksPerRow])]), ids], { axis: attr.int(0) }), g.int64([-1, blocksPerRow, 1])]);
+    const scales = g.op('Reshape', [
+      g.op('Gather', [g.op('Reshape', [w.scales, g.int64([a.vocabSize, blocksPerRow])]), ids], { axis: attr.int(0) }),
+      g.int64([-1, blocksPerRow, 1]),
+    ]);
     const rows = g.op('Reshape', [g.op('Mul', [centred, scales]), g.int64([-1, blocksPerRow * QUANT_BLOCK])]);
     return blocksPerRow * QUANT_BLOCK === a.hiddenSize ? rows : g.op('Slice', [rows, g.int64([0]), g.int64([a.hiddenSize]), g.int64([1])]);
   }
@@ -146,7 +149,13 @@ export class LlamaBlocks {
       const y = this.g.op(
         'MatMulNBits',
         [x, w.codes, w.scales],
-        { K: attr.int(inDim), N: attr.int(out), bits: attr.int(quantBits(w.dtype)), block_size: attr.int(QUANT_BLOCK), accuracy_level: attr.int(this.quantAccuracy) },
+        {
+          K: attr.int(inDim),
+          N: attr.int(out),
+          bits: attr.int(quantBits(w.dtype)),
+          block_size: attr.int(QUANT_BLOCK),
+          accuracy_level: attr.int(this.quantAccuracy),
+        },
         { domain: 'com.microsoft' },
       );
       return biasName === undefined ? y : this.g.op('Add', [y, this.weight(biasName, [out])]);

@@ -21,9 +21,7 @@ export class PieceHashMismatchError extends RingmeshError {
     readonly actual: string,
     readonly file?: string,
   ) {
-    super(
-      `piece ${piece} of ${unit}${file === undefined ? '' : ` (${file})`}: sha256 mismatch, expected ${expected}, got ${actual}`,
-    );
+    super(`piece ${piece} of ${unit}${file === undefined ? '' : ` (${file})`}: sha256 mismatch, expected ${expected}, got ${actual}`);
   }
 }
 
@@ -41,14 +39,20 @@ export class PieceLengthError extends RingmeshError {
 
 /** A unit name (or a piece index of it) that the manifest does not list. */
 export class UnitNotFoundError extends RingmeshError {
-  constructor(readonly unit: string, detail = 'not in the manifest') {
+  constructor(
+    readonly unit: string,
+    detail = 'not in the manifest',
+  ) {
     super(`unit ${unit}: ${detail}`);
   }
 }
 
 /** A tensor name that the manifest does not list, or one asked of a unit that does not hold it. */
 export class TensorNotFoundError extends RingmeshError {
-  constructor(readonly tensor: string, detail = 'not in the manifest') {
+  constructor(
+    readonly tensor: string,
+    detail = 'not in the manifest',
+  ) {
     super(`tensor ${tensor}: ${detail}`);
   }
 }

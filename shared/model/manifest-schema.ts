@@ -1,11 +1,6 @@
 import { z } from 'zod';
 import { ManifestInvalidError } from './errors.ts';
-import {
-  MANIFEST_FORMATS,
-  TENSOR_ALIGNMENT,
-  layerUnitName,
-  type ModelManifest,
-} from './manifest.ts';
+import { MANIFEST_FORMATS, TENSOR_ALIGNMENT, layerUnitName, type ModelManifest } from './manifest.ts';
 
 import { tensorStorageBytes } from './tensor-dtypes.ts';
 
@@ -99,7 +94,8 @@ const manifest = z
       const size = tensorStorageBytes(t.dtype, t.shape);
       if (size === null) issue(['tensors', i, 'dtype'], `${t.dtype} needs a 2-D shape, got [${t.shape.join(', ')}]`);
       else if (t.bytes !== size) issue(['tensors', i, 'bytes'], `expected ${size} for shape [${t.shape.join(', ')}] ${t.dtype}`);
-      if (m.format === 'ringmesh-model/1' && t.dtype !== 'fp32' && t.dtype !== 'fp16') issue(['tensors', i, 'dtype'], `${t.dtype} needs format ringmesh-model/2`);
+      if (m.format === 'ringmesh-model/1' && t.dtype !== 'fp32' && t.dtype !== 'fp16')
+        issue(['tensors', i, 'dtype'], `${t.dtype} needs format ringmesh-model/2`);
       if (t.offset % TENSOR_ALIGNMENT !== 0) issue(['tensors', i, 'offset'], `must be a multiple of ${TENSOR_ALIGNMENT}`);
       const limit = unitBytes.get(t.unit);
       if (limit === undefined) issue(['tensors', i, 'unit'], `unit ${t.unit} is not listed`);

@@ -32,13 +32,7 @@ export function findUnit(manifest: ModelManifest, unit: string): UnitEntry {
  * Checks one piece against the manifest before it is stored or served. Throws PieceLengthError or
  * PieceHashMismatchError (naming unit, index, expected and actual hash); `file` only decorates it.
  */
-export async function verifyPiece(
-  manifest: ModelManifest,
-  unit: string,
-  index: number,
-  bytes: Uint8Array,
-  file?: string,
-): Promise<void> {
+export async function verifyPiece(manifest: ModelManifest, unit: string, index: number, bytes: Uint8Array, file?: string): Promise<void> {
   const entry = findUnit(manifest, unit);
   const expected = entry.pieces[index];
   if (expected === undefined) throw new UnitNotFoundError(unit, `no piece ${index} (it has ${entry.pieces.length})`);

@@ -1,12 +1,4 @@
-import {
-  OnnxDataType,
-  type AttributeValue,
-  type OnnxDim,
-  type OnnxModel,
-  type OnnxNode,
-  type OnnxTensor,
-  type OnnxValueInfo,
-} from './onnx-model.ts';
+import { OnnxDataType, type AttributeValue, type OnnxDim, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './onnx-model.ts';
 
 /** Attribute constructors, so call sites read `{ axis: attr.int(1) }`. */
 export const attr = {

@@ -5,35 +5,52 @@ import { PieceHashMismatchError, PieceLengthError } from '../model/errors.ts';
 
 /** A stored copy failed verification on load; it was deleted and is never served. */
 export class CorruptPieceError extends RingmeshError {
-  constructor(readonly hash: string, readonly location: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly hash: string,
+    readonly location: string,
+    options?: { cause?: unknown },
+  ) {
     super(`stored piece ${hash.slice(0, 12)}… at ${location} is corrupt: deleted, will be fetched again`, options);
   }
 }
 
 /** The disk holding the cache is full (ENOSPC). */
 export class StoreFullError extends RingmeshError {
-  constructor(readonly path: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
     super(`cache disk full while writing ${path}: free space or point --cache-dir elsewhere`, options);
   }
 }
 
 /** The cache directory (or a file in it) cannot be written or read (EACCES/EPERM/EROFS). */
 export class StorePermissionError extends RingmeshError {
-  constructor(readonly path: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
     super(`no permission to use ${path}: make it writable or point --cache-dir elsewhere`, options);
   }
 }
 
 /** Any other I/O failure of a store, with the path it concerned. */
 export class StoreIoError extends RingmeshError {
-  constructor(readonly path: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
     super(`cache I/O failed at ${path}`, options);
   }
 }
 
 /** The browser's storage quota is exhausted even after evicting every other cached model. */
 export class StoreQuotaError extends RingmeshError {
-  constructor(readonly needed: number, readonly modelId: string | undefined, options?: { cause?: unknown }) {
+  constructor(
+    readonly needed: number,
+    readonly modelId: string | undefined,
+    options?: { cause?: unknown },
+  ) {
     super(
       `browser storage quota full: cannot store ${needed} more bytes${modelId ? ` of model ${modelId.slice(0, 12)}…` : ''} ` +
         'even after evicting older models; free site storage or use a peer with more space',
@@ -44,42 +61,63 @@ export class StoreQuotaError extends RingmeshError {
 
 /** The origin answered with an HTTP status we cannot use. */
 export class OriginHttpError extends RingmeshError {
-  constructor(readonly url: string, readonly status: number, options?: { cause?: unknown }) {
+  constructor(
+    readonly url: string,
+    readonly status: number,
+    options?: { cause?: unknown },
+  ) {
     super(`origin ${url} answered HTTP ${status}`, options);
   }
 }
 
 /** The origin's bytes do not match the range asked for (no Range support, wrong length). */
 export class OriginRangeError extends RingmeshError {
-  constructor(readonly url: string, detail: string) {
+  constructor(
+    readonly url: string,
+    detail: string,
+  ) {
     super(`origin ${url}: ${detail}`);
   }
 }
 
 /** Every retry against the origin failed. */
 export class OriginUnavailableError extends RingmeshError {
-  constructor(readonly url: string, attempts: number, options?: { cause?: unknown }) {
+  constructor(
+    readonly url: string,
+    attempts: number,
+    options?: { cause?: unknown },
+  ) {
     super(`origin ${url} failed after ${attempts} attempts`, options);
   }
 }
 
 /** A file the model needs is missing from a directory origin. */
 export class OriginFileMissingError extends RingmeshError {
-  constructor(readonly path: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
     super(`origin file ${path} does not exist`, options);
   }
 }
 
 /** A peer broke the piece protocol (bad piece, unrequested piece, malformed bitfield). */
 export class PeerMisbehavedError extends RingmeshError {
-  constructor(readonly peer: string, detail: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly peer: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
     super(`peer ${peer} dropped: ${detail}`, options);
   }
 }
 
 /** Manifest bytes whose hash is not the model id asked for. */
 export class ManifestMismatchError extends RingmeshError {
-  constructor(readonly modelId: string, actual: string) {
+  constructor(
+    readonly modelId: string,
+    actual: string,
+  ) {
     super(`manifest for model ${modelId.slice(0, 12)}…: sha256 of its canonical bytes is ${actual.slice(0, 12)}…`);
   }
 }

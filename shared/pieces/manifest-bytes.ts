@@ -15,7 +15,11 @@ export interface ManifestPiece {
 }
 
 /** Parses manifest.json text/bytes as written anywhere (pretty or not) and checks it against `modelId`. */
-export async function manifestFromFile(modelId: string | undefined, fileBytes: Uint8Array, label = 'manifest.json'): Promise<ManifestPiece & { modelId: string }> {
+export async function manifestFromFile(
+  modelId: string | undefined,
+  fileBytes: Uint8Array,
+  label = 'manifest.json',
+): Promise<ManifestPiece & { modelId: string }> {
   const json: unknown = JSON.parse(new TextDecoder().decode(fileBytes));
   const bytes = canonicalJsonBytes(json);
   const id = await sha256Hex(bytes);

@@ -67,7 +67,13 @@ function weight(key: string, id: string): number {
 }
 
 /** The id every peer agrees should fetch `key` from the origin. */
-export function originDesignee(key: string, self: string, members: readonly OriginCandidate[], now: number, limits: OriginAssignmentLimits): OriginCandidate | 'self' {
+export function originDesignee(
+  key: string,
+  self: string,
+  members: readonly OriginCandidate[],
+  now: number,
+  limits: OriginAssignmentLimits,
+): OriginCandidate | 'self' {
   return originOrder(key, self, members, now, limits).designee;
 }
 
@@ -75,7 +81,13 @@ export function originDesignee(key: string, self: string, members: readonly Orig
  * The candidates for `key` in rendezvous order, the designee (the first), and my rank (0: I am
  * the designee, 1: next in line, …). Every peer computes the same line from the same view.
  */
-function originOrder(key: string, self: string, members: readonly OriginCandidate[], now: number, limits: OriginAssignmentLimits): { designee: OriginCandidate | 'self'; rank: number; line: (OriginCandidate | 'self')[] } {
+function originOrder(
+  key: string,
+  self: string,
+  members: readonly OriginCandidate[],
+  now: number,
+  limits: OriginAssignmentLimits,
+): { designee: OriginCandidate | 'self'; rank: number; line: (OriginCandidate | 'self')[] } {
   const candidates: (OriginCandidate | 'self')[] = ['self'];
   for (const m of members) {
     if (m.id === self || !m.wants(key)) continue;
@@ -154,7 +166,14 @@ export function shouldFetchFromOrigin(
  * otherwise, if recent joins changed the view, the piece's designee in the view without them.
  * Empty when the piece did not move to me.
  */
-function handoffSources(key: string, self: string, members: readonly OriginCandidate[], now: number, limits: OriginAssignmentLimits, selfSince: number): OriginCandidate[] {
+function handoffSources(
+  key: string,
+  self: string,
+  members: readonly OriginCandidate[],
+  now: number,
+  limits: OriginAssignmentLimits,
+  selfSince: number,
+): OriginCandidate[] {
   const live = (m: OriginCandidate): boolean => m.connected || now - m.seenAt < limits.connectGraceMs;
   const recent = (t: number): boolean => now - t < limits.handoffMs;
   const old = members.filter((m) => live(m) && !recent(m.joinedAt ?? m.seenAt));

@@ -18,7 +18,11 @@ export function describeOriginRead(v: OriginReadView): string {
   const rel = (t: number | undefined): number | null => (t === undefined || !Number.isFinite(t) ? null : t - v.startedAt);
   const member = (m: OriginCandidate): string => `${m.id.slice(0, 6)}${m.connected ? '' : '?'}@${rel(m.joinedAt ?? m.seenAt)}/${rel(m.lastProgressAt)}`;
   return JSON.stringify({
-    originRead: v.key, self: v.self.slice(0, 6), at: v.now - v.startedAt, waited: v.now - (v.waitingSince ?? v.now),
-    refusedBy: [...v.refusedBy].map((id) => id.slice(0, 6)), view: v.members.map(member),
+    originRead: v.key,
+    self: v.self.slice(0, 6),
+    at: v.now - v.startedAt,
+    waited: v.now - (v.waitingSince ?? v.now),
+    refusedBy: [...v.refusedBy].map((id) => id.slice(0, 6)),
+    view: v.members.map(member),
   });
 }

@@ -269,7 +269,9 @@ export class PeerSession {
     if (!VIOLATIONS.has(reason) || this.closed) return;
     this.violations++;
     if (this.violations === MAX_VIOLATIONS) {
-      const tally = Object.entries(this.drops).map(([r, n]) => `${r} ${n}`).join(', ');
+      const tally = Object.entries(this.drops)
+        .map(([r, n]) => `${r} ${n}`)
+        .join(', ');
       this.host.onMisbehaved(this, `${this.violations} invalid piece frames (${tally}); last: ${reason} in ${what}`);
     }
   }
@@ -278,9 +280,15 @@ export class PeerSession {
   private settlePending(): void {
     const first = this.pending.firstUnit();
     if (first === undefined || this.host.unitPieces(first) === undefined) return; // still unknown
-    const problems = this.pending.drain((u) => this.host.unitPieces(u) ?? 0, (unit, i) => this.offered.add(`${unit}#${i}`));
+    const problems = this.pending.drain(
+      (u) => this.host.unitPieces(u) ?? 0,
+      (unit, i) => this.offered.add(`${unit}#${i}`),
+    );
     // Not from inside the scheduler's read of `has`: the drop, if any, comes a microtask later.
-    if (problems.length > 0) queueMicrotask(() => { for (const p of problems) this.dropFrame(p, 'offers made before the manifest'); });
+    if (problems.length > 0)
+      queueMicrotask(() => {
+        for (const p of problems) this.dropFrame(p, 'offers made before the manifest');
+      });
   }
 
   private onPieceFrame(f: FrameOf<'PIECE'>): void {
@@ -292,7 +300,10 @@ export class PeerSession {
     this.outstanding.delete(f.requestId);
     const now = this.host.now();
     if (o.unit !== f.unit || o.piece !== f.piece || f.offset !== 0 || f.data.byteLength > o.length) {
-      this.host.onMisbehaved(this, `answered request ${f.requestId} for ${o.key} (≤ ${o.length} bytes) with ${f.data.byteLength} bytes of ${f.unit}#${f.piece}@${f.offset}`);
+      this.host.onMisbehaved(
+        this,
+        `answered request ${f.requestId} for ${o.key} (≤ ${o.length} bytes) with ${f.data.byteLength} bytes of ${f.unit}#${f.piece}@${f.offset}`,
+      );
       return;
     }
     // Time since the later of our request and its previous piece: with pipelining, the link's rate.

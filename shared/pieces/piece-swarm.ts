@@ -232,7 +232,14 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
   }
 
   progress(): SwarmProgress {
-    return swarmProgress({ modelId: this.opts.modelId, wanted: this.wanted, held: this.held, cached: this.cached, ...this.counters, peers: this.sessions.size });
+    return swarmProgress({
+      modelId: this.opts.modelId,
+      wanted: this.wanted,
+      held: this.held,
+      cached: this.cached,
+      ...this.counters,
+      peers: this.sessions.size,
+    });
   }
 
   /** Ids of the peers with an open session (whom `probePeer` can ask). */
@@ -360,9 +367,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     this.manifestPiece = m;
     const catalog = new PieceCatalog(m.manifest);
     const mine = new Set(catalog.select(this.opts.units(m.manifest)).map(pieceName));
-    const wanted = catalog.all
-      .map((ref) => ({ ref, tier: mine.has(pieceName(ref)) ? 0 : 1 }))
-      .filter((w) => w.tier === 0 || this.opts.replicaFull);
+    const wanted = catalog.all.map((ref) => ({ ref, tier: mine.has(pieceName(ref)) ? 0 : 1 })).filter((w) => w.tier === 0 || this.opts.replicaFull);
     // Verify on load: a corrupt cached copy is deleted by the store and fetched again.
     for (const ref of catalog.all) {
       if ((await this.opts.store.has(ref.hash)) && (await this.opts.store.verify(ref.hash))) this.held.add(pieceName(ref));
@@ -517,8 +522,14 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     const alive = (s: PeerSession): number => Math.max(s.lastProgressAt, s.lastHeard);
     const live = sessions.filter((s) => !s.stalled(this.opts.peerStallMs ?? 4000));
     const peers = live.map((s) => ({
-      id: s.id, has: s.has, throughput: s.throughput, wants: () => true, connected: true, seenAt: s.connectedAt,
-      joinedAt: this.members.get(s.id)?.joinedAt ?? s.connectedAt, lastProgressAt: alive(s),
+      id: s.id,
+      has: s.has,
+      throughput: s.throughput,
+      wants: () => true,
+      connected: true,
+      seenAt: s.connectedAt,
+      joinedAt: this.members.get(s.id)?.joinedAt ?? s.connectedAt,
+      lastProgressAt: alive(s),
     }));
     const pendingMembers: OriginCandidate[] = [...this.members]
       .filter(([id]) => !this.sessions.has(id) && !this.banned.has(id))
@@ -528,7 +539,14 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     // moves its pieces to the origin if it really is stuck.
     for (const s of sessions) {
       if (live.includes(s)) continue;
-      pendingMembers.push({ id: s.id, wants: () => true, connected: true, seenAt: s.connectedAt, joinedAt: this.members.get(s.id)?.joinedAt ?? s.connectedAt, lastProgressAt: alive(s) });
+      pendingMembers.push({
+        id: s.id,
+        wants: () => true,
+        connected: true,
+        seenAt: s.connectedAt,
+        joinedAt: this.members.get(s.id)?.joinedAt ?? s.connectedAt,
+        lastProgressAt: alive(s),
+      });
     }
     const inFlight = [
       ...live.flatMap((s) => s.inFlight().map((key) => ({ key, source: s.id }))),
@@ -536,8 +554,15 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
       ...[...this.storing].map((key) => ({ key, source: 'store' })),
     ];
     const base = {
-      self: this.opts.self(), selfSince: this.startedAt, now: this.now(), wanted: left.map((w) => ({ key: pieceName(w.ref), tier: w.tier, length: w.ref.length })),
-      peers, pendingMembers, inFlight, limits: this.limits, released: this.released,
+      self: this.opts.self(),
+      selfSince: this.startedAt,
+      now: this.now(),
+      wanted: left.map((w) => ({ key: pieceName(w.ref), tier: w.tier, length: w.ref.length })),
+      peers,
+      pendingMembers,
+      inFlight,
+      limits: this.limits,
+      released: this.released,
       hasOrigin: this.opts.origin !== undefined && !this.opts.localPackage && this.now() >= this.originPausedUntil,
     };
     this.waiting = trackWaiting({ ...base, waitingSince: this.waiting });
@@ -547,10 +572,19 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
       if (a.kind === 'cancel') this.sessions.get(a.source)?.cancel(a.key);
       else if (a.source === ORIGIN) {
         const members = [...peers, ...pendingMembers];
-        this.opts.trace?.(describeOriginRead({ key: a.key, self: base.self, startedAt: this.startedAt, now: base.now, waitingSince: this.waiting.get(a.key), refusedBy: this.released.get(a.key) ?? [], members }));
+        this.opts.trace?.(
+          describeOriginRead({
+            key: a.key,
+            self: base.self,
+            startedAt: this.startedAt,
+            now: base.now,
+            waitingSince: this.waiting.get(a.key),
+            refusedBy: this.released.get(a.key) ?? [],
+            members,
+          }),
+        );
         void this.fetchFromOrigin(ref).catch((err: unknown) => this.fail(err));
-      }
-      else {
+      } else {
         const s = this.sessions.get(a.source);
         if (s && !s.has.has(a.key)) this.probes.set(a.key, s.id); // it did not announce the piece: a probe
         s?.request(ref.unit, ref.index, ref.length);

@@ -29,7 +29,13 @@ const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
  * resuming after a broken body from the first byte not yet received, so a flaky origin still costs
  * each byte about once. 4xx answers other than 408/425/429 fail at once.
  */
-export async function readRanged(get: HttpGet, url: string, range: ByteRange | undefined, opts: RangedReadOptions = {}, signal?: AbortSignal): Promise<Uint8Array> {
+export async function readRanged(
+  get: HttpGet,
+  url: string,
+  range: ByteRange | undefined,
+  opts: RangedReadOptions = {},
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
   const attempts = opts.attempts ?? 5;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const chunks: Uint8Array[] = [];

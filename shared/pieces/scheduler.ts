@@ -56,8 +56,7 @@ export interface SchedulerState {
 }
 
 export type Action =
-  | { readonly kind: 'request'; readonly key: string; readonly source: string }
-  | { readonly kind: 'cancel'; readonly key: string; readonly source: string };
+  { readonly kind: 'request'; readonly key: string; readonly source: string } | { readonly kind: 'cancel'; readonly key: string; readonly source: string };
 
 export const DEFAULT_LIMITS: SchedulerLimits = {
   minPerPeer: 2,

@@ -42,7 +42,15 @@ export function swarmProgress(i: ProgressInput): SwarmProgress {
   for (const w of i.wanted) count(pieceName(w.ref), w.ref.length);
   for (const [key, length] of i.cached) if (i.held.has(key)) count(key, length);
   return {
-    modelId: i.modelId, fromCache, fromPeers: i.fromPeers, fromOrigin: i.fromOrigin, served: i.served,
-    piecesDone, piecesTotal: seen.size, bytesDone, bytesTotal, peers: i.peers,
+    modelId: i.modelId,
+    fromCache,
+    fromPeers: i.fromPeers,
+    fromOrigin: i.fromOrigin,
+    served: i.served,
+    piecesDone,
+    piecesTotal: seen.size,
+    bytesDone,
+    bytesTotal,
+    peers: i.peers,
   };
 }

@@ -30,7 +30,10 @@ export class TokenizerShare {
   private bytes: Uint8Array | undefined;
   private loading: Promise<Uint8Array | undefined> | undefined;
 
-  constructor(private readonly localPackage: Origin | undefined, private readonly hashOf: (d: Uint8Array) => Promise<string> | string = sha256Hex) {}
+  constructor(
+    private readonly localPackage: Origin | undefined,
+    private readonly hashOf: (d: Uint8Array) => Promise<string> | string = sha256Hex,
+  ) {}
 
   /** Whether a REQUEST for it can be answered (otherwise REJECT missing at once). */
   get available(): boolean {

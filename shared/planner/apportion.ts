@@ -8,8 +8,7 @@
  */
 export function waterFill(weights: readonly number[], lo: readonly number[], hi: readonly number[], total: number): number[] {
   const n = weights.length;
-  const at = (i: number, lambda: number): number =>
-    Math.min(hi[i] as number, Math.max(lo[i] as number, lambda * (weights[i] as number)));
+  const at = (i: number, lambda: number): number => Math.min(hi[i] as number, Math.max(lo[i] as number, lambda * (weights[i] as number)));
   const sumAt = (lambda: number): number => {
     let s = 0;
     for (let i = 0; i < n; i++) s += at(i, lambda);

@@ -61,7 +61,13 @@ function bestRing(stages: readonly Entry[], numLayers: number, rule: EndRule): L
   if (stages.reduce((sum, e) => sum + e.cap.middle, 0) < numLayers) return null;
   const best = (stages.length <= numLayers ? undistortedEnds(stages, numLayers, rule) : null) ?? leastDistortedEnds(stages, numLayers, rule);
   if (best === null) return null;
-  const counts = roundLargestRemainder(best.quotas, numLayers, best.order.map(() => 1), best.caps, best.order.map((e) => e.idRank));
+  const counts = roundLargestRemainder(
+    best.quotas,
+    numLayers,
+    best.order.map(() => 1),
+    best.caps,
+    best.order.map((e) => e.idRank),
+  );
   return { order: best.order, counts };
 }
 
@@ -132,7 +138,12 @@ function idealQuotas(members: readonly Entry[], numLayers: number, cache: Map<st
   const key = members.map((e) => e.idRank).join(',');
   let ideal = cache.get(key);
   if (ideal === undefined) {
-    const q = waterFill(members.map((e) => e.weight), members.map(() => 1), members.map((e) => e.cap.middle), numLayers);
+    const q = waterFill(
+      members.map((e) => e.weight),
+      members.map(() => 1),
+      members.map((e) => e.cap.middle),
+      numLayers,
+    );
     ideal = new Map(members.map((e, i) => [e, q[i] as number] as const));
     cache.set(key, ideal);
   }

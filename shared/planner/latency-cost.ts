@@ -23,7 +23,13 @@ export function layoutMs(layout: Layout, hops: HopTimes): number {
   layout.order.forEach((e, i) => {
     ms += (layout.counts[i] as number) * e.member.speedMsPerLayer;
   });
-  return ms + hopsMs(layout.order.map((e) => e.member.peerId), hops);
+  return (
+    ms +
+    hopsMs(
+      layout.order.map((e) => e.member.peerId),
+      hops,
+    )
+  );
 }
 
 /**
@@ -37,11 +43,13 @@ export function fastestCounts(order: readonly Entry[], numLayers: number): numbe
   const caps = positionalCaps(order);
   if (caps.some((c) => c < 1) || caps.reduce((s, c) => s + c, 0) < numLayers) return null;
   const counts = order.map(() => 1);
-  const bySpeed = order.map((_, i) => i).sort((i, j) => {
-    const a = order[i] as Entry;
-    const b = order[j] as Entry;
-    return a.member.speedMsPerLayer - b.member.speedMsPerLayer || a.idRank - b.idRank;
-  });
+  const bySpeed = order
+    .map((_, i) => i)
+    .sort((i, j) => {
+      const a = order[i] as Entry;
+      const b = order[j] as Entry;
+      return a.member.speedMsPerLayer - b.member.speedMsPerLayer || a.idRank - b.idRank;
+    });
   let left = numLayers - k;
   for (const i of bySpeed) {
     if (left === 0) break;
@@ -57,12 +65,7 @@ export function fastestCounts(order: readonly Entry[], numLayers: number): numbe
  * round-trip samples and default the planner used. For operators and tests: it compares plans by
  * the planner's own measure. Throws InvalidPlanError if a stage's peer is not among `members`.
  */
-export function expectedMsPerToken(
-  members: readonly Member[],
-  ring: readonly PlanStage[],
-  rttMs: readonly RttSample[] = [],
-  defaultRttMs?: number,
-): number {
+export function expectedMsPerToken(members: readonly Member[], ring: readonly PlanStage[], rttMs: readonly RttSample[] = [], defaultRttMs?: number): number {
   const byId = new Map(members.map((m) => [m.peerId as string, m]));
   let ms = 0;
   for (const s of ring) {
@@ -70,5 +73,11 @@ export function expectedMsPerToken(
     if (m === undefined) throw new InvalidPlanError(`stage peer ${s.peerId} is not a member`);
     ms += (s.end - s.start) * m.speedMsPerLayer;
   }
-  return ms + hopsMs(ring.map((s) => s.peerId), hopTimes(rttMs, defaultRttMs));
+  return (
+    ms +
+    hopsMs(
+      ring.map((s) => s.peerId),
+      hopTimes(rttMs, defaultRttMs),
+    )
+  );
 }

@@ -60,11 +60,7 @@ export function layerCostBytes(shape: ModelShape): number {
 
 /** Bytes a stage holding layers [start, end) needs: layers + embed if first + head if last. */
 export function stageBytes(shape: ModelShape, start: number, end: number): number {
-  return (
-    (end - start) * layerCostBytes(shape) +
-    (start === 0 ? shape.embedBytes : 0) +
-    (end === shape.numLayers ? shape.headBytes : 0)
-  );
+  return (end - start) * layerCostBytes(shape) + (start === 0 ? shape.embedBytes : 0) + (end === shape.numLayers ? shape.headBytes : 0);
 }
 
 /** Bytes the whole model needs across the ring (every layer once, embed once, head once). */

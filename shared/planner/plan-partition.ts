@@ -31,7 +31,10 @@ export function planPartition(model: ModelShape, members: readonly Member[], pre
   const slack = options.moveSlackLayers ?? 0;
   if (!Number.isSafeInteger(slack) || slack < 0) throw new InvalidPlanInputError('options.moveSlackLayers', `${slack} must be an integer ≥ 0`);
   const all = toEntries(model, canonicalMembers(members));
-  const missing = missingBytes(model, all.map((e) => e.cap));
+  const missing = missingBytes(
+    model,
+    all.map((e) => e.cap),
+  );
   const eligible = all.filter((e) => e.cap.middle >= 1);
   const fresh = missing > 0 ? null : roleLayout(eligible, model.numLayers);
   if (fresh === null) {

@@ -40,7 +40,10 @@ export function planRoom(model: ModelShape, members: readonly Member[], options:
   if (Number.isNaN(slowdown) || slowdown < 1) throw new InvalidPlanInputError('options.replicaSlowdown', `${slowdown} must be a number ≥ 1`);
   const hops = hopTimes(options.rttMs, options.defaultRttMs);
   const all = toEntries(model, canonicalMembers(members));
-  const missing = missingBytes(model, all.map((e) => e.cap));
+  const missing = missingBytes(
+    model,
+    all.map((e) => e.cap),
+  );
   const eligible = all.filter((e) => e.cap.middle >= 1);
   const fresh = missing > 0 ? [] : formRings(eligible, [], model.numLayers, hops, slowdown);
   if (fresh.length === 0) {
@@ -106,7 +109,12 @@ function fastestMs(rings: readonly CostedLayout[]): number {
  * costed with today's speeds and round trips. A ring that lost a member is not kept: its
  * survivors go back to the pool.
  */
-function intactRings(model: ModelShape, eligible: readonly Entry[], previous: readonly (readonly { peerId: string; start: number; end: number }[])[], hops: HopTimes): CostedLayout[] {
+function intactRings(
+  model: ModelShape,
+  eligible: readonly Entry[],
+  previous: readonly (readonly { peerId: string; start: number; end: number }[])[],
+  hops: HopTimes,
+): CostedLayout[] {
   const byId = new Map(eligible.map((e) => [e.member.peerId as string, e]));
   const used = new Set<string>();
   const out: CostedLayout[] = [];
@@ -151,8 +159,6 @@ function keepPrevious(withKept: readonly CostedLayout[], fresh: readonly CostedL
 function roomPlan(model: ModelShape, rings: readonly CostedLayout[], all: readonly Entry[]): RoomPlan {
   const replicas: ReplicaRing[] = rings.map((r) => ({ ring: layoutToPlan(model, r.layout, all).ring, msPerToken: r.ms }));
   const inRing = new Set(rings.flatMap((r) => r.layout.order));
-  const seeders: Seeder[] = all
-    .filter((e) => !inRing.has(e))
-    .map((e) => ({ peerId: e.member.peerId, reason: e.cap.middle < 1 ? 'too-small' : 'not-needed' }));
+  const seeders: Seeder[] = all.filter((e) => !inRing.has(e)).map((e) => ({ peerId: e.member.peerId, reason: e.cap.middle < 1 ? 'too-small' : 'not-needed' }));
   return { ring: (replicas[0] as ReplicaRing).ring, seeders, rings: replicas };
 }

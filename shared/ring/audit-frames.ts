@@ -22,10 +22,21 @@ function hiddenTensor(data: Float32Array, seqLen: number, dtype: 'fp32' | 'fp16'
 /** The two frames of an audit, input first. Hidden states use the link's dtype, like activations. */
 export function auditFrames(m: RingAudit, dtype: 'fp32' | 'fp16'): Frame[] {
   const frame = (part: 'i' | 'o', tensor: WireTensor): Frame => ({
-    type: 'ACTIVATION', requestId: 0, session: asSessionId(`${m.session}#${m.stage}${part}`), step: m.step, epoch: m.epoch, tensor,
+    type: 'ACTIVATION',
+    requestId: 0,
+    session: asSessionId(`${m.session}#${m.stage}${part}`),
+    step: m.step,
+    epoch: m.epoch,
+    tensor,
   });
-  const input = m.input.kind === 'tokens' ? { dtype: 'int32' as TensorDtype, shape: [m.input.ids.length], data: bytesOf(m.input.ids) } : hiddenTensor(m.input.data, m.input.seqLen, dtype);
-  const output = m.output.kind === 'token' ? { dtype: 'int32' as TensorDtype, shape: [1], data: bytesOf(Int32Array.of(m.output.tokenId)) } : hiddenTensor(m.output.data, m.output.seqLen, dtype);
+  const input =
+    m.input.kind === 'tokens'
+      ? { dtype: 'int32' as TensorDtype, shape: [m.input.ids.length], data: bytesOf(m.input.ids) }
+      : hiddenTensor(m.input.data, m.input.seqLen, dtype);
+  const output =
+    m.output.kind === 'token'
+      ? { dtype: 'int32' as TensorDtype, shape: [1], data: bytesOf(Int32Array.of(m.output.tokenId)) }
+      : hiddenTensor(m.output.data, m.output.seqLen, dtype);
   return [frame('i', input), frame('o', output)];
 }
 

@@ -10,7 +10,16 @@ import type { ModelManifest } from '../model/manifest.ts';
 import type { ProbeAnswer } from '../pieces/range-probe.ts';
 import type { Clock } from '../util/clock.ts';
 import type { SignalingClient } from '../signaling/signaling-client.ts';
-import { DEFAULT_HOLDING_POLICY, judgeAnswer, pickChallenges, proofOf, stagePieces, type AnswerVerdict, type Challenge, type HoldingPolicy } from './holding-challenges.ts';
+import {
+  DEFAULT_HOLDING_POLICY,
+  judgeAnswer,
+  pickChallenges,
+  proofOf,
+  stagePieces,
+  type AnswerVerdict,
+  type Challenge,
+  type HoldingPolicy,
+} from './holding-challenges.ts';
 import { HELD_REPORT, MAX_HELD_LIST, type HeldReport } from './readiness.ts';
 import { parseRingPlan, READY_REPORT, readyReportSchema } from './ring-plan.ts';
 
@@ -143,16 +152,23 @@ export class HoldingChallenger {
     // Silence through every round (answers that never came) is a refusal too: a stage that cannot
     // answer 64 bytes holds the ring up as surely as one without its units.
     const silent = last.find((v) => v.kind === 'unanswered' && v.silent);
-    if (silent !== undefined && silent.kind === 'unanswered') return this.settle(peer, epoch, 'failed', `no answer in ${this.policy.attempts} rounds (${silent.detail})`);
+    if (silent !== undefined && silent.kind === 'unanswered')
+      return this.settle(peer, epoch, 'failed', `no answer in ${this.policy.attempts} rounds (${silent.detail})`);
     const open = last.find((v) => v.kind === 'unanswered');
-    this.opts.onResult?.({ peer, epoch, outcome: 'unanswered', detail: open !== undefined && open.kind === 'unanswered' ? open.detail : 'no challenge possible' });
+    this.opts.onResult?.({
+      peer,
+      epoch,
+      outcome: 'unanswered',
+      detail: open !== undefined && open.kind === 'unanswered' ? open.detail : 'no challenge possible',
+    });
   }
 
   private async ask(peer: PeerId, c: Challenge): Promise<AnswerVerdict> {
     let expected: Uint8Array | undefined;
     if (!c.whole) {
       const own = await this.opts.probe.readPiece(c.ref.unit, c.ref.index);
-      if (own === undefined || own.byteLength !== c.ref.length) return { kind: 'unanswered', detail: `${c.ref.unit}#${c.ref.index}: own copy gone`, silent: false };
+      if (own === undefined || own.byteLength !== c.ref.length)
+        return { kind: 'unanswered', detail: `${c.ref.unit}#${c.ref.index}: own copy gone`, silent: false };
       expected = own.subarray(c.offset, c.offset + c.length);
     }
     const answer = await this.opts.probe.probePeer(peer, c.ref.unit, c.ref.index, c.offset, c.length, this.policy.answerTimeoutMs);
@@ -179,15 +195,22 @@ export class HoldingChallenger {
     this.tokensAt = now;
     if (this.tokens < 1) {
       if (this.flushTimer === undefined) {
-        this.flushTimer = this.opts.clock.setTimeout(() => {
-          this.flushTimer = undefined;
-          this.publish();
-        }, Math.ceil(((1 - this.tokens) * 1000) / REPORTS_PER_SECOND));
+        this.flushTimer = this.opts.clock.setTimeout(
+          () => {
+            this.flushTimer = undefined;
+            this.publish();
+          },
+          Math.ceil(((1 - this.tokens) * 1000) / REPORTS_PER_SECOND),
+        );
       }
       return;
     }
     this.tokens -= 1;
-    const report: HeldReport = { planEpoch: this.plan.epoch, proven: [...this.proven].slice(0, MAX_HELD_LIST), failed: [...this.failed].slice(0, MAX_HELD_LIST) };
+    const report: HeldReport = {
+      planEpoch: this.plan.epoch,
+      proven: [...this.proven].slice(0, MAX_HELD_LIST),
+      failed: [...this.failed].slice(0, MAX_HELD_LIST),
+    };
     try {
       this.opts.signaling.report(HELD_REPORT, report);
     } catch (err) {

@@ -40,7 +40,12 @@ export function stagePieces(manifest: ModelManifest, range: LayerRange): PieceRe
  * Up to `policy.challenges` ranges of distinct pieces among `pieces` that `holds` says the
  * challenger holds, at random offsets; one whole random piece when it holds none of them.
  */
-export function pickChallenges(pieces: readonly PieceRef[], holds: (ref: PieceRef) => boolean, policy: Pick<HoldingPolicy, 'challenges' | 'rangeBytes'>, random: () => number): Challenge[] {
+export function pickChallenges(
+  pieces: readonly PieceRef[],
+  holds: (ref: PieceRef) => boolean,
+  policy: Pick<HoldingPolicy, 'challenges' | 'rangeBytes'>,
+  random: () => number,
+): Challenge[] {
   if (pieces.length === 0) return [];
   const held = pieces.filter(holds);
   if (held.length === 0) {
@@ -77,7 +82,12 @@ export type AnswerVerdict =
  * Judges `answer` to `c`. `expected`: the challenger's own bytes of the range (ranged challenges),
  * `hashOf`'s hex SHA-256 of the data is compared with the manifest's for a whole piece.
  */
-export async function judgeAnswer(c: Challenge, answer: ProbeAnswer, expected: Uint8Array | undefined, hashOf: (data: Uint8Array) => Promise<string>): Promise<AnswerVerdict> {
+export async function judgeAnswer(
+  c: Challenge,
+  answer: ProbeAnswer,
+  expected: Uint8Array | undefined,
+  hashOf: (data: Uint8Array) => Promise<string>,
+): Promise<AnswerVerdict> {
   const what = `${c.ref.unit}#${c.ref.index}@${c.offset}+${c.length}`;
   switch (answer.kind) {
     case 'timeout':
@@ -85,12 +95,15 @@ export async function judgeAnswer(c: Challenge, answer: ProbeAnswer, expected: U
       return { kind: 'unanswered', detail: `${what}: ${answer.kind}`, silent: answer.kind === 'timeout' };
     case 'rejected':
       // A serve queue full of other peers' requests is no proof either way.
-      return answer.reason === 'busy' || answer.reason === 'too many open probes' ? { kind: 'unanswered', detail: `${what}: busy`, silent: false } : { kind: 'wrong', detail: `${what}: refused (${answer.reason})` };
+      return answer.reason === 'busy' || answer.reason === 'too many open probes'
+        ? { kind: 'unanswered', detail: `${what}: busy`, silent: false }
+        : { kind: 'wrong', detail: `${what}: refused (${answer.reason})` };
     case 'invalid':
       return { kind: 'wrong', detail: `${what}: ${answer.detail}` };
     case 'data': {
       if (answer.data.byteLength !== c.length) return { kind: 'wrong', detail: `${what}: ${answer.data.byteLength} bytes` };
-      if (c.whole) return (await hashOf(answer.data)) === c.ref.hash ? { kind: 'held' } : { kind: 'wrong', detail: `${what}: sha256 differs from the manifest's` };
+      if (c.whole)
+        return (await hashOf(answer.data)) === c.ref.hash ? { kind: 'held' } : { kind: 'wrong', detail: `${what}: sha256 differs from the manifest's` };
       if (expected === undefined || !sameBytes(answer.data, expected)) return { kind: 'wrong', detail: `${what}: bytes differ` };
       return { kind: 'held' };
     }
@@ -101,7 +114,9 @@ export async function judgeAnswer(c: Challenge, answer: ProbeAnswer, expected: U
  * A proof from one round of verdicts: any wrong answer fails it, all held prove it, anything else
  * asks for another round.
  */
-export function proofOf(verdicts: readonly AnswerVerdict[]): { readonly kind: 'proven' } | { readonly kind: 'failed'; readonly detail: string } | { readonly kind: 'retry'; readonly detail: string } {
+export function proofOf(
+  verdicts: readonly AnswerVerdict[],
+): { readonly kind: 'proven' } | { readonly kind: 'failed'; readonly detail: string } | { readonly kind: 'retry'; readonly detail: string } {
   const wrong = verdicts.find((v) => v.kind === 'wrong');
   if (wrong !== undefined && wrong.kind === 'wrong') return { kind: 'failed', detail: wrong.detail };
   const open = verdicts.find((v) => v.kind === 'unanswered');

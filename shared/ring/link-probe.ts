@@ -44,12 +44,15 @@ export class LinkProbe {
   }
 
   links(): LinkStatus[] {
-    return this.opts.transport.connections().filter((c) => !c.closed).map((c) => ({
-      peer: c.remotePeerId,
-      ...(c.link === undefined ? {} : { link: c.link }),
-      rttMs: c.stats().rttMs ?? null,
-      relayed: c.link === 'tcp' ? false : (this.relayed.get(c.remotePeerId) ?? null),
-    }));
+    return this.opts.transport
+      .connections()
+      .filter((c) => !c.closed)
+      .map((c) => ({
+        peer: c.remotePeerId,
+        ...(c.link === undefined ? {} : { link: c.link }),
+        rttMs: c.stats().rttMs ?? null,
+        relayed: c.link === 'tcp' ? false : (this.relayed.get(c.remotePeerId) ?? null),
+      }));
   }
 
   /** The server may have lost the last report (a reconnect): the next one goes out even if unchanged. */

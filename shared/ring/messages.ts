@@ -87,13 +87,11 @@ export interface RingFailure {
 
 /** What a stage received for one step: token ids (stage 0) or hidden states [seqLen, hidden]. */
 export type AuditInput =
-  | { readonly kind: 'tokens'; readonly ids: Int32Array }
-  | { readonly kind: 'hidden'; readonly data: Float32Array; readonly seqLen: number };
+  { readonly kind: 'tokens'; readonly ids: Int32Array } | { readonly kind: 'hidden'; readonly data: Float32Array; readonly seqLen: number };
 
 /** What a stage sent for one step: hidden states, or (last stage) the token it picked. */
 export type AuditOutput =
-  | { readonly kind: 'hidden'; readonly data: Float32Array; readonly seqLen: number }
-  | { readonly kind: 'token'; readonly tokenId: number };
+  { readonly kind: 'hidden'; readonly data: Float32Array; readonly seqLen: number } | { readonly kind: 'token'; readonly tokenId: number };
 
 /**
  * Stage → requester, in audited sessions only: the stage's input and output of `step`, so a

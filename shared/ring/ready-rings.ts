@@ -44,7 +44,10 @@ export class ReadyRings {
     // Contributor stages also need a trusted challenger's attestation, where the room has one.
     const challengers = [...signaling.members.keys()].filter((peer) => trusted(peer) && this.opts.attestations.challenges(peer));
     const r = ringsReadiness(ringPeerLists(plan), self, {
-      epoch, readyEpoch: this.readyEpoch, isTrusted: trusted, challengers,
+      epoch,
+      readyEpoch: this.readyEpoch,
+      isTrusted: trusted,
+      challengers,
       proved: (peer, e) => this.opts.attestations.proved(peer, e, (by) => challengers.includes(by)),
       linked: (peer) => this.opts.links.isOpen(peer),
     });
@@ -65,10 +68,12 @@ export class ReadyRings {
       const key = `${epoch}:${peer}`;
       if (this.dials.has(key)) continue;
       this.dials.add(key);
-      void this.opts.links.open(peer, () => this.opts.isCurrent(epoch)).then((open) => {
-        this.dials.delete(key);
-        if (open && this.opts.isCurrent(epoch)) this.check(current);
-      });
+      void this.opts.links
+        .open(peer, () => this.opts.isCurrent(epoch))
+        .then((open) => {
+          this.dials.delete(key);
+          if (open && this.opts.isCurrent(epoch)) this.check(current);
+        });
     }
   }
 }

@@ -52,8 +52,19 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
     case 'submitted': {
       if (state.requests.has(event.session)) return step.drop('duplicate-session', `session ${event.session} is already in flight`);
       const request: RequestState = {
-        id: event.session, spec: event.spec, generated: [], verified: 0, audit: false, phase: 'waiting', attempt: 0, wire: null,
-        epoch: -1, stages: [], failures: 0, since: event.now, progressAt: event.now,
+        id: event.session,
+        spec: event.spec,
+        generated: [],
+        verified: 0,
+        audit: false,
+        phase: 'waiting',
+        attempt: 0,
+        wire: null,
+        epoch: -1,
+        stages: [],
+        failures: 0,
+        since: event.now,
+        progressAt: event.now,
       };
       const ring = step.pick();
       if (ring === null) step.requests.set(event.session, request);
@@ -64,7 +75,8 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
       const r = byWire(state, event.session);
       if (r === undefined) return step.drop('unknown-session', `token for ${event.session}, which is not a current submission`);
       const last = r.stages[r.stages.length - 1];
-      if (event.from !== undefined && event.from !== last) return step.drop('wrong-sender', `token for ${event.session} from ${event.from}, expected its last stage ${String(last)}`);
+      if (event.from !== undefined && event.from !== last)
+        return step.drop('wrong-sender', `token for ${event.session} from ${event.from}, expected its last stage ${String(last)}`);
       if (event.epoch !== r.epoch) return step.drop('stale-epoch', `token of epoch ${event.epoch} for ${event.session}, expected ${r.epoch}`);
       if (event.step !== r.generated.length || r.phase !== 'running') {
         return step.drop('wrong-step', `token of step ${event.step} for ${event.session}, expected ${r.generated.length}`);
@@ -74,7 +86,14 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
         const stop = r.spec.stop.includes(event.tokenId);
         const generated = stop ? r.generated : [...r.generated, event.tokenId];
         const last = stop || generated.length >= r.spec.maxTokens;
-        step.requests.set(r.id, { ...r, generated, ...(stop ? { stopToken: event.tokenId } : {}), phase: last ? 'verifying' : 'running', since: event.now, progressAt: event.now });
+        step.requests.set(r.id, {
+          ...r,
+          generated,
+          ...(stop ? { stopToken: event.tokenId } : {}),
+          phase: last ? 'verifying' : 'running',
+          since: event.now,
+          progressAt: event.now,
+        });
         return step.done();
       }
       if (r.spec.stop.includes(event.tokenId)) {
@@ -110,14 +129,16 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
       );
       if (hit.length === 0) return step.drop('unknown-session', `failure (${event.reason}) matches no running submission`);
       const from = event.from;
-      if (from !== undefined && hit.some((r) => !r.stages.includes(from))) return step.drop('wrong-sender', `failure report from ${from}, which is no stage of that submission`);
+      if (from !== undefined && hit.some((r) => !r.stages.includes(from)))
+        return step.drop('wrong-sender', `failure report from ${from}, which is no stage of that submission`);
       for (const r of hit) fail(step, r, event.reason, event.now);
       return step.done();
     }
     case 'ended': {
       const r = byWire(state, event.session);
       if (r === undefined) return step.drop('unknown-session', `end of ${event.session}, which is not a current submission`);
-      if (event.from !== undefined && !r.stages.includes(event.from)) return step.drop('wrong-sender', `end of ${event.session} from ${event.from}, which is no stage of it`);
+      if (event.from !== undefined && !r.stages.includes(event.from))
+        return step.drop('wrong-sender', `end of ${event.session} from ${event.from}, which is no stage of it`);
       if (event.reason === 'busy') {
         // A stage at its session or KV limit: retrying at once would meet the same limit.
         endOnStages(step, r);
@@ -226,9 +247,13 @@ function verify(step: Step, r: RequestState, upTo: number): void {
     return;
   }
   endOnStages(step, next);
-  finish(step, next, r.stopToken === undefined
-    ? { type: 'finished', session: r.id, reason: 'length', tokens: r.generated }
-    : { type: 'finished', session: r.id, reason: 'stop', tokens: r.generated, stopToken: r.stopToken });
+  finish(
+    step,
+    next,
+    r.stopToken === undefined
+      ? { type: 'finished', session: r.id, reason: 'length', tokens: r.generated }
+      : { type: 'finished', session: r.id, reason: 'stop', tokens: r.generated, stopToken: r.stopToken },
+  );
 }
 
 /**

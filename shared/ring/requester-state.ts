@@ -102,14 +102,35 @@ export type RequesterEvent =
    * The ready rings of `epoch` (all stages loaded): `rings` lists every one; without it, `ring` is
    * the only one (empty: none can serve). A later event for the same epoch may list more.
    */
-  | { readonly type: 'plan-changed'; readonly now: number; readonly epoch: number; readonly ring: readonly PeerId[]; readonly rings?: readonly (readonly PeerId[])[] }
+  | {
+      readonly type: 'plan-changed';
+      readonly now: number;
+      readonly epoch: number;
+      readonly ring: readonly PeerId[];
+      readonly rings?: readonly (readonly PeerId[])[];
+    }
   /** `from`: the peer the frame came from; only the submission's last stage may send its tokens. */
-  | { readonly type: 'token-received'; readonly now: number; readonly session: SessionId; readonly epoch: number; readonly step: number; readonly tokenId: number; readonly from?: PeerId }
+  | {
+      readonly type: 'token-received';
+      readonly now: number;
+      readonly session: SessionId;
+      readonly epoch: number;
+      readonly step: number;
+      readonly tokenId: number;
+      readonly from?: PeerId;
+    }
   /**
    * A stage reported a failure for `session` (wire id), or `peer` is gone (every session through
    * it). A report (`from` set) counts only from a stage of that submission.
    */
-  | { readonly type: 'stage-failed'; readonly now: number; readonly session?: SessionId; readonly peer?: PeerId; readonly reason: string; readonly from?: PeerId }
+  | {
+      readonly type: 'stage-failed';
+      readonly now: number;
+      readonly session?: SessionId;
+      readonly peer?: PeerId;
+      readonly reason: string;
+      readonly from?: PeerId;
+    }
   /** A stage of the submission (`from`) ended the session on its side (evicted it, or refused it: `busy`). */
   | { readonly type: 'ended'; readonly now: number; readonly session: SessionId; readonly reason: string; readonly from?: PeerId }
   /** The verifier confirmed every step of submission `session` (wire id) before `upTo`. */

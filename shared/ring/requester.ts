@@ -63,7 +63,12 @@ export function toRequestSpec(prompt: readonly number[], options: GenerateOption
     const bad = prompt.find((t) => t >= limits.vocabSize);
     check('prompt', bad === undefined, `token ids below the vocabulary size ${limits.vocabSize}`, `id ${bad}`);
     const positions = prompt.length + options.maxTokens - 1;
-    check('maxTokens', positions <= limits.contextTokens, `prompt (${prompt.length}) + maxTokens − 1 ≤ the context of ${limits.contextTokens}`, options.maxTokens);
+    check(
+      'maxTokens',
+      positions <= limits.contextTokens,
+      `prompt (${prompt.length}) + maxTokens − 1 ≤ the context of ${limits.contextTokens}`,
+      options.maxTokens,
+    );
   }
   const sampling: SamplingOptions = {
     temperature: options.temperature ?? 0,
@@ -76,7 +81,12 @@ export function toRequestSpec(prompt: readonly number[], options: GenerateOption
   check('topK', Number.isInteger(sampling.topK) && sampling.topK >= 0, 'an integer ≥ 0', sampling.topK);
   check('seed', Number.isSafeInteger(sampling.seed), 'a safe integer', sampling.seed);
   const stop = options.stop ?? [];
-  check('stop', stop.every((t) => Number.isInteger(t) && t >= 0), 'token ids', `[${stop.join(', ')}]`);
+  check(
+    'stop',
+    stop.every((t) => Number.isInteger(t) && t >= 0),
+    'token ids',
+    `[${stop.join(', ')}]`,
+  );
   const spec: RequestSpec = { prompt: [...prompt], maxTokens: options.maxTokens, stop: [...stop], sampling };
   if (options.timeoutMs === undefined) return spec;
   check('timeoutMs', Number.isFinite(options.timeoutMs) && options.timeoutMs > 0, 'a number > 0', options.timeoutMs);

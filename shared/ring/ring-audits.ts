@@ -52,7 +52,12 @@ export class RingAudits {
 
   constructor(private readonly opts: RingAuditsOptions) {
     this.policy = { ...DEFAULT_VERIFY_POLICY, ...opts.policy };
-    this.shadows = new ShadowStages({ engine: opts.engine, units: opts.units, manifest: opts.manifest, ...(opts.threads === undefined ? {} : { threads: opts.threads }) });
+    this.shadows = new ShadowStages({
+      engine: opts.engine,
+      units: opts.units,
+      manifest: opts.manifest,
+      ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+    });
     this.verifier = new RingVerifier({
       shadows: this.shadows,
       policy: this.policy,

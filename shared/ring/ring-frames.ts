@@ -29,7 +29,16 @@ const END_TO_WIRE: Record<RingEnd['reason'], SessionEndReason> = { done: 'done',
 function initFrame(session: SessionId, init: SessionInit): FrameOf<'SESSION_INIT'> {
   const { temperature, topP, topK, seed } = init.sampling;
   return {
-    type: 'SESSION_INIT', requestId: 0, session, replyTo: init.replyTo, maxTokens: init.maxTokens, stop: [...init.stop], temperature, topP, topK, seed,
+    type: 'SESSION_INIT',
+    requestId: 0,
+    session,
+    replyTo: init.replyTo,
+    maxTokens: init.maxTokens,
+    stop: [...init.stop],
+    temperature,
+    topP,
+    topK,
+    seed,
     ...(init.audit === true ? { audit: true } : {}),
   };
 }
@@ -40,13 +49,21 @@ export function ringMessageFrames(m: RingMessage, dtype: 'fp32' | 'fp16' = 'fp32
     case 'prefill':
       return [
         initFrame(m.session, m.init),
-        { type: 'ACTIVATION', requestId: 0, session: m.session, step: m.step, epoch: m.epoch, tensor: { dtype: 'int32', shape: [m.tokens.length], data: bytesOf(Int32Array.from(m.tokens)) } },
+        {
+          type: 'ACTIVATION',
+          requestId: 0,
+          session: m.session,
+          step: m.step,
+          epoch: m.epoch,
+          tensor: { dtype: 'int32', shape: [m.tokens.length], data: bytesOf(Int32Array.from(m.tokens)) },
+        },
       ];
     case 'activation': {
       const hiddenSize = m.hidden.length / m.seqLen;
-      const tensor = dtype === 'fp16'
-        ? { dtype: 'fp16' as TensorDtype, shape: [m.seqLen, hiddenSize], data: encodeHalf(m.hidden) }
-        : { dtype: 'fp32' as TensorDtype, shape: [m.seqLen, hiddenSize], data: bytesOf(m.hidden) };
+      const tensor =
+        dtype === 'fp16'
+          ? { dtype: 'fp16' as TensorDtype, shape: [m.seqLen, hiddenSize], data: encodeHalf(m.hidden) }
+          : { dtype: 'fp32' as TensorDtype, shape: [m.seqLen, hiddenSize], data: bytesOf(m.hidden) };
       const act: Frame = { type: 'ACTIVATION', requestId: 0, session: m.session, step: m.step, epoch: m.epoch, tensor };
       return m.init === undefined ? [act] : [initFrame(m.session, m.init), act];
     }
@@ -87,7 +104,9 @@ export class RingFrameDecoder {
       case 'SESSION_INIT':
         if (this.pendingInit.size >= this.maxPendingInits) this.pendingInit.delete(this.pendingInit.keys().next().value as SessionId);
         this.pendingInit.set(f.session, {
-          replyTo: asPeerId(f.replyTo), maxTokens: f.maxTokens, stop: f.stop,
+          replyTo: asPeerId(f.replyTo),
+          maxTokens: f.maxTokens,
+          stop: f.stop,
           sampling: { temperature: f.temperature, topP: f.topP, topK: f.topK, seed: f.seed },
           ...(f.audit === true ? { audit: true } : {}),
         });
@@ -120,7 +139,15 @@ export class RingFrameDecoder {
     }
     if (shape.length !== 2) return { reason: 'bad-shape', detail: `${f.session}: hidden states of rank ${shape.length}, expected [seqLen, hidden]` };
     const hidden = dtype === 'fp16' ? decodeHalf(data) : asFloat32(data);
-    return { type: 'activation', session: f.session, epoch: f.epoch, step: f.step, seqLen: shape[0] as number, hidden, ...(init === undefined ? {} : { init }) };
+    return {
+      type: 'activation',
+      session: f.session,
+      epoch: f.epoch,
+      step: f.step,
+      seqLen: shape[0] as number,
+      hidden,
+      ...(init === undefined ? {} : { init }),
+    };
   }
 }
 

@@ -85,16 +85,18 @@ export class RingLink {
       write(open);
       return;
     }
-    const base = pending ?? this.opts.transport.connect(to, { timeoutMs: this.opts.connectTimeoutMs ?? 20_000 }).then(
-      (c) => {
-        this.link(c);
-        return c;
-      },
-      (err: unknown) => {
-        this.lost(to, `no connection: ${String(err)}`);
-        return undefined;
-      },
-    );
+    const base =
+      pending ??
+      this.opts.transport.connect(to, { timeoutMs: this.opts.connectTimeoutMs ?? 20_000 }).then(
+        (c) => {
+          this.link(c);
+          return c;
+        },
+        (err: unknown) => {
+          this.lost(to, `no connection: ${String(err)}`);
+          return undefined;
+        },
+      );
     const next = base.then((c) => {
       if (c !== undefined && !c.closed) write(c);
       return c;
@@ -135,7 +137,8 @@ export class RingLink {
         this.opts.onDrop?.(r.reason, `from ${peer}: ${r.detail}`);
         return;
       }
-      if (this.opts.trace && (r.type === 'activation' || r.type === 'token')) this.opts.trace({ dir: 'recv', kind: r.type, peer, session: r.session, step: r.step, at: wallNow() });
+      if (this.opts.trace && (r.type === 'activation' || r.type === 'token'))
+        this.opts.trace({ dir: 'recv', kind: r.type, peer, session: r.session, step: r.step, at: wallNow() });
       if (this.opts.deliver(r, peer)) this.remember(r);
     });
     const offClose = conn.on('close', (e) => {

@@ -32,7 +32,8 @@ export function checkRingMessage(m: RingMessage, l: RingMessageLimits): string |
     }
     case 'activation': {
       if (!isIndex(m.step, l.contextTokens)) return `activation step ${m.step} outside [0, ${l.contextTokens})`;
-      if (!Number.isInteger(m.seqLen) || m.seqLen < 1 || m.seqLen > l.contextTokens) return `activation of ${m.seqLen} positions, expected 1…${l.contextTokens}`;
+      if (!Number.isInteger(m.seqLen) || m.seqLen < 1 || m.seqLen > l.contextTokens)
+        return `activation of ${m.seqLen} positions, expected 1…${l.contextTokens}`;
       if (m.hidden.length !== m.seqLen * l.hiddenSize) return `activation of ${m.hidden.length} values, expected ${m.seqLen} × ${l.hiddenSize}`;
       return m.init === undefined ? null : checkInit(m.init, l);
     }
@@ -51,7 +52,9 @@ function checkAudit(m: Extract<RingMessage, { type: 'audit' }>, l: RingMessageLi
   if (!isIndex(m.step, l.contextTokens)) return `audit step ${m.step} outside [0, ${l.contextTokens})`;
   if (!isIndex(m.stage, 256)) return `audit of stage ${m.stage}`;
   const hidden = (data: Float32Array, seqLen: number): string | null =>
-    Number.isInteger(seqLen) && seqLen >= 1 && seqLen <= l.contextTokens && data.length === seqLen * l.hiddenSize ? null : `audit hidden states of ${data.length} values for ${seqLen} positions`;
+    Number.isInteger(seqLen) && seqLen >= 1 && seqLen <= l.contextTokens && data.length === seqLen * l.hiddenSize
+      ? null
+      : `audit hidden states of ${data.length} values for ${seqLen} positions`;
   if (m.input.kind === 'tokens') {
     if (m.input.ids.length < 1 || m.input.ids.length > l.contextTokens) return `audit input of ${m.input.ids.length} ids`;
     for (const id of m.input.ids) if (!isIndex(id, l.vocabSize)) return `audit input id ${id} outside the vocabulary`;
@@ -64,7 +67,8 @@ function checkAudit(m: Extract<RingMessage, { type: 'audit' }>, l: RingMessageLi
 }
 
 function checkInit(init: SessionInit, l: RingMessageLimits): string | null {
-  if (!Number.isInteger(init.maxTokens) || init.maxTokens < 1 || init.maxTokens > l.contextTokens) return `maxTokens ${init.maxTokens}, expected 1…${l.contextTokens}`;
+  if (!Number.isInteger(init.maxTokens) || init.maxTokens < 1 || init.maxTokens > l.contextTokens)
+    return `maxTokens ${init.maxTokens}, expected 1…${l.contextTokens}`;
   if (init.stop.length > l.maxStopIds) return `${init.stop.length} stop ids, at most ${l.maxStopIds}`;
   for (const id of init.stop) if (!isIndex(id, l.vocabSize)) return `stop id ${id} outside the vocabulary (${l.vocabSize})`;
   const { temperature, topP, topK, seed } = init.sampling;

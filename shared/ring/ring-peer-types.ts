@@ -25,7 +25,13 @@ export interface UnitSource {
 
 export type RingPeerEvent =
   /** `ring`: the replica ring this peer is a stage of (else the first); `rings`: every ring, the first first. */
-  | { readonly event: 'plan'; readonly epoch: number; readonly layers: LayerRange | null; readonly ring: PlannedRing['ring']; readonly rings: readonly PlannedRing['ring'][] }
+  | {
+      readonly event: 'plan';
+      readonly epoch: number;
+      readonly layers: LayerRange | null;
+      readonly ring: PlannedRing['ring'];
+      readonly rings: readonly PlannedRing['ring'][];
+    }
   /** This requester sent a submission (`wire`: request id and attempt) to the replica ring `ring`. */
   | { readonly event: 'submitted'; readonly wire: string; readonly epoch: number; readonly ring: readonly string[] }
   | { readonly event: 'insufficient-memory'; readonly epoch: number; readonly missingBytes: number }

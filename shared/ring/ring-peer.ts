@@ -75,7 +75,11 @@ export class RingPeer {
       ...(opts.trace ? { trace: opts.trace } : {}),
     });
     this.audits = new RingAudits({
-      signaling: opts.signaling, engine: opts.engine, units: opts.units, manifest: opts.manifest, clock: opts.clock,
+      signaling: opts.signaling,
+      engine: opts.engine,
+      units: opts.units,
+      manifest: opts.manifest,
+      clock: opts.clock,
       ...(opts.threads === undefined ? {} : { threads: opts.threads }),
       ...(opts.verify === undefined ? {} : { policy: opts.verify }),
       onVerified: (wire, upTo) => this.requester.onVerified(wire, upTo),
@@ -86,13 +90,17 @@ export class RingPeer {
       onError: (message) => this.emit({ event: 'error', message }),
     });
     this.links = new RingLinkOpener({
-      transport: opts.transport, clock: opts.clock,
+      transport: opts.transport,
+      clock: opts.clock,
       onDown: (peer, attempt, reason) => this.emit({ event: 'ring-link-down', epoch: this.plan?.epoch ?? -1, peer, attempt, reason }),
     });
     this.probe = new LinkProbe({ transport: opts.transport, clock: opts.clock, report: (kind, data) => this.report(kind, data) });
     this.stops.push(() => this.probe.close());
     this.ready = new ReadyRings({
-      signaling: opts.signaling, links: this.links, attestations: this.attestations, isCurrent: (epoch) => this.isCurrent(epoch),
+      signaling: opts.signaling,
+      links: this.links,
+      attestations: this.attestations,
+      isCurrent: (epoch) => this.isCurrent(epoch),
       onRingReady: (epoch, ring) => this.emit({ event: 'ring-ready', epoch, ring }),
       onRings: (epoch, rings) => this.requester.onRings(epoch, rings),
     });
@@ -100,8 +108,12 @@ export class RingPeer {
     this.requester = new RingRequester({
       config: {
         rttMs: (peer) => opts.transport.connection(peer)?.stats().rttMs,
-        self, maxRetries: r.maxRetries ?? 3, stepTimeoutMs: r.stepTimeoutMs ?? 30_000, replanWaitMs: r.replanWaitMs ?? 120_000,
-        firstTokenMs: r.firstTokenMs ?? DEFAULT_FIRST_TOKEN_MS, nextTokenMs: r.nextTokenMs ?? DEFAULT_NEXT_TOKEN_MS,
+        self,
+        maxRetries: r.maxRetries ?? 3,
+        stepTimeoutMs: r.stepTimeoutMs ?? 30_000,
+        replanWaitMs: r.replanWaitMs ?? 120_000,
+        firstTokenMs: r.firstTokenMs ?? DEFAULT_FIRST_TOKEN_MS,
+        nextTokenMs: r.nextTokenMs ?? DEFAULT_NEXT_TOKEN_MS,
         audit: (ring) => this.audits.shouldAudit(ring),
       },
       send: (to, m) => this.requesterSend(to, m),
@@ -111,12 +123,20 @@ export class RingPeer {
       limits: { vocabSize: opts.manifest.architecture.vocabSize, contextTokens: opts.contextTokens ?? opts.manifest.architecture.contextLength },
     });
     // Subscribed before the plan listener below: a trusted peer announces its challenges before its own `ready`.
-    this.challenger = opts.pieces === undefined ? null : new HoldingChallenger({
-      modelId: opts.modelId, manifest: opts.manifest, signaling: opts.signaling, probe: opts.pieces, clock: opts.clock, random: Math.random,
-      ...(opts.holding === undefined ? {} : { policy: opts.holding }),
-      onResult: (r) => this.emit({ event: 'holding', ...r }),
-      onError: (message) => this.emit({ event: 'error', message }),
-    });
+    this.challenger =
+      opts.pieces === undefined
+        ? null
+        : new HoldingChallenger({
+            modelId: opts.modelId,
+            manifest: opts.manifest,
+            signaling: opts.signaling,
+            probe: opts.pieces,
+            clock: opts.clock,
+            random: Math.random,
+            ...(opts.holding === undefined ? {} : { policy: opts.holding }),
+            onResult: (r) => this.emit({ event: 'holding', ...r }),
+            onError: (message) => this.emit({ event: 'error', message }),
+          });
     if (this.challenger !== null) this.stops.push(() => this.challenger?.close());
     this.stops.push(
       opts.signaling.on('plan', (p) => this.onPlan(p.epoch, parseRingPlan(p.plan))),
@@ -197,7 +217,8 @@ export class RingPeer {
    */
   private reportModel(): void {
     const report: ModelReportData = {
-      modelId: this.opts.modelId, manifest: this.opts.manifest,
+      modelId: this.opts.modelId,
+      manifest: this.opts.manifest,
       ...(this.opts.contextTokens === undefined ? {} : { contextTokens: this.opts.contextTokens }),
     };
     this.report(MODEL_REPORT, report);
@@ -243,7 +264,9 @@ export class RingPeer {
       return;
     }
     this.runner = null; // frames for the old layers stop here; the new stage is not there yet
-    this.loading = this.loading.then(() => this.load(epoch, layers)).catch((err: unknown) => this.emit({ event: 'error', message: `loading layers [${layers.start}, ${layers.end}): ${String(err)}` }));
+    this.loading = this.loading
+      .then(() => this.load(epoch, layers))
+      .catch((err: unknown) => this.emit({ event: 'error', message: `loading layers [${layers.start}, ${layers.end}): ${String(err)}` }));
   }
 
   private async unload(): Promise<void> {
@@ -261,7 +284,12 @@ export class RingPeer {
     await this.unload(); // free the old layers' memory before taking the new ones
     const units = await this.opts.units.fetchUnits(unitsForRange(this.opts.manifest.architecture.numLayers, range.start, range.end));
     if (this.isStale(epoch, range)) return;
-    const stage = await this.opts.engine.loadStage({ manifest: this.opts.manifest, range, units, ...(this.opts.threads === undefined ? {} : { threads: this.opts.threads }) });
+    const stage = await this.opts.engine.loadStage({
+      manifest: this.opts.manifest,
+      range,
+      units,
+      ...(this.opts.threads === undefined ? {} : { threads: this.opts.threads }),
+    });
     if (this.closed) return void (await stage.dispose());
     this.loaded = { range, stage };
     this.emit({ event: 'stage-loaded', epoch, start: range.start, end: range.end, ms: this.opts.clock.now() - started });
@@ -291,12 +319,16 @@ export class RingPeer {
     // so setPlan frees the caches of sessions from earlier epochs.
     if (this.stageRunner === null || this.runnerStage !== loaded.stage) {
       this.stageRunner = new RingStageRunner({
-        self, stage: loaded.stage, numLayers: plan.numLayers,
+        self,
+        stage: loaded.stage,
+        numLayers: plan.numLayers,
         send: (to, m) => this.link.send(to, m),
         clock: this.opts.clock,
         idleMs: this.opts.sessionIdleMs ?? 120_000,
         limits: stageLimitsFor({
-          manifest: this.opts.manifest, range: loaded.range, contextTokens: this.messageLimits.contextTokens,
+          manifest: this.opts.manifest,
+          range: loaded.range,
+          contextTokens: this.messageLimits.contextTokens,
           ...(this.opts.memoryBytes === undefined ? {} : { memoryBytes: this.opts.memoryBytes }),
           ...(this.opts.stageLimits === undefined ? {} : { caps: this.opts.stageLimits }),
         }),
@@ -311,9 +343,11 @@ export class RingPeer {
     // would make the ring take requests it never answers (docs/ring.md, "When a ring is ready").
     const next = nextStageOf(ring, self);
     if (next === null || this.links.isOpen(next)) return this.reportReady(epoch);
-    void this.links.open(next, () => this.isCurrent(epoch)).then((open) => {
-      if (open && this.isCurrent(epoch)) this.reportReady(epoch);
-    });
+    void this.links
+      .open(next, () => this.isCurrent(epoch))
+      .then((open) => {
+        if (open && this.isCurrent(epoch)) this.reportReady(epoch);
+      });
   }
 
   private isCurrent(epoch: number): boolean {
@@ -348,20 +382,24 @@ export class RingPeer {
     }
     // Activations, tokens and a stage's ends or failure reports come only from stages: a member
     // that is a stage of neither the current plan nor the one before has no business sending them.
-    const fromStage = m.type === 'activation' || m.type === 'token' || m.type === 'failure' || (m.type === 'end' && m.reason !== 'done' && m.reason !== 'cancelled');
+    const fromStage =
+      m.type === 'activation' || m.type === 'token' || m.type === 'failure' || (m.type === 'end' && m.reason !== 'done' && m.reason !== 'cancelled');
     if (fromStage && from !== this.opts.signaling.peerId && !this.stagesOfRecentPlans.has(from)) {
       this.refused(from, 'not-a-stage', `${m.session}: ${m.type} from ${from}, which is no stage of the current or previous plan`);
       return false;
     }
-    const toRunner = m.type === 'prefill' || m.type === 'activation' || m.type === 'token' || (m.type === 'end' && (m.reason === 'done' || m.reason === 'cancelled'));
+    const toRunner =
+      m.type === 'prefill' || m.type === 'activation' || m.type === 'token' || (m.type === 'end' && (m.reason === 'done' || m.reason === 'cancelled'));
     if (m.type === 'audit') {
       // Only the requester of an audited submission takes audits, and only from its stages.
       const intake = this.audits.onAudit(m, from);
       if (intake === 'stale') this.count('stale-audit', `${m.session}: audit of step ${m.step} after the submission closed`);
-      if (intake === 'refused') this.refused(from, 'wrong-sender', `${m.session}: audit of stage ${m.stage} from ${from}, which is no stage of an audited submission here`);
+      if (intake === 'refused')
+        this.refused(from, 'wrong-sender', `${m.session}: audit of stage ${m.stage} from ${from}, which is no stage of an audited submission here`);
       return intake !== 'refused';
     }
-    const toRequester = m.type === 'token' || m.type === 'failure' || (m.type === 'end' && (m.reason === 'evicted' || m.reason === 'failed' || m.reason === 'busy'));
+    const toRequester =
+      m.type === 'token' || m.type === 'failure' || (m.type === 'end' && (m.reason === 'evicted' || m.reason === 'failed' || m.reason === 'busy'));
     // The stage first: a token is the next step's input on stage 0, so it is admitted (and its run
     // queued) before the requester's bookkeeping and its consumer's work take the event loop.
     const runner = this.runner;
@@ -382,7 +420,8 @@ export class RingPeer {
     if (toRequester) {
       const drop = this.requester.onMessage(m, from);
       if (drop === null && m.type === 'token') this.audits.onToken(m.session, m.step, m.tokenId);
-      if (drop === 'wrong-sender' || (stageRefused && drop !== null)) this.refused(from, 'wrong-sender', `${m.session}: ${m.type} from ${from}, which neither this stage nor this requester takes from it`);
+      if (drop === 'wrong-sender' || (stageRefused && drop !== null))
+        this.refused(from, 'wrong-sender', `${m.session}: ${m.type} from ${from}, which neither this stage nor this requester takes from it`);
     }
     return accepted;
   }

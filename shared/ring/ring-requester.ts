@@ -4,7 +4,15 @@
 import type { PeerId, SessionId } from '../ids.ts';
 import type { RingMessage, RingSend } from './messages.ts';
 import { applyRequesterEvent } from './requester-fold.ts';
-import { initialRequesterState, nextWakeAt, type DropReason, type RequesterConfig, type RequesterEffect, type RequesterEvent, type RequesterState } from './requester-state.ts';
+import {
+  initialRequesterState,
+  nextWakeAt,
+  type DropReason,
+  type RequesterConfig,
+  type RequesterEffect,
+  type RequesterEvent,
+  type RequesterState,
+} from './requester-state.ts';
 import { toRequestSpec, type GenerateOptions, type ModelLimits, type Requester, type TokenEvent } from './requester.ts';
 
 /** Time and timers, injected so tests drive timeouts without waiting. */
@@ -170,7 +178,10 @@ export class RingRequester implements Requester {
         return;
       case 'finished':
         this.channels.get(effect.session)?.push({
-          kind: 'end', reason: effect.reason, tokens: effect.tokens, ...(effect.stopToken === undefined ? {} : { stopToken: effect.stopToken }),
+          kind: 'end',
+          reason: effect.reason,
+          tokens: effect.tokens,
+          ...(effect.stopToken === undefined ? {} : { stopToken: effect.stopToken }),
         });
         this.channels.delete(effect.session);
         return;
@@ -198,9 +209,12 @@ export class RingRequester implements Requester {
     this.timer = null;
     const at = nextWakeAt(this.state);
     if (at === null) return;
-    this.timer = this.opts.clock.setTimeout(() => {
-      this.timer = null;
-      this.dispatch({ type: 'tick', now: this.opts.clock.now() });
-    }, Math.max(0, at - this.opts.clock.now()));
+    this.timer = this.opts.clock.setTimeout(
+      () => {
+        this.timer = null;
+        this.dispatch({ type: 'tick', now: this.opts.clock.now() });
+      },
+      Math.max(0, at - this.opts.clock.now()),
+    );
   }
 }

@@ -68,7 +68,12 @@ export class RingVerifier {
   /** The requester's audit decision for a new submission to `ring`. */
   shouldAudit(ring: readonly PeerId[]): boolean {
     const contributors = ring.filter((p) => this.opts.isContributor(p));
-    return auditDecision(contributors.map((p) => this.verifiedSteps.get(p) ?? 0), this.opts.policy.newSteps, this.opts.policy.rate, this.opts.random());
+    return auditDecision(
+      contributors.map((p) => this.verifiedSteps.get(p) ?? 0),
+      this.opts.policy.newSteps,
+      this.opts.policy.rate,
+      this.opts.random(),
+    );
   }
 
   /** Steps of `peer` verified so far (status, tests). */
@@ -81,9 +86,22 @@ export class RingVerifier {
     const max = this.opts.maxSessions ?? 256;
     if (this.sessions.size >= max) this.close(this.sessions.keys().next().value as SessionId);
     this.sessions.set(prefill.session, {
-      wire: prefill.session, epoch: prefill.epoch, start: prefill.step, prefill: Int32Array.from(prefill.tokens), stages, ranges, init: prefill.init,
-      contributor: stages.map((p) => this.opts.isContributor(p)), audits: new Map(), rerun: new Map(), tokens: new Map(),
-      next: stages.map(() => prefill.step), chains: stages.map(() => Promise.resolve()), queued: stages.map(() => []), verifiedUpTo: prefill.step, done: false,
+      wire: prefill.session,
+      epoch: prefill.epoch,
+      start: prefill.step,
+      prefill: Int32Array.from(prefill.tokens),
+      stages,
+      ranges,
+      init: prefill.init,
+      contributor: stages.map((p) => this.opts.isContributor(p)),
+      audits: new Map(),
+      rerun: new Map(),
+      tokens: new Map(),
+      next: stages.map(() => prefill.step),
+      chains: stages.map(() => Promise.resolve()),
+      queued: stages.map(() => []),
+      verifiedUpTo: prefill.step,
+      done: false,
     });
   }
 
@@ -96,7 +114,13 @@ export class RingVerifier {
     this.closed.set(wire, s.stages);
     s.done = true;
     s.stages.forEach((_, i) => {
-      if (s.contributor[i]) void s.chains[i]?.then(() => this.opts.shadows.get(s.ranges[i] as LayerRange)).then((st) => st.freeSession(wire), () => undefined);
+      if (s.contributor[i])
+        void s.chains[i]
+          ?.then(() => this.opts.shadows.get(s.ranges[i] as LayerRange))
+          .then(
+            (st) => st.freeSession(wire),
+            () => undefined,
+          );
     });
   }
 
@@ -164,7 +188,8 @@ export class RingVerifier {
         // The verifier could not re-run (units, engine): nobody is to blame, the steps replay.
         return this.fail(s, group[0]?.step ?? s.start, [], `re-run of stage ${i} failed: ${String(err)}`);
       }
-      if (problem !== null) return this.fail(s, problem.step, [s.stages[i] as PeerId], `stage ${i} (layers ${range.start}–${range.end}), step ${problem.step}: ${problem.why}`);
+      if (problem !== null)
+        return this.fail(s, problem.step, [s.stages[i] as PeerId], `stage ${i} (layers ${range.start}–${range.end}), step ${problem.step}: ${problem.why}`);
       for (const m of group) {
         const done = s.rerun.get(m.step) ?? new Set<number>();
         done.add(i);
@@ -186,7 +211,12 @@ export class RingVerifier {
         const sent = i > 0 ? row[i - 1]?.output : step === s.start ? { kind: 'tokens' as const, ids: s.prefill } : tokenOf(s, step - 1);
         if (sent !== undefined && !sameTensor(sent, a.input)) {
           const from = i > 0 ? i - 1 : last;
-          const culprits = i === 0 && step === s.start ? (s.contributor[0] ? [s.stages[0] as PeerId] : []) : linkCulprits(s.stages[from] as PeerId, s.contributor[from] === true, s.stages[i] as PeerId, s.contributor[i] === true);
+          const culprits =
+            i === 0 && step === s.start
+              ? s.contributor[0]
+                ? [s.stages[0] as PeerId]
+                : []
+              : linkCulprits(s.stages[from] as PeerId, s.contributor[from] === true, s.stages[i] as PeerId, s.contributor[i] === true);
           return this.fail(s, step, culprits, `link into stage ${i} at step ${step}: what it reports receiving is not what was sent`);
         }
       }
@@ -211,7 +241,8 @@ export class RingVerifier {
     let upTo = s.verifiedUpTo;
     const bound = s.audits.size;
     for (let n = 0; n < bound && this.complete(s, upTo); n++) {
-      for (const [i, c] of s.contributor.entries()) if (c) this.verifiedSteps.set(s.stages[i] as PeerId, (this.verifiedSteps.get(s.stages[i] as PeerId) ?? 0) + 1);
+      for (const [i, c] of s.contributor.entries())
+        if (c) this.verifiedSteps.set(s.stages[i] as PeerId, (this.verifiedSteps.get(s.stages[i] as PeerId) ?? 0) + 1);
       s.audits.delete(upTo);
       s.rerun.delete(upTo);
       upTo++;
@@ -236,7 +267,8 @@ function tokenOf(s: Audited, step: number): { readonly kind: 'token'; readonly t
 /** The inputs of consecutive steps as one stage input (positions in order). */
 function joinInputs(group: readonly RingAudit[]): StageInput {
   const first = group[0] as RingAudit;
-  if (group.length === 1) return first.input.kind === 'tokens' ? { kind: 'tokens', ids: first.input.ids } : { kind: 'hidden', data: first.input.data, seqLen: first.input.seqLen };
+  if (group.length === 1)
+    return first.input.kind === 'tokens' ? { kind: 'tokens', ids: first.input.ids } : { kind: 'hidden', data: first.input.data, seqLen: first.input.seqLen };
   if (first.input.kind === 'tokens') {
     const ids: number[] = [];
     for (const m of group) if (m.input.kind === 'tokens') ids.push(...m.input.ids);

@@ -32,7 +32,10 @@ export class ShadowStages {
     for (const [k, s] of this.stages) {
       if (wanted.has(k)) continue;
       this.stages.delete(k);
-      void s.then((stage) => stage.dispose(), () => undefined);
+      void s.then(
+        (stage) => stage.dispose(),
+        () => undefined,
+      );
     }
     for (const r of ranges) void this.get(r).catch(() => undefined);
   }
@@ -40,7 +43,14 @@ export class ShadowStages {
   async dispose(): Promise<void> {
     const all = [...this.stages.values()];
     this.stages.clear();
-    await Promise.all(all.map((s) => s.then((stage) => stage.dispose(), () => undefined)));
+    await Promise.all(
+      all.map((s) =>
+        s.then(
+          (stage) => stage.dispose(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 
   private async load(range: LayerRange): Promise<Stage> {

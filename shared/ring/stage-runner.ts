@@ -5,7 +5,18 @@
 import type { Stage, StageInput } from '../engine/engine.ts';
 import type { PeerId, SessionId } from '../ids.ts';
 import type { AuditOutput, RingMessage, RingSend, SessionInit } from './messages.ts';
-import { admitFrame, DEFAULT_STAGE_LIMITS, endSession, enterEpoch, evictIdle, emptyStageSessions, type FrameDrop, type StageFrame, type StageLimits, type StageSessions } from './stage-sessions.ts';
+import {
+  admitFrame,
+  DEFAULT_STAGE_LIMITS,
+  endSession,
+  enterEpoch,
+  evictIdle,
+  emptyStageSessions,
+  type FrameDrop,
+  type StageFrame,
+  type StageLimits,
+  type StageSessions,
+} from './stage-sessions.ts';
 import { pickStepToken, tokenLogprob, type PickStepToken } from './step-sampler.ts';
 
 export interface RingStageRunnerOptions {
@@ -75,7 +86,8 @@ export class RingStageRunner {
    */
   handle(message: RingMessage, from: PeerId = this.opts.self): Promise<HandleOutcome> {
     const sender = this.senderProblem(message, from);
-    if (sender !== null) return Promise.resolve({ kind: 'dropped', reason: 'wrong-sender', detail: `${message.session}: ${message.type} from ${from}, ${sender}` });
+    if (sender !== null)
+      return Promise.resolve({ kind: 'dropped', reason: 'wrong-sender', detail: `${message.session}: ${message.type} from ${from}, ${sender}` });
     if (message.type === 'end') {
       const r = endSession(this.sessions, message.session);
       this.sessions = r.state;
@@ -94,14 +106,16 @@ export class RingStageRunner {
       // The session's last token (stop id or maxTokens) reaches stage 0 only when stage 0 is also
       // the requester: there is no next step to run.
       const held = this.initOf.get(message.session);
-      if (held !== undefined && (held.stop.includes(message.tokenId) || message.step + 1 >= held.maxTokens)) return Promise.resolve(this.notForStage('the session\'s last token'));
+      if (held !== undefined && (held.stop.includes(message.tokenId) || message.step + 1 >= held.maxTokens))
+        return Promise.resolve(this.notForStage("the session's last token"));
       frame = { kind: 'next', session: message.session, epoch: message.epoch, step: message.step + 1 };
       input = { kind: 'tokens', ids: Int32Array.of(message.tokenId) };
     } else {
       if (this.isFirst) return Promise.resolve(this.notForStage('activation sent to the stage that holds layer 0'));
-      frame = message.init !== undefined
-        ? { kind: 'first', session: message.session, epoch: message.epoch, step: message.step, init: message.init, tokens: message.seqLen }
-        : { kind: 'next', session: message.session, epoch: message.epoch, step: message.step };
+      frame =
+        message.init !== undefined
+          ? { kind: 'first', session: message.session, epoch: message.epoch, step: message.step, init: message.init, tokens: message.seqLen }
+          : { kind: 'next', session: message.session, epoch: message.epoch, step: message.step };
       input = { kind: 'hidden', data: message.hidden, seqLen: message.seqLen };
     }
     const admitted = admitFrame(this.sessions, frame, this.opts.clock.now(), this.opts.limits ?? DEFAULT_STAGE_LIMITS);
@@ -139,7 +153,12 @@ export class RingStageRunner {
       if (next === undefined) return;
       const seqLen = output.seqLen;
       this.opts.send(next, {
-        type: 'activation', session, epoch, step, seqLen, hidden: output.data,
+        type: 'activation',
+        session,
+        epoch,
+        step,
+        seqLen,
+        hidden: output.data,
         ...(frame.kind === 'first' ? { init } : {}),
       });
       if (init.audit === true) this.audit(session, epoch, step, init, input, { kind: 'hidden', data: output.data, seqLen });

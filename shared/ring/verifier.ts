@@ -65,7 +65,14 @@ export function hiddenMismatch(expected: Float32Array, reported: Float32Array, t
  * when it is. Greedy: the best logit, or one within the tolerance of it (a near-tie an honest
  * backend may break the other way). Sampled: the seeded pick of the re-run, or a near-tie of it.
  */
-export function tokenMismatch(logits: Float32Array, tokenId: number, sampling: SamplingOptions, step: number, pick: PickStepToken, tol: Tolerance): string | null {
+export function tokenMismatch(
+  logits: Float32Array,
+  tokenId: number,
+  sampling: SamplingOptions,
+  step: number,
+  pick: PickStepToken,
+  tol: Tolerance,
+): string | null {
   if (!(tokenId >= 0 && tokenId < logits.length)) return `token ${tokenId} outside the vocabulary`;
   let best = 0;
   for (let i = 1; i < logits.length; i++) if ((logits[i] as number) > (logits[best] as number)) best = i;

@@ -12,7 +12,11 @@ export interface SamplingParams {
 
 /** Sampling parameters out of range (negative temperature, top-p outside (0, 1], …). */
 export class SamplingParamsError extends RingmeshError {
-  constructor(readonly param: string, value: number, expected: string) {
+  constructor(
+    readonly param: string,
+    value: number,
+    expected: string,
+  ) {
     super(`sampling parameter ${param} = ${value}: expected ${expected}`);
   }
 }

@@ -4,19 +4,8 @@
  * down the process that reads it.
  */
 import type { z } from 'zod';
-import {
-  clientMessageSchema,
-  PROTOCOL_VERSION,
-  serverMessageSchema,
-  type ClientMessage,
-  type ServerMessage,
-} from './protocol.ts';
-import {
-  SignalingJsonError,
-  SignalingSchemaError,
-  SignalingVersionError,
-  type SignalingProtocolError,
-} from './errors.ts';
+import { clientMessageSchema, PROTOCOL_VERSION, serverMessageSchema, type ClientMessage, type ServerMessage } from './protocol.ts';
+import { SignalingJsonError, SignalingSchemaError, SignalingVersionError, type SignalingProtocolError } from './errors.ts';
 
 export type ParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: SignalingProtocolError };
 

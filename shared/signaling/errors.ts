@@ -29,7 +29,10 @@ export class SignalingSchemaError extends SignalingProtocolError {
 
 /** `hello.v` is a protocol version this side does not speak. */
 export class SignalingVersionError extends SignalingProtocolError {
-  constructor(readonly got: unknown, readonly expected: number) {
+  constructor(
+    readonly got: unknown,
+    readonly expected: number,
+  ) {
     super('unsupported-version', `protocol version ${String(got)} not supported, expected ${expected}`, 'v');
   }
 }

@@ -11,7 +11,11 @@ import type { PeerId, RoomId } from '../ids.ts';
 
 export const PROTOCOL_VERSION = 1;
 
-const peerIdSchema = z.string().min(1).max(64).transform((s) => s as PeerId);
+const peerIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .transform((s) => s as PeerId);
 const roomIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'room: 1–128 characters of A–Z a–z 0–9 . _ : -')
@@ -92,14 +96,7 @@ export const reportSchema = z.object({
  */
 export const evictSchema = z.object({ type: z.literal('evict'), peer: peerIdSchema, reason: z.string().max(200) });
 
-export const clientMessageSchema = z.discriminatedUnion('type', [
-  helloSchema,
-  signalSchema,
-  heartbeatSchema,
-  leaveSchema,
-  reportSchema,
-  evictSchema,
-]);
+export const clientMessageSchema = z.discriminatedUnion('type', [helloSchema, signalSchema, heartbeatSchema, leaveSchema, reportSchema, evictSchema]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export type HelloMessage = z.infer<typeof helloSchema>;
 export type SignalMessage = z.infer<typeof signalSchema>;

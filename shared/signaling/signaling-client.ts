@@ -2,15 +2,7 @@ import type { PeerId, RoomId } from '../ids.ts';
 import type { BackoffOptions } from './backoff.ts';
 import type { Clock } from '../util/clock.ts';
 import type { SignalingProtocolError, SignalingServerError } from './errors.ts';
-import type {
-  Capabilities,
-  PeerInfo,
-  PeerJoinedMessage,
-  PeerLeftMessage,
-  PlanMessage,
-  RelayedReportMessage,
-  WelcomeMessage,
-} from './protocol.ts';
+import type { Capabilities, PeerInfo, PeerJoinedMessage, PeerLeftMessage, PlanMessage, RelayedReportMessage, WelcomeMessage } from './protocol.ts';
 import type { WebSocketConstructor } from './web-socket-like.ts';
 
 /**

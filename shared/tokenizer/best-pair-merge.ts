@@ -4,7 +4,11 @@
  * a heap of candidate pairs keyed by (score desc, position asc); entries made stale by a merge are
  * recognised by per-position versions and skipped. Same result as the quadratic loop.
  */
-export function mergeBestPairs(tokens: readonly number[], pairToken: (left: number, right: number) => number | undefined, score: (id: number) => number): number[] {
+export function mergeBestPairs(
+  tokens: readonly number[],
+  pairToken: (left: number, right: number) => number | undefined,
+  score: (id: number) => number,
+): number[] {
   const n = tokens.length;
   const id = Int32Array.from(tokens);
   const next = Int32Array.from({ length: n }, (_, i) => (i + 1 < n ? i + 1 : -1));
@@ -57,7 +61,7 @@ class CandidateHeap {
   push(c: Candidate): void {
     const h = this.items;
     h.push(c);
-    for (let i = h.length - 1; i > 0; ) {
+    for (let i = h.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
       if (!this.before(h[i] as Candidate, h[p] as Candidate)) break;
       [h[i], h[p]] = [h[p] as Candidate, h[i] as Candidate];
@@ -71,7 +75,7 @@ class CandidateHeap {
     const last = h.pop();
     if (h.length > 0 && last !== undefined) {
       h[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let best = i;

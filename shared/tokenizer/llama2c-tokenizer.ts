@@ -33,7 +33,10 @@ export class Llama2cTokenizer implements Tokenizer {
   private readonly keys: string[];
   private readonly strict: boolean;
 
-  constructor(readonly vocab: Llama2cVocab, options: Llama2cTokenizerOptions = {}) {
+  constructor(
+    readonly vocab: Llama2cVocab,
+    options: Llama2cTokenizerOptions = {},
+  ) {
     this.vocabSize = vocab.pieces.length;
     this.bos = options.bos === undefined ? RUNC_BOS : options.bos;
     this.eos = options.eos ?? [RUNC_BOS];
@@ -138,4 +141,3 @@ export class Llama2cTokenizer implements Tokenizer {
     return ids.map((id) => d.push(id)).join('') + d.end();
   }
 }
-

@@ -14,8 +14,9 @@ export function relayedFromStats(report: StatsLike): boolean | undefined {
   const stats = [...report.values()].filter((s): s is Stat => typeof s === 'object' && s !== null);
   const byId = new Map(stats.map((s) => [String(s['id']), s]));
   const transportPair = stats.find((s) => s['type'] === 'transport' && typeof s['selectedCandidatePairId'] === 'string')?.['selectedCandidatePairId'];
-  const pair = (typeof transportPair === 'string' ? byId.get(transportPair) : undefined)
-    ?? stats.find((s) => s['type'] === 'candidate-pair' && (s['selected'] === true || (s['nominated'] === true && s['state'] === 'succeeded')));
+  const pair =
+    (typeof transportPair === 'string' ? byId.get(transportPair) : undefined) ??
+    stats.find((s) => s['type'] === 'candidate-pair' && (s['selected'] === true || (s['nominated'] === true && s['state'] === 'succeeded')));
   if (pair === undefined) return undefined;
   const local = byId.get(String(pair['localCandidateId']));
   const remote = byId.get(String(pair['remoteCandidateId']));

@@ -32,8 +32,7 @@ const EARLY_MAX_BYTES = 16 * 1024 * 1024;
  * `setImmediate` runs after the whole burst. Browsers have no setImmediate: a microtask there.
  */
 const setImmediateIfAny = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
-const afterBurst: (fn: () => void) => void =
-  setImmediateIfAny !== undefined ? (fn) => void setImmediateIfAny(fn) : (fn) => queueMicrotask(fn);
+const afterBurst: (fn: () => void) => void = setImmediateIfAny !== undefined ? (fn) => void setImmediateIfAny(fn) : (fn) => queueMicrotask(fn);
 
 /**
  * A `PeerConnection` over one connected `DataPeer`: frames are encoded, queued by priority, split
@@ -65,7 +64,11 @@ export class DataPeerConnection implements PeerConnection {
 
   readonly link: LinkKind;
 
-  constructor(readonly remotePeerId: PeerId, private readonly peer: DataPeer, private readonly opts: DataPeerConnectionOptions) {
+  constructor(
+    readonly remotePeerId: PeerId,
+    private readonly peer: DataPeer,
+    private readonly opts: DataPeerConnectionOptions,
+  ) {
     this.link = peer.link ?? 'webrtc';
     this.assembler = new FrameAssembler({
       maxFrameBytes: opts.maxFrameBytes,
@@ -75,9 +78,21 @@ export class DataPeerConnection implements PeerConnection {
     const counted = (lane: DataLane): ChannelSink => {
       const sendParts = lane.sendParts?.bind(lane);
       return {
-        get bufferedAmount() { return lane.bufferedAmount; },
-        send: (m: Uint8Array) => { lane.send(m); this.counters.bytesSent += m.byteLength; },
-        ...(sendParts === undefined ? {} : { sendParts: (parts: readonly Uint8Array[]) => { sendParts(parts); this.counters.bytesSent += messageBytes(parts); } }),
+        get bufferedAmount() {
+          return lane.bufferedAmount;
+        },
+        send: (m: Uint8Array) => {
+          lane.send(m);
+          this.counters.bytesSent += m.byteLength;
+        },
+        ...(sendParts === undefined
+          ? {}
+          : {
+              sendParts: (parts: readonly Uint8Array[]) => {
+                sendParts(parts);
+                this.counters.bytesSent += messageBytes(parts);
+              },
+            }),
       };
     };
     const bulkSink = counted(bulk);
@@ -178,7 +193,9 @@ export class DataPeerConnection implements PeerConnection {
     return {
       ...this.counters,
       queuedBytes: this.queue.queuedBytes,
-      bufferedAmount: this.closed ? 0 : this.peer.lanes.bulk.bufferedAmount + (this.peer.lanes.ring === this.peer.lanes.bulk ? 0 : this.peer.lanes.ring.bufferedAmount),
+      bufferedAmount: this.closed
+        ? 0
+        : this.peer.lanes.bulk.bufferedAmount + (this.peer.lanes.ring === this.peer.lanes.bulk ? 0 : this.peer.lanes.ring.bufferedAmount),
       rttMs: this.srtt,
       dropped: { ...this.drops },
     };

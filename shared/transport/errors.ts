@@ -9,7 +9,12 @@ export class TransportError extends RingmeshError {
 /** `connect()` did not get an open data channel in time (after its retries). */
 export class ConnectTimeoutError extends TransportError {
   override readonly code = 'ERR_CONNECT_TIMEOUT';
-  constructor(readonly remotePeerId: PeerId, timeoutMs: number, attempts: number, options?: { cause?: unknown }) {
+  constructor(
+    readonly remotePeerId: PeerId,
+    timeoutMs: number,
+    attempts: number,
+    options?: { cause?: unknown },
+  ) {
     super(`connect to ${remotePeerId}: no open data channel after ${timeoutMs} ms (${attempts} attempts)`, options);
   }
 }
@@ -17,7 +22,11 @@ export class ConnectTimeoutError extends TransportError {
 /** The connection closed (locally, remotely or on error) before or while a frame was sent. */
 export class ConnectionClosedError extends TransportError {
   override readonly code = 'ERR_CONNECTION_CLOSED';
-  constructor(readonly remotePeerId: PeerId, readonly reason: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly remotePeerId: PeerId,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
     super(`connection to ${remotePeerId} closed: ${reason}`, options);
   }
 }
@@ -25,7 +34,10 @@ export class ConnectionClosedError extends TransportError {
 /** The data channel refused a message (e.g. `send()` after a remote close — seen in Chromium and node-datachannel). */
 export class SendFailedError extends TransportError {
   override readonly code = 'ERR_SEND_FAILED';
-  constructor(readonly remotePeerId: PeerId, options?: { cause?: unknown }) {
+  constructor(
+    readonly remotePeerId: PeerId,
+    options?: { cause?: unknown },
+  ) {
     super(`send to ${remotePeerId} failed: the data channel refused the message`, options);
   }
 }
@@ -33,7 +45,10 @@ export class SendFailedError extends TransportError {
 /** The remote peer sent bytes that are not valid frames; the connection is dropped. */
 export class ProtocolViolationError extends TransportError {
   override readonly code = 'ERR_PROTOCOL_VIOLATION';
-  constructor(readonly remotePeerId: PeerId, options?: { cause?: unknown }) {
+  constructor(
+    readonly remotePeerId: PeerId,
+    options?: { cause?: unknown },
+  ) {
     super(`peer ${remotePeerId} sent a malformed frame`, options);
   }
 }
@@ -44,7 +59,10 @@ export class ProtocolViolationError extends TransportError {
  */
 export class FrameHandlerError extends TransportError {
   override readonly code = 'ERR_FRAME_HANDLER';
-  constructor(readonly remotePeerId: PeerId, options?: { cause?: unknown }) {
+  constructor(
+    readonly remotePeerId: PeerId,
+    options?: { cause?: unknown },
+  ) {
     super(`handling a frame from ${remotePeerId} threw: connection closed`, options);
   }
 }
@@ -60,7 +78,10 @@ export class SendQueueFullError extends TransportError {
 /** The WebRTC peer failed (ICE, DTLS, SCTP…); `cause` is the implementation's error. */
 export class PeerFailedError extends TransportError {
   override readonly code = 'ERR_PEER_FAILED';
-  constructor(readonly remotePeerId: PeerId, options?: { cause?: unknown }) {
+  constructor(
+    readonly remotePeerId: PeerId,
+    options?: { cause?: unknown },
+  ) {
     super(`WebRTC connection to ${remotePeerId} failed`, options);
   }
 }

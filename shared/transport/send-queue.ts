@@ -145,11 +145,15 @@ export class SendQueue {
     try {
       for (;;) {
         const lane: Lane | undefined =
-          this.lanes.ring.length > 0 && this.sinks.ring.bufferedAmount < this.opts.ringLimit ? 'ring'
-          // Bulk waits while ring frames are queued, unless they have a channel of their own.
-          : this.lanes.bulk.length > 0 && (this.lanes.ring.length === 0 || this.sinks.ring !== this.sinks.bulk) &&
-            this.sinks.bulk.bufferedAmount < this.opts.highWaterMark && this.windowAllows() ? 'bulk'
-          : undefined;
+          this.lanes.ring.length > 0 && this.sinks.ring.bufferedAmount < this.opts.ringLimit
+            ? 'ring'
+            : // Bulk waits while ring frames are queued, unless they have a channel of their own.
+              this.lanes.bulk.length > 0 &&
+                (this.lanes.ring.length === 0 || this.sinks.ring !== this.sinks.bulk) &&
+                this.sinks.bulk.bufferedAmount < this.opts.highWaterMark &&
+                this.windowAllows()
+              ? 'bulk'
+              : undefined;
         if (lane === undefined) return;
         this.writeOne(lane);
       }

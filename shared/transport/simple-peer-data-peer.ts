@@ -32,7 +32,9 @@ export const RING_CHANNEL_ID = 7;
 
 function laneOf(channel: RtcChannelLike): DataLane {
   return {
-    get bufferedAmount() { return channel.bufferedAmount; },
+    get bufferedAmount() {
+      return channel.bufferedAmount;
+    },
     send: (m) => channel.send(m),
     onBufferedAmountLow(threshold, listener) {
       channel.bufferedAmountLowThreshold = threshold;
@@ -43,9 +45,7 @@ function laneOf(channel: RtcChannelLike): DataLane {
 }
 
 const toBytes = (data: unknown): Uint8Array | undefined =>
-  data instanceof ArrayBuffer ? new Uint8Array(data)
-  : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-  : undefined;
+  data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
 
 /**
  * Adapts a just-constructed simple-peer instance (Node or browser: they differ only in the
@@ -72,14 +72,25 @@ export function wrapSimplePeer(peer: SimplePeerLike, options: { ringChannel?: bo
   if (options.ringChannel !== false && peer._pc) {
     ring = peer._pc.createDataChannel('ringmesh-ring', { negotiated: true, id: RING_CHANNEL_ID });
     ring.binaryType = 'arraybuffer';
-    ring.addEventListener('open', () => { ringOpen = true; maybeConnected(); });
-    ring.addEventListener('message', (e) => { const m = toBytes(e.data); if (m) deliver(m); });
+    ring.addEventListener('open', () => {
+      ringOpen = true;
+      maybeConnected();
+    });
+    ring.addEventListener('message', (e) => {
+      const m = toBytes(e.data);
+      if (m) deliver(m);
+    });
     // Losing the ring channel loses the connection: tear the whole peer down.
-    const lost = (): void => { if (!peer.destroyed) peer.destroy(new Error('ring data channel closed')); };
+    const lost = (): void => {
+      if (!peer.destroyed) peer.destroy(new Error('ring data channel closed'));
+    };
     ring.addEventListener('close', lost);
     ring.addEventListener('error', lost);
   }
-  peer.on('connect', () => { peerConnected = true; maybeConnected(); });
+  peer.on('connect', () => {
+    peerConnected = true;
+    maybeConnected();
+  });
   peer.on('data', (m: Uint8Array) => deliver(m));
   let lanes: Record<'ring' | 'bulk', DataLane> | undefined;
   return {
@@ -101,8 +112,7 @@ export function wrapSimplePeer(peer: SimplePeerLike, options: { ringChannel?: bo
         const l = listener as (m: Uint8Array) => void;
         dataListeners.push(l);
         for (const m of early.splice(0)) l(m);
-      }
-      else if (event === 'connect') connectListeners.push(listener as () => void);
+      } else if (event === 'connect') connectListeners.push(listener as () => void);
       else peer.on(event, listener);
     },
     get destroyed() {

@@ -173,8 +173,14 @@ export class WebRtcTransport implements Transport {
     if (!members.has(remote)) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.max(0, Math.min(MEMBER_WAIT_MS, deadline - performance.now())));
-        const off = this.opts.signaling.on('peer-joined', (m) => { if (m.peers.some((p) => p.peerId === remote)) done(); });
-        function done(): void { clearTimeout(timer); off(); resolve(); }
+        const off = this.opts.signaling.on('peer-joined', (m) => {
+          if (m.peers.some((p) => p.peerId === remote)) done();
+        });
+        function done(): void {
+          clearTimeout(timer);
+          off();
+          resolve();
+        }
       });
     }
     return members.get(remote);

@@ -10,7 +10,10 @@ export class ByteReader {
   private readonly view: DataView;
   private pos = 0;
 
-  constructor(private readonly bytes: Uint8Array, private readonly what: string) {
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly what: string,
+  ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 

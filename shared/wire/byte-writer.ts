@@ -8,7 +8,10 @@ export class ByteWriter {
   private view: DataView;
   private pos = 0;
 
-  constructor(private readonly what: string, initial = 64) {
+  constructor(
+    private readonly what: string,
+    initial = 64,
+  ) {
     this.buf = new Uint8Array(initial);
     this.view = new DataView(this.buf.buffer);
   }

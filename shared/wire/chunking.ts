@@ -93,7 +93,7 @@ export function* frameChunks(
     const more = at + step < payloadBytes ? FLAG_MORE : 0;
     const cont = at > 0 ? FLAG_CONT : 0;
     writeHeader(msg, { ...h, flags: laneFlag | more | cont });
-    for (let filled = 0; filled < n; ) {
+    for (let filled = 0; filled < n;) {
       const p = payload[part] as Uint8Array;
       const take = Math.min(n - filled, p.byteLength - inPart);
       msg.set(p.subarray(inPart, inPart + take), HEADER_BYTES + filled);
@@ -174,7 +174,10 @@ export class FrameAssembler {
     checkPayloadLength(h.type, h.payloadLength, this.maxFrameBytes);
     const open = this.partial[lane];
     if (!cont) {
-      if (open) throw new ChunkSequenceError(`${lane} lane: new ${h.type} started before ${open.header.type} finished (${open.received}/${open.header.payloadLength} bytes)`);
+      if (open)
+        throw new ChunkSequenceError(
+          `${lane} lane: new ${h.type} started before ${open.header.type} finished (${open.received}/${open.header.payloadLength} bytes)`,
+        );
       if (!more) {
         const frame = decodeFrame(message, this.maxFrameBytes);
         this.lastBytes = h.payloadLength;

@@ -5,14 +5,8 @@ import { FrameTooLargeError, FrameTruncatedError, InvalidFrameError } from './er
 import { maxPayloadBytes } from './frame-limits.ts';
 import type { Frame, FrameOf, FrameTypeName } from './frame-types.ts';
 import { FLAG_CONT, FLAG_MORE, HEADER_BYTES, readHeader, writeHeader } from './header.ts';
-import {
-  decodeBitfield, decodeHave, decodePiece, decodeRange, decodeReject,
-  encodeBitfield, encodeHave, encodePiece, encodeRange,
-} from './piece-payloads.ts';
-import {
-  decodeActivation, decodeError, decodeSessionEnd, decodeToken,
-  encodeActivation, encodeError, encodeSessionEnd, encodeToken,
-} from './ring-payloads.ts';
+import { decodeBitfield, decodeHave, decodePiece, decodeRange, decodeReject, encodeBitfield, encodeHave, encodePiece, encodeRange } from './piece-payloads.ts';
+import { decodeActivation, decodeError, decodeSessionEnd, decodeToken, encodeActivation, encodeError, encodeSessionEnd, encodeToken } from './ring-payloads.ts';
 import { decodeSessionInit, encodeSessionInit } from './session-init-payload.ts';
 
 /** Largest frame payload accepted by default (a 4 MiB piece or a long prefill activation fits easily). */

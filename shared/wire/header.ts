@@ -33,9 +33,7 @@ export interface FrameHeader {
   payloadLength: number;
 }
 
-const NAME_BY_CODE = new Map<number, FrameTypeName>(
-  (Object.entries(FRAME_TYPES) as [FrameTypeName, number][]).map(([name, code]) => [code, name]),
-);
+const NAME_BY_CODE = new Map<number, FrameTypeName>((Object.entries(FRAME_TYPES) as [FrameTypeName, number][]).map(([name, code]) => [code, name]));
 
 export function writeHeader(out: Uint8Array, h: FrameHeader): void {
   const v = new DataView(out.buffer, out.byteOffset, HEADER_BYTES);

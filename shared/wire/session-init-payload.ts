@@ -47,7 +47,17 @@ export function decodeSessionInit(r: ByteReader, requestId: number): FrameOf<'SE
   const flags = r.remaining > 0 ? r.u8('flags') : 0;
   if ((flags & ~FLAG_AUDIT) !== 0) throw new InvalidFrameError(`SESSION_INIT: unknown flags ${flags}`);
   const frame: FrameOf<'SESSION_INIT'> = {
-    type: 'SESSION_INIT', requestId, session, replyTo, maxTokens, stop, temperature, topP, topK, seed, ...((flags & FLAG_AUDIT) !== 0 ? { audit: true } : {}),
+    type: 'SESSION_INIT',
+    requestId,
+    session,
+    replyTo,
+    maxTokens,
+    stop,
+    temperature,
+    topP,
+    topK,
+    seed,
+    ...((flags & FLAG_AUDIT) !== 0 ? { audit: true } : {}),
   };
   check(frame);
   return frame;

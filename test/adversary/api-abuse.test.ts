@@ -35,7 +35,11 @@ function rss(pid: number): number {
 const json = { 'content-type': 'application/json' };
 
 async function honest(): Promise<void> {
-  const res = await fetch(`${api}/v1/chat/completions`, { method: 'POST', headers: json, body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'Hello' }], max_tokens: 8, temperature: 0 }) });
+  const res = await fetch(`${api}/v1/chat/completions`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'Hello' }], max_tokens: 8, temperature: 0 }),
+  });
   expect(res.status).toBe(200);
   const body = (await res.json()) as { usage: { completion_tokens: number }; choices: { finish_reason: string }[] };
   expect(body.usage.completion_tokens).toBeGreaterThan(0);
@@ -47,7 +51,20 @@ beforeAll(async () => {
   const model = tmp.path('demo');
   await writeDemoModel(model, { layers: 2, hidden: 64, heads: 4, vocab: 512, context: 2048, seed: 3 });
   signaling = await startSignalingProcess({ port: await freePort() });
-  peer = startPeerProcess('api-peer', ['--signal', signaling.url, '--model', model, '--memory', '64MiB', '--api-port', '0', '--cache-dir', tmp.path('cache'), '--threads', '1']);
+  peer = startPeerProcess('api-peer', [
+    '--signal',
+    signaling.url,
+    '--model',
+    model,
+    '--memory',
+    '64MiB',
+    '--api-port',
+    '0',
+    '--cache-dir',
+    tmp.path('cache'),
+    '--threads',
+    '1',
+  ]);
   api = String((await peer.waitFor((e) => e.event === 'api', 60_000))['url']);
   port = Number(new URL(api).port);
   await peer.waitFor((e) => e.event === 'ring-ready', 60_000);
@@ -107,7 +124,9 @@ describe('a hostile API client', () => {
     }
     expect(peer.child.exitCode).toBeNull();
     const growth = peak - baseline;
-    process.stdout.write(`api-abuse: RSS baseline ${(baseline / 2 ** 20).toFixed(0)} MiB, peak ${(peak / 2 ** 20).toFixed(0)} MiB, growth ${(growth / 2 ** 20).toFixed(0)} MiB (bound ${RSS_GROWTH_BOUND / 2 ** 20} MiB); active at the burst ${peakActive}\n`);
+    process.stdout.write(
+      `api-abuse: RSS baseline ${(baseline / 2 ** 20).toFixed(0)} MiB, peak ${(peak / 2 ** 20).toFixed(0)} MiB, growth ${(growth / 2 ** 20).toFixed(0)} MiB (bound ${RSS_GROWTH_BOUND / 2 ** 20} MiB); active at the burst ${peakActive}\n`,
+    );
     expect(growth).toBeLessThan(RSS_GROWTH_BOUND);
   });
 });

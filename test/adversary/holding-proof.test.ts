@@ -62,11 +62,16 @@ function rss(p: PeerProcess): number {
 }
 
 const readyRings = (p: PeerProcess): string[][] => p.events.filter((e) => e.event === 'ring-ready').map((e) => e['ring'] as string[]);
-const holding = (outcome: string, peer: string) => (e: PeerEvent): boolean => e.event === 'holding' && e['outcome'] === outcome && e['peer'] === peer;
+const holding =
+  (outcome: string, peer: string) =>
+  (e: PeerEvent): boolean =>
+    e.event === 'holding' && e['outcome'] === outcome && e['peer'] === peer;
 
 async function startLiar(name: string, mode: 'reject' | 'garbage'): Promise<{ liar: PeerProcess; peerId: string }> {
   const joinToken = token('contributor');
-  const liar = PeerProcess.start(name, LIAR, [JSON.stringify({ signalUrl: server.url, model: modelId, cacheDir: tmp.path(name), joinToken, memoryBytes: GiB, mode })]);
+  const liar = PeerProcess.start(name, LIAR, [
+    JSON.stringify({ signalUrl: server.url, model: modelId, cacheDir: tmp.path(name), joinToken, memoryBytes: GiB, mode }),
+  ]);
   liars.push(liar);
   const started = await liar.waitFor((e) => e.event === 'started', 60_000, 'started');
   return { liar, peerId: started['peerId'] as string };
@@ -84,7 +89,11 @@ async function expectRefused(name: string, mode: 'reject' | 'garbage', detail: R
   await liar.waitFor((e) => e.event === 'signaling-state' && e['state'] === 'closed', 30_000, 'eviction');
   // The honest ring is ready again without it, on every honest member, and generates.
   for (const [i, p] of everyone().entries()) await waitRingReady(p, ring(), 60_000, from[i]);
-  for (const p of everyone()) expect(readyRings(p).some((r) => r.includes(peerId)), `${p.name} counted ${name} ready`).toBe(false);
+  for (const p of everyone())
+    expect(
+      readyRings(p).some((r) => r.includes(peerId)),
+      `${p.name} counted ${name} ready`,
+    ).toBe(false);
   const g = await generateOn(honest, c.prompt_ids, maxTokens, [1]);
   expect(asGoldenIds(g)).toEqual(c.generated_ids);
 }

@@ -52,14 +52,27 @@ afterAll(async () => {
 });
 
 const peerProcess = (name: string, model: string): PeerProcess => {
-  const p = startPeerProcess(name, ['--signal', signaling.url, '--replica', 'full', '--layers', `0:${pkg.manifest.architecture.numLayers}`, '--cache-dir', join(dir, name), '--model', model]);
+  const p = startPeerProcess(name, [
+    '--signal',
+    signaling.url,
+    '--replica',
+    'full',
+    '--layers',
+    `0:${pkg.manifest.architecture.numLayers}`,
+    '--cache-dir',
+    join(dir, name),
+    '--model',
+    model,
+  ]);
   processes.push(p);
   return p;
 };
 
 function client(): SignalingClient {
   return createSignalingClient({
-    url: signaling.url, WebSocket: WebSocket as unknown as WebSocketConstructor, room: asRoomId(pkg.modelId),
+    url: signaling.url,
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    room: asRoomId(pkg.modelId),
     capabilities: { kind: 'node', engine: 'cpu', memoryBytes: 0, modelsHeld: [], modelsWanted: [pkg.modelId] },
   });
 }
@@ -76,7 +89,12 @@ async function joinMember(): Promise<Member> {
   const sig = client();
   const { transport, raw } = rawWebRtcTransport(sig);
   await sig.connect();
-  members.push({ close: async () => { await transport.close(); await sig.close(); } });
+  members.push({
+    close: async () => {
+      await transport.close();
+      await sig.close();
+    },
+  });
   return { id: sig.peerId as PeerId, transport, raw };
 }
 
@@ -170,7 +188,12 @@ describe('a hostile member floods a seeding node-peer process with piece frames'
     const prober = client();
     const probe = createNodeTransport({ signaling: prober, bindAddress: '127.0.0.1' });
     await prober.connect();
-    members.push({ close: async () => { await probe.close(); await prober.close(); } });
+    members.push({
+      close: async () => {
+        await probe.close();
+        await prober.close();
+      },
+    });
     const probeConn = await within(opened(probe), 20_000, 'the victim dialing the prober');
     const rtts: number[] = [];
     let probing = true;
@@ -207,7 +230,13 @@ describe('a hostile member floods a seeding node-peer process with piece frames'
     probing = false;
     await probeLoop;
     const rssAfter = rssBytes(victim.child.pid as number);
-    console.log(JSON.stringify({ outcomes, maxPingMs: Math.max(...rtts), pings: rtts.length, rssBeforeMiB: rssBefore / 2 ** 20, rssAfterMiB: rssAfter / 2 ** 20 }, null, 1));
+    console.log(
+      JSON.stringify(
+        { outcomes, maxPingMs: Math.max(...rtts), pings: rtts.length, rssBeforeMiB: rssBefore / 2 ** 20, rssAfterMiB: rssAfter / 2 ** 20 },
+        null,
+        1,
+      ),
+    );
 
     expect(victim.child.exitCode).toBeNull();
     expect(victim.child.signalCode).toBeNull();

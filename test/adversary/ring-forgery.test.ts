@@ -42,7 +42,12 @@ beforeAll(async () => {
   peers.push(await startRingPeer('seed', { ...opts, model: dir, cacheDir: tmp.path('a'), traceHops: true }));
   peers.push(await startRingPeer('b', { ...opts, model: modelId, cacheDir: tmp.path('b') }));
   peers.push(await startRingPeer('c', { ...opts, model: modelId, cacheDir: tmp.path('c') }));
-  for (const p of peers.slice(0, 2)) await waitRingReady(p, peers.map((q) => q.peerId), 120_000);
+  for (const p of peers.slice(0, 2))
+    await waitRingReady(
+      p,
+      peers.map((q) => q.peerId),
+      120_000,
+    );
 });
 
 afterAll(async () => {
@@ -64,7 +69,9 @@ function rss(p: RingPeerProcess): number {
 async function joinAttacker(): Promise<{ signaling: SignalingClient; transport: Transport; epoch: () => number }> {
   let epoch = 0;
   const signaling = createSignalingClient({
-    url: server.url, WebSocket: WebSocket as unknown as WebSocketConstructor, room: asRoomId(modelId),
+    url: server.url,
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    room: asRoomId(modelId),
     capabilities: { kind: 'node', engine: 'cpu', memoryBytes: 0, modelsHeld: [], modelsWanted: [] },
   });
   signaling.on('plan', (p) => (epoch = p.epoch));
@@ -149,7 +156,17 @@ describe('a ring of strangers', () => {
     expect(((await ringStatus(middle))['dropped'] as Record<string, number>)['wrong-sender']).toBeGreaterThanOrEqual(1);
     // node-datachannel sometimes reports the remote's close only once a send fails: a PING each poll makes it show.
     for (const cn of conns.values()) {
-      await expect.poll(async () => (cn.closed || (await cn.ping(500).then(() => false, () => cn.closed))), { timeout: 20_000 }).toBe(true);
+      await expect
+        .poll(
+          async () =>
+            cn.closed ||
+            (await cn.ping(500).then(
+              () => false,
+              () => cn.closed,
+            )),
+          { timeout: 20_000 },
+        )
+        .toBe(true);
     }
   });
 

@@ -60,7 +60,11 @@ async function hostileAnswerer(localAddress: string, host: string, port: number)
       const s = await c.next('signal');
       const env = s.data as { attempt?: string; link?: string };
       if (env.link !== 'tcp' || env.attempt === undefined) continue;
-      c.send({ type: 'signal', to: s.from, data: { rm: 1, attempt: env.attempt, signal: { type: 'answer', link: 'tcp', host, port, token: 'ab'.repeat(32) } } });
+      c.send({
+        type: 'signal',
+        to: s.from,
+        data: { rm: 1, attempt: env.attempt, signal: { type: 'answer', link: 'tcp', host, port, token: 'ab'.repeat(32) } },
+      });
     }
   })();
   return { peerId: w.peerId };

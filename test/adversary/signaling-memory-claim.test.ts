@@ -42,10 +42,12 @@ describe('a 2^50-byte memory claim', () => {
     const a = await join('127.0.0.2', mintJoinToken({ secret: SECRET, room, role: 'trusted' }), 4 * GiB);
     const b = await join('127.0.0.3', mintJoinToken({ secret: SECRET, room, role: 'trusted' }), 4 * GiB);
     a.c.send({ type: 'report', epoch: 1, kind: MODEL_REPORT, data: model });
-    const plan = (await b.c.next('plan', (p) => {
-      const r = p.plan as PlannedRing | undefined;
-      return r?.kind === 'planned' && r.ring.length === 3;
-    })).plan as PlannedRing;
+    const plan = (
+      await b.c.next('plan', (p) => {
+        const r = p.plan as PlannedRing | undefined;
+        return r?.kind === 'planned' && r.ring.length === 3;
+      })
+    ).plan as PlannedRing;
     // What every member (and the planner) sees of the claim.
     expect(a.welcome.members.find((p) => p.peerId === mallory.peerId)).toMatchObject({ role: 'contributor', capabilities: { memoryBytes: 4 * GiB } });
     const layersOf = (id: string): number => plan.ring.filter((s) => s.peerId === id).reduce((n, s) => n + s.end - s.start, 0);

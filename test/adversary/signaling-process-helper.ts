@@ -18,7 +18,9 @@ export interface ServerProcess {
 }
 
 export async function startServerProcess(args: readonly string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'ringmesh-signal.js'), '--port', '0', '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'ringmesh-signal.js'), '--port', '0', '--log-level', 'warn', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = once(child, 'exit');
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';

@@ -38,7 +38,9 @@ describe('a report flood', () => {
     const wa = await a.hello('flood-room');
     await b.hello('flood-room');
     let bigFramesAtB = 0;
-    b.ws.on('message', (d: Buffer) => { if (d.byteLength > 8 * 1024) bigFramesAtB++; });
+    b.ws.on('message', (d: Buffer) => {
+      if (d.byteLength > 8 * 1024) bigFramesAtB++;
+    });
     const rssBefore = server.rss();
     const attackers = await Promise.all(Array.from({ length: ATTACKERS }, () => connect()));
     await Promise.all(attackers.map((c) => c.hello('flood-room')));

@@ -53,14 +53,24 @@ describe('1 000 sockets from one address', () => {
 
     // The held sockets cannot take more than 8 rooms between them.
     const held = sockets.filter((s) => s.readyState === WebSocket.OPEN);
-    const joins = held.slice(0, 20).map((ws, i) => new Promise<string>((resolve) => {
-      ws.on('message', (d: Buffer) => {
-        const m = JSON.parse(String(d)) as { type: string; code?: string };
-        if (m.type === 'welcome') resolve('welcome');
-        if (m.type === 'error') resolve(m.code ?? 'error');
-      });
-      ws.send(JSON.stringify({ type: 'hello', v: 1, room: `squat-${i}`, capabilities: { kind: 'node', engine: 'cpu', memoryBytes: 1, modelsHeld: [], modelsWanted: [] } }));
-    }));
+    const joins = held.slice(0, 20).map(
+      (ws, i) =>
+        new Promise<string>((resolve) => {
+          ws.on('message', (d: Buffer) => {
+            const m = JSON.parse(String(d)) as { type: string; code?: string };
+            if (m.type === 'welcome') resolve('welcome');
+            if (m.type === 'error') resolve(m.code ?? 'error');
+          });
+          ws.send(
+            JSON.stringify({
+              type: 'hello',
+              v: 1,
+              room: `squat-${i}`,
+              capabilities: { kind: 'node', engine: 'cpu', memoryBytes: 1, modelsHeld: [], modelsWanted: [] },
+            }),
+          );
+        }),
+    );
     const outcomes = await Promise.all(joins);
     expect(outcomes.filter((o) => o === 'welcome')).toHaveLength(8);
     expect(outcomes.filter((o) => o === 'address-limit')).toHaveLength(12);

@@ -37,7 +37,10 @@ const evicted: string[] = [];
 
 function client(token: string): SignalingClient {
   const s = createSignalingClient({
-    url: server.url, WebSocket: WebSocket as unknown as WebSocketConstructor, room: asRoomId(room), token,
+    url: server.url,
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    room: asRoomId(room),
+    token,
     capabilities: { kind: 'node', engine: 'cpu', memoryBytes: 0, modelsHeld: [], modelsWanted: [] },
   });
   clients.push(s);
@@ -54,8 +57,13 @@ beforeAll(async () => {
   for (const name of ['seed', 'b', 'c', 'd']) tokens.set(name, mintJoinToken({ secret: SECRET, room, role: name === 'seed' ? 'trusted' : 'contributor' }));
   peers.set('seed', await startRingPeer('seed', { ...opts, model: dir, cacheDir: tmp.path('seed'), joinToken: tokens.get('seed')!, verify: { rate: 1 } }));
   peers.set('b', await startRingPeer('b', { ...opts, model: modelId, cacheDir: tmp.path('b'), joinToken: tokens.get('b')!, faults: true }));
-  for (const name of ['c', 'd']) peers.set(name, await startRingPeer(name, { ...opts, model: modelId, cacheDir: tmp.path(name), joinToken: tokens.get(name)!, faults: true }));
-  await waitRingReady(peers.get('seed')!, [...peers.values()].map((p) => p.peerId), 120_000);
+  for (const name of ['c', 'd'])
+    peers.set(name, await startRingPeer(name, { ...opts, model: modelId, cacheDir: tmp.path(name), joinToken: tokens.get(name)!, faults: true }));
+  await waitRingReady(
+    peers.get('seed')!,
+    [...peers.values()].map((p) => p.peerId),
+    120_000,
+  );
 });
 
 afterAll(async () => {

@@ -25,8 +25,7 @@ export function runEngineContract(name: string, create: () => Engine): void {
     let pkg: ModelPackage;
     let cleanup: () => void;
     let engine: Engine;
-    const load = async (range: LayerRange): Promise<Stage> =>
-      engine.loadStage({ manifest: pkg.manifest, range, units: await readRangeUnits(pkg, range) });
+    const load = async (range: LayerRange): Promise<Stage> => engine.loadStage({ manifest: pkg.manifest, range, units: await readRangeUnits(pkg, range) });
 
     beforeAll(async () => {
       ({ pkg, cleanup } = await writeRandomPackage(testArchitecture({ contextLength: 16 }), 'fp16', 11));

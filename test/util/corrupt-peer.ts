@@ -5,7 +5,15 @@ import { startPiecePeer } from '../../node-peer/peer/piece-peer.ts';
 import type { PeerConnection } from '../../shared/transport/transport.ts';
 
 const { values } = parseArgs({
-  options: { signal: { type: 'string' }, model: { type: 'string' }, 'cache-dir': { type: 'string' }, 'bind-address': { type: 'string' }, origin: { type: 'string' }, replica: { type: 'string' }, layers: { type: 'string' } },
+  options: {
+    signal: { type: 'string' },
+    model: { type: 'string' },
+    'cache-dir': { type: 'string' },
+    'bind-address': { type: 'string' },
+    origin: { type: 'string' },
+    replica: { type: 'string' },
+    layers: { type: 'string' },
+  },
 });
 const corrupt = (conn: PeerConnection): PeerConnection =>
   new Proxy(conn, {
@@ -25,8 +33,12 @@ const corrupt = (conn: PeerConnection): PeerConnection =>
     },
   });
 const peer = await startPiecePeer({
-  signalUrl: values.signal ?? '', model: values.model ?? '', cacheDir: values['cache-dir'] ?? '', replicaFull: true,
-  bindAddress: values['bind-address'] ?? '127.0.0.1', decorateConnection: corrupt,
+  signalUrl: values.signal ?? '',
+  model: values.model ?? '',
+  cacheDir: values['cache-dir'] ?? '',
+  replicaFull: true,
+  bindAddress: values['bind-address'] ?? '127.0.0.1',
+  decorateConnection: corrupt,
   ...(values.origin ? { origin: values.origin } : {}),
 });
 console.log(JSON.stringify({ event: 'joined', peerId: peer.signaling.peerId, modelId: peer.modelId }));

@@ -45,7 +45,15 @@ export async function writeRandomPackage(arch: LlamaArchitecture, dtype: WeightD
     architecture: arch,
     dtype,
     pieceSize: 4096,
-    tokenizer: { kind: 'llama2c', file: 'tokenizer.bin', data: serializeLlama2cVocab(vocab.pieces, vocab.scores), bos: 1, eos: [2], addBos: true, chatTemplate: null },
+    tokenizer: {
+      kind: 'llama2c',
+      file: 'tokenizer.bin',
+      data: serializeLlama2cVocab(vocab.pieces, vocab.scores),
+      bos: 1,
+      eos: [2],
+      addBos: true,
+      chatTemplate: null,
+    },
     units: llamaUnits(
       arch,
       {

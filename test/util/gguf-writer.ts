@@ -148,7 +148,15 @@ export async function writeLlamaGguf(
   };
   const { hiddenSize: h, headDim: hd, numHeads, numKvHeads } = arch;
   const tensors: GgufTensorIn[] = [{ name: 'token_embd.weight', type: types.embed ?? types.linear, shape: [arch.vocabSize, h], data: get('embed.weight') }];
-  const names: [string, string][] = [['q', 'attn_q'], ['k', 'attn_k'], ['v', 'attn_v'], ['o', 'attn_output'], ['gate', 'ffn_gate'], ['up', 'ffn_up'], ['down', 'ffn_down']];
+  const names: [string, string][] = [
+    ['q', 'attn_q'],
+    ['k', 'attn_k'],
+    ['v', 'attn_v'],
+    ['o', 'attn_output'],
+    ['gate', 'ffn_gate'],
+    ['up', 'ffn_up'],
+    ['down', 'ffn_down'],
+  ];
   for (let l = 0; l < arch.numLayers; l++) {
     tensors.push({ name: `blk.${l}.attn_norm.weight`, type: 'F32', shape: [h], data: get(`layers.${l}.attn_norm.weight`) });
     tensors.push({ name: `blk.${l}.ffn_norm.weight`, type: 'F32', shape: [h], data: get(`layers.${l}.ffn_norm.weight`) });
@@ -161,7 +169,8 @@ export async function writeLlamaGguf(
     }
   }
   tensors.push({ name: 'output_norm.weight', type: 'F32', shape: [h], data: get('final_norm.weight') });
-  if (!arch.tiedEmbeddings) tensors.push({ name: 'output.weight', type: types.output ?? types.linear, shape: [arch.vocabSize, h], data: get('lm_head.weight') });
+  if (!arch.tiedEmbeddings)
+    tensors.push({ name: 'output.weight', type: types.output ?? types.linear, shape: [arch.vocabSize, h], data: get('lm_head.weight') });
   const meta: [string, GgufMeta][] = [
     ['general.architecture', { t: 'str', v: 'llama' }],
     ['general.name', { t: 'str', v: 'gguf-test' }],

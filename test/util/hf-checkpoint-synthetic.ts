@@ -89,24 +89,27 @@ export async function writeSyntheticHfCheckpoint(dir: string, s: SyntheticShape)
     await fh.close();
   }
   const hd = s.hidden / s.heads;
-  await writeFile(join(dir, 'config.json'), JSON.stringify({
-    architectures: ['LlamaForCausalLM'],
-    model_type: 'llama',
-    hidden_size: s.hidden,
-    intermediate_size: s.intermediate,
-    num_hidden_layers: s.layers,
-    num_attention_heads: s.heads,
-    num_key_value_heads: s.kvHeads,
-    head_dim: hd,
-    vocab_size: s.vocab,
-    max_position_embeddings: 2048,
-    rope_theta: 500000,
-    rope_scaling: null,
-    rms_norm_eps: 1e-5,
-    tie_word_embeddings: s.untied === false,
-    hidden_act: 'silu',
-    torch_dtype: 'bfloat16',
-  }));
+  await writeFile(
+    join(dir, 'config.json'),
+    JSON.stringify({
+      architectures: ['LlamaForCausalLM'],
+      model_type: 'llama',
+      hidden_size: s.hidden,
+      intermediate_size: s.intermediate,
+      num_hidden_layers: s.layers,
+      num_attention_heads: s.heads,
+      num_key_value_heads: s.kvHeads,
+      head_dim: hd,
+      vocab_size: s.vocab,
+      max_position_embeddings: 2048,
+      rope_theta: 500000,
+      rope_scaling: null,
+      rms_norm_eps: 1e-5,
+      tie_word_embeddings: s.untied === false,
+      hidden_act: 'silu',
+      torch_dtype: 'bfloat16',
+    }),
+  );
   const v = byteLevelVocab(s.vocab);
   const vocab = parseLlama2cVocab(serializeLlama2cVocab(v.pieces, v.scores), 'byte-level', s.vocab);
   await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(llama2cVocabToHfJson(vocab)));

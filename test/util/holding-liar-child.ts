@@ -36,7 +36,12 @@ const garbage = (conn: PeerConnection): PeerConnection =>
         return target.on('frame', (f: Frame) => {
           if (f.type === 'REQUEST' && f.unit !== 'manifest') {
             out({ event: 'lied', unit: f.unit, piece: f.piece, offset: f.offset, length: f.length });
-            void target.send({ type: 'PIECE', requestId: f.requestId, unit: f.unit, piece: f.piece, offset: f.offset, data: new Uint8Array(randomBytes(f.length)) }, 'bulk').catch(() => undefined);
+            void target
+              .send(
+                { type: 'PIECE', requestId: f.requestId, unit: f.unit, piece: f.piece, offset: f.offset, data: new Uint8Array(randomBytes(f.length)) },
+                'bulk',
+              )
+              .catch(() => undefined);
             return;
           }
           (listener as (p: Frame) => void)(f);
@@ -46,8 +51,14 @@ const garbage = (conn: PeerConnection): PeerConnection =>
   });
 
 const peer = await startPiecePeer({
-  signalUrl: o.signalUrl, model: o.model, cacheDir: o.cacheDir, joinToken: o.joinToken, replicaFull: false, layers: 'none',
-  bindAddress: '127.0.0.1', capabilities: { memoryBytes: o.memoryBytes },
+  signalUrl: o.signalUrl,
+  model: o.model,
+  cacheDir: o.cacheDir,
+  joinToken: o.joinToken,
+  replicaFull: false,
+  layers: 'none',
+  bindAddress: '127.0.0.1',
+  capabilities: { memoryBytes: o.memoryBytes },
   ...(o.mode === 'garbage' ? { decorateConnection: garbage } : {}),
 });
 const self = peer.signaling.peerId;

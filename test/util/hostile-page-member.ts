@@ -29,7 +29,9 @@ export interface HostileMember {
 export async function joinHostileMember(url: string, room: string): Promise<HostileMember> {
   let epoch = 0;
   const signaling = createSignalingClient({
-    url, WebSocket: WebSocket as unknown as WebSocketConstructor, room: asRoomId(room),
+    url,
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    room: asRoomId(room),
     capabilities: { kind: 'node', engine: 'cpu', memoryBytes: 0, modelsHeld: [], modelsWanted: [] },
   });
   signaling.on('plan', (p) => (epoch = p.epoch));
@@ -37,7 +39,9 @@ export async function joinHostileMember(url: string, room: string): Promise<Host
   const { transport, raw } = rawWebRtcTransport(signaling);
   await signaling.connect();
   return {
-    id: signaling.peerId as PeerId, signaling, transport,
+    id: signaling.peerId as PeerId,
+    signaling,
+    transport,
     epoch: () => epoch,
     opened: (remote, timeoutMs) => {
       const now = transport.connection(remote);

@@ -62,14 +62,23 @@ async function side(net: string, hostIf: string, peerIf: string): Promise<Side> 
 
 export async function buildNatTopology(): Promise<NatTopology> {
   // Routes, forwarding and firewall rules change this namespace: never a host's real one.
-  if (!loopbackOnly()) throw new TopologyRefusedError('this namespace has interfaces besides lo: run the test inside a loopback-only namespace (scripts/test.sh does), it changes routes and firewall rules');
+  if (!loopbackOnly())
+    throw new TopologyRefusedError(
+      'this namespace has interfaces besides lo: run the test inside a loopback-only namespace (scripts/test.sh does), it changes routes and firewall rules',
+    );
   const sides: Side[] = [];
   const forwardBefore = readFileSync(FORWARD, 'utf8').trim();
   let closed = false;
   const close = (): void => {
     if (closed) return;
     closed = true;
-    const quiet = (f: () => unknown): void => { try { f(); } catch { /* already gone */ } };
+    const quiet = (f: () => unknown): void => {
+      try {
+        f();
+      } catch {
+        /* already gone */
+      }
+    };
     quiet(() => sh('nft', ['delete', 'table', 'inet', TABLE]));
     for (const s of sides) {
       quiet(() => sh('ip', ['link', 'del', s.hostIf]));

@@ -25,8 +25,14 @@ export class NetNamespace {
     const holder = spawn('unshare', ['-n', 'sh', '-c', 'ip link set lo up && echo ready && exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
     const ready = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), 10_000);
-      createInterface({ input: holder.stdout! }).once('line', (line) => { clearTimeout(timer); resolve(line === 'ready'); });
-      holder.once('exit', () => { clearTimeout(timer); resolve(false); });
+      createInterface({ input: holder.stdout! }).once('line', (line) => {
+        clearTimeout(timer);
+        resolve(line === 'ready');
+      });
+      holder.once('exit', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
     });
     const ns = new NetNamespace(holder);
     if (!ready) {

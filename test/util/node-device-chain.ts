@@ -13,7 +13,10 @@ export const CHAIN_STEPS: readonly (readonly number[])[] = [[1, 72, 101, 108, 10
 export async function runDeviceChain(engine: Engine, modelDir: string): Promise<number[][]> {
   const pkg = await openModelPackage(modelDir);
   const n = pkg.manifest.architecture.numLayers;
-  const ranges: LayerRange[] = [{ start: 0, end: Math.floor(n / 2) }, { start: Math.floor(n / 2), end: n }];
+  const ranges: LayerRange[] = [
+    { start: 0, end: Math.floor(n / 2) },
+    { start: Math.floor(n / 2), end: n },
+  ];
   const stages = [];
   for (const range of ranges) stages.push(await engine.loadStage({ manifest: pkg.manifest, range, units: await readRangeUnits(pkg, range), threads: 1 }));
   const session = asSessionId('device-chain');

@@ -45,7 +45,9 @@ signaling.on('state', (s) => emit({ event: 'state', state: s.state }));
 const tuning = {
   ...(process.env['RINGMESH_SCTP_SNDBUF'] ? { sctpSendBufferBytes: Number(process.env['RINGMESH_SCTP_SNDBUF']) } : {}),
   sendQueue: {
-    ...(process.env['RINGMESH_HIGH_WATER'] ? { highWaterMark: Number(process.env['RINGMESH_HIGH_WATER']), lowWaterMark: Number(process.env['RINGMESH_HIGH_WATER']) / 4 } : {}),
+    ...(process.env['RINGMESH_HIGH_WATER']
+      ? { highWaterMark: Number(process.env['RINGMESH_HIGH_WATER']), lowWaterMark: Number(process.env['RINGMESH_HIGH_WATER']) / 4 }
+      : {}),
     ...(process.env['RINGMESH_WINDOW'] ? { windowBytes: Number(process.env['RINGMESH_WINDOW']) } : {}),
     ...(process.env['RINGMESH_ACTIVE_WINDOW'] ? { ringActiveWindowBytes: Number(process.env['RINGMESH_ACTIVE_WINDOW']) } : {}),
     ...(process.env['RINGMESH_ACTIVE_MSG'] ? { ringActiveMessageBytes: Number(process.env['RINGMESH_ACTIVE_MSG']) } : {}),
@@ -112,12 +114,19 @@ async function run(c: PeerCommand): Promise<void> {
   switch (c.cmd) {
     case 'connect': {
       const conn = await transport.connect(asPeerId(c.to));
-      if (!watched.has(conn.remotePeerId)) { watched.add(conn.remotePeerId); watch(conn, 'out'); }
+      if (!watched.has(conn.remotePeerId)) {
+        watched.add(conn.remotePeerId);
+        watch(conn, 'out');
+      }
       return;
     }
-    case 'send': return send(c);
-    case 'resume': resumers.get(c.tag)?.(); return;
-    case 'ping': return ping(c.to, c.count);
+    case 'send':
+      return send(c);
+    case 'resume':
+      resumers.get(c.tag)?.();
+      return;
+    case 'ping':
+      return ping(c.to, c.count);
     case 'close':
       closing ??= (async () => {
         lines.close();

@@ -31,7 +31,10 @@ export interface NpmStackOptions {
 export async function startNpmStack(stateDir: string, opts: NpmStackOptions = {}): Promise<NpmStartStack> {
   const [port, apiPort] = await Promise.all([freePort(), freePort()]);
   const args = opts.args ?? ['--model', 'random'];
-  const [cmd, argv] = opts.viaNpm === true ? ['npm', ['start', ...(args.length > 0 ? ['--', ...args] : [])]] : [process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...args]];
+  const [cmd, argv] =
+    opts.viaNpm === true
+      ? ['npm', ['start', ...(args.length > 0 ? ['--', ...args] : [])]]
+      : [process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...args]];
   const child: ChildProcess = spawn(cmd, argv, {
     cwd: ROOT,
     env: { ...process.env, RINGMESH_PORT: String(port), RINGMESH_API_PORT: String(apiPort), RINGMESH_STATE_DIR: stateDir },

@@ -43,7 +43,7 @@ export async function startOriginServer(opts: OriginServerOptions): Promise<Orig
   let nextSendAt = 0; // shared token bucket: all responses together get `rate`
 
   const count = (file: string, from: number, n: number): void => {
-    for (let at = from; at < from + n; ) {
+    for (let at = from; at < from + n;) {
       const piece = Math.floor(at / opts.pieceSize);
       const end = Math.min(from + n, (piece + 1) * opts.pieceSize);
       const key = `${file}#${piece}`;
@@ -88,7 +88,10 @@ export async function startOriginServer(opts: OriginServerOptions): Promise<Orig
       return;
     }
     const full = join(opts.dir, file);
-    const size = await stat(full).then((s) => (s.isFile() ? s.size : -1), () => -1);
+    const size = await stat(full).then(
+      (s) => (s.isFile() ? s.size : -1),
+      () => -1,
+    );
     if (size < 0) {
       res.writeHead(404).end();
       return;
@@ -119,7 +122,7 @@ export async function startOriginServer(opts: OriginServerOptions): Promise<Orig
     const fh = await open(full, 'r');
     try {
       let sent = 0;
-      for (let at = start; at <= end && !res.destroyed; ) {
+      for (let at = start; at <= end && !res.destroyed;) {
         const n = Math.min(CHUNK, end + 1 - at, cutAt - sent);
         if (n <= 0) {
           res.destroy(); // a broken connection mid-body

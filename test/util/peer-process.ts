@@ -10,7 +10,10 @@ export class PeerProcess {
   private readonly listeners = new Set<() => void>();
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  private constructor(readonly name: string, readonly child: ChildProcess) {
+  private constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       let ev: PeerEvent;
       try {
@@ -50,17 +53,36 @@ export class PeerProcess {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
         const hit = this.events.slice(from).find(match);
-        if (hit) { done(); resolve(hit); return true; }
+        if (hit) {
+          done();
+          resolve(hit);
+          return true;
+        }
         const err = this.events.find((e) => e.event === 'error');
-        if (err) { done(); reject(new Error(`${this.name}: ${JSON.stringify(err)} while waiting for ${what}`)); return true; }
+        if (err) {
+          done();
+          reject(new Error(`${this.name}: ${JSON.stringify(err)} while waiting for ${what}`));
+          return true;
+        }
         return false;
       };
-      const timer = setTimeout(() => { done(); reject(new Error(`${this.name}: no ${what} within ${timeoutMs} ms; saw ${JSON.stringify(this.events.slice(-8))}`)); }, timeoutMs);
-      const done = (): void => { clearTimeout(timer); this.listeners.delete(listener); };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`${this.name}: no ${what} within ${timeoutMs} ms; saw ${JSON.stringify(this.events.slice(-8))}`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.listeners.delete(listener);
+      };
       const listener = (): void => void check();
       if (check()) return;
       this.listeners.add(listener);
-      void this.exited.then(() => { if (this.listeners.has(listener)) { done(); reject(new Error(`${this.name} exited while waiting for ${what}`)); } });
+      void this.exited.then(() => {
+        if (this.listeners.has(listener)) {
+          done();
+          reject(new Error(`${this.name} exited while waiting for ${what}`));
+        }
+      });
     });
   }
 

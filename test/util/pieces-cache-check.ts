@@ -23,11 +23,19 @@ export async function checkCacheDir(dir: string, manifest: ModelManifest): Promi
   const present = new Set<string>();
   for (const fan of await readdir(root)) {
     for (const name of await readdir(join(root, fan))) {
-      const hash = createHash('sha256').update(await readFile(join(root, fan, name))).digest('hex');
+      const hash = createHash('sha256')
+        .update(await readFile(join(root, fan, name)))
+        .digest('hex');
       if (hash !== name) corrupt.push(name);
       present.add(name);
     }
   }
   const all = manifest.units.flatMap((u) => u.pieces);
-  return { pieces: present.size, corrupt, missing: all.filter((h) => !present.has(h)).length, tmpFiles: (await readdir(join(dir, 'tmp'))).length, present: [...present] };
+  return {
+    pieces: present.size,
+    corrupt,
+    missing: all.filter((h) => !present.has(h)).length,
+    tmpFiles: (await readdir(join(dir, 'tmp'))).length,
+    present: [...present],
+  };
 }

@@ -10,7 +10,10 @@ import { TypedEmitter } from '../../shared/util/typed-emitter.ts';
 export class MemoryOrigin implements Origin {
   readonly label = 'memory';
   readonly bytesByPiece = new Map<string, number>();
-  constructor(private readonly files: ReadonlyMap<string, Uint8Array>, private readonly pieceSize: number) {}
+  constructor(
+    private readonly files: ReadonlyMap<string, Uint8Array>,
+    private readonly pieceSize: number,
+  ) {}
   async read(file: string, range?: ByteRange): Promise<Uint8Array> {
     const data = this.files.get(file);
     if (!data) throw new Error(`no ${file}`);

@@ -27,7 +27,11 @@ const BIN = join(import.meta.dirname, '../../bin/node-peer.js');
  * `asReadme`: no --bind-address, exactly the flags given (the README's commands); `wrap`: a command
  * that runs it (e.g. `nsenter --net=…`, into another network namespace), which must exec it.
  */
-export function startPeerProcess(name: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; script?: string; asReadme?: boolean; wrap?: readonly string[] } = {}): PeerProcess {
+export function startPeerProcess(
+  name: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; script?: string; asReadme?: boolean; wrap?: readonly string[] } = {},
+): PeerProcess {
   const cmd = opts.script ? ['--import', 'tsx', opts.script] : [BIN, 'start'];
   const [exe, ...argv] = [...(opts.wrap ?? []), process.execPath, ...cmd, ...(opts.asReadme === true ? [] : ['--bind-address', '127.0.0.1']), ...args];
   const child = spawn(exe!, argv, {
@@ -48,14 +52,18 @@ export function startPeerProcess(name: string, args: readonly string[], opts: { 
       return; // not a JSON event line (a warning from a dependency)
     }
     events.push(e);
-    for (const w of [...waiters]) if (w.pred(e)) {
-      waiters.delete(w);
-      w.resolve(e);
-    }
+    for (const w of [...waiters])
+      if (w.pred(e)) {
+        waiters.delete(w);
+        w.resolve(e);
+      }
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return {
-    name, child, events, exited,
+    name,
+    child,
+    events,
+    exited,
     stderr: () => err,
     kill: (signal = 'SIGTERM') => void (child.exitCode === null && child.signalCode === null && child.kill(signal)),
     waitFor(pred, timeoutMs = 120_000) {

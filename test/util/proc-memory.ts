@@ -42,7 +42,11 @@ export function descendants(pid: number): number[] {
   const frontier = [pid];
   while (frontier.length > 0 && out.length < parent.size) {
     const p = frontier.pop() as number;
-    for (const [child, pp] of parent) if (pp === p) { out.push(child); frontier.push(child); }
+    for (const [child, pp] of parent)
+      if (pp === p) {
+        out.push(child);
+        frontier.push(child);
+      }
   }
   return out;
 }
@@ -50,7 +54,9 @@ export function descendants(pid: number): number[] {
 /** The command line of `pid` as its arguments ('' once it exited). */
 export function commandLine(pid: number): string[] {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((s) => s.length > 0);
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((s) => s.length > 0);
   } catch {
     return [];
   }

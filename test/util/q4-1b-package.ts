@@ -11,7 +11,13 @@ import type { ModelManifest } from '../../shared/model/manifest.ts';
 
 /** Llama-3.2-1B: hidden 2048, FFN 8192, 16 layers, 32 query / 8 KV heads, vocab 128256, tied, llama3 RoPE. */
 export const LLAMA_32_1B_SHAPE: DemoModelShape = {
-  layers: 16, hidden: 2048, intermediate: 8192, heads: 32, kvHeads: 8, vocab: 128256, tied: true,
+  layers: 16,
+  hidden: 2048,
+  intermediate: 8192,
+  heads: 32,
+  kvHeads: 8,
+  vocab: 128256,
+  tied: true,
   // The served context, not the model's 131072: the tests reserve one context of KV per stage.
   context: 2048,
   ropeTheta: 500_000,
@@ -30,7 +36,10 @@ const DONE = '.complete';
 
 /** The package of `shape` at q4, from the cache or written now (the cache survives the test run). */
 export async function cachedQ4Package(shape: DemoModelShape = LLAMA_32_1B_SHAPE): Promise<CachedPackage> {
-  const key = createHash('sha256').update(JSON.stringify({ shape, dtype: 'q4', v: 1 })).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(JSON.stringify({ shape, dtype: 'q4', v: 1 }))
+    .digest('hex')
+    .slice(0, 16);
   const dir = join(tmpdir(), `ringmesh-q4-package-${key}`);
   let generatedSeconds = 0;
   if (!existsSync(join(dir, DONE))) {

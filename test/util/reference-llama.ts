@@ -12,7 +12,10 @@ export class ReferenceLlama {
   private readonly kCache: Float32Array[][] = [];
   private readonly vCache: Float32Array[][] = [];
 
-  constructor(private readonly manifest: ModelManifest, units: ReadonlyMap<string, Uint8Array>) {
+  constructor(
+    private readonly manifest: ModelManifest,
+    units: ReadonlyMap<string, Uint8Array>,
+  ) {
     for (const t of manifest.tensors) {
       const arr = tensorArray(manifest, t.name, units.get(t.unit) as Uint8Array);
       this.w.set(t.name, arr instanceof Float32Array ? arr : halfToFloat32(arr));

@@ -22,7 +22,12 @@ export interface RecordedPlan {
  * ring). `openRole`: every member's role on a server without a token secret.
  */
 export async function startRingSignaling(
-  opts: { readonly tokenSecret?: string; readonly host?: string; readonly placement?: 'latency' | 'memory'; readonly openRole?: 'trusted' | 'contributor' } = {},
+  opts: {
+    readonly tokenSecret?: string;
+    readonly host?: string;
+    readonly placement?: 'latency' | 'memory';
+    readonly openRole?: 'trusted' | 'contributor';
+  } = {},
 ): Promise<{ server: SignalingServer; plans: RecordedPlan[] }> {
   const plans: RecordedPlan[] = [];
   const hook = createRingPlanHook({ placement: opts.placement ?? 'memory' });
@@ -78,7 +83,13 @@ export interface GenerateFailure {
 }
 
 /** Runs one generation on `p` (its requester) and resolves with its end event or its failure. */
-export async function tryGenerateOn(p: PeerProcess, prompt: readonly number[], maxTokens: number, stop: readonly number[] = [], timeoutMs = 120_000): Promise<Generated | GenerateFailure> {
+export async function tryGenerateOn(
+  p: PeerProcess,
+  prompt: readonly number[],
+  maxTokens: number,
+  stop: readonly number[] = [],
+  timeoutMs = 120_000,
+): Promise<Generated | GenerateFailure> {
   const id = `g${++nextId}`;
   const from = p.mark();
   p.command({ cmd: 'generate', id, prompt, maxTokens, stop });
@@ -88,7 +99,13 @@ export async function tryGenerateOn(p: PeerProcess, prompt: readonly number[], m
 }
 
 /** Runs one generation on `p` (its requester) and resolves with its end event; throws if it failed. */
-export async function generateOn(p: PeerProcess, prompt: readonly number[], maxTokens: number, stop: readonly number[] = [], timeoutMs = 120_000): Promise<Generated> {
+export async function generateOn(
+  p: PeerProcess,
+  prompt: readonly number[],
+  maxTokens: number,
+  stop: readonly number[] = [],
+  timeoutMs = 120_000,
+): Promise<Generated> {
   const g = await tryGenerateOn(p, prompt, maxTokens, stop, timeoutMs);
   if ('failed' in g) throw new Error(`${p.name}: generation failed: ${g.failed.name}: ${g.failed.message}`);
   return g;

@@ -10,7 +10,9 @@ export interface RingPageServer {
 /** `host`: the address it listens on and the page URL names (default 127.0.0.1). */
 export async function startRingPageServer(host = '127.0.0.1'): Promise<RingPageServer> {
   const vite = await createServer({
-    root: process.cwd(), configFile: false, logLevel: 'error',
+    root: process.cwd(),
+    configFile: false,
+    logLevel: 'error',
     server: { host, port: 0, strictPort: false, hmr: false, watch: null },
     define: { global: 'globalThis' },
     // The page's engine Worker is not crawled from the HTML: name it, so its imports (onnxruntime-web)

@@ -13,12 +13,22 @@ const { faults, ...options } = JSON.parse(process.argv[2] ?? '{}') as Omit<NodeP
 const hops: HopTrace[] = [];
 let fault: StageFault | undefined;
 const peer = await startNodePeer({
-  ...options, onEvent: (e) => out({ ...e }), traceHops: options.traceHops ? (h) => void hops.push(h) : undefined,
+  ...options,
+  onEvent: (e) => out({ ...e }),
+  traceHops: options.traceHops ? (h) => void hops.push(h) : undefined,
   ...(faults === true ? { faultInjection: () => fault } : {}),
 });
 out({ event: 'started', peerId: peer.peerId, modelId: peer.modelId, layers: peer.manifest.architecture.numLayers });
 
-interface GenerateCommand { cmd: 'generate'; id: string; prompt: number[]; maxTokens: number; stop?: number[]; temperature?: number; seed?: number }
+interface GenerateCommand {
+  cmd: 'generate';
+  id: string;
+  prompt: number[];
+  maxTokens: number;
+  stop?: number[];
+  temperature?: number;
+  seed?: number;
+}
 type Command = GenerateCommand | { cmd: 'status' } | { cmd: 'hops' } | { cmd: 'close' } | { cmd: 'fault'; fault: StageFault | null };
 
 async function generate(c: GenerateCommand): Promise<void> {
@@ -26,8 +36,10 @@ async function generate(c: GenerateCommand): Promise<void> {
   const times: number[] = [];
   try {
     for await (const e of peer.requester.generate(c.prompt, {
-      maxTokens: c.maxTokens, stop: c.stop ?? [],
-      ...(c.temperature === undefined ? {} : { temperature: c.temperature }), ...(c.seed === undefined ? {} : { seed: c.seed }),
+      maxTokens: c.maxTokens,
+      stop: c.stop ?? [],
+      ...(c.temperature === undefined ? {} : { temperature: c.temperature }),
+      ...(c.seed === undefined ? {} : { seed: c.seed }),
     })) {
       if (e.kind === 'token') {
         times.push(performance.now() - startedAt);
@@ -50,6 +62,5 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   else if (c.cmd === 'fault') {
     fault = c.fault ?? undefined;
     out({ event: 'fault', fault: c.fault });
-  }
-  else if (c.cmd === 'close') void peer.close().then(() => process.exit(0));
+  } else if (c.cmd === 'close') void peer.close().then(() => process.exit(0));
 });

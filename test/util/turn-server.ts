@@ -30,16 +30,39 @@ export interface TurnServer {
 
 export async function startTurnServer(o: TurnServerOptions): Promise<TurnServer> {
   const args = [
-    '-n', '--listening-ip', o.ip, '--relay-ip', o.ip, '--listening-port', String(o.port),
-    '--min-port', String(o.minPort ?? 49_160), '--max-port', String(o.maxPort ?? 49_260),
-    '--lt-cred-mech', '--user', `${o.user}:${o.password}`, '--realm', o.realm,
-    '--no-tls', '--no-dtls', '--no-cli', '--no-tcp-relay',
-    '--userdb', join(o.dir, 'turndb'), '--pidfile', join(o.dir, 'turnserver.pid'),
-    '--log-file', 'stdout', '--simple-log',
+    '-n',
+    '--listening-ip',
+    o.ip,
+    '--relay-ip',
+    o.ip,
+    '--listening-port',
+    String(o.port),
+    '--min-port',
+    String(o.minPort ?? 49_160),
+    '--max-port',
+    String(o.maxPort ?? 49_260),
+    '--lt-cred-mech',
+    '--user',
+    `${o.user}:${o.password}`,
+    '--realm',
+    o.realm,
+    '--no-tls',
+    '--no-dtls',
+    '--no-cli',
+    '--no-tcp-relay',
+    '--userdb',
+    join(o.dir, 'turndb'),
+    '--pidfile',
+    join(o.dir, 'turnserver.pid'),
+    '--log-file',
+    'stdout',
+    '--simple-log',
   ];
   const child = spawn('turnserver', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
-  const keep = (d: Buffer): void => { log = (log + d.toString()).slice(-8_000); };
+  const keep = (d: Buffer): void => {
+    log = (log + d.toString()).slice(-8_000);
+  };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -74,7 +97,9 @@ function answersStun(ip: string, port: number): Promise<boolean> {
       resolve(ok);
     };
     const timer = setTimeout(() => done(false), 500);
-    socket.on('message', (msg) => { if (msg.length >= 20 && msg.subarray(8, 20).equals(req.subarray(8, 20))) done(true); });
+    socket.on('message', (msg) => {
+      if (msg.length >= 20 && msg.subarray(8, 20).equals(req.subarray(8, 20))) done(true);
+    });
     socket.on('error', () => done(false));
     socket.send(req, port, ip);
   });

@@ -49,7 +49,8 @@ export class ChatController {
     const prompt = tokenizer.encode(rendered.text, rendered.hasBos ? { bos: false } : {});
     const room = manifest.architecture.contextLength - prompt.length;
     this.setTurns([...this.app.get().chat, { role: 'user', text }, { role: 'assistant', text: '', streaming: true, tokens: 0 }]);
-    if (room < 1) return this.finishLast({ error: `the conversation is longer than the model's context (${manifest.architecture.contextLength} tokens): clear it` });
+    if (room < 1)
+      return this.finishLast({ error: `the conversation is longer than the model's context (${manifest.architecture.contextLength} tokens): clear it` });
     const abort = new AbortController();
     this.abort = abort;
     const decoder = tokenizer.createDecoder(prompt);
@@ -57,7 +58,12 @@ export class ChatController {
     let reply = '';
     let tokens = 0;
     try {
-      for await (const ev of requester.generate(prompt, { maxTokens: Math.min(this.options.maxTokens, room), temperature: this.options.temperature, stop: tokenizer.eos, signal: abort.signal })) {
+      for await (const ev of requester.generate(prompt, {
+        maxTokens: Math.min(this.options.maxTokens, room),
+        temperature: this.options.temperature,
+        stop: tokenizer.eos,
+        signal: abort.signal,
+      })) {
         if (ev.kind !== 'token') break;
         tokens++;
         reply += decoder.push(ev.id);

@@ -7,7 +7,11 @@ interface GpuAdapterInfo {
   readonly device?: string;
 }
 interface GpuLike {
-  requestAdapter(): Promise<{ info?: GpuAdapterInfo; isFallbackAdapter?: boolean; limits?: { maxBufferSize?: number; maxStorageBufferBindingSize?: number } } | null>;
+  requestAdapter(): Promise<{
+    info?: GpuAdapterInfo;
+    isFallbackAdapter?: boolean;
+    limits?: { maxBufferSize?: number; maxStorageBufferBindingSize?: number };
+  } | null>;
 }
 
 /** WebGPU when the browser gives an adapter (its name and buffer limits), else WASM with the reason. */
@@ -20,7 +24,10 @@ export async function detectGpu(nav: object = navigator): Promise<Detection> {
     const i = adapter.info ?? {};
     const name = [i.vendor, i.architecture, i.description || i.device].filter((s) => s !== undefined && s !== '').join(' ') || 'WebGPU adapter';
     const l = adapter.limits;
-    const limits = l?.maxBufferSize !== undefined && l.maxStorageBufferBindingSize !== undefined ? { maxBufferSize: l.maxBufferSize, maxStorageBufferBindingSize: l.maxStorageBufferBindingSize } : undefined;
+    const limits =
+      l?.maxBufferSize !== undefined && l.maxStorageBufferBindingSize !== undefined
+        ? { maxBufferSize: l.maxBufferSize, maxStorageBufferBindingSize: l.maxStorageBufferBindingSize }
+        : undefined;
     return { state: 'webgpu', adapter: adapter.isFallbackAdapter === true ? `${name} (software fallback)` : name, ...(limits === undefined ? {} : { limits }) };
   } catch (err) {
     // No adapter is an ordinary outcome: the page runs the model on WASM instead.

@@ -32,7 +32,8 @@ const positive = (n: number | undefined): n is number => n !== undefined && Numb
  */
 export function defaultMemoryBudget(inputs: BudgetInputs): DefaultBudget {
   const g = inputs.gpu;
-  const gpuBytes = g && positive(g.maxBufferSize) && positive(g.maxStorageBufferBindingSize) ? Math.min(g.maxBufferSize, g.maxStorageBufferBindingSize) : undefined;
+  const gpuBytes =
+    g && positive(g.maxBufferSize) && positive(g.maxStorageBufferBindingSize) ? Math.min(g.maxBufferSize, g.maxStorageBufferBindingSize) : undefined;
   let bytes = gpuBytes ?? (WASM_HEAP_LIMIT * 3) / 4;
   let source: DefaultBudget['source'] = gpuBytes === undefined ? 'wasm' : 'webgpu';
   if (positive(inputs.deviceMemoryGiB) && (inputs.deviceMemoryGiB * GiB) / 2 < bytes) {

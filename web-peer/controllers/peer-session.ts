@@ -26,7 +26,10 @@ import { ERROR_CODES } from '../../shared/signaling/protocol.ts';
 
 /** The manifest did not arrive from peers or the origin in time. */
 export class ManifestUnavailableError extends RingmeshError {
-  constructor(readonly modelId: string, waitedMs: number) {
+  constructor(
+    readonly modelId: string,
+    waitedMs: number,
+  ) {
     super(`model ${modelId}: no manifest from peers or the origin after ${waitedMs} ms, expected a peer seeding it`);
   }
 }
@@ -85,7 +88,8 @@ export class PeerSession {
     // A refusal from the server (a report over its caps, an eviction) is shown, not swallowed;
     // routine answers (a signal to a member that just left) are not.
     signaling.on('error', (err) => {
-      if (err instanceof SignalingServerError && err.code !== ERROR_CODES.unknownPeer && err.code !== ERROR_CODES.rateLimited) app.update({ error: `signaling: ${err.message}` });
+      if (err instanceof SignalingServerError && err.code !== ERROR_CODES.unknownPeer && err.code !== ERROR_CODES.rateLimited)
+        app.update({ error: `signaling: ${err.message}` });
     });
     signaling.on('peer-joined', () => this.refresh());
     signaling.on('peer-left', () => this.refresh());

@@ -5,7 +5,11 @@ import type { SignalingClient } from '../../shared/signaling/signaling-client.ts
 import type { PeerConnection, Priority, Transport } from '../../shared/transport/transport.ts';
 import { patternBytes } from './pattern-bytes.ts';
 
-export interface ReceivedTransfer { from: PeerId; bytes: number; sha256: string }
+export interface ReceivedTransfer {
+  from: PeerId;
+  bytes: number;
+  sha256: string;
+}
 
 export interface RingmeshDebugHook {
   peerId(): PeerId | undefined;
@@ -31,7 +35,8 @@ export function installDebugHook(target: { ringmesh?: RingmeshDebugHook }, signa
     conn.on('frame', (f) => {
       if (f.type === 'PIECE' && f.unit.startsWith('x:')) {
         const tag = f.unit.slice(2);
-        if (tag.startsWith('~')) { // bench traffic: counted, not kept or hashed
+        if (tag.startsWith('~')) {
+          // bench traffic: counted, not kept or hashed
           counted.set(tag, (counted.get(tag) ?? 0) + f.data.byteLength);
           return;
         }
@@ -49,7 +54,10 @@ export function installDebugHook(target: { ringmesh?: RingmeshDebugHook }, signa
         parts.delete(tag);
         const all = new Uint8Array(list.reduce((n, p) => n + p.byteLength, 0));
         let at = 0;
-        for (const p of list) { all.set(p, at); at += p.byteLength; }
+        for (const p of list) {
+          all.set(p, at);
+          at += p.byteLength;
+        }
         void crypto.subtle.digest('SHA-256', all).then((d) => {
           received[tag] = { from: conn.remotePeerId, bytes: all.byteLength, sha256: hex(d) };
         });

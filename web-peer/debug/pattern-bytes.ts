@@ -5,9 +5,11 @@
 export function patternBytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n);
   const words = new Uint32Array(out.buffer, 0, n >>> 2);
-  let x = (seed >>> 0) || 1;
+  let x = seed >>> 0 || 1;
   for (let i = 0; i < words.length; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     words[i] = x >>> 0;
   }
   for (let i = words.length * 4; i < n; i++) out[i] = i & 0xff;

@@ -43,7 +43,13 @@ export async function startBrowserRingPeer(o: BrowserRingPeerOptions): Promise<B
     url: o.signalUrl,
     WebSocket: WebSocket as unknown as WebSocketConstructor,
     room: asRoomId(o.modelId),
-    capabilities: { kind: 'browser', engine: o.engine.kind === 'webgpu' ? 'webgpu' : 'wasm', memoryBytes: o.memoryBytes, modelsHeld: [], modelsWanted: [o.modelId] },
+    capabilities: {
+      kind: 'browser',
+      engine: o.engine.kind === 'webgpu' ? 'webgpu' : 'wasm',
+      memoryBytes: o.memoryBytes,
+      modelsHeld: [],
+      modelsWanted: [o.modelId],
+    },
   });
   const transport = createBrowserTransport({ signaling, iceServers: o.iceServers ?? [] });
   const swarm = new PieceSwarm({
@@ -71,7 +77,18 @@ export async function startBrowserRingPeer(o: BrowserRingPeerOptions): Promise<B
     unlink = linkSwarmToRoom({ signaling, transport, swarm });
     await swarm.start();
     const manifest = await manifestOf(swarm, o.manifestTimeoutMs ?? 60_000);
-    ring = new RingPeer({ modelId: o.modelId, manifest, signaling, transport, engine: o.engine, units: swarm, bans: swarm, clock: systemClock, memoryBytes: o.memoryBytes, ...(o.onEvent ? { onEvent: o.onEvent } : {}) });
+    ring = new RingPeer({
+      modelId: o.modelId,
+      manifest,
+      signaling,
+      transport,
+      engine: o.engine,
+      units: swarm,
+      bans: swarm,
+      clock: systemClock,
+      memoryBytes: o.memoryBytes,
+      ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+    });
     const r = ring;
     return { peerId: signaling.peerId ?? '', manifest, requester: r.requester, status: () => r.status(), close };
   } catch (err) {

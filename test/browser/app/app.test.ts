@@ -55,7 +55,11 @@ describe('the web page from npm start', () => {
     await page.locator('[data-testid=contribute]').click();
     await page.locator('[data-testid=my-stage]').waitFor({ timeout: 90_000 });
     // The ring view highlights this tab's stage against the Node peer's.
-    const background = (testId: string): Promise<string> => page.locator(`[data-testid=${testId}]`).first().evaluate((el) => getComputedStyle(el).backgroundColor);
+    const background = (testId: string): Promise<string> =>
+      page
+        .locator(`[data-testid=${testId}]`)
+        .first()
+        .evaluate((el) => getComputedStyle(el).backgroundColor);
     expect(await page.locator('[data-testid=my-stage]').textContent()).toMatch(/this tab \d+–\d+/);
     // Latency-aware placement: a tab that can hold the whole demo (256 MiB here) forms a replica ring
     // of its own beside the Node peer's; any other stage drawn in its ring is told apart.

@@ -22,7 +22,12 @@ const REPLY_TOKENS = 64;
 const expectedReply = ((): string => {
   const tok = Llama2cTokenizer.fromBytes(new Uint8Array(readFileSync(join(MODELS_DIR, golden.tokenizer))));
   const d = tok.createDecoder(golden.prompt_ids);
-  return golden.generated_ids.slice(0, REPLY_TOKENS).map((id) => d.push(id)).join('') + d.end();
+  return (
+    golden.generated_ids
+      .slice(0, REPLY_TOKENS)
+      .map((id) => d.push(id))
+      .join('') + d.end()
+  );
 })();
 
 beforeAll(async () => {
@@ -45,7 +50,12 @@ async function chat(page: Page, text: string): Promise<string> {
   const reply = page.locator('[data-testid=turn-assistant]').nth(before);
   await expect.poll(() => reply.getAttribute('data-streaming'), { timeout: 120_000 }).toBe('no');
   expect(await page.locator('[data-testid=chat-error]').count()).toBe(0);
-  return reply.evaluate((el) => [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join(''));
+  return reply.evaluate((el) =>
+    [...el.childNodes]
+      .filter((n) => n.nodeType === Node.TEXT_NODE)
+      .map((n) => n.textContent)
+      .join(''),
+  );
 }
 
 describe('the page from npm start (aidreams260K, q8)', () => {

@@ -28,7 +28,11 @@ afterAll(async () => {
 
 /** Chromium on the profile in `dir` (created when missing), with the page open. */
 async function openProfile(dir: string): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await chromium.launchPersistentContext(dir, { executablePath: '/usr/bin/chromium', args: WEBRTC_CHROMIUM_ARGS, viewport: { width: 1200, height: 900 } });
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: '/usr/bin/chromium',
+    args: WEBRTC_CHROMIUM_ARGS,
+    viewport: { width: 1200, height: 900 },
+  });
   contexts.push(context);
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
@@ -38,7 +42,7 @@ async function openProfile(dir: string): Promise<{ context: BrowserContext; page
 
 const MB = /([\d.]+) \/ ([\d.]+) MB — cache ([\d.]+), peers ([\d.]+), origin ([\d.]+)/;
 
-describe('the page\'s cache, as a visitor sees it', () => {
+describe("the page's cache, as a visitor sees it", () => {
   it('a fresh profile has nothing cached; after contributing, a restarted browser shows its pieces as cache', async () => {
     const profile = tmp.path('profile');
     const fresh = await openProfile(profile);
@@ -62,7 +66,9 @@ describe('the page\'s cache, as a visitor sees it', () => {
 
     // The same profile in a new browser: it joins watching (no layers yet) and shows what it kept.
     const again = await openProfile(profile);
-    await expect.poll(async () => MB.exec((await again.page.locator('[data-testid=pieces]').textContent()) ?? '')?.slice(1, 4), { timeout: 90_000 }).toEqual([held, held, held]);
+    await expect
+      .poll(async () => MB.exec((await again.page.locator('[data-testid=pieces]').textContent()) ?? '')?.slice(1, 4), { timeout: 90_000 })
+      .toEqual([held, held, held]);
     await again.page.locator('[data-testid=cache-list]').waitFor({ timeout: 30_000 });
     await expect.poll(() => again.page.locator('[data-testid=clear-cache]').isEnabled(), { timeout: 60_000 }).toBe(true);
     expect(problems).toEqual([]);

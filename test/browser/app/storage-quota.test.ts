@@ -50,7 +50,8 @@ async function seedModel(page: Page, name: string, mib: number, lastUsed: number
           tx.oncomplete = () => resolve();
           tx.onerror = tx.onabort = () => reject(tx.error);
         });
-      const hex = async (b: Uint8Array<ArrayBuffer>): Promise<string> => [...new Uint8Array(await crypto.subtle.digest('SHA-256', b))].map((x) => x.toString(16).padStart(2, '0')).join('');
+      const hex = async (b: Uint8Array<ArrayBuffer>): Promise<string> =>
+        [...new Uint8Array(await crypto.subtle.digest('SHA-256', b))].map((x) => x.toString(16).padStart(2, '0')).join('');
       const pieces = await open('ringmesh-pieces', 'pieces');
       const models = await open('ringmesh-models', 'models');
       const hashes: string[] = [];
@@ -87,7 +88,8 @@ const pieceCount = (page: Page): Promise<number> =>
       }),
   );
 /** An element's text with its whitespace collapsed (the templates wrap lines). */
-const text = async (page: Page, testId: string): Promise<string> => ((await page.locator(`[data-testid=${testId}]`).textContent()) ?? '').replace(/\s+/g, ' ').trim();
+const text = async (page: Page, testId: string): Promise<string> =>
+  ((await page.locator(`[data-testid=${testId}]`).textContent()) ?? '').replace(/\s+/g, ' ').trim();
 const mb = (n: number): string => `${(n / MiB).toFixed(1)} MB`;
 
 /** A fresh context (its own storage) on the page, ready to chat, with the quota set to `usage + headroom` after `seed`. */
@@ -136,7 +138,9 @@ describe('storage quota before a download', () => {
     await expect.poll(() => text(page, 'layers'), { timeout: 120_000 }).toMatch(/\(loaded\)/);
     expect(await page.locator('[data-testid=storage-short]').count()).toBe(0);
     // The newer model is still cached; the evicted one is gone, and the origin stayed within its quota.
-    await expect.poll(async () => (await page.locator('[data-testid=cached-model]').allTextContents()).join('\n'), { timeout: 10_000 }).not.toMatch(/old-model-a/);
+    await expect
+      .poll(async () => (await page.locator('[data-testid=cached-model]').allTextContents()).join('\n'), { timeout: 10_000 })
+      .not.toMatch(/old-model-a/);
     expect((await page.locator('[data-testid=cached-model]').allTextContents()).join('\n')).toMatch(/old-model-b/);
     expect(await usage(page)).toBeLessThanOrEqual(quota);
     expect(await text(page, 'persistence')).toMatch(/^Persistent storage: (granted|not granted)/); // asked on contributing

@@ -47,16 +47,21 @@ async function openSwarmPage(ctx: BrowserContext, query: Record<string, string>)
   return page;
 }
 async function waitSettled(page: Page, timeoutMs = 120_000): Promise<PageState> {
-  await page.waitForFunction(() => {
-    const s = (globalThis as unknown as { rmSwarm?: PageState }).rmSwarm;
-    return s && (s.ready || s.error);
-  }, undefined, { timeout: timeoutMs, polling: 200 });
+  await page.waitForFunction(
+    () => {
+      const s = (globalThis as unknown as { rmSwarm?: PageState }).rmSwarm;
+      return s && (s.ready || s.error);
+    },
+    undefined,
+    { timeout: timeoutMs, polling: 200 },
+  );
   return page.evaluate(() => (globalThis as unknown as { rmSwarm: PageState }).rmSwarm);
 }
 /** On a piece the origin served more than once, prints who read it and on which view of the room. */
 function dumpDuplicates(origin: OriginServer, piece: number, logs: { name: string; lines: string[] }[]): void {
   const dups = [...origin.bytesByPiece].filter(([k, b]) => !k.startsWith('manifest') && b > piece).map(([k]) => k.replace('.bin', ''));
-  for (const d of dups) for (const { name, lines } of logs) for (const l of lines) if (l.includes(`"originRead":"${d}"`)) console.error(`[dup ${d}] ${name} ${l}`);
+  for (const d of dups)
+    for (const { name, lines } of logs) for (const l of lines) if (l.includes(`"originRead":"${d}"`)) console.error(`[dup ${d}] ${name} ${l}`);
 }
 const pieceBytes = (o: OriginServer): number => [...o.bytesByPiece].filter(([k]) => !k.startsWith('manifest')).reduce((n, [, b]) => n + b, 0);
 
@@ -68,7 +73,26 @@ describe('browser peer of the piece swarm', () => {
     const ctx = await launchPersistent(join(dir, 'profile-six'));
     try {
       for (let i = 0; i < 6; i++) {
-        peers.push(startPeerProcess(`n${i}`, ['--signal', signaling.url, '--model', pkg.modelId, '--origin', origin.url, '--replica', 'full', '--layers', '0:3', '--cache-dir', join(dir, `six-c${i}`)], { env: { RINGMESH_TRACE_ORIGIN: '1' } })); // pieces-only peers
+        peers.push(
+          startPeerProcess(
+            `n${i}`,
+            [
+              '--signal',
+              signaling.url,
+              '--model',
+              pkg.modelId,
+              '--origin',
+              origin.url,
+              '--replica',
+              'full',
+              '--layers',
+              '0:3',
+              '--cache-dir',
+              join(dir, `six-c${i}`),
+            ],
+            { env: { RINGMESH_TRACE_ORIGIN: '1' } },
+          ),
+        ); // pieces-only peers
       }
       const page = await openSwarmPage(ctx, { model: pkg.modelId, signal: signaling.url, origin: origin.url, db: 'six' });
       const [state] = await Promise.all([waitSettled(page, 180_000), ...peers.map((p) => p.waitFor((e) => e.event === 'ready', 180_000))]);

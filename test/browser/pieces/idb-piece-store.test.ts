@@ -27,18 +27,21 @@ type Call = { name: string; method: string; args: unknown[] };
 function remoteStore(name: string): ModelStore {
   const call = async (method: string, ...args: unknown[]): Promise<unknown> => {
     const wire = args.map((a) => (a instanceof Uint8Array ? { u8: Array.from(a) } : a));
-    const out = await page.evaluate(async ({ name, method, args }: Call) => {
-      const api = (globalThis as unknown as { rmPieces: { IdbPieceStore: new (o: { name: string }) => object; stores: Map<string, object> } }).rmPieces;
-      let store = api.stores.get(name);
-      if (!store) api.stores.set(name, (store = new api.IdbPieceStore({ name })));
-      const real = args.map((a) => (a && typeof a === 'object' && 'u8' in a ? new Uint8Array((a as { u8: number[] }).u8) : a));
-      try {
-        const r: unknown = await (store as Record<string, (...x: unknown[]) => Promise<unknown>>)[method]?.(...real);
-        return { ok: r instanceof Uint8Array ? { u8: Array.from(r) } : r };
-      } catch (e) {
-        return { err: (e as Error).name };
-      }
-    }, { name, method, args: wire });
+    const out = await page.evaluate(
+      async ({ name, method, args }: Call) => {
+        const api = (globalThis as unknown as { rmPieces: { IdbPieceStore: new (o: { name: string }) => object; stores: Map<string, object> } }).rmPieces;
+        let store = api.stores.get(name);
+        if (!store) api.stores.set(name, (store = new api.IdbPieceStore({ name })));
+        const real = args.map((a) => (a && typeof a === 'object' && 'u8' in a ? new Uint8Array((a as { u8: number[] }).u8) : a));
+        try {
+          const r: unknown = await (store as Record<string, (...x: unknown[]) => Promise<unknown>>)[method]?.(...real);
+          return { ok: r instanceof Uint8Array ? { u8: Array.from(r) } : r };
+        } catch (e) {
+          return { err: (e as Error).name };
+        }
+      },
+      { name, method, args: wire },
+    );
     const res = out as { ok?: unknown; err?: string };
     if (res.err) throw Object.assign(new Error(res.err), { name: res.err });
     const v = res.ok;

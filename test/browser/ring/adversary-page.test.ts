@@ -65,7 +65,11 @@ beforeAll(async () => {
   // As in browser-ring.test.ts: the Node ends form their ring first, the page (twice their memory) joins in the middle.
   peers.push(await startRingPeer('seed', { ...opts, model: dir, cacheDir: tmp.path('a'), traceHops: true }));
   peers.push(await startRingPeer('c', { ...opts, model: modelId, cacheDir: tmp.path('c') }));
-  await waitRingReady(peers[0]!, peers.map((p) => p.peerId), 120_000);
+  await waitRingReady(
+    peers[0]!,
+    peers.map((p) => p.peerId),
+    120_000,
+  );
   let pageUrl: string;
   ({ vite, pageUrl } = await startRingPageServer());
   origin = await startOriginServer({ dir, pieceSize: 64 * 1024 });
@@ -114,10 +118,14 @@ async function closedWithin(conn: PeerConnection, what: string): Promise<'close 
   for (let round = 0; !conn.closed && Date.now() < deadline; round++) {
     await new Promise((r) => setTimeout(r, 250)); // poll interval
     if (round % 4 !== 3 || conn.closed) continue;
-    pong = await conn.ping(2_000).then((ms) => `PONG in ${Math.round(ms)} ms`, (e: unknown) => String(e));
+    pong = await conn.ping(2_000).then(
+      (ms) => `PONG in ${Math.round(ms)} ms`,
+      (e: unknown) => String(e),
+    );
     if (conn.closed) return 'send refused';
   }
-  if (!conn.closed) throw new Error(`${what}: the page did not close the hostile link within ${CLOSE_WITHIN_MS} ms; link ${JSON.stringify(conn.stats())}; last probe: ${pong}`);
+  if (!conn.closed)
+    throw new Error(`${what}: the page did not close the hostile link within ${CLOSE_WITHIN_MS} ms; link ${JSON.stringify(conn.stats())}; last probe: ${pong}`);
   return 'close event';
 }
 
@@ -129,11 +137,13 @@ const sendRing = (conn: PeerConnection, m: RingMessage): void => {
 const FLOODS: { name: string; ringBan?: true; run(conn: PeerConnection, m: HostileMember): void }[] = [
   {
     name: 'a BITFIELD with 4 million pieces (500 KB in 64 KiB chunks)',
-    run: (_c, m) => writeRawMessages(m.raw(pagePeer), splitFrame(rawFrame({ type: 'BITFIELD', payload: bitfieldPayload('layer-000', 4_000_000, 500_000, 0xff) }), 'ring')),
+    run: (_c, m) =>
+      writeRawMessages(m.raw(pagePeer), splitFrame(rawFrame({ type: 'BITFIELD', payload: bitfieldPayload('layer-000', 4_000_000, 500_000, 0xff) }), 'ring')),
   },
   {
     name: 'a BITFIELD claiming 480,000 pieces in one message',
-    run: (_c, m) => writeRawMessages(m.raw(pagePeer), [rawFrame({ type: 'BITFIELD', payload: bitfieldPayload('layer-000', 480_000, 60_000, 0xff), lane: 'ring' })]),
+    run: (_c, m) =>
+      writeRawMessages(m.raw(pagePeer), [rawFrame({ type: 'BITFIELD', payload: bitfieldPayload('layer-000', 480_000, 60_000, 0xff), lane: 'ring' })]),
   },
   {
     name: `${MAX_VIOLATIONS} HAVEs and REQUESTs for units that do not exist`,
@@ -161,7 +171,10 @@ const FLOODS: { name: string; ringBan?: true; run(conn: PeerConnection, m: Hosti
   {
     // Only the first chunk is sent: its header alone must be refused, before any reassembly buffer.
     name: 'an ACTIVATION header claiming more than the 64 MiB cap',
-    run: (_c, m) => writeRawMessages(m.raw(pagePeer), [rawFrame({ type: 'ACTIVATION', payload: new Uint8Array(60_000), payloadLength: ACTIVATION_FRAME_MAX_BYTES + 1, lane: 'ring', more: true })]),
+    run: (_c, m) =>
+      writeRawMessages(m.raw(pagePeer), [
+        rawFrame({ type: 'ACTIVATION', payload: new Uint8Array(60_000), payloadLength: ACTIVATION_FRAME_MAX_BYTES + 1, lane: 'ring', more: true }),
+      ]),
   },
   {
     // Wire-valid, wrong for the model: refused by the ring's message check, a strike each.
@@ -169,7 +182,14 @@ const FLOODS: { name: string; ringBan?: true; run(conn: PeerConnection, m: Hosti
     ringBan: true,
     run: (_c, m) => {
       for (let i = 0; i < RING_STRIKES; i++) {
-        const f: Frame = { type: 'ACTIVATION', requestId: 0, session: asSessionId(`wide-${i}`), step: 0, epoch: m.epoch(), tensor: { dtype: 'fp32', shape: [1, 1 << 18], data: new Uint8Array(1 << 20) } };
+        const f: Frame = {
+          type: 'ACTIVATION',
+          requestId: 0,
+          session: asSessionId(`wide-${i}`),
+          step: 0,
+          epoch: m.epoch(),
+          tensor: { dtype: 'fp32', shape: [1, 1 << 18], data: new Uint8Array(1 << 20) },
+        };
         writeRawMessages(m.raw(pagePeer), splitFrame(encodeFrame(f), 'ring'));
       }
     },
@@ -259,7 +279,8 @@ describe('a hostile member against a ring with a Chromium page as a stage', () =
     const droppedBefore = totalDropped(await pageStatus());
     const again = await a.transport.connect(pagePeer, { timeoutMs: 20_000 }).catch(() => null);
     if (again !== null) {
-      for (let step = 1; step <= RING_STRIKES; step++) sendRing(again, { type: 'token', session: asSessionId('after-ban'), epoch: a.epoch(), step, tokenId: 7, logprob: 0 });
+      for (let step = 1; step <= RING_STRIKES; step++)
+        sendRing(again, { type: 'token', session: asSessionId('after-ban'), epoch: a.epoch(), step, tokenId: 7, logprob: 0 });
       await expect.poll(() => again.closed, { timeout: CLOSE_WITHIN_MS }).toBe(true);
     }
     expect(totalDropped(await pageStatus())).toBe(droppedBefore);

@@ -7,7 +7,16 @@ import type { PlannedRing } from '../../../shared/ring/ring-plan.ts';
 import type { SignalingServer } from '../../../signaling/server.ts';
 import { goldenCases, MODELS_DIR } from '../../util/models.ts';
 import { CHROMIUM_ARGS } from '../../util/pieces-browser.ts';
-import { asGoldenIds, generateOn, startRingPeer, startRingSignaling, stopPeer, waitRingReady, type RecordedPlan, type RingPeerProcess } from '../../util/ring-harness.ts';
+import {
+  asGoldenIds,
+  generateOn,
+  startRingPeer,
+  startRingSignaling,
+  stopPeer,
+  waitRingReady,
+  type RecordedPlan,
+  type RingPeerProcess,
+} from '../../util/ring-harness.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';
 import { startOriginServer, type OriginServer } from '../../util/origin-server.ts';
 import { startRingPageServer } from '../../util/ring-page-server.ts';
@@ -52,7 +61,11 @@ describe.each([...new Set(cases.map((c) => c.model))])('Node – Chromium (WASM)
     // in the middle, where it takes layers from both without moving the ends (embed and head).
     peers.push(await startRingPeer('seed', { signalUrl: signaling.server.url, model: dir, memoryBytes: GiB, cacheDir: tmp.path(`${modelId}-a`), threads: 1 }));
     peers.push(await startRingPeer('c', { signalUrl: signaling.server.url, model: modelId, memoryBytes: GiB, cacheDir: tmp.path(`${modelId}-c`), threads: 1 }));
-    await waitRingReady(peers[0]!, peers.map((p) => p.peerId), 120_000);
+    await waitRingReady(
+      peers[0]!,
+      peers.map((p) => p.peerId),
+      120_000,
+    );
     // The page also gets the package's HTTP origin, as `npm start` gives real pages: pieces no
     // connected peer has yet come from there (the swarm tests cover peer-only exchange).
     origin = await startOriginServer({ dir, pieceSize: 64 * 1024 });
@@ -62,7 +75,7 @@ describe.each([...new Set(cases.map((c) => c.model))])('Node – Chromium (WASM)
     await page.waitForFunction(() => document.title !== 'loading', undefined, { timeout: 120_000 });
     const error = await page.evaluate(() => (globalThis as unknown as { rmRing: { state: { error?: string } } }).rmRing.state.error);
     expect(error).toBeUndefined();
-    pagePeer = (await page.evaluate(() => (globalThis as unknown as { rmRing: { peerId(): string } }).rmRing.peerId()));
+    pagePeer = await page.evaluate(() => (globalThis as unknown as { rmRing: { peerId(): string } }).rmRing.peerId());
     await waitRingReady(peers[0]!, [peers[0]!.peerId, pagePeer, peers[1]!.peerId], 180_000).catch(async (err: unknown) => {
       // Say what the page saw: its own events are not in the Node peers' logs.
       const seen = await page.evaluate(() => {
@@ -101,7 +114,8 @@ describe.each([...new Set(cases.map((c) => c.model))])('Node – Chromium (WASM)
     const c = cases.find((k) => k.model === model)!;
     const maxTokens = c.steps - c.prompt_ids.length + 1;
     const ids = await page.evaluate(
-      ([prompt, max]) => (globalThis as unknown as { rmRing: { generate(p: number[], m: number, s: number[]): Promise<number[]> } }).rmRing.generate(prompt, max, [1]),
+      ([prompt, max]) =>
+        (globalThis as unknown as { rmRing: { generate(p: number[], m: number, s: number[]): Promise<number[]> } }).rmRing.generate(prompt, max, [1]),
       [c.prompt_ids, maxTokens] as [number[], number],
     );
     expect(ids).toEqual(c.generated_ids);

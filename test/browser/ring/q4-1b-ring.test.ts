@@ -13,7 +13,17 @@ import type { SignalingServer } from '../../../signaling/server.ts';
 import { CHROMIUM_ARGS } from '../../util/pieces-browser.ts';
 import { commandLine, descendants, MiB, procMemory, type ProcMemory } from '../../util/proc-memory.ts';
 import { cachedQ4Package, type CachedPackage } from '../../util/q4-1b-package.ts';
-import { asGoldenIds, generateOn, startRingPeer, startRingSignaling, stopPeer, waitRingReady, type Generated, type RecordedPlan, type RingPeerProcess } from '../../util/ring-harness.ts';
+import {
+  asGoldenIds,
+  generateOn,
+  startRingPeer,
+  startRingSignaling,
+  stopPeer,
+  waitRingReady,
+  type Generated,
+  type RecordedPlan,
+  type RingPeerProcess,
+} from '../../util/ring-harness.ts';
 import { startOriginServer, type OriginServer } from '../../util/origin-server.ts';
 import { startRingPageServer } from '../../util/ring-page-server.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';
@@ -122,7 +132,9 @@ describe('Llama-3.2-1B-shaped q4 model on 3 Node peers + a Chromium page', () =>
     expect(pageStage.end - pageStage.start).toBe(2);
     expect(plan.ring[0]!.peerId).not.toBe(pagePeer);
     expect(plan.ring.at(-1)!.peerId).not.toBe(pagePeer);
-    console.log(`[q4-1b] plan: ${plan.ring.map((s) => `${s.peerId === pagePeer ? 'page' : peers.find((p) => p.peerId === s.peerId)!.name} [${s.start}, ${s.end})`).join(' → ')}`);
+    console.log(
+      `[q4-1b] plan: ${plan.ring.map((s) => `${s.peerId === pagePeer ? 'page' : peers.find((p) => p.peerId === s.peerId)!.name} [${s.start}, ${s.end})`).join(' → ')}`,
+    );
   });
 
   it(`generates ${TOKENS} tokens through the ring (requested from a Node peer)`, async () => {
@@ -132,7 +144,9 @@ describe('Llama-3.2-1B-shaped q4 model on 3 Node peers + a Chromium page', () =>
     promptIds = tokenizer.encode(PROMPT);
     generated = await generateOn(peers[0]!, promptIds, TOKENS, [...pkg.manifest.tokenizer.eos], 180_000);
     expect(asGoldenIds(generated).length).toBeGreaterThan(0);
-    console.log(`[q4-1b] ring generated ${JSON.stringify(asGoldenIds(generated))} in ${seconds(t)} (token times ${generated.times.map((x) => x.toFixed(0)).join(', ')} ms)`);
+    console.log(
+      `[q4-1b] ring generated ${JSON.stringify(asGoldenIds(generated))} in ${seconds(t)} (token times ${generated.times.map((x) => x.toFixed(0)).join(', ')} ms)`,
+    );
   });
 
   it(`keeps each Node peer's VmRSS ≤ ${FACTOR} × (its weights + KV) + ${mib(OVERHEAD)}`, () => {
@@ -153,7 +167,7 @@ describe('Llama-3.2-1B-shaped q4 model on 3 Node peers + a Chromium page', () =>
     for (const r of rows) expect(r.mem.rss, `peer ${r.name} VmRSS ${mib(r.mem.rss)} over ${mib(r.bound)}`).toBeLessThanOrEqual(r.bound);
   });
 
-  it('reports the page\'s memory (renderer processes, JS heap)', async () => {
+  it("reports the page's memory (renderer processes, JS heap)", async () => {
     const plan = lastPlan();
     const s = plan.ring.find((x) => x.peerId === pagePeer)!;
     const { weights, kv } = stageShare(s.start, s.end);
@@ -173,7 +187,13 @@ describe('Llama-3.2-1B-shaped q4 model on 3 Node peers + a Chromium page', () =>
     const t = performance.now();
     const engine = new OrtNodeEngine({ threads: 1 });
     try {
-      const local = await localGenerate({ modelDir: pkg.dir, prompt: PROMPT, engine, pick: createPick({ temperature: 0, topP: 1, seed: 0 }), maxTokens: TOKENS });
+      const local = await localGenerate({
+        modelDir: pkg.dir,
+        prompt: PROMPT,
+        engine,
+        pick: createPick({ temperature: 0, topP: 1, seed: 0 }),
+        maxTokens: TOKENS,
+      });
       console.log(`[q4-1b] unsplit OrtNodeEngine: ${JSON.stringify(local.generatedIds)} in ${seconds(t)}`);
       expect(local.promptIds).toEqual(promptIds);
       expect(asGoldenIds(generated!)).toEqual(local.generatedIds);

@@ -34,7 +34,12 @@ const golden = goldenCases().find((c) => c.model === 'stories260K.bin')!;
 
 /** One entry of status `links` (GET /status, the page's ring status; docs/operating.md). */
 type LinkStatus = { readonly peer: string; readonly link?: 'webrtc' | 'tcp'; readonly relayed: boolean | null };
-type RmRing = { state: { error?: string; events: unknown[] }; peerId(): string; status(): { links?: LinkStatus[] } | undefined; generate(p: number[], m: number, s: number[]): Promise<number[]> };
+type RmRing = {
+  state: { error?: string; events: unknown[] };
+  peerId(): string;
+  status(): { links?: LinkStatus[] } | undefined;
+  generate(p: number[], m: number, s: number[]): Promise<number[]>;
+};
 
 const tmp = makeTempDir('turn-relay');
 let net: NatTopology | undefined;
@@ -72,11 +77,34 @@ beforeAll(async () => {
 
   // The Node peer in namespace A, started as docs/operating.md says: TURN given, no bind address
   // (it offers its one interface), its API on that interface with a key.
-  node = startPeerProcess('node', [
-    '--signal', signaling.server.url, '--model', modelDir, '--memory', String(budget), '--fit-timeout', '300', '--cache-dir', tmp.path('cache'), '--threads', '1',
-    '--ice-server', `turn:${TURN_USER}:${TURN_PASSWORD}@${SERVER_IP}:${TURN_PORT}`,
-    '--api-port', '0', '--api-host', net.a.ip, '--api-key', API_KEY, '--log-format', 'json',
-  ], { asReadme: true, wrap: net.a.ns.enter });
+  node = startPeerProcess(
+    'node',
+    [
+      '--signal',
+      signaling.server.url,
+      '--model',
+      modelDir,
+      '--memory',
+      String(budget),
+      '--fit-timeout',
+      '300',
+      '--cache-dir',
+      tmp.path('cache'),
+      '--threads',
+      '1',
+      '--ice-server',
+      `turn:${TURN_USER}:${TURN_PASSWORD}@${SERVER_IP}:${TURN_PORT}`,
+      '--api-port',
+      '0',
+      '--api-host',
+      net.a.ip,
+      '--api-key',
+      API_KEY,
+      '--log-format',
+      'json',
+    ],
+    { asReadme: true, wrap: net.a.ns.enter },
+  );
   apiUrl = String((await node.waitFor((e) => e.event === 'api', 60_000))['url']);
   nodeId = String((await node.waitFor((e) => e.event === 'joined', 60_000))['peerId']);
 
@@ -88,7 +116,14 @@ beforeAll(async () => {
   });
   page = await browser.newPage();
   page.on('pageerror', (err) => console.error(`[page] ${err.message}`));
-  const query = new URLSearchParams({ signal: signaling.server.url, model: modelId, memory: String(budget), ice: `turn:${SERVER_IP}:${TURN_PORT}`, 'ice-user': TURN_USER, 'ice-credential': TURN_PASSWORD });
+  const query = new URLSearchParams({
+    signal: signaling.server.url,
+    model: modelId,
+    memory: String(budget),
+    ice: `turn:${SERVER_IP}:${TURN_PORT}`,
+    'ice-user': TURN_USER,
+    'ice-credential': TURN_PASSWORD,
+  });
   const open = async (): Promise<string | undefined> => {
     await page.goto(`${pages.pageUrl}?${query}`);
     await page.waitForFunction(() => document.title !== 'loading', undefined, { timeout: 120_000 });
@@ -102,10 +137,17 @@ beforeAll(async () => {
   pageId = await page.evaluate(() => (globalThis as unknown as { rmRing: RmRing }).rmRing.peerId());
 
   const want = [nodeId, pageId].sort().join(',');
-  await node.waitFor((e) => e.event === 'ring-ready' && [...(e['ring'] as string[])].sort().join(',') === want, 180_000).catch(async (err: unknown) => {
-    const seen = await page.evaluate(() => JSON.stringify({ status: (globalThis as unknown as { rmRing: RmRing }).rmRing.status(), events: (globalThis as unknown as { rmRing: RmRing }).rmRing.state.events.slice(-12) }));
-    throw new Error(`${String(err)}\npage: ${seen}\nturnserver: ${turn?.log().slice(-3000) ?? ''}`);
-  });
+  await node
+    .waitFor((e) => e.event === 'ring-ready' && [...(e['ring'] as string[])].sort().join(',') === want, 180_000)
+    .catch(async (err: unknown) => {
+      const seen = await page.evaluate(() =>
+        JSON.stringify({
+          status: (globalThis as unknown as { rmRing: RmRing }).rmRing.status(),
+          events: (globalThis as unknown as { rmRing: RmRing }).rmRing.state.events.slice(-12),
+        }),
+      );
+      throw new Error(`${String(err)}\npage: ${seen}\nturnserver: ${turn?.log().slice(-3000) ?? ''}`);
+    });
 }, 300_000);
 
 afterAll(async () => {
@@ -120,7 +162,7 @@ afterAll(async () => {
 });
 
 describe('a Node peer and a Chromium page with no direct path between them', () => {
-  it('form a ring through the TURN relay that gives run.c\'s ids, asked from either side', async () => {
+  it("form a ring through the TURN relay that gives run.c's ids, asked from either side", async () => {
     const auth = { authorization: `Bearer ${API_KEY}` };
     const models = (await (await fetch(`${apiUrl}/v1/models`, { headers: auth })).json()) as { data: { id: string }[] };
     const res = await fetch(`${apiUrl}/v1/completions`, {
@@ -132,7 +174,10 @@ describe('a Node peer and a Chromium page with no direct path between them', () 
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.choices[0]!.token_ids).toEqual(golden.generated_ids.slice(0, TOKENS));
 
-    const ids = await page.evaluate(([prompt, max]) => (globalThis as unknown as { rmRing: RmRing }).rmRing.generate(prompt, max, []), [golden.prompt_ids, TOKENS] as [number[], number]);
+    const ids = await page.evaluate(([prompt, max]) => (globalThis as unknown as { rmRing: RmRing }).rmRing.generate(prompt, max, []), [
+      golden.prompt_ids,
+      TOKENS,
+    ] as [number[], number]);
     expect(ids).toEqual(golden.generated_ids.slice(0, TOKENS));
 
     // ICE did try the direct pairs; the firewall dropped them.

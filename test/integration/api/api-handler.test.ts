@@ -18,7 +18,13 @@ const MODEL = 'demo-2x64-seed7';
 beforeAll(async () => {
   await writeDemoModel(tmp.path('demo'), { layers: 2, hidden: 64, heads: 4, vocab: 512, context: 2048, seed: 7 });
   model = await openLocalModel(tmp.path('demo'), new OrtNodeEngine({ device: 'cpu', threads: 1 }), 1);
-  handler = createOpenAiHandler({ requester: model.requester, tokenizer: model.tokenizer, manifest: model.manifest, modelId: model.modelId, chat: createChatRenderer({ template: null }) });
+  handler = createOpenAiHandler({
+    requester: model.requester,
+    tokenizer: model.tokenizer,
+    manifest: model.manifest,
+    modelId: model.modelId,
+    chat: createChatRenderer({ template: null }),
+  });
   server = await startApiServer({ handler, port: 0 });
 });
 
@@ -29,7 +35,11 @@ afterAll(async () => {
 });
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
-  fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 
 interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
@@ -55,37 +65,92 @@ describe('OpenAI-compatible API (in process, real engine)', () => {
   it('lists the model', async () => {
     const res = await fetch(`${server.url}/v1/models`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ object: 'list', data: [{ id: MODEL, object: 'model', owned_by: 'ringmesh', ringmesh: { model_id: model.modelId } }] });
+    expect(await res.json()).toMatchObject({
+      object: 'list',
+      data: [{ id: MODEL, object: 'model', owned_by: 'ringmesh', ringmesh: { model_id: model.modelId } }],
+    });
   });
 
-  it('answers bad requests in OpenAI\'s error shape', async () => {
+  it("answers bad requests in OpenAI's error shape", async () => {
     await expectError(await post('/v1/chat/completions', '{not json'), 400, 'invalid_request_error', null, 'invalid_json');
     await expectError(await post('/v1/chat/completions', { model: MODEL }), 400, 'invalid_request_error', 'messages', 'invalid_value');
-    await expectError(await post('/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], temperature: 5 }), 400, 'invalid_request_error', 'temperature', 'invalid_value');
-    await expectError(await post('/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 0 }), 400, 'invalid_request_error', 'max_tokens', 'invalid_value');
-    await expectError(await post('/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], n: 2 }), 400, 'invalid_request_error', 'n', 'invalid_value');
-    await expectError(await post('/v1/chat/completions', { model: MODEL, messages: [{ role: 'wizard', content: 'hi' }] }), 400, 'invalid_request_error', 'messages.0.role', 'invalid_value');
+    await expectError(
+      await post('/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], temperature: 5 }),
+      400,
+      'invalid_request_error',
+      'temperature',
+      'invalid_value',
+    );
+    await expectError(
+      await post('/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 0 }),
+      400,
+      'invalid_request_error',
+      'max_tokens',
+      'invalid_value',
+    );
+    await expectError(
+      await post('/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], n: 2 }),
+      400,
+      'invalid_request_error',
+      'n',
+      'invalid_value',
+    );
+    await expectError(
+      await post('/v1/chat/completions', { model: MODEL, messages: [{ role: 'wizard', content: 'hi' }] }),
+      400,
+      'invalid_request_error',
+      'messages.0.role',
+      'invalid_value',
+    );
     await expectError(await post('/v1/completions', { model: MODEL, prompt: [999999] }), 400, 'invalid_request_error', 'prompt', null);
-    await expectError(await post('/v1/chat/completions', { model: 'gpt-9', messages: [{ role: 'user', content: 'hi' }] }), 404, 'not_found_error', 'model', 'model_not_found');
+    await expectError(
+      await post('/v1/chat/completions', { model: 'gpt-9', messages: [{ role: 'user', content: 'hi' }] }),
+      404,
+      'not_found_error',
+      'model',
+      'model_not_found',
+    );
     await expectError(await fetch(`${server.url}/v1/nope`), 404, 'not_found_error', null, 'unknown_url');
     await expectError(await fetch(`${server.url}/v1/completions`), 405, 'invalid_request_error', null, 'method_not_allowed');
     const long = 'x '.repeat(3000);
     await expectError(await post('/v1/completions', { model: MODEL, prompt: long }), 400, 'invalid_request_error', 'prompt', 'context_length_exceeded');
-    await expectError(await post('/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: long }] }), 400, 'invalid_request_error', 'messages', 'context_length_exceeded');
+    await expectError(
+      await post('/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: long }] }),
+      400,
+      'invalid_request_error',
+      'messages',
+      'context_length_exceeded',
+    );
   });
 
   it('requires the API key when one is set', async () => {
-    const keyed = createOpenAiHandler({ requester: model.requester, tokenizer: model.tokenizer, manifest: model.manifest, modelId: model.modelId, chat: createChatRenderer({ template: null }), apiKey: 'sk-test' });
+    const keyed = createOpenAiHandler({
+      requester: model.requester,
+      tokenizer: model.tokenizer,
+      manifest: model.manifest,
+      modelId: model.modelId,
+      chat: createChatRenderer({ template: null }),
+      apiKey: 'sk-test',
+    });
     await expectError(await keyed(new Request('http://x/v1/models')), 401, 'authentication_error', null, 'invalid_api_key');
     expect((await keyed(new Request('http://x/v1/models', { headers: { authorization: 'Bearer sk-test' } }))).status).toBe(200);
   });
 
   it('answers CORS preflights and marks responses for an allowed origin', async () => {
-    const cors = createOpenAiHandler({ requester: model.requester, tokenizer: model.tokenizer, manifest: model.manifest, modelId: model.modelId, chat: createChatRenderer({ template: null }), corsOrigins: ['http://example.test'] });
-    const pre = await cors(new Request('http://localhost/v1/chat/completions', {
-      method: 'OPTIONS',
-      headers: { origin: 'http://example.test', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
-    }));
+    const cors = createOpenAiHandler({
+      requester: model.requester,
+      tokenizer: model.tokenizer,
+      manifest: model.manifest,
+      modelId: model.modelId,
+      chat: createChatRenderer({ template: null }),
+      corsOrigins: ['http://example.test'],
+    });
+    const pre = await cors(
+      new Request('http://localhost/v1/chat/completions', {
+        method: 'OPTIONS',
+        headers: { origin: 'http://example.test', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+      }),
+    );
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('http://example.test');
     expect(pre.headers.get('access-control-allow-methods')).toContain('POST');
@@ -114,13 +179,19 @@ describe('OpenAI-compatible API (in process, real engine)', () => {
 
   it('seeded sampling repeats; /v1/completions takes text or token ids', async () => {
     const sample = async (seed: number): Promise<string> => {
-      const r = (await (await post('/v1/completions', { model: MODEL, prompt: 'Once', max_tokens: 12, temperature: 1, seed })).json()) as { choices: { text: string }[] };
+      const r = (await (await post('/v1/completions', { model: MODEL, prompt: 'Once', max_tokens: 12, temperature: 1, seed })).json()) as {
+        choices: { text: string }[];
+      };
       return r.choices[0]!.text;
     };
     expect(await sample(42)).toBe(await sample(42));
     const ids = model.tokenizer.encode('Once upon');
-    const byText = (await (await post('/v1/completions', { model: MODEL, prompt: 'Once upon', max_tokens: 8, temperature: 0, return_token_ids: true })).json()) as { prompt_token_ids: number[]; choices: { text: string; token_ids: number[] }[] };
-    const byIds = (await (await post('/v1/completions', { model: MODEL, prompt: ids, max_tokens: 8, temperature: 0, return_token_ids: true })).json()) as typeof byText;
+    const byText = (await (
+      await post('/v1/completions', { model: MODEL, prompt: 'Once upon', max_tokens: 8, temperature: 0, return_token_ids: true })
+    ).json()) as { prompt_token_ids: number[]; choices: { text: string; token_ids: number[] }[] };
+    const byIds = (await (
+      await post('/v1/completions', { model: MODEL, prompt: ids, max_tokens: 8, temperature: 0, return_token_ids: true })
+    ).json()) as typeof byText;
     expect(byText.prompt_token_ids).toEqual(ids);
     expect(byIds.choices[0]).toEqual(byText.choices[0]);
   });
@@ -135,7 +206,8 @@ describe('OpenAI-compatible API (in process, real engine)', () => {
     });
     const reader = res.body!.getReader();
     await reader.read();
-    const status = async (): Promise<{ activeRequests: number; tokensServed: number }> => (await (await fetch(`${server.url}/status`)).json()) as { activeRequests: number; tokensServed: number };
+    const status = async (): Promise<{ activeRequests: number; tokensServed: number }> =>
+      (await (await fetch(`${server.url}/status`)).json()) as { activeRequests: number; tokensServed: number };
     expect((await status()).activeRequests).toBe(1);
     const before = (await status()).tokensServed;
     abort.abort();

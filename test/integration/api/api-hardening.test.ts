@@ -37,14 +37,22 @@ afterAll(async () => {
 });
 
 async function serve(extra: Partial<OpenAiHandlerOptions> = {}, server: { maxBodyBytes?: number } = {}): Promise<ApiServer> {
-  const handler = createOpenAiHandler({ requester: model.requester, tokenizer: model.tokenizer, manifest: model.manifest, modelId: model.modelId, chat: createChatRenderer({ template: null }), ...extra });
+  const handler = createOpenAiHandler({
+    requester: model.requester,
+    tokenizer: model.tokenizer,
+    manifest: model.manifest,
+    modelId: model.modelId,
+    chat: createChatRenderer({ template: null }),
+    ...extra,
+  });
   const s = await startApiServer({ handler, port: 0, maxBodyBytes: server.maxBodyBytes ?? MAX_BODY });
   servers.push(s);
   return s;
 }
 
 type Raw = RawResponse;
-const raw = (s: ApiServer, method: string, path: string, headers: Record<string, string>, body?: RawBody): Promise<Raw> => rawRequest(s.port, method, path, headers, body);
+const raw = (s: ApiServer, method: string, path: string, headers: Record<string, string>, body?: RawBody): Promise<Raw> =>
+  rawRequest(s.port, method, path, headers, body);
 
 const json = { 'content-type': 'application/json' };
 const completion = (extra: Record<string, unknown> = {}): string => JSON.stringify({ model: MODEL, prompt: 'Once', max_tokens: 4, temperature: 0, ...extra });
@@ -90,7 +98,11 @@ describe('prompt length is checked before tokenizing', () => {
     const prompt = await fetch(`${s.url}/v1/completions`, { method: 'POST', headers: json, body: completion({ prompt: text }) });
     expect(prompt.status).toBe(400);
     expect(((await prompt.json()) as { error: unknown }).error).toMatchObject({ param: 'prompt', code: 'context_length_exceeded' });
-    const chat = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', headers: json, body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: text }] }) });
+    const chat = await fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: text }] }),
+    });
     expect(chat.status).toBe(400);
     expect(((await chat.json()) as { error: unknown }).error).toMatchObject({ param: 'messages', code: 'context_length_exceeded' });
     const ids = await fetch(`${s.url}/v1/completions`, { method: 'POST', headers: json, body: completion({ prompt: new Array<number>(CONTEXT).fill(1) }) });
@@ -105,7 +117,12 @@ describe('generations at once are bounded', () => {
     const aborts = [new AbortController(), new AbortController()];
     const held = await Promise.all(
       aborts.map(async (a) => {
-        const res = await fetch(`${s.url}/v1/completions`, { method: 'POST', headers: json, body: completion({ max_tokens: 2000, stream: true }), signal: a.signal });
+        const res = await fetch(`${s.url}/v1/completions`, {
+          method: 'POST',
+          headers: json,
+          body: completion({ max_tokens: 2000, stream: true }),
+          signal: a.signal,
+        });
         expect(res.status).toBe(200);
         const reader = res.body!.getReader();
         await reader.read();
@@ -113,7 +130,11 @@ describe('generations at once are bounded', () => {
       }),
     );
     // Both streams are open (each reader has had a first event and nothing ended them).
-    const refused = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', headers: json, body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] }) });
+    const refused = await fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] }),
+    });
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(((await refused.json()) as { error: unknown }).error).toMatchObject({ type: 'requests', code: 'rate_limit_exceeded' });
@@ -167,7 +188,10 @@ describe('who may call', () => {
   it('with a key: every endpoint answers 401 without it or with a wrong one, 200 with it', async () => {
     const s = await serve({ apiKey: 'sk-hardening' });
     for (const path of ['/v1/models', '/status', '/healthz']) {
-      for (const headers of [{}, { authorization: 'Bearer sk-wrong' }, { authorization: 'Bearer sk-hardening2' }, { authorization: 'sk-hardening' }] as Record<string, string>[]) {
+      for (const headers of [{}, { authorization: 'Bearer sk-wrong' }, { authorization: 'Bearer sk-hardening2' }, { authorization: 'sk-hardening' }] as Record<
+        string,
+        string
+      >[]) {
         const r = await raw(s, 'GET', path, headers);
         expect(r.status).toBe(401);
         expect(errorOf(r)).toMatchObject({ type: 'authentication_error', code: 'invalid_api_key' });
@@ -190,7 +214,11 @@ describe('timeouts', () => {
         else c.enqueue(new TextEncoder().encode(`data: ${ticks}\n\n`));
       },
     });
-    const s = await startApiServer({ handler: async () => new Response(slow, { headers: { 'content-type': 'text/event-stream' } }), port: 0, timeouts: { headersMs: 300, requestMs: 500, checkIntervalMs: 50 } });
+    const s = await startApiServer({
+      handler: async () => new Response(slow, { headers: { 'content-type': 'text/event-stream' } }),
+      port: 0,
+      timeouts: { headersMs: 300, requestMs: 500, checkIntervalMs: 50 },
+    });
     servers.push(s);
     const started = Date.now();
     const res = await fetch(`${s.url}/stream`, { method: 'POST', body: '{}' });

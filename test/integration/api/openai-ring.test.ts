@@ -32,7 +32,14 @@ beforeAll(async () => {
   ring = await startApiRing(tmp.dir, ['700KiB', '700KiB']);
   client = new OpenAI({ baseURL: `${ring.apiUrl}/v1`, apiKey: 'not-needed', maxRetries: 0, timeout: 60_000 });
   reference = await generateJson(ring.modelDir, RENDERED, MAX_TOKENS);
-  sampled = await generateJson(ring.modelDir, RENDERED, MAX_TOKENS, ['--seed', String(SAMPLING.seed), '--temperature', String(SAMPLING.temperature), '--top-p', String(SAMPLING.top_p)]);
+  sampled = await generateJson(ring.modelDir, RENDERED, MAX_TOKENS, [
+    '--seed',
+    String(SAMPLING.seed),
+    '--temperature',
+    String(SAMPLING.temperature),
+    '--top-p',
+    String(SAMPLING.top_p),
+  ]);
 });
 
 afterAll(async () => {
@@ -44,7 +51,10 @@ describe('openai client → node-peer start --api-port on a 2-peer ring', () => 
   it('the ring is split between both peers', () => {
     const plans = ring.peers.map((p) => p.events.filter((e) => e.event === 'plan').at(-1)?.['layers']);
     const sorted = [...plans].sort((a, b) => (a as { start: number }).start - (b as { start: number }).start);
-    expect(sorted).toEqual([{ start: 0, end: 2 }, { start: 2, end: 4 }]);
+    expect(sorted).toEqual([
+      { start: 0, end: 2 },
+      { start: 2, end: 4 },
+    ]);
   });
 
   it('lists the model', async () => {
@@ -53,7 +63,13 @@ describe('openai client → node-peer start --api-port on a 2-peer ring', () => 
   });
 
   it('a non-streamed chat completion has the ids of node-peer generate', async () => {
-    const body: WithIds<OpenAI.ChatCompletionCreateParamsNonStreaming> = { model: MODEL, messages: MESSAGES, max_tokens: MAX_TOKENS, temperature: 0, return_token_ids: true };
+    const body: WithIds<OpenAI.ChatCompletionCreateParamsNonStreaming> = {
+      model: MODEL,
+      messages: MESSAGES,
+      max_tokens: MAX_TOKENS,
+      temperature: 0,
+      return_token_ids: true,
+    };
     const res = (await client.chat.completions.create(body)) as OpenAI.ChatCompletion & { prompt_token_ids: number[]; choices: { token_ids: number[] }[] };
     expect(res.object).toBe('chat.completion');
     expect(res.id).toMatch(/^chatcmpl-/);
@@ -63,12 +79,22 @@ describe('openai client → node-peer start --api-port on a 2-peer ring', () => 
     expect(res.choices[0]!.message.role).toBe('assistant');
     expect(res.choices[0]!.message.content?.length).toBeGreaterThan(0);
     expect(reference.text.endsWith(res.choices[0]!.message.content!)).toBe(true);
-    expect(res.usage).toEqual({ prompt_tokens: reference.promptIds.length, completion_tokens: expectedIds().length, total_tokens: reference.promptIds.length + expectedIds().length });
+    expect(res.usage).toEqual({
+      prompt_tokens: reference.promptIds.length,
+      completion_tokens: expectedIds().length,
+      total_tokens: reference.promptIds.length + expectedIds().length,
+    });
   });
 
   it('a streamed chat completion has the same ids and text, chunk by chunk', async () => {
     const body: WithIds<OpenAI.ChatCompletionCreateParamsStreaming> = {
-      model: MODEL, messages: MESSAGES, max_tokens: MAX_TOKENS, temperature: 0, stream: true, stream_options: { include_usage: true }, return_token_ids: true,
+      model: MODEL,
+      messages: MESSAGES,
+      max_tokens: MAX_TOKENS,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+      return_token_ids: true,
     };
     const stream = await client.chat.completions.create(body);
     const ids: number[] = [];
@@ -97,7 +123,9 @@ describe('openai client → node-peer start --api-port on a 2-peer ring', () => 
   it('seeded sampling (seed, temperature, top_p) draws the ids of node-peer generate with the same options, streamed or not', async () => {
     expect(sampled.generatedIds).not.toEqual(reference.generatedIds); // it really sampled
     const body = { model: MODEL, messages: MESSAGES, max_tokens: MAX_TOKENS, ...SAMPLING, return_token_ids: true as const };
-    const res = (await client.chat.completions.create(body as WithIds<OpenAI.ChatCompletionCreateParamsNonStreaming>)) as OpenAI.ChatCompletion & { choices: { token_ids: number[] }[] };
+    const res = (await client.chat.completions.create(body as WithIds<OpenAI.ChatCompletionCreateParamsNonStreaming>)) as OpenAI.ChatCompletion & {
+      choices: { token_ids: number[] }[];
+    };
     expect(res.choices[0]!.token_ids).toEqual(expectedIds(sampled));
     expect(res.choices[0]!.finish_reason).toBe(expectedFinish(sampled));
     expect(res.usage?.completion_tokens).toBe(expectedIds(sampled).length);
@@ -108,7 +136,8 @@ describe('openai client → node-peer start --api-port on a 2-peer ring', () => 
   });
 
   it('a stop string ends the reply before it, with finish_reason stop', async () => {
-    const full = (await client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: MAX_TOKENS, temperature: 0 })).choices[0]!.message.content ?? '';
+    const full =
+      (await client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: MAX_TOKENS, temperature: 0 })).choices[0]!.message.content ?? '';
     const mid = Math.floor(full.length / 2);
     const stop = full.slice(mid, mid + 3);
     const res = await client.chat.completions.create({ model: MODEL, messages: MESSAGES, max_tokens: MAX_TOKENS, temperature: 0, stop: [stop] });
@@ -118,14 +147,29 @@ describe('openai client → node-peer start --api-port on a 2-peer ring', () => 
   });
 
   it('a completion with a token-id prompt matches too', async () => {
-    const res = (await client.completions.create({ model: MODEL, prompt: reference.promptIds, max_tokens: MAX_TOKENS, temperature: 0, return_token_ids: true } as WithIds<OpenAI.CompletionCreateParamsNonStreaming>)) as OpenAI.Completion & { choices: { token_ids: number[] }[] };
+    const res = (await client.completions.create({
+      model: MODEL,
+      prompt: reference.promptIds,
+      max_tokens: MAX_TOKENS,
+      temperature: 0,
+      return_token_ids: true,
+    } as WithIds<OpenAI.CompletionCreateParamsNonStreaming>)) as OpenAI.Completion & { choices: { token_ids: number[] }[] };
     expect(res.object).toBe('text_completion');
     expect(res.choices[0]!.token_ids).toEqual(expectedIds());
   });
 
-  it('errors reach the client in OpenAI\'s shape', async () => {
-    await expect(client.chat.completions.create({ model: 'gpt-nope', messages: MESSAGES })).rejects.toMatchObject({ status: 404, type: 'not_found_error', code: 'model_not_found', param: 'model' });
+  it("errors reach the client in OpenAI's shape", async () => {
+    await expect(client.chat.completions.create({ model: 'gpt-nope', messages: MESSAGES })).rejects.toMatchObject({
+      status: 404,
+      type: 'not_found_error',
+      code: 'model_not_found',
+      param: 'model',
+    });
     await expect(client.chat.completions.create({ model: MODEL, messages: MESSAGES, temperature: 7 })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
-    await expect(client.chat.completions.create({ model: MODEL, messages: [] })).rejects.toMatchObject({ status: 400, type: 'invalid_request_error', param: 'messages' });
+    await expect(client.chat.completions.create({ model: MODEL, messages: [] })).rejects.toMatchObject({
+      status: 400,
+      type: 'invalid_request_error',
+      param: 'messages',
+    });
   });
 });

@@ -42,7 +42,9 @@ afterAll(async () => {
 });
 
 const post = (path: string, body: unknown): Promise<Response> =>
-  handler(new Request(`http://127.0.0.1${path}`, { method: 'POST', headers: { 'content-type': 'application/json', host: '127.0.0.1' }, body: JSON.stringify(body) }));
+  handler(
+    new Request(`http://127.0.0.1${path}`, { method: 'POST', headers: { 'content-type': 'application/json', host: '127.0.0.1' }, body: JSON.stringify(body) }),
+  );
 
 const tooLong = Array.from({ length: CONTEXT * 2 }, (_, i) => 1 + (i % 200));
 
@@ -51,7 +53,11 @@ describe('context_length_exceeded from the stages', () => {
     it(`/v1/completions names prompt${stream ? ' (streaming)' : ''}`, async () => {
       const res = await post('/v1/completions', { model: name, prompt: tooLong, max_tokens: 4, stream });
       expect(res.status).toBe(400);
-      expect(((await res.json()) as { error: unknown }).error).toMatchObject({ type: 'invalid_request_error', param: 'prompt', code: 'context_length_exceeded' });
+      expect(((await res.json()) as { error: unknown }).error).toMatchObject({
+        type: 'invalid_request_error',
+        param: 'prompt',
+        code: 'context_length_exceeded',
+      });
     });
   }
 

@@ -43,7 +43,18 @@ export async function startApiRing(dir: string, memories: readonly string[]): Pr
   };
   try {
     memories.forEach((memory, i) => {
-      const args = ['--signal', signaling.url, '--model', i === 0 ? modelDir : modelId, '--memory', memory, '--cache-dir', join(dir, `cache-${i}`), '--threads', '1'];
+      const args = [
+        '--signal',
+        signaling.url,
+        '--model',
+        i === 0 ? modelDir : modelId,
+        '--memory',
+        memory,
+        '--cache-dir',
+        join(dir, `cache-${i}`),
+        '--threads',
+        '1',
+      ];
       peers.push(startPeerProcess(`peer${i}`, i === 0 ? [...args, '--api-port', '0'] : args));
     });
     const apiPeer = peers[0]!;
@@ -65,6 +76,19 @@ export interface LocalGenerateJson {
 
 /** `node-peer generate --json` on the package (plus `extra` flags): the reference the ring must reproduce. */
 export async function generateJson(modelDir: string, prompt: string, maxTokens: number, extra: readonly string[] = []): Promise<LocalGenerateJson> {
-  const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'generate', '--model', modelDir, '--prompt', prompt, '--max-tokens', String(maxTokens), '--json', '--threads', '1', ...extra]);
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    BIN,
+    'generate',
+    '--model',
+    modelDir,
+    '--prompt',
+    prompt,
+    '--max-tokens',
+    String(maxTokens),
+    '--json',
+    '--threads',
+    '1',
+    ...extra,
+  ]);
   return JSON.parse(stdout) as LocalGenerateJson;
 }

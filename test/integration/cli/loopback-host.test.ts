@@ -26,7 +26,9 @@ beforeAll(async () => {
   await writeDemoModel(model, { layers: 2, hidden: 64, heads: 4, vocab: 512, context: 256, seed: 1 });
   const port = await freePort();
   // README: `npx ringmesh-signal --host 0.0.0.0 --port 8787`.
-  server = spawn(process.execPath, [join(ROOT, 'bin/ringmesh-signal.js'), '--host', '0.0.0.0', '--port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  server = spawn(process.execPath, [join(ROOT, 'bin/ringmesh-signal.js'), '--host', '0.0.0.0', '--port', String(port), '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     createInterface({ input: server.stdout! }).on('line', (line) => line.startsWith('signaling ') && resolve());
     server.once('exit', (code) => reject(new Error(`ringmesh-signal exited (${code})`)));
@@ -49,7 +51,11 @@ function start(name: string, args: string[]): PeerProcess {
 }
 
 const complete = (api: string, body: Record<string, unknown>): Promise<Response> =>
-  fetch(`${api}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'demo-2x64-seed1', prompt: 'Once', max_tokens: 8, temperature: 0, ...body }) });
+  fetch(`${api}/v1/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'demo-2x64-seed1', prompt: 'Once', max_tokens: 8, temperature: 0, ...body }),
+  });
 
 describe('node-peer start on a loopback-only host, as the README says', () => {
   it('two peers form a ring without --bind-address and /v1/completions answers', async () => {
@@ -83,7 +89,18 @@ describe('an API peer whose ring cannot open its links', () => {
     const { modelId } = await writeDemoModel(own, { layers: 2, hidden: 64, heads: 4, vocab: 512, context: 256, seed: 2 });
     // Neither can hold the model alone (600 KiB each, as above): the only plan splits it over the
     // seed and the member whose links never open.
-    const seed = start('seed-2', ['--model', own, '--memory', '600KiB', '--api-port', String(await freePort()), '--first-token-timeout', '2', '--token-timeout', '2']);
+    const seed = start('seed-2', [
+      '--model',
+      own,
+      '--memory',
+      '600KiB',
+      '--api-port',
+      String(await freePort()),
+      '--first-token-timeout',
+      '2',
+      '--token-timeout',
+      '2',
+    ]);
     const api = String((await seed.waitFor((e) => e.event === 'api', 60_000))['url']);
     await seed.waitFor((e) => e.event === 'joined', 60_000);
     unlinked = await joinUnlinkedMember(signalUrl, modelId, 600 * 1024);

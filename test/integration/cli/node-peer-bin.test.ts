@@ -11,9 +11,11 @@ import { makeTempDir } from '../../util/temp-dir.ts';
 const ROOT = join(import.meta.dirname, '../../..');
 const tmp = makeTempDir('bin');
 const at = (p: string): string => tmp.path(p);
-const run = (env: NodeJS.ProcessEnv = {}): string => execFileSync(process.execPath, [at('bin/node-peer.js')], { env: { ...process.env, ...env }, encoding: 'utf8' }).trim();
+const run = (env: NodeJS.ProcessEnv = {}): string =>
+  execFileSync(process.execPath, [at('bin/node-peer.js')], { env: { ...process.env, ...env }, encoding: 'utf8' }).trim();
 const setTime = (p: string, s: number): void => utimesSync(at(p), s, s);
-const stderrOf = (env: NodeJS.ProcessEnv = {}): string => spawnSync(process.execPath, [at('bin/node-peer.js')], { env: { ...process.env, ...env }, encoding: 'utf8' }).stderr;
+const stderrOf = (env: NodeJS.ProcessEnv = {}): string =>
+  spawnSync(process.execPath, [at('bin/node-peer.js')], { env: { ...process.env, ...env }, encoding: 'utf8' }).stderr;
 
 beforeAll(() => {
   for (const d of ['bin', 'node-peer/cli', 'shared/wire', 'dist/node-peer']) mkdirSync(at(d), { recursive: true });
@@ -49,7 +51,9 @@ describe('bin/node-peer.js', () => {
 
   it('says on stderr when it runs the sources because the bundle is stale (not when asked to)', () => {
     setTime('dist/node-peer/main.mjs', 1_000);
-    expect(stderrOf()).toBe('node-peer: dist/node-peer/main.mjs is older than the sources: running the TypeScript through tsx (slower start; `npm run build:node` bundles it)\n');
+    expect(stderrOf()).toBe(
+      'node-peer: dist/node-peer/main.mjs is older than the sources: running the TypeScript through tsx (slower start; `npm run build:node` bundles it)\n',
+    );
     expect(stderrOf({ RINGMESH_NO_BUNDLE: '1' })).toBe('');
     setTime('dist/node-peer/main.mjs', 9_000_000);
     expect(stderrOf()).toBe('');

@@ -58,7 +58,11 @@ describe('npm start (no flags)', () => {
     expect(ids.length).toBe(Math.min(maxTokens, 128 - golden.prompt_ids.length));
     expect(finish).toBe('length');
     const rest = tokenizer.createDecoder([...golden.prompt_ids, ...ids]);
-    const tail = golden.generated_ids.slice(ids.length).map((id) => rest.push(id)).join('') + rest.end();
+    const tail =
+      golden.generated_ids
+        .slice(ids.length)
+        .map((id) => rest.push(id))
+        .join('') + rest.end();
     expect(`${golden.prompt}${text}${tail}\n`).toBe(golden.stdout);
     expect(text.startsWith(', features emerge, fragile dance of probability.')).toBe(true);
   });
@@ -66,7 +70,10 @@ describe('npm start (no flags)', () => {
 
 describe('npm start options', () => {
   it('--model random --layers 2 --hidden 64 serves a random demo of that size', async () => {
-    const stack = await startNpmStack(tmp.path('state-random'), { viaNpm: true, args: ['--model', 'random', '--layers', '2', '--hidden', '64', '--heads', '4'] });
+    const stack = await startNpmStack(tmp.path('state-random'), {
+      viaNpm: true,
+      args: ['--model', 'random', '--layers', '2', '--hidden', '64', '--heads', '4'],
+    });
     stacks.push(stack);
     expect(stack.output()).toMatch(/OpenAI-compatible API: \S+ {2}\(model "demo-2x64-seed0"\)/);
     const r = await complete(stack.apiUrl, { model: 'demo-2x64-seed0', prompt: 'Hello', max_tokens: 5, temperature: 0, return_token_ids: true });

@@ -18,7 +18,13 @@ let modelId: string;
 let unitBytes: number;
 const running: PeerProcess[] = [];
 
-interface Pieces { bytesDone: number; bytesTotal: number; fromCache: number; fromPeers: number; fromOrigin: number }
+interface Pieces {
+  bytesDone: number;
+  bytesTotal: number;
+  fromCache: number;
+  fromPeers: number;
+  fromOrigin: number;
+}
 
 beforeAll(async () => {
   const dir = tmp.path('demo');
@@ -28,7 +34,20 @@ beforeAll(async () => {
   unitBytes = manifest.units.reduce((n, u) => n + u.bytes, 0);
   signaling = await startSignalingProcess({ port: await freePort() });
   // The seed offers no memory: the peer joined by id holds every layer, so its cache is the whole model.
-  seed = startPeerProcess('seed', ['--signal', signaling.url, '--model', dir, '--memory', '0', '--cache-dir', tmp.path('seed-cache'), '--fit-timeout', '600', '--threads', '1']);
+  seed = startPeerProcess('seed', [
+    '--signal',
+    signaling.url,
+    '--model',
+    dir,
+    '--memory',
+    '0',
+    '--cache-dir',
+    tmp.path('seed-cache'),
+    '--fit-timeout',
+    '600',
+    '--threads',
+    '1',
+  ]);
   running.push(seed);
   await seed.waitFor((e) => e.event === 'joined', 60_000);
 }, 120_000);
@@ -41,7 +60,20 @@ afterAll(async () => {
 
 /** `node-peer start --model <id>` without --origin, with its API; resolves with the API's URL once the ring is ready. */
 async function startById(name: string, cacheDir: string): Promise<{ peer: PeerProcess; api: string }> {
-  const peer = startPeerProcess(name, ['--signal', signaling.url, '--model', modelId, '--memory', '64MiB', '--api-port', '0', '--cache-dir', cacheDir, '--threads', '1']);
+  const peer = startPeerProcess(name, [
+    '--signal',
+    signaling.url,
+    '--model',
+    modelId,
+    '--memory',
+    '64MiB',
+    '--api-port',
+    '0',
+    '--cache-dir',
+    cacheDir,
+    '--threads',
+    '1',
+  ]);
   running.push(peer);
   const api = String((await peer.waitFor((e) => e.event === 'api', 90_000))['url']);
   await peer.waitFor((e) => e.event === 'ring-ready', 90_000);
@@ -61,7 +93,8 @@ describe('a peer joined by model id, without --origin', () => {
   it('gets the tokenizer from the seed and serves a completion through its API', async () => {
     const { peer, api } = await startById('by-id', tmp.path('fresh-cache'));
     const res = await fetch(`${api}/v1/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: modelId, prompt: 'Once upon', max_tokens: 6, temperature: 0 }),
     });
     const body = (await res.json()) as { choices?: { text: string }[]; usage?: { completion_tokens: number }; error?: unknown };

@@ -37,11 +37,35 @@ afterAll(async () => {
 
 describe('flag errors: one line, a pointer to --help, exit 2', () => {
   const cases: Array<[string, string, string[], RegExp, string]> = [
-    ['an unknown flag is named before missing required ones', 'node-peer.js', ['start', '--bogus'], /^error: unknown option '--bogus'/, '(see node-peer start --help)'],
-    ['a missing required option', 'node-peer.js', ['start', '--model', 'x'], /^error: required option '--signal <url>' not specified$/, '(see node-peer start --help)'],
-    ['a bad --log-format', 'node-peer.js', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--log-format', 'yaml'], /--log-format.*"yaml" is not a log format/, '(see node-peer start --help)'],
+    [
+      'an unknown flag is named before missing required ones',
+      'node-peer.js',
+      ['start', '--bogus'],
+      /^error: unknown option '--bogus'/,
+      '(see node-peer start --help)',
+    ],
+    [
+      'a missing required option',
+      'node-peer.js',
+      ['start', '--model', 'x'],
+      /^error: required option '--signal <url>' not specified$/,
+      '(see node-peer start --help)',
+    ],
+    [
+      'a bad --log-format',
+      'node-peer.js',
+      ['start', '--signal', 'ws://h/signal', '--model', 'x', '--log-format', 'yaml'],
+      /--log-format.*"yaml" is not a log format/,
+      '(see node-peer start --help)',
+    ],
     ['an unknown command', 'node-peer.js', ['bogus'], /^error: unknown command 'bogus'/, '(see node-peer --help)'],
-    ['ringmesh-signal --port abc', 'ringmesh-signal.js', ['--port', 'abc'], /^error: option '--port <port>' argument 'abc' is invalid/, '(see ringmesh-signal --help)'],
+    [
+      'ringmesh-signal --port abc',
+      'ringmesh-signal.js',
+      ['--port', 'abc'],
+      /^error: option '--port <port>' argument 'abc' is invalid/,
+      '(see ringmesh-signal --help)',
+    ],
     ['ringmesh-signal --bogus', 'ringmesh-signal.js', ['--bogus'], /^error: unknown option '--bogus'/, '(see ringmesh-signal --help)'],
   ];
   for (const [name, bin, args, first, pointer] of cases) {
@@ -58,7 +82,9 @@ describe('start failures before the network: one line, no stack', () => {
   it('a --model directory that does not exist: exit 2 naming it', async () => {
     const r = await run('node-peer.js', ['start', '--signal', signaling.url, '--model', tmp.path('no-such-model'), '--cache-dir', tmp.path('c1')]);
     expect(r.code).toBe(2);
-    expect(ownLines(r.stderr)).toEqual([expect.stringMatching(/^error: ModelNotFoundError: --model .*no-such-model: no such directory; expected a model package directory/)]);
+    expect(ownLines(r.stderr)).toEqual([
+      expect.stringMatching(/^error: ModelNotFoundError: --model .*no-such-model: no such directory; expected a model package directory/),
+    ]);
   });
 
   it('a --model directory without a package: exit 2', async () => {
@@ -72,10 +98,29 @@ describe('start failures before the network: one line, no stack', () => {
     await once(taken, 'listening');
     const port = (taken.address() as { port: number }).port;
     try {
-      const r = await run('node-peer.js', ['start', '--signal', signaling.url, '--model', model, '--memory', '64MiB', '--api-port', String(port), '--cache-dir', tmp.path('c3'), '--log-format', 'json']);
+      const r = await run('node-peer.js', [
+        'start',
+        '--signal',
+        signaling.url,
+        '--model',
+        model,
+        '--memory',
+        '64MiB',
+        '--api-port',
+        String(port),
+        '--cache-dir',
+        tmp.path('c3'),
+        '--log-format',
+        'json',
+      ]);
       expect(r.code).toBe(1);
-      expect(ownLines(r.stderr)).toEqual([`error: ApiPortUnavailableError: --api-port ${port}: 127.0.0.1:${port} is already in use: stop what listens there or pick another --api-port (0 = any free port)`]);
-      const events = r.stdout.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { event: string }).event);
+      expect(ownLines(r.stderr)).toEqual([
+        `error: ApiPortUnavailableError: --api-port ${port}: 127.0.0.1:${port} is already in use: stop what listens there or pick another --api-port (0 = any free port)`,
+      ]);
+      const events = r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { event: string }).event);
       expect(events).not.toContain('joined');
     } finally {
       taken.close();
@@ -98,7 +143,26 @@ describe('console format and a clean stop', () => {
   });
 
   it('--log-format pretty forces human lines off a terminal', async () => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/node-peer.js'), 'start', '--signal', signaling.url, '--model', model, '--memory', '64MiB', '--cache-dir', tmp.path('c5'), '--bind-address', '127.0.0.1', '--log-format', 'pretty'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'bin/node-peer.js'),
+        'start',
+        '--signal',
+        signaling.url,
+        '--model',
+        model,
+        '--memory',
+        '64MiB',
+        '--cache-dir',
+        tmp.path('c5'),
+        '--bind-address',
+        '127.0.0.1',
+        '--log-format',
+        'pretty',
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     const exited = once(child, 'exit');
     try {
       const lines: string[] = [];
@@ -109,7 +173,9 @@ describe('console format and a clean stop', () => {
         });
         void exited.then(() => reject(new Error(`exited before ring-ready: ${lines.join('\n')}`)));
       });
-      expect(lines.find((l) => / joined /.test(l))).toMatch(/^\d\d:\d\d:\d\d joined {7}peerId=\S+ modelId=[0-9a-f]{12}… model=demo-2x64-seed3 memoryBytes=64\.0 MiB$/);
+      expect(lines.find((l) => / joined /.test(l))).toMatch(
+        /^\d\d:\d\d:\d\d joined {7}peerId=\S+ modelId=[0-9a-f]{12}… model=demo-2x64-seed3 memoryBytes=64\.0 MiB$/,
+      );
       expect(lines.some((l) => l.startsWith('{'))).toBe(false);
       child.kill('SIGTERM');
       expect((await exited)[0]).toBe(0);
@@ -119,7 +185,25 @@ describe('console format and a clean stop', () => {
   });
 
   it('npx node-peer start: Ctrl-C (SIGINT to the whole process group, as a terminal sends it) exits 0', async () => {
-    const child = spawn('npx', ['--no-install', 'node-peer', 'start', '--signal', signaling.url, '--model', model, '--memory', '64MiB', '--cache-dir', tmp.path('c6'), '--bind-address', '127.0.0.1'], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(
+      'npx',
+      [
+        '--no-install',
+        'node-peer',
+        'start',
+        '--signal',
+        signaling.url,
+        '--model',
+        model,
+        '--memory',
+        '64MiB',
+        '--cache-dir',
+        tmp.path('c6'),
+        '--bind-address',
+        '127.0.0.1',
+      ],
+      { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     const exited = once(child, 'exit');
     try {
       await new Promise<void>((resolve, reject) => {

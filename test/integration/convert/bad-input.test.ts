@@ -45,7 +45,10 @@ async function expectRejected(
   const before = new Set(readdirSync(dir));
   await make?.(dir);
   const inputs = new Set(readdirSync(dir));
-  const err = await run(out).then(() => undefined, (e: unknown) => e);
+  const err = await run(out).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(errorClass);
   expect((err as Error).message).toContain(fileInMessage);
   // Nothing left behind: neither the output nor a temporary sibling of it.
@@ -74,9 +77,15 @@ describe('bad llama2.c input', () => {
   for (const [what, bytes, detail] of cases) {
     it(`${what}: CheckpointFormatError naming the file`, async () => {
       let path = '';
-      await expectRejected((out) => convertModel(path, out, { tokenizer: TOK }), what.replace(/\W+/g, '-'), CheckpointFormatError, 'model.bin', (dir) => {
-        path = file(dir, bytes);
-      });
+      await expectRejected(
+        (out) => convertModel(path, out, { tokenizer: TOK }),
+        what.replace(/\W+/g, '-'),
+        CheckpointFormatError,
+        'model.bin',
+        (dir) => {
+          path = file(dir, bytes);
+        },
+      );
       await expect(convertModel(path, join(tmp.dir, 'never'), { tokenizer: TOK })).rejects.toThrow(detail);
     });
   }
@@ -106,10 +115,19 @@ describe('bad llama2.c input', () => {
 
   it('wrong header: kv heads not dividing heads: CheckpointFormatError naming the file', async () => {
     let path = '';
-    await expectRejected((out) => convertModel(path, out, { tokenizer: TOK }), 'kv-heads', CheckpointFormatError, 'model.bin', (dir) => {
-      path = join(dir, 'model.bin');
-      writeFileSync(path, withHeader((v) => v.setInt32(16, 3, true)));
-    });
+    await expectRejected(
+      (out) => convertModel(path, out, { tokenizer: TOK }),
+      'kv-heads',
+      CheckpointFormatError,
+      'model.bin',
+      (dir) => {
+        path = join(dir, 'model.bin');
+        writeFileSync(
+          path,
+          withHeader((v) => v.setInt32(16, 3, true)),
+        );
+      },
+    );
     await expect(convertModel(path, join(tmp.dir, 'never'), { tokenizer: TOK })).rejects.toThrow(/n_kv_heads/);
   });
 

@@ -35,8 +35,18 @@ describe('convert llama2.c checkpoints', () => {
     const out = tmp.path('stories');
     const { manifest } = await convertLlama2c(model('stories260K.bin'), model('aidreams-tok512.bin'), out, { pieceSize: 64 * 1024 });
     expect(manifest.architecture).toMatchObject({
-      hiddenSize: 64, intermediateSize: 172, numLayers: 5, numHeads: 8, numKvHeads: 4, headDim: 8, vocabSize: 512,
-      contextLength: 512, ropeTheta: 10000, rmsEps: 1e-5, tiedEmbeddings: true, attentionBias: false,
+      hiddenSize: 64,
+      intermediateSize: 172,
+      numLayers: 5,
+      numHeads: 8,
+      numKvHeads: 4,
+      headDim: 8,
+      vocabSize: 512,
+      contextLength: 512,
+      ropeTheta: 10000,
+      rmsEps: 1e-5,
+      tiedEmbeddings: true,
+      attentionBias: false,
     });
     expect(manifest.tokenizer).toMatchObject({ kind: 'llama2c', bos: 1, eos: [1], addBos: true });
     expect(manifest.units.map((u) => u.name)).toEqual(['embed', 'layer-000', 'layer-001', 'layer-002', 'layer-003', 'layer-004', 'head']);

@@ -24,7 +24,15 @@ describe('demo model', () => {
     expect(c.manifest.units[1]?.pieces).not.toEqual(a.manifest.units[1]?.pieces);
     await expect(writeDemoModel(tmp.path('bad'), { ...shape, heads: 5 })).rejects.toBeInstanceOf(InvalidModelShapeError);
     await expect(writeDemoModel(tmp.path('bad'), { ...shape, vocab: 100 })).rejects.toBeInstanceOf(InvalidModelShapeError);
-    expect(a.manifest.architecture).toMatchObject({ numLayers: 3, hiddenSize: 48, numHeads: 6, numKvHeads: 2, headDim: 8, vocabSize: 400, intermediateSize: 128 });
+    expect(a.manifest.architecture).toMatchObject({
+      numLayers: 3,
+      hiddenSize: 48,
+      numHeads: 6,
+      numKvHeads: 2,
+      headDim: 8,
+      vocabSize: 400,
+      intermediateSize: 128,
+    });
   });
 
   it('has sane weights, a working byte-level tokenizer and finite, non-degenerate logits', async () => {
@@ -47,8 +55,25 @@ describe('demo model', () => {
   it('node-peer demo-model writes an fp16 package', async () => {
     const out = tmp.path('cli');
     const { stdout } = await promisify(execFile)(process.execPath, [
-      join(import.meta.dirname, '../../../bin/node-peer.js'), 'demo-model', out,
-      '--layers', '2', '--hidden', '32', '--heads', '4', '--kv-heads', '2', '--vocab', '300', '--seed', '3', '--dtype', 'fp16', '--piece-size', '4096',
+      join(import.meta.dirname, '../../../bin/node-peer.js'),
+      'demo-model',
+      out,
+      '--layers',
+      '2',
+      '--hidden',
+      '32',
+      '--heads',
+      '4',
+      '--kv-heads',
+      '2',
+      '--vocab',
+      '300',
+      '--seed',
+      '3',
+      '--dtype',
+      'fp16',
+      '--piece-size',
+      '4096',
     ]);
     expect(stdout).toMatch(/model id [0-9a-f]{64}/);
     const pkg = await openModelPackage(out);

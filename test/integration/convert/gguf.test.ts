@@ -150,7 +150,7 @@ describe('convert GGUF (llama)', () => {
     }
   });
 
-  it('rope_freqs.weight (llama.cpp\'s Llama 3 scaling) becomes llama3 rope scaling; factors of another scaling are refused', async () => {
+  it("rope_freqs.weight (llama.cpp's Llama 3 scaling) becomes llama3 rope scaling; factors of another scaling are refused", async () => {
     const w = randomWeights(untied, 6);
     const scaling = { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 };
     const freqs = Float32Array.from(llama3Factors(scaling, untied.headDim, untied.ropeTheta));

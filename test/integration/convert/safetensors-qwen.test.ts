@@ -20,10 +20,15 @@ describe('safetensors reader', () => {
     const v = Float32Array.from([1, -2.5, 0.333, 1024]);
     const bf = float32ToBf16(v);
     const f = tmp.path('a.safetensors');
-    writeFileSync(f, Buffer.concat(encodeSafetensors([
-      { name: 'x', dtype: 'F32', shape: [2, 2], data: new Uint8Array(v.buffer) },
-      { name: 'y', dtype: 'BF16', shape: [4], data: new Uint8Array(bf.buffer) },
-    ])));
+    writeFileSync(
+      f,
+      Buffer.concat(
+        encodeSafetensors([
+          { name: 'x', dtype: 'F32', shape: [2, 2], data: new Uint8Array(v.buffer) },
+          { name: 'y', dtype: 'BF16', shape: [4], data: new Uint8Array(bf.buffer) },
+        ]),
+      ),
+    );
     const st = await openSafetensors(f);
     expect(await st.readFloat32('x')).toEqual(v);
     expect(await st.readFloat32('y')).toEqual(bf16ToFloat32(bf));
@@ -65,22 +70,43 @@ describe('Qwen2 checkpoints', () => {
     const tensors = [t('model.embed_tokens.weight', [vocab, h]), t('model.norm.weight', [h]), t('lm_head.weight', [vocab, h])];
     const p = 'model.layers.0.';
     tensors.push(
-      t(`${p}input_layernorm.weight`, [h]), t(`${p}post_attention_layernorm.weight`, [h]),
-      t(`${p}self_attn.q_proj.weight`, [heads * hd, h]), t(`${p}self_attn.q_proj.bias`, [heads * hd]),
-      t(`${p}self_attn.k_proj.weight`, [kv * hd, h]), t(`${p}self_attn.k_proj.bias`, [kv * hd]),
-      t(`${p}self_attn.v_proj.weight`, [kv * hd, h]), t(`${p}self_attn.v_proj.bias`, [kv * hd]),
+      t(`${p}input_layernorm.weight`, [h]),
+      t(`${p}post_attention_layernorm.weight`, [h]),
+      t(`${p}self_attn.q_proj.weight`, [heads * hd, h]),
+      t(`${p}self_attn.q_proj.bias`, [heads * hd]),
+      t(`${p}self_attn.k_proj.weight`, [kv * hd, h]),
+      t(`${p}self_attn.k_proj.bias`, [kv * hd]),
+      t(`${p}self_attn.v_proj.weight`, [kv * hd, h]),
+      t(`${p}self_attn.v_proj.bias`, [kv * hd]),
       t(`${p}self_attn.o_proj.weight`, [h, heads * hd]),
-      t(`${p}mlp.gate_proj.weight`, [f, h]), t(`${p}mlp.up_proj.weight`, [f, h]), t(`${p}mlp.down_proj.weight`, [h, f]),
+      t(`${p}mlp.gate_proj.weight`, [f, h]),
+      t(`${p}mlp.up_proj.weight`, [f, h]),
+      t(`${p}mlp.down_proj.weight`, [h, f]),
     );
     writeFileSync(join(dir, 'model.safetensors'), Buffer.concat(encodeSafetensors(tensors)));
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({
-      architectures: ['Qwen2ForCausalLM'], hidden_size: h, intermediate_size: f, num_hidden_layers: 1, num_attention_heads: heads,
-      num_key_value_heads: kv, vocab_size: vocab, max_position_embeddings: 128, rope_theta: 1000000, rms_norm_eps: 1e-6, tie_word_embeddings: false,
-    }));
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        architectures: ['Qwen2ForCausalLM'],
+        hidden_size: h,
+        intermediate_size: f,
+        num_hidden_layers: 1,
+        num_attention_heads: heads,
+        num_key_value_heads: kv,
+        vocab_size: vocab,
+        max_position_embeddings: 128,
+        rope_theta: 1000000,
+        rms_norm_eps: 1e-6,
+        tie_word_embeddings: false,
+      }),
+    );
     const v = byteLevelVocab(vocab);
     const hfTok = llama2cVocabToHfJson({ maxTokenLength: 16, pieces: v.pieces, scores: Float32Array.from(v.scores) });
     writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(hfTok));
-    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: null, eos_token: '</s>', add_bos_token: false, chat_template: [{ name: 'default', template: 'T' }] }));
+    writeFileSync(
+      join(dir, 'tokenizer_config.json'),
+      JSON.stringify({ bos_token: null, eos_token: '</s>', add_bos_token: false, chat_template: [{ name: 'default', template: 'T' }] }),
+    );
     await convertHf(dir, tmp.path('qwen-pkg'), { dtype: 'fp16' });
     const pkg = await openModelPackage(tmp.path('qwen-pkg'));
     const m = pkg.manifest;

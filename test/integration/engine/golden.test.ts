@@ -90,7 +90,7 @@ describe('golden greedy through the real CLI process', () => {
   const combos = (['node', 'wasm'] as const).flatMap((engine) =>
     splits.flatMap((split) => cases.map((_, index) => ({ engine, split, index, label: `${engine}, ${split.name}, case ${index}` }))),
   );
-  it.each(combos)('$label: stdout is run.c\'s byte for byte', async ({ engine, split, index }) => {
+  it.each(combos)("$label: stdout is run.c's byte for byte", async ({ engine, split, index }) => {
     const layers = packages.get(cases[index]?.model ?? '')?.layers ?? 0;
     await cli(index, ['--engine', engine, '--stages', String(split.stages(layers))]);
   });
@@ -102,7 +102,17 @@ describe('golden greedy through the real CLI process', () => {
   it('--json prints ids and text', async () => {
     const c = cases[1];
     if (c === undefined) throw new Error('golden case 1 missing');
-    const { stdout } = await run(process.execPath, [bin, 'generate', '--model', packages.get(c.model)?.dir ?? '', '--prompt', c.prompt, '--steps', String(c.steps), '--json']);
+    const { stdout } = await run(process.execPath, [
+      bin,
+      'generate',
+      '--model',
+      packages.get(c.model)?.dir ?? '',
+      '--prompt',
+      c.prompt,
+      '--steps',
+      String(c.steps),
+      '--json',
+    ]);
     const out = JSON.parse(stdout) as { promptIds: number[]; generatedIds: number[]; text: string };
     expect(out).toMatchObject({ promptIds: c.prompt_ids, generatedIds: c.generated_ids, text: c.stdout.slice(0, -1) });
   });

@@ -47,10 +47,24 @@ const cli = (args: string[], env: NodeJS.ProcessEnv): Promise<Run> =>
   );
 
 /** `start` against a closed port: the device check comes first, then signaling is unreachable (exit 4). */
-const startNowhere = async (device: string): Promise<string[]> => ['start', '--signal', `ws://127.0.0.1:${await freePort()}/signal`, '--model', model, '--cache-dir', tmp.path('c-nowhere'), '--device', device];
+const startNowhere = async (device: string): Promise<string[]> => [
+  'start',
+  '--signal',
+  `ws://127.0.0.1:${await freePort()}/signal`,
+  '--model',
+  model,
+  '--cache-dir',
+  tmp.path('c-nowhere'),
+  '--device',
+  device,
+];
 
 const deviceEvent = (stdout: string): Record<string, unknown> | undefined =>
-  stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e['event'] === 'device');
+  stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((e) => e['event'] === 'device');
 
 beforeAll(async () => {
   model = tmp.path('demo');
@@ -103,16 +117,21 @@ describe('node-peer start --device', () => {
   it('webgpu with no adapter: exit 2 and an error naming the device and why, before any network', async () => {
     const r = await cli(await startNowhere('webgpu'), NO_ADAPTER);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/error: DeviceUnavailableError: --device webgpu is not available: onnxruntime-node could not run a test graph on it: .*Failed to get a WebGPU adapter/);
+    expect(r.stderr).toMatch(
+      /error: DeviceUnavailableError: --device webgpu is not available: onnxruntime-node could not run a test graph on it: .*Failed to get a WebGPU adapter/,
+    );
     expect(r.stderr).toMatch(/Use --device auto .* or --device cpu/);
   });
 
-  it.runIf(CUDA_PROVIDER_FILES.some((f) => !existsSync(join(ortBinaryDir(), f))))('cuda without the provider library: exit 2 naming the missing files and how to install them', async () => {
-    const r = await cli(await startNowhere('cuda'), NO_ADAPTER);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--device cuda is not available: the CUDA provider library is not installed \(.*libonnxruntime_providers_cuda\.so.* missing/);
-    expect(r.stderr).toContain('ONNXRUNTIME_NODE_INSTALL=1');
-  });
+  it.runIf(CUDA_PROVIDER_FILES.some((f) => !existsSync(join(ortBinaryDir(), f))))(
+    'cuda without the provider library: exit 2 naming the missing files and how to install them',
+    async () => {
+      const r = await cli(await startNowhere('cuda'), NO_ADAPTER);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--device cuda is not available: the CUDA provider library is not installed \(.*libonnxruntime_providers_cuda\.so.* missing/);
+      expect(r.stderr).toContain('ONNXRUNTIME_NODE_INSTALL=1');
+    },
+  );
 
   it('auto with no GPU picks the CPU and logs why; webgpu with an adapter passes the check', async () => {
     const auto = await cli(await startNowhere('auto'), NO_ADAPTER);
@@ -124,9 +143,13 @@ describe('node-peer start --device', () => {
   });
 
   it('a webgpu peer serves its stage, announces engine webgpu to the room and reports it in /status', async () => {
-    const peer = startPeerProcess('webgpu-peer', ['--signal', signaling.url, '--model', model, '--memory', '64MiB', '--api-port', '0', '--cache-dir', tmp.path('c-peer'), '--device', 'webgpu'], {
-      env: SWIFTSHADER,
-    });
+    const peer = startPeerProcess(
+      'webgpu-peer',
+      ['--signal', signaling.url, '--model', model, '--memory', '64MiB', '--api-port', '0', '--cache-dir', tmp.path('c-peer'), '--device', 'webgpu'],
+      {
+        env: SWIFTSHADER,
+      },
+    );
     const observer = createSignalingClient({
       url: signaling.url,
       WebSocket: WebSocket as unknown as WebSocketConstructor,
@@ -139,7 +162,11 @@ describe('node-peer start --device', () => {
       const status = (await (await fetch(`${api}/status`)).json()) as { device: string; loaded: boolean; peerId: PeerId };
       expect(status).toMatchObject({ device: 'webgpu', loaded: true });
       // Tokens through the ring's one stage on WebGPU (strict: no node on the CPU).
-      const res = await fetch(`${api}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: modelName, prompt: 'Hello', max_tokens: 4, temperature: 0 }) });
+      const res = await fetch(`${api}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: modelName, prompt: 'Hello', max_tokens: 4, temperature: 0 }),
+      });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBeGreaterThan(0);
       await observer.connect();

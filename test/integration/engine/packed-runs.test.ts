@@ -51,7 +51,15 @@ async function decode(stages: readonly Stage[], session: SessionId, prompt: numb
 
 describe.each(['node', 'wasm'] as const)('packed runs on %s', (name) => {
   it('several sessions at once get the ids and logits of running alone, prefill and decode, split in two', async () => {
-    const stages = await loadChain(engines[name], pkg, [{ start: 0, end: 2 }, { start: 2, end: 4 }], 1);
+    const stages = await loadChain(
+      engines[name],
+      pkg,
+      [
+        { start: 0, end: 2 },
+        { start: 2, end: 4 },
+      ],
+      1,
+    );
     try {
       // Different prompt lengths: the sessions' caches differ in length at every step.
       const prompts = [[5, 9, 13], [7], [3, 4, 5, 6, 7, 8, 9], [11, 2], [30, 31, 32, 33, 34]];

@@ -62,7 +62,9 @@ function compare(ref: Float32Array[], got: Float32Array[]): Agreement {
 
 async function agreement(model: string): Promise<Record<'q8' | 'q4', Agreement>> {
   const sums = { q8: { agree: 0, total: 0, kl: 0 }, q4: { agree: 0, total: 0, kl: 0 } };
-  for (const [i, c] of goldenCases().filter((k) => k.model === model).entries()) {
+  for (const [i, c] of goldenCases()
+    .filter((k) => k.model === model)
+    .entries()) {
     const ref = await teacherForced(c, 'fp32', `${model}-${i}`);
     for (const dtype of ['q8', 'q4'] as const) {
       const a = compare(ref, await teacherForced(c, dtype, `${model}-${i}`));

@@ -60,10 +60,11 @@ describe('DiskPieceStore', () => {
     const dir = await mkdtemp(join(tmpdir(), 'rm-full-'));
     // A 256 KiB tmpfs in a private mount namespace: the real ENOSPC, not a simulation.
     const script = `mount -t tmpfs -o size=256k tmpfs "$1" && exec node --import tsx "$2" "$1" 20 65536`;
-    const out = await run('unshare', ['-m', 'sh', '-c', script, 'sh', dir, CHILD], { cwd: process.cwd() }).catch(
-      (e: { stdout: string }) => e,
-    );
-    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { error?: string; path?: string; stored?: string });
+    const out = await run('unshare', ['-m', 'sh', '-c', script, 'sh', dir, CHILD], { cwd: process.cwd() }).catch((e: { stdout: string }) => e);
+    const lines = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { error?: string; path?: string; stored?: string });
     const failure = lines.at(-1);
     expect(failure?.error).toBe('StoreFullError');
     expect(failure?.path).toContain(join(dir, 'pieces'));
@@ -90,10 +91,13 @@ describe('DiskPieceStore', () => {
  */
 async function unwritableCache(): Promise<{ cache: string; command: string[]; cleanup: () => Promise<void> }> {
   const uidMap = await readFile('/proc/self/uid_map', 'utf8');
-  const nobodyMapped = uidMap.trim().split('\n').some((line) => {
-    const [inside = 0, , count = 0] = line.trim().split(/\s+/).map(Number);
-    return inside <= NOBODY && NOBODY < inside + count;
-  });
+  const nobodyMapped = uidMap
+    .trim()
+    .split('\n')
+    .some((line) => {
+      const [inside = 0, , count = 0] = line.trim().split(/\s+/).map(Number);
+      return inside <= NOBODY && NOBODY < inside + count;
+    });
   if (nobodyMapped) {
     const dir = await mkdtemp(join(tmpdir(), 'rm-perm-'));
     await chmod(dir, 0o755);

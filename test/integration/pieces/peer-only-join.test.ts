@@ -47,15 +47,22 @@ afterAll(async () => {
 
 async function join(o: { seed?: boolean; units?: readonly UnitName[]; ring?: boolean; dials?: boolean }): Promise<Member> {
   const client = createSignalingClient({
-    url: signaling.url, WebSocket: WebSocket as unknown as WebSocketConstructor, room: asRoomId(pkg.modelId),
+    url: signaling.url,
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    room: asRoomId(pkg.modelId),
     capabilities: { kind: 'node', engine: 'cpu', memoryBytes: 0, modelsHeld: [], modelsWanted: [pkg.modelId] },
   });
   const transport = createNodeTransport({ signaling: client, bindAddress: '127.0.0.1' });
   const ring = o.ring ? new RingLink({ transport, self: () => client.peerId, dtype: 'fp32', deliver: () => true, onPeerLost: () => undefined }) : undefined;
   const swarm = new PieceSwarm({
-    modelId: pkg.modelId, store: withVerification(new MemoryPieceStore()), // no origin: peers only
+    modelId: pkg.modelId,
+    store: withVerification(new MemoryPieceStore()), // no origin: peers only
     ...(o.seed ? { localPackage: new MemoryOrigin(pkg.files, PIECE) } : {}),
-    units: () => o.units ?? 'all', replicaFull: false, self: () => client.peerId ?? '', clock: systemClock, rng: Math.random,
+    units: () => o.units ?? 'all',
+    replicaFull: false,
+    self: () => client.peerId ?? '',
+    clock: systemClock,
+    rng: Math.random,
   });
   await client.connect();
   const unlink = linkSwarmToRoom({ signaling: client, transport, swarm, reconcileMs: 300, ...(o.dials === false ? { maxPeers: 0 } : {}) });

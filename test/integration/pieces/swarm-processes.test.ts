@@ -40,7 +40,11 @@ const isReady = (e: PeerEvent): boolean => e.event === 'ready';
 // tensors to run); with `--replica full` they fetch and keep every unit all the same.
 const peer = (name: string, args: string[], script?: string): PeerProcess => {
   const pieceOnly = ['--layers', `0:${pkg.manifest.architecture.numLayers}`];
-  const p = startPeerProcess(name, ['--signal', signaling.url, '--replica', 'full', ...pieceOnly, '--cache-dir', join(dir, name), ...args], script ? { script } : {});
+  const p = startPeerProcess(
+    name,
+    ['--signal', signaling.url, '--replica', 'full', ...pieceOnly, '--cache-dir', join(dir, name), ...args],
+    script ? { script } : {},
+  );
   running.push(p);
   return p;
 };
@@ -127,7 +131,9 @@ describe('node-peer start swarms (processes, WebRTC, HTTP origin)', () => {
     // Resumed, not restarted: after the restart the origin serves only pieces the crashed peer's
     // cache lacked, each at most once, although two peers want every piece.
     const cached = new Set(afterCrash.present);
-    const served = originPieceBytes().map(([key, bytes]) => [key, bytes - (beforeRestart.get(key) ?? 0)] as const).filter(([, b]) => b > 0);
+    const served = originPieceBytes()
+      .map(([key, bytes]) => [key, bytes - (beforeRestart.get(key) ?? 0)] as const)
+      .filter(([, b]) => b > 0);
     for (const [key, bytes] of served) {
       const piece = pieceOf(key);
       expect(cached.has(piece.hash), `${key} was in the cache`).toBe(false);

@@ -6,7 +6,15 @@ import type { ModelManifest } from '../../../shared/model/manifest.ts';
 import { modelShapeFromManifest, totalModelBytes } from '../../../shared/planner/model-shape.ts';
 import type { PeerEvent } from '../../util/peer-process.ts';
 import { goldenCases, MODELS_DIR } from '../../util/models.ts';
-import { startRingPeer, startRingSignaling, stopPeer, tryGenerateOn, type Generated, type RecordedPlan, type RingPeerProcess } from '../../util/ring-harness.ts';
+import {
+  startRingPeer,
+  startRingSignaling,
+  stopPeer,
+  tryGenerateOn,
+  type Generated,
+  type RecordedPlan,
+  type RingPeerProcess,
+} from '../../util/ring-harness.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';
 
 // Replica rings, end to end (docs/ring.md, "Replica rings"): six Node peers, three of which could
@@ -32,7 +40,12 @@ const key = (ring: readonly string[]): string => ring.join(',');
 /** The latest plan with every peer in it and all of its rings ready on `requester` (bounded retries). */
 async function readyPlan(requester: RingPeerProcess, ids: readonly string[]): Promise<RecordedPlan> {
   for (let attempt = 0; attempt < 6; attempt++) {
-    const p = await requester.waitFor((e) => e.event === 'plan' && ids.every((id) => JSON.stringify(e['rings']).includes(id) || (e['ring'] as { peerId: string }[]).some((s) => s.peerId === id)), 120_000, 'plan with every peer');
+    const p = await requester.waitFor(
+      (e) =>
+        e.event === 'plan' && ids.every((id) => JSON.stringify(e['rings']).includes(id) || (e['ring'] as { peerId: string }[]).some((s) => s.peerId === id)),
+      120_000,
+      'plan with every peer',
+    );
     const latest = signaling.plans.filter((x) => x.plan.kind === 'planned').at(-1)!;
     const rings = ringsOfPlan(latest);
     const ready = (ring: string[]) => (e: PeerEvent) => e.event === 'ring-ready' && e['epoch'] === latest.epoch && key(e['ring'] as string[]) === key(ring);
@@ -49,10 +62,13 @@ async function readyPlan(requester: RingPeerProcess, ids: readonly string[]): Pr
 
 /** Submissions (`submitted` events) of `requester` from event `from` on: wire id → ring. */
 function submissions(requester: RingPeerProcess, from: number): { wire: string; request: string; ring: string[] }[] {
-  return requester.events.slice(from).filter((e) => e.event === 'submitted').map((e) => {
-    const wire = String(e['wire']);
-    return { wire, request: wire.slice(0, wire.lastIndexOf('.')), ring: e['ring'] as string[] };
-  });
+  return requester.events
+    .slice(from)
+    .filter((e) => e.event === 'submitted')
+    .map((e) => {
+      const wire = String(e['wire']);
+      return { wire, request: wire.slice(0, wire.lastIndexOf('.')), ring: e['ring'] as string[] };
+    });
 }
 
 beforeAll(async () => {
@@ -63,9 +79,20 @@ beforeAll(async () => {
   const small = Math.ceil(totalModelBytes(modelShapeFromManifest(manifest)) * 0.45);
   const opts = { signalUrl: signaling.server.url, threads: 1, requester: { stepTimeoutMs: 20_000, replanWaitMs: 60_000 } };
   peers.push(await startRingPeer('big-seed', { ...opts, memoryBytes: GiB, model: dir, cacheDir: tmp.path('a') }));
-  const rest = [['big-b', GiB], ['big-c', GiB], ['small-d', small], ['small-e', small], ['small-f', small]] as const;
-  peers.push(...(await Promise.all(rest.map(([name, memoryBytes]) => startRingPeer(name, { ...opts, memoryBytes, model: modelId, cacheDir: tmp.path(name) }, 120_000)))));
-  plan = await readyPlan(peers[0]!, peers.map((p) => p.peerId));
+  const rest = [
+    ['big-b', GiB],
+    ['big-c', GiB],
+    ['small-d', small],
+    ['small-e', small],
+    ['small-f', small],
+  ] as const;
+  peers.push(
+    ...(await Promise.all(rest.map(([name, memoryBytes]) => startRingPeer(name, { ...opts, memoryBytes, model: modelId, cacheDir: tmp.path(name) }, 120_000)))),
+  );
+  plan = await readyPlan(
+    peers[0]!,
+    peers.map((p) => p.peerId),
+  );
 }, 240_000);
 
 afterAll(async () => {
@@ -75,14 +102,24 @@ afterAll(async () => {
 });
 
 describe('replica rings', () => {
-  it('form, share eight concurrent requests, and take over a killed stage\'s sessions with the same ids', async () => {
+  it("form, share eight concurrent requests, and take over a killed stage's sessions with the same ids", async () => {
     const [requester, victim] = [peers[0]!, peers[1]!];
     const rings = ringsOfPlan(plan);
     const big = peers.slice(0, 3).map((p) => p.peerId);
     // Each roomy peer a ring of its own, the three small ones together a fourth.
     expect(rings.length).toBeGreaterThanOrEqual(2);
-    expect(rings.filter((r) => r.length === 1).map((r) => r[0]).sort()).toEqual([...big].sort());
-    expect(rings.find((r) => r.length > 1)?.sort()).toEqual(peers.slice(3).map((p) => p.peerId).sort());
+    expect(
+      rings
+        .filter((r) => r.length === 1)
+        .map((r) => r[0])
+        .sort(),
+    ).toEqual([...big].sort());
+    expect(rings.find((r) => r.length > 1)?.sort()).toEqual(
+      peers
+        .slice(3)
+        .map((p) => p.peerId)
+        .sort(),
+    );
 
     // Undisturbed: the eight requests spread evenly over the ready rings.
     const calm = requester.mark();
@@ -98,8 +135,20 @@ describe('replica rings', () => {
     const runs = prompts.map((p) => tryGenerateOn(requester, p, MAX_TOKENS, [], 150_000));
     // Every session has its first token (the one-peer rings run far ahead of the three-stage one:
     // waiting for more lets the victim's sessions finish before the kill on a loaded machine).
-    await requester.waitFor(() => new Set(requester.events.slice(from).filter((e) => e.event === 'token').map((e) => e['id'])).size === prompts.length, 90_000, 'every session started');
-    const onVictim = submissions(requester, from).filter((s) => s.ring.includes(victim.peerId)).map((s) => s.request);
+    await requester.waitFor(
+      () =>
+        new Set(
+          requester.events
+            .slice(from)
+            .filter((e) => e.event === 'token')
+            .map((e) => e['id']),
+        ).size === prompts.length,
+      90_000,
+      'every session started',
+    );
+    const onVictim = submissions(requester, from)
+      .filter((s) => s.ring.includes(victim.peerId))
+      .map((s) => s.request);
     expect(onVictim.length).toBeGreaterThan(0);
     const killAt = requester.events.length;
     victim.child.kill('SIGKILL');
@@ -109,7 +158,12 @@ describe('replica rings', () => {
     // The victim's unfinished sessions were submitted again, to rings without it: any whose last
     // submission stayed on the victim finished before the kill.
     const after = submissions(requester, from);
-    const stayed = onVictim.filter((request) => after.filter((s) => s.request === request).at(-1)!.ring.includes(victim.peerId));
+    const stayed = onVictim.filter((request) =>
+      after
+        .filter((s) => s.request === request)
+        .at(-1)!
+        .ring.includes(victim.peerId),
+    );
     const finishedBeforeKill = requester.events.slice(from, killAt).filter((e) => e.event === 'generated').length;
     expect(stayed.length).toBeLessThanOrEqual(finishedBeforeKill);
     expect(stayed.length).toBeLessThan(onVictim.length);

@@ -5,7 +5,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoModel } from '../../../node-peer/convert/demo-model.ts';
 import type { SignalingServer } from '../../../signaling/server.ts';
-import { generateOn, startRingPeer, startRingSignaling, stopPeer, tryGenerateOn, waitRingReady, type RecordedPlan, type RingPeerProcess } from '../../util/ring-harness.ts';
+import {
+  generateOn,
+  startRingPeer,
+  startRingSignaling,
+  stopPeer,
+  tryGenerateOn,
+  waitRingReady,
+  type RecordedPlan,
+  type RingPeerProcess,
+} from '../../util/ring-harness.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';
 import { joinUnlinkedMember, type UnlinkedMember } from '../../util/unlinked-member.ts';
 
@@ -34,9 +43,24 @@ describe('a two-stage ring with a stage that answers late, then never', () => {
   let seed: RingPeerProcess;
   let faulty: RingPeerProcess;
   beforeAll(async () => {
-    seed = await startRingPeer('seed', { signalUrl: signaling.server.url, model: modelDir, cacheDir: tmp.path('a'), memoryBytes: 64 * MiB, threads: 1, requester });
+    seed = await startRingPeer('seed', {
+      signalUrl: signaling.server.url,
+      model: modelDir,
+      cacheDir: tmp.path('a'),
+      memoryBytes: 64 * MiB,
+      threads: 1,
+      requester,
+    });
     const modelId = String(seed.events.find((e) => e.event === 'started')?.['modelId']);
-    faulty = await startRingPeer('faulty', { signalUrl: signaling.server.url, model: modelId, cacheDir: tmp.path('b'), memoryBytes: 64 * MiB, threads: 1, requester, faults: true });
+    faulty = await startRingPeer('faulty', {
+      signalUrl: signaling.server.url,
+      model: modelId,
+      cacheDir: tmp.path('b'),
+      memoryBytes: 64 * MiB,
+      threads: 1,
+      requester,
+      faults: true,
+    });
     await waitRingReady(seed, [seed.peerId, faulty.peerId], 120_000);
   });
   afterAll(async () => {
@@ -72,11 +96,22 @@ describe('a ring whose links do not open', () => {
   });
 
   it('is not reported ready, says which link is down, and a request ends with a typed error within its deadline', async () => {
-    seed = await startRingPeer('seed-2', { signalUrl: signaling.server.url, model: modelDir, cacheDir: tmp.path('c'), memoryBytes: 64 * MiB, threads: 1, requester });
+    seed = await startRingPeer('seed-2', {
+      signalUrl: signaling.server.url,
+      model: modelDir,
+      cacheDir: tmp.path('c'),
+      memoryBytes: 64 * MiB,
+      threads: 1,
+      requester,
+    });
     const modelId = String(seed.events.find((e) => e.event === 'started')?.['modelId']);
     await waitRingReady(seed, [seed.peerId], 60_000);
     unlinked = await joinUnlinkedMember(signaling.server.url, modelId, 64 * MiB);
-    const plan = await seed.waitFor((e) => e.event === 'plan' && (e['ring'] as { peerId: string }[]).some((s) => s.peerId === unlinked.peerId), 30_000, 'a plan with the unlinked member');
+    const plan = await seed.waitFor(
+      (e) => e.event === 'plan' && (e['ring'] as { peerId: string }[]).some((s) => s.peerId === unlinked.peerId),
+      30_000,
+      'a plan with the unlinked member',
+    );
     // The seed's link to the member fails (its connect times out) and the seed says so.
     await seed.waitFor((e) => e.event === 'ring-link-down' && e['peer'] === unlinked.peerId, 60_000, 'ring-link-down');
 

@@ -26,8 +26,16 @@ beforeAll(async () => {
   peers.push(await startRingPeer('seed', { ...opts, model: dir, cacheDir: tmp.path('a') }));
   peers.push(await startRingPeer('b', { ...opts, model: modelId, cacheDir: tmp.path('b') }));
   peers.push(await startRingPeer('c', { ...opts, model: modelId, cacheDir: tmp.path('c') }));
-  await waitRingReady(peers[0]!, peers.map((p) => p.peerId), 120_000);
-  await waitRingReady(peers[1]!, peers.map((p) => p.peerId), 120_000);
+  await waitRingReady(
+    peers[0]!,
+    peers.map((p) => p.peerId),
+    120_000,
+  );
+  await waitRingReady(
+    peers[1]!,
+    peers.map((p) => p.peerId),
+    120_000,
+  );
 });
 
 afterAll(async () => {
@@ -47,7 +55,10 @@ describe('eight concurrent sessions', () => {
     // They really were in flight together: each requester's tokens of its four sessions interleave
     // (run one after another, they would come in four blocks, three switches).
     for (const [i, p] of peers.slice(0, 2).entries()) {
-      const ids = p.events.slice(from[i]).filter((e) => e.event === 'token').map((e) => e['id']);
+      const ids = p.events
+        .slice(from[i])
+        .filter((e) => e.event === 'token')
+        .map((e) => e['id']);
       const switches = ids.filter((id, k) => k > 0 && id !== ids[k - 1]).length;
       expect(switches).toBeGreaterThan(prompts.length / 2 - 1);
     }

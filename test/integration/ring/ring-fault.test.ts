@@ -6,7 +6,17 @@ import type { ModelManifest } from '../../../shared/model/manifest.ts';
 import { modelShapeFromManifest, totalModelBytes } from '../../../shared/planner/model-shape.ts';
 import type { SignalingServer } from '../../../signaling/server.ts';
 import { goldenCases, MODELS_DIR } from '../../util/models.ts';
-import { generateOn, startRingPeer, startRingSignaling, stopPeer, tryGenerateOn, waitRingReady, type RecordedPlan, type RingPeerChildOptions, type RingPeerProcess } from '../../util/ring-harness.ts';
+import {
+  generateOn,
+  startRingPeer,
+  startRingSignaling,
+  stopPeer,
+  tryGenerateOn,
+  waitRingReady,
+  type RecordedPlan,
+  type RingPeerChildOptions,
+  type RingPeerProcess,
+} from '../../util/ring-harness.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';
 
 // Acceptance: a stage process is SIGKILLed mid-generation; the server re-plans the
@@ -41,12 +51,19 @@ async function startThree(tag: string, opts: Omit<RingPeerChildOptions, 'model' 
   peers.push(await startRingPeer(`${tag}-seed`, { ...opts, model: modelDir, cacheDir: tmp.path(`${tag}-a`) }));
   peers.push(await startRingPeer(`${tag}-b`, { ...opts, model: modelId, cacheDir: tmp.path(`${tag}-b`) }));
   peers.push(await startRingPeer(`${tag}-c`, { ...opts, model: modelId, cacheDir: tmp.path(`${tag}-c`) }));
-  await waitRingReady(peers[0]!, peers.map((p) => p.peerId), 120_000);
+  await waitRingReady(
+    peers[0]!,
+    peers.map((p) => p.peerId),
+    120_000,
+  );
   return peers;
 }
 
 /** Starts a generation on `requester` and SIGKILLs `victim` once the tenth token arrived. */
-async function killMidGeneration(requester: RingPeerProcess, victim: RingPeerProcess): Promise<{ from: number; run: ReturnType<typeof tryGenerateOn>; killedAt: number }> {
+async function killMidGeneration(
+  requester: RingPeerProcess,
+  victim: RingPeerProcess,
+): Promise<{ from: number; run: ReturnType<typeof tryGenerateOn>; killedAt: number }> {
   const from = requester.mark();
   const run = tryGenerateOn(requester, c.prompt_ids, MAX_TOKENS, [], 150_000);
   await requester.waitFor((e) => e.event === 'token' && (e['step'] as number) >= 10, 60_000, 'tenth token', from);
@@ -57,7 +74,12 @@ async function killMidGeneration(requester: RingPeerProcess, victim: RingPeerPro
 describe('a stage killed mid-generation', () => {
   let peers: RingPeerProcess[] = [];
   beforeAll(async () => {
-    peers = await startThree('replan', { signalUrl: signaling.server.url, memoryBytes: GiB, threads: 1, requester: { stepTimeoutMs: 20_000, replanWaitMs: 60_000 } });
+    peers = await startThree('replan', {
+      signalUrl: signaling.server.url,
+      memoryBytes: GiB,
+      threads: 1,
+      requester: { stepTimeoutMs: 20_000, replanWaitMs: 60_000 },
+    });
   });
   afterAll(async () => {
     for (const p of peers) await stopPeer(p);
@@ -76,7 +98,9 @@ describe('a stage killed mid-generation', () => {
     // It really went through a new ring: the survivors' ring became ready while the request ran,
     // and tokens still came after that.
     const events = requester.events.slice(from);
-    const readyAt = events.findIndex((e) => e.event === 'ring-ready' && (e['ring'] as string[]).length === 2 && !(e['ring'] as string[]).includes(victim.peerId));
+    const readyAt = events.findIndex(
+      (e) => e.event === 'ring-ready' && (e['ring'] as string[]).length === 2 && !(e['ring'] as string[]).includes(victim.peerId),
+    );
     const doneAt = events.findIndex((e) => e.event === 'generated');
     expect(readyAt).toBeGreaterThan(-1);
     expect(readyAt).toBeLessThan(doneAt);
@@ -92,7 +116,12 @@ describe('a stage killed when the survivors cannot hold the model', () => {
     // Each peer can hold 45 % of the model: three form a ring, two cannot.
     const manifest = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8')) as ModelManifest;
     const budget = Math.ceil(totalModelBytes(modelShapeFromManifest(manifest)) * 0.45);
-    peers = await startThree('short', { signalUrl: signaling.server.url, memoryBytes: budget, threads: 1, requester: { stepTimeoutMs: 20_000, replanWaitMs: REPLAN_WAIT_MS } });
+    peers = await startThree('short', {
+      signalUrl: signaling.server.url,
+      memoryBytes: budget,
+      threads: 1,
+      requester: { stepTimeoutMs: 20_000, replanWaitMs: REPLAN_WAIT_MS },
+    });
   });
   afterAll(async () => {
     for (const p of peers) await stopPeer(p);

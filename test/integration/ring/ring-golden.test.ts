@@ -4,7 +4,16 @@ import { convertLlama2c } from '../../../node-peer/convert/convert-llama2c.ts';
 import type { PlannedRing } from '../../../shared/ring/ring-plan.ts';
 import type { SignalingServer } from '../../../signaling/server.ts';
 import { goldenCases, MODELS_DIR } from '../../util/models.ts';
-import { asGoldenIds, generateOn, startRingPeer, startRingSignaling, stopPeer, waitRingReady, type RecordedPlan, type RingPeerProcess } from '../../util/ring-harness.ts';
+import {
+  asGoldenIds,
+  generateOn,
+  startRingPeer,
+  startRingSignaling,
+  stopPeer,
+  waitRingReady,
+  type RecordedPlan,
+  type RingPeerProcess,
+} from '../../util/ring-harness.ts';
 import { makeTempDir } from '../../util/temp-dir.ts';
 
 // Acceptance: three Node peer processes with memory budgets 1 : 2 : 1 get layer
@@ -36,10 +45,16 @@ describe.each([...new Set(cases.map((c) => c.model))])('a 1:2:1 ring of three No
     const { modelId: id } = await convertLlama2c(join(MODELS_DIR, c.model), join(MODELS_DIR, c.tokenizer), modelDir, { pieceSize: 64 * 1024 });
     modelId = id;
     // The first peer seeds the package; the others know only the model id and get pieces from it.
-    peers.push(await startRingPeer('a', { signalUrl: signaling.server.url, model: modelDir, memoryBytes: budgets[0]!, cacheDir: tmp.path(`${id}-a`), threads: 1 }));
+    peers.push(
+      await startRingPeer('a', { signalUrl: signaling.server.url, model: modelDir, memoryBytes: budgets[0]!, cacheDir: tmp.path(`${id}-a`), threads: 1 }),
+    );
     peers.push(await startRingPeer('b', { signalUrl: signaling.server.url, model: id, memoryBytes: budgets[1]!, cacheDir: tmp.path(`${id}-b`), threads: 1 }));
     peers.push(await startRingPeer('c', { signalUrl: signaling.server.url, model: id, memoryBytes: budgets[2]!, cacheDir: tmp.path(`${id}-c`), threads: 1 }));
-    await waitRingReady(peers[0]!, peers.map((p) => p.peerId), 120_000);
+    await waitRingReady(
+      peers[0]!,
+      peers.map((p) => p.peerId),
+      120_000,
+    );
   });
 
   afterAll(async () => {

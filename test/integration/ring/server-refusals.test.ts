@@ -34,7 +34,11 @@ describe('server refusals reach the peer', () => {
   it('a refused model report comes out as an error event naming model-refused', async () => {
     const events: { event: string; message?: string }[] = [];
     peer = await startNodePeer({
-      signalUrl: server.url, model: modelDir, memoryBytes: 2 ** 30, cacheDir: tmp.path('cache'), bindAddress: '127.0.0.1',
+      signalUrl: server.url,
+      model: modelDir,
+      memoryBytes: 2 ** 30,
+      cacheDir: tmp.path('cache'),
+      bindAddress: '127.0.0.1',
       onEvent: (e) => events.push(e as { event: string; message?: string }),
     });
     await expect.poll(() => events.find((e) => e.event === 'error' && e.message?.includes('model-refused')), { timeout: 20_000 }).toBeDefined();

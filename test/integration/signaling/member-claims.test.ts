@@ -22,9 +22,15 @@ describe('member roles and memory caps', () => {
     const secret = 'claims-secret';
     const { url } = await start({ tokenSecret: secret });
     const t = await connect(url);
-    const wt = await t.hello('r', { token: mintJoinToken({ secret, room: 'r', role: 'trusted', mem: 4 * GiB }), capabilities: { ...CAPS, memoryBytes: 64 * GiB } });
+    const wt = await t.hello('r', {
+      token: mintJoinToken({ secret, room: 'r', role: 'trusted', mem: 4 * GiB }),
+      capabilities: { ...CAPS, memoryBytes: 64 * GiB },
+    });
     const c = await connect(url);
-    const wc = await c.hello('r', { token: mintJoinToken({ secret, room: 'r' }), capabilities: { ...CAPS, kind: 'browser', engine: 'webgpu', memoryBytes: 2 ** 50 } });
+    const wc = await c.hello('r', {
+      token: mintJoinToken({ secret, room: 'r' }),
+      capabilities: { ...CAPS, kind: 'browser', engine: 'webgpu', memoryBytes: 2 ** 50 },
+    });
     const byId = new Map(wc.members.map((m) => [m.peerId, m]));
     expect(byId.get(wt.peerId)).toMatchObject({ role: 'trusted', capabilities: { memoryBytes: 4 * GiB } });
     expect(byId.get(wc.peerId)).toMatchObject({ role: 'contributor', capabilities: { memoryBytes: 16 * GiB } });
@@ -69,7 +75,12 @@ describe('model reports', () => {
     expect(await mallory.next('error')).toMatchObject({ code: 'model-refused', field: 'data' });
     mallory.send({ type: 'report', epoch: 2, kind: MODEL_REPORT, data: { modelId: room.modelId, manifest: other.manifest } });
     expect(await mallory.next('error')).toMatchObject({ code: 'model-refused', message: expect.stringMatching(/hashes to/) });
-    mallory.send({ type: 'report', epoch: 2, kind: MODEL_REPORT, data: { modelId: room.modelId, shape: { numLayers: 1, bytesPerLayer: 1, embedBytes: 0, headBytes: 0, kvBytesPerTokenPerLayer: 0, contextTokens: 1 } } });
+    mallory.send({
+      type: 'report',
+      epoch: 2,
+      kind: MODEL_REPORT,
+      data: { modelId: room.modelId, shape: { numLayers: 1, bytesPerLayer: 1, embedBytes: 0, headBytes: 0, kvBytesPerTokenPerLayer: 0, contextTokens: 1 } },
+    });
     expect(await mallory.next('error')).toMatchObject({ code: 'model-refused' });
     honest.send({ type: 'report', epoch: 2, kind: MODEL_REPORT, data: { ...room, contextTokens: 128 } });
     // The room gets the verified small form, never the manifest, and the plan for the room's model.

@@ -50,7 +50,9 @@ beforeAll(async () => {
   await symlink(dir, join(web, 'models', 'm1', 'up'));
   await symlink(join(web, 'models', 'm1', 'weights.bin'), join(web, 'models', 'm1', 'sub', 'alias.bin'));
 
-  child = spawn(process.execPath, [join(ROOT, 'bin', 'ringmesh-signal.js'), '--port', '0', '--log-level', 'warn', '--static-dir', web], { stdio: ['ignore', 'pipe', 'inherit'] });
+  child = spawn(process.execPath, [join(ROOT, 'bin', 'ringmesh-signal.js'), '--port', '0', '--log-level', 'warn', '--static-dir', web], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   base = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -94,7 +96,9 @@ describe('ranges of a model file', () => {
   });
 
   it('serves the whole file with 200 for no, malformed or multiple ranges', async () => {
-    for (const headers of [{}, { range: 'bytes=5-1' }, { range: 'bytes=abc' }, { range: 'items=0-1' }, { range: 'bytes=0-1,10-20' }] as Array<Record<string, string>>) {
+    for (const headers of [{}, { range: 'bytes=5-1' }, { range: 'bytes=abc' }, { range: 'items=0-1' }, { range: 'bytes=0-1,10-20' }] as Array<
+      Record<string, string>
+    >) {
       const res = await get('/models/m1/weights.bin', headers);
       expect(res.status, JSON.stringify(headers)).toBe(200);
       expect(res.headers.get('content-length')).toBe(String(SMALL));
@@ -183,7 +187,14 @@ describe('streaming a 256 MiB file', () => {
     await bytes(await get('/models/m1/big.bin', { range: 'bytes=0-1048575' })); // warm the code path
     const before = await rss();
     let peak = before;
-    const sampler = setInterval(() => void rss().then((r) => (peak = Math.max(peak, r)), () => undefined), 25);
+    const sampler = setInterval(
+      () =>
+        void rss().then(
+          (r) => (peak = Math.max(peak, r)),
+          () => undefined,
+        ),
+      25,
+    );
     const started = Date.now();
     try {
       const results = await Promise.all(Array.from({ length: CLIENTS }, () => download('/models/m1/big.bin')));

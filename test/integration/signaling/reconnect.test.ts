@@ -77,7 +77,9 @@ describe('SignalingClient reconnect', () => {
 
   it('lets a Node process exit on its own after close()', async () => {
     const server = await serve(0, 'x');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'client-then-exit.ts'), server.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'client-then-exit.ts'), server.url], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += String(d)));
     child.stderr.on('data', (d: Buffer) => (out += String(d)));

@@ -18,7 +18,10 @@ import { TcpLinkListener } from '../../../node-peer/transport/tcp-link-listener.
 import { createSignalingServer, type SignalingServer } from '../../../signaling/server.ts';
 import { waitForMember } from '../../util/wait-member.ts';
 
-interface Side { signaling: SignalingClient; transport: WebRtcTransport }
+interface Side {
+  signaling: SignalingClient;
+  transport: WebRtcTransport;
+}
 
 let server: SignalingServer;
 let sides: Side[] = [];
@@ -30,7 +33,14 @@ async function join(name: string, opts: { directLinks: boolean; advertise?: bool
     url: server.url,
     WebSocket: WebSocket as unknown as WebSocketConstructor,
     room: asRoomId(name),
-    capabilities: { kind: 'node', engine: 'cpu', memoryBytes: 1 << 30, modelsHeld: [], modelsWanted: [], ...((opts.advertise ?? opts.directLinks) ? { directLinks: true } : {}) },
+    capabilities: {
+      kind: 'node',
+      engine: 'cpu',
+      memoryBytes: 1 << 30,
+      modelsHeld: [],
+      modelsWanted: [],
+      ...((opts.advertise ?? opts.directLinks) ? { directLinks: true } : {}),
+    },
   });
   await signaling.connect();
   const transport = createNodeTransport({ signaling, bindAddress: '127.0.0.1', directLinks: opts.directLinks, attemptTimeoutMs: 3_000 });
@@ -63,7 +73,10 @@ function collect(conn: PeerConnection, type: Frame['type'], count: number): Prom
     const off = conn.on('frame', (f) => {
       if (f.type !== type) return;
       got.push(f);
-      if (got.length === count) { off(); resolve(got); }
+      if (got.length === count) {
+        off();
+        resolve(got);
+      }
     });
   });
 }
@@ -109,7 +122,17 @@ describe('direct links between Node peers', () => {
     // Node Buffer whose `slice` would share memory.
     const floats = Float32Array.from({ length: 1000 }, (_, i) => i / 7);
     const act = collect(ba, 'ACTIVATION', 1);
-    await ab.send({ type: 'ACTIVATION', requestId: 0, session: asSessionId('sess-1'), step: 3, epoch: 2, tensor: { dtype: 'fp32', shape: [1, 1000], data: new Uint8Array(floats.buffer) } }, 'ring');
+    await ab.send(
+      {
+        type: 'ACTIVATION',
+        requestId: 0,
+        session: asSessionId('sess-1'),
+        step: 3,
+        epoch: 2,
+        tensor: { dtype: 'fp32', shape: [1, 1000], data: new Uint8Array(floats.buffer) },
+      },
+      'ring',
+    );
     const [a] = await act;
     if (a?.type !== 'ACTIVATION') throw new Error('expected an ACTIVATION');
     expect(Buffer.isBuffer(a.tensor.data)).toBe(false);
@@ -153,10 +176,15 @@ describe('the direct-link listener', () => {
       const { port } = await listener.address();
       const dropped = (bytes: Uint8Array | null): Promise<boolean> =>
         new Promise((resolve) => {
-          const s = connect({ host: '127.0.0.1', port }, () => { if (bytes) s.write(bytes); });
+          const s = connect({ host: '127.0.0.1', port }, () => {
+            if (bytes) s.write(bytes);
+          });
           s.on('close', () => resolve(true));
           s.on('error', () => undefined);
-          s.setTimeout(8_000, () => { s.destroy(); resolve(false); });
+          s.setTimeout(8_000, () => {
+            s.destroy();
+            resolve(false);
+          });
         });
       // A wrong 32-byte token, and garbage shorter than a token followed by silence (dropped after 5 s).
       expect(await Promise.all([dropped(new Uint8Array(32).fill(7)), dropped(new TextEncoder().encode('GET / HTTP/1.1\r\n\r\n'))])).toEqual([true, true]);
@@ -165,7 +193,10 @@ describe('the direct-link listener', () => {
       const answerer = new TcpDataPeer({ initiator: false, listener });
       const dialer = new TcpDataPeer({ initiator: true, listener: new TcpLinkListener('127.0.0.1') });
       const answers: unknown[] = [];
-      answerer.on('signal', (s) => { answers.push(s); dialer.signal(s); });
+      answerer.on('signal', (s) => {
+        answers.push(s);
+        dialer.signal(s);
+      });
       dialer.on('signal', (s) => answerer.signal(s));
       const connected = Promise.all([new Promise<void>((r) => dialer.on('connect', r)), new Promise<void>((r) => answerer.on('connect', r))]);
       await connected;
@@ -188,7 +219,9 @@ describe('the direct-link listener', () => {
     try {
       const answerer = new TcpDataPeer({ initiator: false, listener });
       let answer: { host: string; port: number; token: string } | undefined;
-      answerer.on('signal', (s) => { answer = s as typeof answer; });
+      answerer.on('signal', (s) => {
+        answer = s as typeof answer;
+      });
       answerer.signal({ type: 'offer', link: 'tcp' });
       while (answer === undefined) await new Promise((r) => setTimeout(r, 5));
       const errors: unknown[] = [];

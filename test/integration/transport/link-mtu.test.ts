@@ -18,7 +18,11 @@ import { createNodeTransport, defaultNodeLinkMtu, nodeLinkMtuPolicy } from '../.
 import { createSignalingServer, type SignalingServer } from '../../../signaling/server.ts';
 import { waitForMember } from '../../util/wait-member.ts';
 
-interface Side { signaling: SignalingClient; transport: WebRtcTransport; made: DataPeerOptions[] }
+interface Side {
+  signaling: SignalingClient;
+  transport: WebRtcTransport;
+  made: DataPeerOptions[];
+}
 
 let server: SignalingServer;
 const sides: Side[] = [];
@@ -36,7 +40,10 @@ async function join(room: string, kind: Capabilities['kind']): Promise<Side> {
   const factory = createNodeDataPeerFactory({ bindAddress: '127.0.0.1' });
   const transport = new WebRtcTransport({
     signaling,
-    createPeer: (o) => { made.push(o); return factory(o); },
+    createPeer: (o) => {
+      made.push(o);
+      return factory(o);
+    },
     linkMtu: nodeLinkMtuPolicy(MAX_LINK_MTU),
   });
   const side = { signaling, transport, made };
@@ -58,7 +65,10 @@ async function transfer(from: PeerConnection, to: PeerConnection, bytes: number)
       if (f.type !== 'PIECE') return;
       got.update(f.data);
       n += f.data.byteLength;
-      if (n >= bytes) { off(); resolve(); }
+      if (n >= bytes) {
+        off();
+        resolve();
+      }
     });
   });
   const step = 64 * 1024;
@@ -73,7 +83,10 @@ beforeAll(async () => {
   server = await createSignalingServer({ port: 0 });
 });
 afterAll(async () => {
-  for (const s of sides) { await s.transport.close(); await s.signaling.close(); }
+  for (const s of sides) {
+    await s.transport.close();
+    await s.signaling.close();
+  }
   await server.close();
 });
 
@@ -83,7 +96,12 @@ describe('link MTU', () => {
     const b = await join('mtu-1', 'node');
     // No wait for a to hear b's peer-joined: the dial itself waits for it, or it could not tell
     // b is a Node peer and would offer the default.
-    const accepted = new Promise<PeerConnection>((resolve) => { const off = b.transport.on('connection', (c) => { off(); resolve(c); }); });
+    const accepted = new Promise<PeerConnection>((resolve) => {
+      const off = b.transport.on('connection', (c) => {
+        off();
+        resolve(c);
+      });
+    });
     const ab = await a.transport.connect(b.signaling.peerId!, { timeoutMs: 30_000 });
     const ba = await accepted;
     expect(a.made.at(-1)).toEqual({ initiator: true, mtu: MAX_LINK_MTU });
@@ -98,7 +116,12 @@ describe('link MTU', () => {
     const node = await join('mtu-2', 'node');
     const browserLike = await join('mtu-2', 'browser');
     await knows(node, browserLike);
-    const accepted = new Promise<PeerConnection>((resolve) => { const off = browserLike.transport.on('connection', (c) => { off(); resolve(c); }); });
+    const accepted = new Promise<PeerConnection>((resolve) => {
+      const off = browserLike.transport.on('connection', (c) => {
+        off();
+        resolve(c);
+      });
+    });
     const out = await node.transport.connect(browserLike.signaling.peerId!, { timeoutMs: 30_000 });
     const inn = await accepted;
     expect(node.made.at(-1)).toEqual({ initiator: true });
@@ -124,8 +147,12 @@ describe('link MTU', () => {
   });
 
   it('refuses an MTU outside what the stack was measured to handle, in options and in offers', () => {
-    expect(() => createNodeTransport({ signaling: { peerId: undefined, sendSignal: () => undefined, on: () => () => undefined }, nodeLinkMtu: 9000 })).toThrow(TransportConfigError);
-    expect(() => createNodeTransport({ signaling: { peerId: undefined, sendSignal: () => undefined, on: () => () => undefined }, nodeLinkMtu: 1000 })).toThrow(/nodeLinkMtu: 1000/);
+    expect(() => createNodeTransport({ signaling: { peerId: undefined, sendSignal: () => undefined, on: () => () => undefined }, nodeLinkMtu: 9000 })).toThrow(
+      TransportConfigError,
+    );
+    expect(() => createNodeTransport({ signaling: { peerId: undefined, sendSignal: () => undefined, on: () => () => undefined }, nodeLinkMtu: 1000 })).toThrow(
+      /nodeLinkMtu: 1000/,
+    );
     const offer = { rm: 1, attempt: 'x', signal: { type: 'offer', sdp: 'v=0' } };
     expect(signalEnvelopeSchema.safeParse({ ...offer, mtu: 4096 }).success).toBe(true);
     expect(signalEnvelopeSchema.safeParse(offer).success).toBe(true);

@@ -14,7 +14,11 @@ import type { Frame } from '../../../shared/wire/index.ts';
 import { createNodeDataPeerFactory } from '../../../node-peer/transport/node-data-peer.ts';
 import { createSignalingServer, type SignalingServer } from '../../../signaling/server.ts';
 
-interface Side { signaling: SignalingClient; transport: WebRtcTransport; peers: DataPeer[] }
+interface Side {
+  signaling: SignalingClient;
+  transport: WebRtcTransport;
+  peers: DataPeer[];
+}
 
 let server: SignalingServer;
 const sides: Side[] = [];
@@ -30,27 +34,47 @@ async function join(room: string): Promise<Side> {
   const peers: DataPeer[] = [];
   const factory = createNodeDataPeerFactory({ bindAddress: '127.0.0.1' });
   // Keeps each DataPeer so a test can write raw (malformed) bytes under the codec.
-  const transport = new WebRtcTransport({ signaling, createPeer: (o) => { const p = factory(o); peers.push(p); return p; } });
+  const transport = new WebRtcTransport({
+    signaling,
+    createPeer: (o) => {
+      const p = factory(o);
+      peers.push(p);
+      return p;
+    },
+  });
   const side = { signaling, transport, peers };
   sides.push(side);
   return side;
 }
 
 function nextFrame(conn: PeerConnection): Promise<Frame> {
-  return new Promise((resolve) => { const off = conn.on('frame', (f) => { off(); resolve(f); }); });
+  return new Promise((resolve) => {
+    const off = conn.on('frame', (f) => {
+      off();
+      resolve(f);
+    });
+  });
 }
 function closed(conn: PeerConnection): Promise<CloseEvent> {
   return new Promise((resolve) => conn.on('close', resolve));
 }
 function incoming(side: Side): Promise<PeerConnection> {
-  return new Promise((resolve) => { const off = side.transport.on('connection', (c) => { off(); resolve(c); }); });
+  return new Promise((resolve) => {
+    const off = side.transport.on('connection', (c) => {
+      off();
+      resolve(c);
+    });
+  });
 }
 
 beforeAll(async () => {
   server = await createSignalingServer({ port: 0 });
 });
 afterAll(async () => {
-  for (const s of sides) { await s.transport.close(); await s.signaling.close(); }
+  for (const s of sides) {
+    await s.transport.close();
+    await s.signaling.close();
+  }
   await server.close();
 });
 

@@ -114,6 +114,12 @@ describe('prompt bounds', () => {
       expect(err).toBeInstanceOf(ApiError);
       expect((err as ApiError).toBody().error).toMatchObject({ param: 'messages', code: 'context_length_exceeded' });
     }
-    expect(messageChars([{ role: 'user', content: 'abc' }, { role: 'user', content: [{ type: 'text', text: 'de' }] }, { role: 'assistant', content: null }])).toBe(5);
+    expect(
+      messageChars([
+        { role: 'user', content: 'abc' },
+        { role: 'user', content: [{ type: 'text', text: 'de' }] },
+        { role: 'assistant', content: null },
+      ]),
+    ).toBe(5);
   });
 });

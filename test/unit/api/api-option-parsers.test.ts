@@ -7,7 +7,11 @@ import { parseApiKey, parseCorsOrigins, parseMaxBody, parseMaxConcurrent, parseP
 describe('API option parsers', () => {
   it('--cors-origin: origins as browsers serialize them, repeatable and comma lists', () => {
     expect(parseCorsOrigins('HTTP://LocalHost:80', undefined)).toEqual(['http://localhost']);
-    expect(parseCorsOrigins('https://a.example, http://localhost:5173/', ['https://b.example'])).toEqual(['https://b.example', 'https://a.example', 'http://localhost:5173']);
+    expect(parseCorsOrigins('https://a.example, http://localhost:5173/', ['https://b.example'])).toEqual([
+      'https://b.example',
+      'https://a.example',
+      'http://localhost:5173',
+    ]);
     for (const bad of ['localhost:5173', 'https://a.example/app', 'file:///tmp/x', '*', 'https://a.example/?q']) {
       expect(() => parseCorsOrigins(bad, undefined)).toThrow(InvalidArgumentError);
     }

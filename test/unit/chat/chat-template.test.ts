@@ -13,7 +13,13 @@ describe('chat templates (@huggingface/jinja)', () => {
   it('renders a model template with its special tokens and the generation prompt', () => {
     const r = createChatRenderer({ template: ZEPHYR, bosToken: '<s>', eosToken: '</s>' }).render([
       { role: 'system', content: 'Be brief.' },
-      { role: 'user', content: [{ type: 'text', text: 'Hi' }, { type: 'text', text: ' there' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Hi' },
+          { type: 'text', text: ' there' },
+        ],
+      },
     ]);
     expect(r.text).toBe('<|system|>\nBe brief.</s>\n<|user|>\nHi there</s>\n<|assistant|>\n');
     expect(r.hasBos).toBe(false);
@@ -21,10 +27,18 @@ describe('chat templates (@huggingface/jinja)', () => {
 
   it('reports a template that writes BOS, and turns raise_exception into ChatTemplateError', () => {
     const llama = createChatRenderer({ template: LLAMA2, bosToken: '<s>', eosToken: '</s>' });
-    const r = llama.render([{ role: 'system', content: 'S' }, { role: 'user', content: 'Q' }]);
+    const r = llama.render([
+      { role: 'system', content: 'S' },
+      { role: 'user', content: 'Q' },
+    ]);
     expect(r.text).toBe('<s>[INST] <<SYS>>\nS\n<</SYS>>\n\nQ [/INST]');
     expect(r.hasBos).toBe(true);
-    expect(() => llama.render([{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }])).toThrow(ChatTemplateError);
+    expect(() =>
+      llama.render([
+        { role: 'user', content: 'a' },
+        { role: 'user', content: 'b' },
+      ]),
+    ).toThrow(ChatTemplateError);
   });
 
   it('uses the plain template for models without one', () => {
@@ -34,7 +48,14 @@ describe('chat templates (@huggingface/jinja)', () => {
   });
 
   it('reads BOS/EOS text from tokenizer.json added_tokens only', () => {
-    const json = new TextEncoder().encode(JSON.stringify({ added_tokens: [{ id: 1, content: '<s>' }, { id: 2, content: '</s>' }] }));
+    const json = new TextEncoder().encode(
+      JSON.stringify({
+        added_tokens: [
+          { id: 1, content: '<s>' },
+          { id: 2, content: '</s>' },
+        ],
+      }),
+    );
     expect(specialTokenTexts(json, 1, [2])).toEqual({ bosToken: '<s>', eosToken: '</s>' });
     expect(specialTokenTexts(new Uint8Array([0, 1, 2]), 1, [2])).toEqual({});
     expect(specialTokenTexts(undefined, 1, [2])).toEqual({});

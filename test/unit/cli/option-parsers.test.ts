@@ -4,7 +4,13 @@ import { formatBytes, parseByteSize, parseIceServer, parsePort, parseSignalUrl, 
 
 describe('node-peer option parsers', () => {
   it.each([
-    ['8GiB', 8 * 1024 ** 3], ['512MiB', 512 * 1024 ** 2], ['1.5GB', 1.5e9], ['4g', 4 * 1024 ** 3], ['1073741824', 1073741824], ['64 KiB', 65536], ['0', 0],
+    ['8GiB', 8 * 1024 ** 3],
+    ['512MiB', 512 * 1024 ** 2],
+    ['1.5GB', 1.5e9],
+    ['4g', 4 * 1024 ** 3],
+    ['1073741824', 1073741824],
+    ['64 KiB', 65536],
+    ['0', 0],
   ])('parseByteSize(%s) = %d', (text, bytes) => expect(parseByteSize(text)).toBe(bytes));
 
   it.each(['lots', '8XB', '-1GiB', '', '1e3'])('parseByteSize(%s) throws', (text) => expect(() => parseByteSize(text)).toThrow(InvalidArgumentError));
@@ -29,6 +35,10 @@ describe('node-peer option parsers', () => {
     expect(() => parseIceServer('turn:h:3478', undefined)).toThrow(/has no credentials/);
     expect(() => parseIceServer('http://h', undefined)).toThrow(/is not an ICE server URL/);
     expect(toIceServer('stun:h:3478')).toEqual({ urls: 'stun:h:3478' });
-    expect(toIceServer('turns:alice:s%40cret@turn.example.org:5349?transport=tcp')).toEqual({ urls: 'turns:turn.example.org:5349?transport=tcp', username: 'alice', credential: 's@cret' });
+    expect(toIceServer('turns:alice:s%40cret@turn.example.org:5349?transport=tcp')).toEqual({
+      urls: 'turns:turn.example.org:5349?transport=tcp',
+      username: 'alice',
+      credential: 's@cret',
+    });
   });
 });

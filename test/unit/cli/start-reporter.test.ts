@@ -19,7 +19,11 @@ function fakeTerminal(isTTY: boolean): { out: NodeJS.WriteStream; text: () => st
 }
 
 const status = (done: number, total: number): NodePeerStatus =>
-  ({ members: 2, layers: { start: 0, end: 2 }, pieces: { bytesDone: done, bytesTotal: total, fromCache: 1 * MB, fromPeers: done - 1 * MB, fromOrigin: 0 } }) as unknown as NodePeerStatus;
+  ({
+    members: 2,
+    layers: { start: 0, end: 2 },
+    pieces: { bytesDone: done, bytesTotal: total, fromCache: 1 * MB, fromPeers: done - 1 * MB, fromOrigin: 0 },
+  }) as unknown as NodePeerStatus;
 
 describe('the download bar (pretty, on a terminal)', () => {
   it('shows MB done / MB total, not the raw byte count cli-progress keeps as {total}', () => {
@@ -53,14 +57,20 @@ describe('event lines', () => {
     const r = createStartReporter(t.out, { format: 'json' });
     r.event('joined', { peerId: 'p1', memoryBytes: 64 * MB });
     r.pieces(MODEL, status(2 * MB, 2 * MB));
-    const events = t.text().trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = t
+      .text()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events.map((e) => e['event'])).toEqual(['joined', 'progress', 'ready']);
     expect(events[0]).toMatchObject({ peerId: 'p1', memoryBytes: 64 * MB });
     expect(typeof events[0]?.['t']).toBe('number');
   });
 
   it('formatEvent quotes text with spaces and writes nested values as JSON', () => {
-    expect(formatEvent('device', { device: 'cpu', reason: 'no cuda: missing', ring: ['a', 'b'] }, 0)).toMatch(/^\d\d:\d\d:\d\d device {7}device=cpu reason="no cuda: missing" ring=\["a","b"\]$/);
+    expect(formatEvent('device', { device: 'cpu', reason: 'no cuda: missing', ring: ['a', 'b'] }, 0)).toMatch(
+      /^\d\d:\d\d:\d\d device {7}device=cpu reason="no cuda: missing" ring=\["a","b"\]$/,
+    );
   });
 });
 

@@ -93,7 +93,13 @@ describe('generate', () => {
 
   it('frees the session on every stage when generation fails', async () => {
     const stages = [new ScriptedStage(() => 8), new ScriptedStage(() => 8)];
-    const failing = { ...base, promptIds: [1], pick: (): number => { throw new Error('boom'); } };
+    const failing = {
+      ...base,
+      promptIds: [1],
+      pick: (): number => {
+        throw new Error('boom');
+      },
+    };
     await expect(generate(stages, 10, failing)).rejects.toThrow('boom');
     expect(stages.map((s) => s.freed)).toEqual([1, 1]);
   });
@@ -101,8 +107,15 @@ describe('generate', () => {
 
 describe('layer splits', () => {
   it('turns layer counts into contiguous ranges', () => {
-    expect(rangesFromSplit('2, 2', 4)).toEqual([{ start: 0, end: 2 }, { start: 2, end: 4 }]);
-    expect(evenRanges(3, 5)).toEqual([{ start: 0, end: 2 }, { start: 2, end: 4 }, { start: 4, end: 5 }]);
+    expect(rangesFromSplit('2, 2', 4)).toEqual([
+      { start: 0, end: 2 },
+      { start: 2, end: 4 },
+    ]);
+    expect(evenRanges(3, 5)).toEqual([
+      { start: 0, end: 2 },
+      { start: 2, end: 4 },
+      { start: 4, end: 5 },
+    ]);
     expect(evenRanges(1, 5)).toEqual([{ start: 0, end: 5 }]);
   });
 
@@ -116,8 +129,24 @@ describe('layer splits', () => {
   });
 
   it('checks a chain covers all layers in order', () => {
-    expect(() => assertChain([{ start: 0, end: 2 }, { start: 2, end: 4 }], 4)).not.toThrow();
-    expect(() => assertChain([{ start: 0, end: 2 }, { start: 3, end: 4 }], 4)).toThrow(StageChainError);
+    expect(() =>
+      assertChain(
+        [
+          { start: 0, end: 2 },
+          { start: 2, end: 4 },
+        ],
+        4,
+      ),
+    ).not.toThrow();
+    expect(() =>
+      assertChain(
+        [
+          { start: 0, end: 2 },
+          { start: 3, end: 4 },
+        ],
+        4,
+      ),
+    ).toThrow(StageChainError);
     expect(() => assertChain([{ start: 0, end: 2 }], 4)).toThrow(StageChainError);
   });
 });

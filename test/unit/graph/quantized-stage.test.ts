@@ -57,7 +57,10 @@ describe.each(['q8', 'q4'] as const)('%s stages', (dtype) => {
   // accuracy_level 4 (the default): activations rounded to int8 per block of 32 as well, a stated
   // error of at most 10% of the largest logit on these deliberately large random weights (std 0.3;
   // measured 6.4%). On trained weights the cost is the KL in quantized-accuracy.test.ts.
-  it.each([[0, 1e-4], [4, 0.1]] as const)('Node CPU, accuracy level %i, matches the reference forward over the dequantized weights within %f', async (level, bound) => {
+  it.each([
+    [0, 1e-4],
+    [4, 0.1],
+  ] as const)('Node CPU, accuracy level %i, matches the reference forward over the dequantized weights within %f', async (level, bound) => {
     const e = new OrtNodeEngine({ threads: 1, quantAccuracy: level });
     engines.push(e);
     const { stages, reference } = await loadChain(e, dtype, [{ start: 0, end: arch.numLayers }]);
@@ -74,7 +77,11 @@ describe.each(['q8', 'q4'] as const)('%s stages', (dtype) => {
   it.each(['node', 'wasm'] as const)('split into three stages = unsplit, bit for bit, on %s', async (kind) => {
     const e = engine(kind);
     const whole = await loadChain(e, dtype, [{ start: 0, end: 3 }]);
-    const split = await loadChain(e, dtype, [{ start: 0, end: 1 }, { start: 1, end: 2 }, { start: 2, end: 3 }]);
+    const split = await loadChain(e, dtype, [
+      { start: 0, end: 1 },
+      { start: 1, end: 2 },
+      { start: 2, end: 3 },
+    ]);
     for (const chunk of [prompt, [44], [32, 33, 34], [7]]) {
       const a = await runChain(whole.stages, asSessionId('a'), chunk);
       const b = await runChain(split.stages, asSessionId('b'), chunk);

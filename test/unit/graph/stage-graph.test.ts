@@ -24,7 +24,12 @@ function node(): Engine {
   return e;
 }
 
-async function loadChain(engine: Engine, arch: LlamaArchitecture, dtype: WeightDType, ranges: LayerRange[]): Promise<{ stages: Stage[]; reference: ReferenceForward; manifest: ModelManifest }> {
+async function loadChain(
+  engine: Engine,
+  arch: LlamaArchitecture,
+  dtype: WeightDType,
+  ranges: LayerRange[],
+): Promise<{ stages: Stage[]; reference: ReferenceForward; manifest: ModelManifest }> {
   const { pkg, cleanup } = await writeRandomPackage(arch, dtype, 7);
   cleanups.push(cleanup);
   const stages: Stage[] = [];
@@ -59,7 +64,11 @@ describe('buildStageGraph on onnxruntime-node vs the TypeScript reference forwar
   });
 
   it('split into stages passing hidden states', async () => {
-    const { stages, reference } = await loadChain(node(), testArchitecture(), 'fp32', [{ start: 0, end: 1 }, { start: 1, end: 2 }, { start: 2, end: 3 }]);
+    const { stages, reference } = await loadChain(node(), testArchitecture(), 'fp32', [
+      { start: 0, end: 1 },
+      { start: 1, end: 2 },
+      { start: 2, end: 3 },
+    ]);
     await expectMatchesReference(stages, reference, [prompt, [44], [32]]);
   });
 
@@ -86,7 +95,10 @@ describe('buildStageGraph on onnxruntime-node vs the TypeScript reference forwar
   it('split stages compute bit-identically to one stage', async () => {
     const engine = node();
     const whole = await loadChain(engine, testArchitecture(), 'fp32', [{ start: 0, end: 3 }]);
-    const split = await loadChain(engine, testArchitecture(), 'fp32', [{ start: 0, end: 2 }, { start: 2, end: 3 }]);
+    const split = await loadChain(engine, testArchitecture(), 'fp32', [
+      { start: 0, end: 2 },
+      { start: 2, end: 3 },
+    ]);
     for (const chunk of [prompt, [44], [32]]) {
       const a = await runChain(whole.stages, asSessionId('a'), chunk);
       const b = await runChain(split.stages, asSessionId('b'), chunk);
@@ -99,7 +111,10 @@ describe('KV cache modes', () => {
   it("'append' (cache kept by the caller) computes bit-identically to 'present' (cache through the graph)", async () => {
     const present = new OrtNodeEngine({ threads: 1, kvCache: 'present' });
     engines.push(present);
-    const ranges = [{ start: 0, end: 1 }, { start: 1, end: 3 }];
+    const ranges = [
+      { start: 0, end: 1 },
+      { start: 1, end: 3 },
+    ];
     const arch = testArchitecture({ contextLength: 256 });
     const a = await loadChain(node(), arch, 'fp32', ranges);
     const b = await loadChain(present, arch, 'fp32', ranges);
@@ -117,7 +132,10 @@ describe('buildStageGraph on onnxruntime-web (WASM)', () => {
   it('matches the reference forward, split in two', async () => {
     const engine = new OrtWebEngine({ backend: 'wasm' });
     engines.push(engine);
-    const { stages, reference } = await loadChain(engine, testArchitecture(), 'fp16', [{ start: 0, end: 2 }, { start: 2, end: 3 }]);
+    const { stages, reference } = await loadChain(engine, testArchitecture(), 'fp16', [
+      { start: 0, end: 2 },
+      { start: 2, end: 3 },
+    ]);
     await expectMatchesReference(stages, reference, [prompt, [44], [32]]);
   });
 });
@@ -131,7 +149,11 @@ describe('buildStageGraph errors', () => {
 
   it('rejects empty or out-of-range layer ranges', async () => {
     const m = await manifestFor(testArchitecture());
-    for (const range of [{ start: 1, end: 1 }, { start: -1, end: 2 }, { start: 0, end: 4 }]) {
+    for (const range of [
+      { start: 1, end: 1 },
+      { start: -1, end: 2 },
+      { start: 0, end: 4 },
+    ]) {
       expect(() => buildStageGraph(m, range)).toThrow(InvalidLayerRangeError);
     }
   });

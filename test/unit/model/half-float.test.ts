@@ -1,13 +1,34 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bf16ToFloat32, float32ToBf16, float32ToHalf, fromBf16Bits, fromHalfBits, halfToFloat32, toBf16Bits, toHalfBits } from '../../../shared/codec/half-float.ts';
+import {
+  bf16ToFloat32,
+  float32ToBf16,
+  float32ToHalf,
+  fromBf16Bits,
+  fromHalfBits,
+  halfToFloat32,
+  toBf16Bits,
+  toHalfBits,
+} from '../../../shared/codec/half-float.ts';
 
 describe('fp16 codec', () => {
   it('encodes known values exactly (IEEE binary16)', () => {
     const cases: [number, number][] = [
-      [0, 0x0000], [-0, 0x8000], [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [0.5, 0x3800],
-      [2 ** -14, 0x0400], [2 ** -24, 0x0001], [65520, 0x7c00], [Infinity, 0x7c00], [-Infinity, 0xfc00],
-      [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], [2 ** -25, 0x0000], [1.5 * 2 ** -25, 0x0001],
+      [0, 0x0000],
+      [-0, 0x8000],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [65504, 0x7bff],
+      [0.5, 0x3800],
+      [2 ** -14, 0x0400],
+      [2 ** -24, 0x0001],
+      [65520, 0x7c00],
+      [Infinity, 0x7c00],
+      [-Infinity, 0xfc00],
+      [1 + 2 ** -11, 0x3c00],
+      [1 + 3 * 2 ** -11, 0x3c02],
+      [2 ** -25, 0x0000],
+      [1.5 * 2 ** -25, 0x0001],
     ];
     for (const [v, bits] of cases) expect(toHalfBits(v), String(v)).toBe(bits);
     expect(Number.isNaN(fromHalfBits(toHalfBits(NaN)))).toBe(true);

@@ -15,14 +15,27 @@ const base = {
 describe('config.json → architecture', () => {
   it('applies Llama defaults (kv heads = heads, headDim = hidden/heads, theta 1e4, untied)', () => {
     expect(parseHfConfig(base, 'c.json').arch).toMatchObject({
-      numKvHeads: 8, headDim: 8, ropeTheta: 10000, ropeScaling: null, rmsEps: 1e-6, tiedEmbeddings: false, attentionBias: false, contextLength: 256,
+      numKvHeads: 8,
+      headDim: 8,
+      ropeTheta: 10000,
+      ropeScaling: null,
+      rmsEps: 1e-6,
+      tiedEmbeddings: false,
+      attentionBias: false,
+      contextLength: 256,
     });
   });
 
   it('reads GQA, head_dim, rope_theta, rope_scaling, eps and tying; Qwen2 always has q/k/v biases', () => {
     const { arch, architecture } = parseHfConfig(
       {
-        ...base, architectures: ['Qwen2ForCausalLM'], num_key_value_heads: 2, head_dim: 16, rope_theta: 1e6, rms_norm_eps: 1e-5, tie_word_embeddings: true,
+        ...base,
+        architectures: ['Qwen2ForCausalLM'],
+        num_key_value_heads: 2,
+        head_dim: 16,
+        rope_theta: 1e6,
+        rms_norm_eps: 1e-5,
+        tie_word_embeddings: true,
         rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
       },
       'c.json',

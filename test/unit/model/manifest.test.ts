@@ -11,8 +11,20 @@ const H = 'a'.repeat(64);
 
 function tinyManifest(): ModelManifest {
   const arch = {
-    family: 'llama', hiddenSize: 4, intermediateSize: 8, numLayers: 1, numHeads: 2, numKvHeads: 1, headDim: 2,
-    vocabSize: 3, contextLength: 16, ropeTheta: 10000, ropeScaling: null, rmsEps: 1e-5, tiedEmbeddings: true, attentionBias: false,
+    family: 'llama',
+    hiddenSize: 4,
+    intermediateSize: 8,
+    numLayers: 1,
+    numHeads: 2,
+    numKvHeads: 1,
+    headDim: 2,
+    vocabSize: 3,
+    contextLength: 16,
+    ropeTheta: 10000,
+    ropeScaling: null,
+    rmsEps: 1e-5,
+    tiedEmbeddings: true,
+    attentionBias: false,
   } as const;
   const embed = planUnitLayout('embed', [{ name: 'embed.weight', dtype: 'fp32', shape: [3, 4] }]);
   const layer = planUnitLayout('layer-000', [
@@ -21,7 +33,11 @@ function tinyManifest(): ModelManifest {
   ]);
   const head = planUnitLayout('head', [{ name: 'final_norm.weight', dtype: 'fp32', shape: [4] }]);
   return {
-    format: MANIFEST_FORMAT, name: 'tiny', architecture: arch, dtype: 'fp32', pieceSize: 32,
+    format: MANIFEST_FORMAT,
+    name: 'tiny',
+    architecture: arch,
+    dtype: 'fp32',
+    pieceSize: 32,
     tokenizer: { kind: 'llama2c', file: 'tokenizer.bin', bytes: 1, sha256: H, bos: 1, eos: [1], addBos: true, chatTemplate: null },
     units: [embed, layer, head].map((u) => ({ name: u.unit, file: `${u.unit}.bin`, bytes: u.bytes, pieces: Array(Math.ceil(u.bytes / 32)).fill(H) })),
     tensors: [...embed.tensors, ...layer.tensors, ...head.tensors],
@@ -35,7 +51,11 @@ describe('manifest schema', () => {
 
   it('still opens format 1 packages (fp32/fp16), but q8/q4 tensors need format 2', () => {
     expect(parseManifest({ ...structuredClone(tinyManifest()), format: 'ringmesh-model/1' }).format).toBe('ringmesh-model/1');
-    const q = structuredClone(tinyManifest()) as unknown as { format: string; tensors: { name: string; dtype: string; shape: number[]; bytes: number; offset: number }[]; units: { bytes: number; pieces: string[] }[] };
+    const q = structuredClone(tinyManifest()) as unknown as {
+      format: string;
+      tensors: { name: string; dtype: string; shape: number[]; bytes: number; offset: number }[];
+      units: { bytes: number; pieces: string[] }[];
+    };
     // layers.0.q.weight [3, 4] at q8: 3 rows × 1 block × 32 codes, padded to 128, then 3 fp16 scales.
     const t = q.tensors[2] as (typeof q.tensors)[number];
     Object.assign(t, { dtype: 'q8', bytes: 134 });

@@ -44,7 +44,8 @@ describe('block quantization', () => {
   });
 
   it('an all-zero block stays zero (no division by zero)', () => {
-    for (const dtype of ['q8', 'q4'] as const) expect(Array.from(dequantize(dtype, quantize(dtype, new Float32Array(64), 2, 32), 2, 32), (v) => v + 0)).toEqual(new Array(64).fill(0));
+    for (const dtype of ['q8', 'q4'] as const)
+      expect(Array.from(dequantize(dtype, quantize(dtype, new Float32Array(64), 2, 32), 2, 32), (v) => v + 0)).toEqual(new Array(64).fill(0));
   });
 
   it('GGUF Q8_0 and Q4_0 blocks map onto the same values without re-quantizing', () => {
@@ -68,7 +69,10 @@ describe('block quantization', () => {
     const rows = 512;
     const cols = 2048;
     const x = rowsOf(rows, cols, 5).map((v) => v * 0.02);
-    for (const [dtype, ref, size] of [['q8', quantizeQ8_0, 34], ['q4', quantizeQ4_0, 18]] as const) {
+    for (const [dtype, ref, size] of [
+      ['q8', quantizeQ8_0, 34],
+      ['q4', quantizeQ4_0, 18],
+    ] as const) {
       const blocks = (rows * cols) / 32;
       const gguf = new Uint8Array(blocks * size);
       for (let b = 0; b < blocks; b++) ref(x.subarray(b * 32, b * 32 + 32), gguf, b * size);

@@ -9,13 +9,15 @@ describe('q/k row permutation', () => {
   });
 
   it('matches view [heads, hd/2, 2, in] → transpose(1, 2) → reshape, and inverts', () => {
-    const heads = 3, hd = 6, inDim = 5;
+    const heads = 3,
+      hd = 6,
+      inDim = 5;
     const w = Float32Array.from({ length: heads * hd * inDim }, (_, i) => i);
     const p = interleavedToRotateHalf(w, heads, hd, inDim);
     for (let h = 0; h < heads; h++)
       for (let t = 0; t < 2; t++)
         for (let j = 0; j < hd / 2; j++)
-          for (let c = 0; c < inDim; c++) expect(p[((h * hd + t * (hd / 2) + j) * inDim) + c]).toBe(w[(h * hd + 2 * j + t) * inDim + c]);
+          for (let c = 0; c < inDim; c++) expect(p[(h * hd + t * (hd / 2) + j) * inDim + c]).toBe(w[(h * hd + 2 * j + t) * inDim + c]);
     expect(rotateHalfToInterleaved(p, heads, hd, inDim)).toEqual(w);
   });
 });

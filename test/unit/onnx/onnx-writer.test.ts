@@ -65,7 +65,12 @@ describe('encodeOnnxModel through onnxruntime-node', () => {
     const skip = g.float32([1, 1, 1, 1], [1, 4]);
     const y = g.op('SkipSimplifiedLayerNormalization', [x, skip, scale32], { epsilon: attr.float(0) }, { domain: 'com.microsoft' });
     g.output('y', y, OnnxDataType.FLOAT, [1, 4]);
-    const bytes = encodeOnnxModel(g.build([{ domain: '', version: 21 }, { domain: 'com.microsoft', version: 1 }]));
+    const bytes = encodeOnnxModel(
+      g.build([
+        { domain: '', version: 21 },
+        { domain: 'com.microsoft', version: 1 },
+      ]),
+    );
     const session = await ort.InferenceSession.create(bytes, opts);
     const result = await session.run({ x: new ort.Tensor('float32', new Float32Array([2, 2, 2, 2]), [1, 4]) });
     expect([...(result['y']?.data as Float32Array)]).toEqual([1, 2, 1, 2]);

@@ -4,7 +4,13 @@ import { PendingOffers } from '../../../shared/pieces/pending-offers.ts';
 import type { Frame } from '../../../shared/wire/frame-types.ts';
 
 type Exchange = Parameters<typeof checkExchangeFrame>[0];
-const bitfield = (unit: string, pieceCount: number): Frame => ({ type: 'BITFIELD', requestId: 0, unit, pieceCount, bits: new Uint8Array(Math.ceil(pieceCount / 8)) });
+const bitfield = (unit: string, pieceCount: number): Frame => ({
+  type: 'BITFIELD',
+  requestId: 0,
+  unit,
+  pieceCount,
+  bits: new Uint8Array(Math.ceil(pieceCount / 8)),
+});
 const have = (unit: string, piece: number): Frame => ({ type: 'HAVE', requestId: 0, unit, piece });
 const request = (unit: string, piece: number): Frame => ({ type: 'REQUEST', requestId: 1, unit, piece, offset: 0, length: 10 });
 const cancel = (unit: string, piece: number): Frame => ({ type: 'CANCEL', requestId: 1, unit, piece, offset: 0, length: 10 });

@@ -17,14 +17,20 @@ const PIECE = 64 * 1024;
 /** A host whose manifest has layer-000 (6 pieces) once `known`; records what the session tells it. */
 function testHost(): SessionHost & { known: boolean; misbehaved: string[]; offers: number } {
   const h = {
-    known: true, misbehaved: [] as string[], offers: 0,
+    known: true,
+    misbehaved: [] as string[],
+    offers: 0,
     now: () => Date.now(),
     readPiece: () => new Promise<Uint8Array | undefined>(() => undefined), // a slow store: requests queue up
     mayServe: (unit: string) => unit === 'layer-000',
     unitPieces: (unit: string) => (unit === 'manifest' ? 1 : !h.known ? undefined : unit === 'layer-000' ? 6 : 0),
     onMisbehaved: (_s: PeerSession, detail: string) => void h.misbehaved.push(detail),
     onOffer: () => void h.offers++,
-    onRemoteListening: () => undefined, onPiece: () => undefined, onRequestFailed: () => undefined, onServed: () => undefined, onClosed: () => undefined,
+    onRemoteListening: () => undefined,
+    onPiece: () => undefined,
+    onRequestFailed: () => undefined,
+    onServed: () => undefined,
+    onClosed: () => undefined,
   };
   return h;
 }
@@ -97,10 +103,18 @@ describe('PeerSession against a hostile peer', () => {
 describe('PieceSwarm with a hostile connection', () => {
   it('drops (and bans) a peer that keeps sending offers for pieces that do not exist; an honest peer completes', async () => {
     const pkg = await buildSyntheticPackage({ layers: 1, unitBytes: 3 * PIECE, pieceSize: PIECE, seed: 61 });
-    const mk = (id: string, seed: boolean): PieceSwarm => new PieceSwarm({
-      modelId: pkg.modelId, store: withVerification(new MemoryPieceStore()), ...(seed ? { localPackage: new MemoryOrigin(pkg.files, PIECE) } : {}),
-      units: () => 'all', replicaFull: true, self: () => id, clock: systemClock, rng: seededRng(id.length), tickMs: 20,
-    });
+    const mk = (id: string, seed: boolean): PieceSwarm =>
+      new PieceSwarm({
+        modelId: pkg.modelId,
+        store: withVerification(new MemoryPieceStore()),
+        ...(seed ? { localPackage: new MemoryOrigin(pkg.files, PIECE) } : {}),
+        units: () => 'all',
+        replicaFull: true,
+        self: () => id,
+        clock: systemClock,
+        rng: seededRng(id.length),
+        tickMs: 20,
+      });
     const seed = mk('seed', true);
     await seed.start();
     await seed.ready;

@@ -10,11 +10,18 @@ import { buildSyntheticPackage } from '../../util/pieces-package.ts';
 // A member another layer (the ring) banned stops exchanging pieces too: its open session ends and
 // a connection it opens later is closed as it arrives, so a ban is not undone by a re-dial.
 describe('PieceSwarm.ban', () => {
-  it('ends the banned peer\'s session and closes its later connections', async () => {
+  it("ends the banned peer's session and closes its later connections", async () => {
     const pkg = await buildSyntheticPackage({ layers: 1, unitBytes: 64 * 1024, pieceSize: 64 * 1024, seed: 5 });
     const seed = new PieceSwarm({
-      modelId: pkg.modelId, store: withVerification(new MemoryPieceStore()), localPackage: new MemoryOrigin(pkg.files, 64 * 1024),
-      units: () => 'all', replicaFull: true, self: () => 'seed', clock: systemClock, rng: seededRng(1), tickMs: 20,
+      modelId: pkg.modelId,
+      store: withVerification(new MemoryPieceStore()),
+      localPackage: new MemoryOrigin(pkg.files, 64 * 1024),
+      units: () => 'all',
+      replicaFull: true,
+      self: () => 'seed',
+      clock: systemClock,
+      rng: seededRng(1),
+      tickMs: 20,
     });
     await seed.start();
     const [first] = memoryConnectionPair('seed', 'mallory');

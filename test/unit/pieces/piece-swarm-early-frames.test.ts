@@ -23,7 +23,7 @@ function settle<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
 }
 
 async function until(cond: () => boolean, ms: number): Promise<void> {
-  for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
+  for (const end = Date.now() + ms; !cond() && Date.now() < end;) await new Promise((r) => setTimeout(r, 5));
 }
 
 describe('PieceSwarm when the first frames of a connection reach another listener', () => {
@@ -34,8 +34,15 @@ describe('PieceSwarm when the first frames of a connection reach another listene
     const pkg = await buildSyntheticPackage({ layers: 2, unitBytes: 3 * PIECE, pieceSize: PIECE, seed: 31 });
     const mk = (id: string, o: { local?: boolean; store?: MemoryPieceStore }): PieceSwarm =>
       new PieceSwarm({
-        modelId: pkg.modelId, store: withVerification(o.store ?? new MemoryPieceStore()), ...(o.local ? { localPackage: new MemoryOrigin(pkg.files, PIECE) } : {}),
-        units: () => 'all', replicaFull: true, self: () => id, clock: systemClock, rng: seededRng(id.length), tickMs: 20,
+        modelId: pkg.modelId,
+        store: withVerification(o.store ?? new MemoryPieceStore()),
+        ...(o.local ? { localPackage: new MemoryOrigin(pkg.files, PIECE) } : {}),
+        units: () => 'all',
+        replicaFull: true,
+        self: () => id,
+        clock: systemClock,
+        rng: seededRng(id.length),
+        tickMs: 20,
       });
     const seed = mk('seed', { local: true });
     await seed.start();
@@ -56,7 +63,12 @@ describe('PieceSwarm when the first frames of a connection reach another listene
     expect(ringSaw.some((f) => f.type === 'BITFIELD')).toBe(true); // … before the joiner's session listens
     joiner.addConnection(toSeed);
 
-    expect(await settle(joiner.ready.then(() => 'ready'), 5000)).toBe('ready');
+    expect(
+      await settle(
+        joiner.ready.then(() => 'ready'),
+        5000,
+      ),
+    ).toBe('ready');
     const p = joiner.progress();
     expect(p).toMatchObject({ bytesDone: pkg.bytes, fromPeers: pkg.bytes, fromOrigin: 0 });
     seed.close();

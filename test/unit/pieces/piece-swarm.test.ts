@@ -11,16 +11,31 @@ import { buildSyntheticPackage } from '../../util/pieces-package.ts';
 
 const PIECE = 64 * 1024;
 
-async function swarmOf(ids: string[], opts: { origin?: Origin; seed?: { id: string; origin: Origin }; stores?: Map<string, MemoryPieceStore> }, modelId: string) {
+async function swarmOf(
+  ids: string[],
+  opts: { origin?: Origin; seed?: { id: string; origin: Origin }; stores?: Map<string, MemoryPieceStore> },
+  modelId: string,
+) {
   const stores = opts.stores ?? new Map<string, MemoryPieceStore>();
   const swarms = new Map<string, PieceSwarm>();
   for (const [i, id] of ids.entries()) {
     if (!stores.has(id)) stores.set(id, new MemoryPieceStore());
     const isSeed = opts.seed?.id === id;
-    swarms.set(id, new PieceSwarm({
-      modelId, store: withVerification(stores.get(id)!), origin: isSeed ? undefined : opts.origin, localPackage: isSeed ? opts.seed?.origin : undefined,
-      units: () => 'all', replicaFull: true, self: () => id, clock: systemClock, rng: seededRng(i + 1), tickMs: 20,
-    }));
+    swarms.set(
+      id,
+      new PieceSwarm({
+        modelId,
+        store: withVerification(stores.get(id)!),
+        origin: isSeed ? undefined : opts.origin,
+        localPackage: isSeed ? opts.seed?.origin : undefined,
+        units: () => 'all',
+        replicaFull: true,
+        self: () => id,
+        clock: systemClock,
+        rng: seededRng(i + 1),
+        tickMs: 20,
+      }),
+    );
   }
   for (const [id, s] of swarms) s.setMembers(ids.filter((x) => x !== id));
   for (const s of swarms.values()) await s.start();
@@ -73,7 +88,11 @@ describe('PieceSwarm over in-memory connections', () => {
   it('drops a peer that serves corrupted pieces; the others complete with verified data', async () => {
     const pkg = await buildSyntheticPackage({ layers: 2, unitBytes: 4 * PIECE, pieceSize: PIECE, seed: 22 });
     const ids = ['evil', 'q1', 'q2', 'q3'];
-    const { swarms, stores } = await swarmOf(ids, { origin: new MemoryOrigin(pkg.files, PIECE), seed: { id: 'evil', origin: new MemoryOrigin(pkg.files, PIECE) } }, pkg.modelId);
+    const { swarms, stores } = await swarmOf(
+      ids,
+      { origin: new MemoryOrigin(pkg.files, PIECE), seed: { id: 'evil', origin: new MemoryOrigin(pkg.files, PIECE) } },
+      pkg.modelId,
+    );
     const dropped: PeerMisbehavedError[] = [];
     for (const [id, s] of swarms) if (id !== 'evil') s.on('peer-dropped', (e) => dropped.push(e));
     connectAll(swarms, { id: 'evil', fn: 'flip' });

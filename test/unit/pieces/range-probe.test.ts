@@ -6,14 +6,19 @@ import { memoryConnectionPair } from '../../util/pieces-memory.ts';
 // PeerSession.probe against a scripted remote: the answer goes to the caller, whatever it is.
 function host(): SessionHost & { misbehaved: string[]; pieces: string[] } {
   const h = {
-    misbehaved: [] as string[], pieces: [] as string[],
+    misbehaved: [] as string[],
+    pieces: [] as string[],
     now: () => Date.now(),
     readPiece: async () => undefined,
     mayServe: () => false,
     unitPieces: (unit: string) => (unit === 'manifest' ? 1 : unit === 'layer-000' ? 6 : 0),
     onMisbehaved: (_s: PeerSession, detail: string) => void h.misbehaved.push(detail),
     onPiece: (_s: PeerSession, key: string) => void h.pieces.push(key),
-    onOffer: () => undefined, onRemoteListening: () => undefined, onRequestFailed: () => undefined, onServed: () => undefined, onClosed: () => undefined,
+    onOffer: () => undefined,
+    onRemoteListening: () => undefined,
+    onRequestFailed: () => undefined,
+    onServed: () => undefined,
+    onClosed: () => undefined,
   };
   return h;
 }
@@ -37,7 +42,14 @@ const bytes = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
 
 describe('PeerSession.probe', () => {
   it('hands a ranged PIECE to the caller, not to the host', async () => {
-    const { h, session, seen } = scripted((r) => ({ type: 'PIECE', requestId: r.requestId, unit: r.unit, piece: r.piece, offset: r.offset, data: bytes(r.length, 7) }));
+    const { h, session, seen } = scripted((r) => ({
+      type: 'PIECE',
+      requestId: r.requestId,
+      unit: r.unit,
+      piece: r.piece,
+      offset: r.offset,
+      data: bytes(r.length, 7),
+    }));
     const p = session.probe('layer-000', 2, 1000, 64);
     expect(await p.answer).toEqual({ kind: 'data', data: bytes(64, 7) });
     expect(seen[0]).toMatchObject({ type: 'REQUEST', unit: 'layer-000', piece: 2, offset: 1000, length: 64 });
@@ -46,7 +58,15 @@ describe('PeerSession.probe', () => {
   });
 
   it('reports a REJECT with its reason, and an answer for another offset or longer than asked as invalid', async () => {
-    const rejecting = scripted((r) => ({ type: 'REJECT', requestId: r.requestId, unit: r.unit, piece: r.piece, offset: r.offset, length: r.length, reason: 'missing' }));
+    const rejecting = scripted((r) => ({
+      type: 'REJECT',
+      requestId: r.requestId,
+      unit: r.unit,
+      piece: r.piece,
+      offset: r.offset,
+      length: r.length,
+      reason: 'missing',
+    }));
     expect(await rejecting.session.probe('layer-000', 1, 0, 64).answer).toEqual({ kind: 'rejected', reason: 'missing' });
     const shifted = scripted((r) => ({ type: 'PIECE', requestId: r.requestId, unit: r.unit, piece: r.piece, offset: r.offset + 1, data: bytes(r.length, 1) }));
     expect(await shifted.session.probe('layer-000', 1, 8, 64).answer).toMatchObject({ kind: 'invalid' });

@@ -1,17 +1,41 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { originDesignee, shouldFetchFromOrigin, type OriginCandidate } from '../../../shared/pieces/origin-assignment.ts';
-import { DEFAULT_LIMITS, ORIGIN, selectPieces, trackWaiting, type Action, type PeerView, type SchedulerState, type WantedPiece } from '../../../shared/pieces/scheduler.ts';
+import {
+  DEFAULT_LIMITS,
+  ORIGIN,
+  selectPieces,
+  trackWaiting,
+  type Action,
+  type PeerView,
+  type SchedulerState,
+  type WantedPiece,
+} from '../../../shared/pieces/scheduler.ts';
 import { seededRng } from '../../util/pieces-fixtures.ts';
 
 const MB = 1 << 20;
 const want = (keys: string[], tier = 0): WantedPiece[] => keys.map((key) => ({ key, tier, length: 4 * MB }));
 const peer = (id: string, has: string[], throughput?: number, extra: Partial<PeerView> = {}): PeerView => ({
-  id, has: new Set(has), throughput, wants: () => true, connected: true, seenAt: 0, lastProgressAt: 0, ...extra,
+  id,
+  has: new Set(has),
+  throughput,
+  wants: () => true,
+  connected: true,
+  seenAt: 0,
+  lastProgressAt: 0,
+  ...extra,
 });
 const base = (over: Partial<SchedulerState>): SchedulerState => ({
-  self: 'me', now: 1000, wanted: [], peers: [], pendingMembers: [], inFlight: [], hasOrigin: true,
-  waitingSince: new Map(), limits: DEFAULT_LIMITS, ...over,
+  self: 'me',
+  now: 1000,
+  wanted: [],
+  peers: [],
+  pendingMembers: [],
+  inFlight: [],
+  hasOrigin: true,
+  waitingSince: new Map(),
+  limits: DEFAULT_LIMITS,
+  ...over,
 });
 const requests = (actions: Action[]): string[] => actions.filter((a) => a.kind === 'request').map((a) => `${a.key}@${a.source}`);
 
@@ -24,7 +48,11 @@ describe('selectPieces', () => {
     },
     {
       name: 'needed first: my partition (tier 0) before the rest, even when rarer',
-      state: base({ wanted: [...want(['rest'], 1), ...want(['mine'], 0)], peers: [peer('p1', ['rest', 'mine'])], limits: { ...DEFAULT_LIMITS, minPerPeer: 1 } }),
+      state: base({
+        wanted: [...want(['rest'], 1), ...want(['mine'], 0)],
+        peers: [peer('p1', ['rest', 'mine'])],
+        limits: { ...DEFAULT_LIMITS, minPerPeer: 1 },
+      }),
       expected: ['mine@p1'],
     },
     {
@@ -56,7 +84,10 @@ describe('selectPieces', () => {
       state: base({
         wanted: want(['a', 'o']),
         peers: [peer('p1', ['a']), peer('p2', ['a'])],
-        inFlight: [{ key: 'a', source: 'p1' }, { key: 'o', source: ORIGIN }],
+        inFlight: [
+          { key: 'a', source: 'p1' },
+          { key: 'o', source: ORIGIN },
+        ],
       }),
       expected: ['a@p2'],
     },
@@ -100,7 +131,14 @@ describe('origin handoff after a join', () => {
   const cand = (id: string, seenAt: number): OriginCandidate => ({ id, wants: () => true, connected: true, seenAt, lastProgressAt: seenAt });
   const keys = Array.from({ length: 60 }, (_, i) => `embed#${i}`);
   it('a newcomer leaves its newly assigned pieces to an old member not yet connected for handoffMs', () => {
-    const pending: OriginCandidate = { id: 'old', wants: () => true, connected: false, seenAt: 9_500, joinedAt: Number.NEGATIVE_INFINITY, lastProgressAt: 9_500 };
+    const pending: OriginCandidate = {
+      id: 'old',
+      wants: () => true,
+      connected: false,
+      seenAt: 9_500,
+      joinedAt: Number.NEGATIVE_INFINITY,
+      lastProgressAt: 9_500,
+    };
     const s = base({ wanted: want(keys), pendingMembers: [pending], selfSince: 9_500, now: 10_000, limits: { ...DEFAULT_LIMITS, maxOrigin: 100 } });
     expect(requests(selectPieces(s, seededRng(1)))).toEqual([]);
     expect(requests(selectPieces({ ...s, now: 9_500 + DEFAULT_LIMITS.handoffMs }, seededRng(1))).length).toBeGreaterThan(10);
@@ -108,7 +146,13 @@ describe('origin handoff after a join', () => {
 
   it('a newcomer probes the connected previous designee first, and goes to the origin only once it released the piece', () => {
     const old = peer('old', [], undefined, { seenAt: 0, joinedAt: Number.NEGATIVE_INFINITY, lastProgressAt: 0 });
-    const s = base({ wanted: want(keys), peers: [old], selfSince: 9_500, now: 10_000, limits: { ...DEFAULT_LIMITS, maxOrigin: 100, minPerPeer: 100, maxPerPeer: 100 } });
+    const s = base({
+      wanted: want(keys),
+      peers: [old],
+      selfSince: 9_500,
+      now: 10_000,
+      limits: { ...DEFAULT_LIMITS, maxOrigin: 100, minPerPeer: 100, maxPerPeer: 100 },
+    });
     const mine = keys.filter((k) => originDesignee(k, 'me', [old], 10_000, DEFAULT_LIMITS) === 'self');
     expect(mine.length).toBeGreaterThan(10);
     const probes = requests(selectPieces(s, seededRng(1)));
@@ -134,7 +178,9 @@ describe('origin handoff after a join', () => {
     const pending: OriginCandidate = { id: 'c', wants: () => true, connected: false, seenAt: 9_000, joinedAt: Number.NEGATIVE_INFINITY, lastProgressAt: 9_000 };
     const withC = (k: string): boolean => originDesignee(k, 'me', [a, b, pending], 10_000, DEFAULT_LIMITS) === 'self';
     const key2 = keys.find(withC) as string;
-    expect(requests(selectPieces({ ...s, wanted: want([key2]), pendingMembers: [pending], released: new Map([[key2, new Set(['a', 'b'])]]) }, seededRng(1)))).toEqual([]);
+    expect(
+      requests(selectPieces({ ...s, wanted: want([key2]), pendingMembers: [pending], released: new Map([[key2, new Set(['a', 'b'])]]) }, seededRng(1))),
+    ).toEqual([]);
   });
 
   it('a join moves only the pieces the newcomer now heads (rendezvous), none between old members', () => {
@@ -162,7 +208,13 @@ describe('origin handoff after a join', () => {
     const now = 10_000;
     const mine = keys.filter((k) => originDesignee(k, 'me', members, now, DEFAULT_LIMITS) === 'self');
     const mineBefore = new Set(keys.filter((k) => originDesignee(k, 'me', members.slice(0, 2), now, DEFAULT_LIMITS) === 'self'));
-    const s = base({ wanted: want(keys), peers: members.map((m) => peer(m.id, [], undefined, m)), selfSince: 0, now, limits: { ...DEFAULT_LIMITS, maxOrigin: 100 } });
+    const s = base({
+      wanted: want(keys),
+      peers: members.map((m) => peer(m.id, [], undefined, m)),
+      selfSince: 0,
+      now,
+      limits: { ...DEFAULT_LIMITS, maxOrigin: 100 },
+    });
     const got = requests(selectPieces(s, seededRng(1))).map((r) => r.split('@')[0]);
     expect(new Set(got)).toEqual(new Set(mine.filter((k) => mineBefore.has(k))));
   });
@@ -213,7 +265,8 @@ describe('origin fallback cascade', () => {
     const designee = line[0] as string;
     // who would fetch at 3 × stallMs if the next in line kept sending HAVEs (alive)
     const now = 3 * DEFAULT_LIMITS.stallMs;
-    const view = (self: string): OriginCandidate[] => ids.filter((x) => x !== self).map((id) => ({ ...cand(id), lastProgressAt: id === designee ? 0 : now - 1 }));
+    const view = (self: string): OriginCandidate[] =>
+      ids.filter((x) => x !== self).map((id) => ({ ...cand(id), lastProgressAt: id === designee ? 0 : now - 1 }));
     const fetchers = ids.filter((self) => shouldFetchFromOrigin(key, self, view(self), 0, now, DEFAULT_LIMITS));
     expect(fetchers).toHaveLength(2); // the designee itself and the first in line after it; the rest wait on that one
     expect(fetchers).toContain(designee);
@@ -227,7 +280,8 @@ describe('origin fallback cascade', () => {
       ...ids.filter((x) => x !== self).map(cand),
       ...['zz1', 'zz2', 'zz3', 'zz4', 'zz5', 'zz6', 'zz7', 'zz8'].map((id) => ({ ...cand(id), lastProgressAt: 1e12 })),
     ];
-    const at = (now: number): string[] => ids.filter((self) => originDesignee(key, self, ghost(self), now, limits) !== 'self' && shouldFetchFromOrigin(key, self, ghost(self), 0, now, limits));
+    const at = (now: number): string[] =>
+      ids.filter((self) => originDesignee(key, self, ghost(self), now, limits) !== 'self' && shouldFetchFromOrigin(key, self, ghost(self), 0, now, limits));
     const waiting = ids.filter((self) => originDesignee(key, self, ghost(self), 0, limits) !== 'self');
     expect(waiting.length).toBeGreaterThan(1);
     expect(at(DEFAULT_LIMITS.fallbackMs - 1)).toEqual([]);
@@ -239,7 +293,9 @@ describe('origin fallback cascade', () => {
 describe('selectPieces properties', () => {
   const arb = fc.record({
     pieces: fc.integer({ min: 0, max: 30 }),
-    peers: fc.array(fc.record({ has: fc.array(fc.boolean(), { minLength: 30, maxLength: 30 }), rate: fc.option(fc.integer({ min: 1, max: 200 })) }), { maxLength: 6 }),
+    peers: fc.array(fc.record({ has: fc.array(fc.boolean(), { minLength: 30, maxLength: 30 }), rate: fc.option(fc.integer({ min: 1, max: 200 })) }), {
+      maxLength: 6,
+    }),
     inflight: fc.array(fc.tuple(fc.integer({ min: 0, max: 29 }), fc.integer({ min: -1, max: 5 })), { maxLength: 10 }),
     seed: fc.integer(),
   });
@@ -247,7 +303,13 @@ describe('selectPieces properties', () => {
     fc.assert(
       fc.property(arb, ({ pieces, peers, inflight, seed }) => {
         const keys = Array.from({ length: pieces }, (_, i) => `u#${i}`);
-        const views = peers.map((p, i) => peer(`p${i}`, keys.filter((_, j) => p.has[j]), p.rate === null ? undefined : p.rate * MB));
+        const views = peers.map((p, i) =>
+          peer(
+            `p${i}`,
+            keys.filter((_, j) => p.has[j]),
+            p.rate === null ? undefined : p.rate * MB,
+          ),
+        );
         const inFlight = inflight
           .filter(([k, s]) => k < pieces && (s < 0 || s < views.length))
           .map(([k, s]) => ({ key: `u#${k}`, source: s < 0 ? ORIGIN : `p${s}` }))

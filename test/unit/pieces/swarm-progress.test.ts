@@ -13,22 +13,46 @@ const base: ProgressInput = { modelId: 'm', wanted: [], held: new Set(), cached:
 
 describe('swarmProgress', () => {
   it('a returning peer that wants nothing yet shows what its store held', () => {
-    const p = swarmProgress({ ...base, held: new Set(['layer-000#0', 'layer-000#1']), cached: new Map([['layer-000#0', 100], ['layer-000#1', 50]]) });
+    const p = swarmProgress({
+      ...base,
+      held: new Set(['layer-000#0', 'layer-000#1']),
+      cached: new Map([
+        ['layer-000#0', 100],
+        ['layer-000#1', 50],
+      ]),
+    });
     expect(p).toMatchObject({ fromCache: 150, piecesDone: 2, piecesTotal: 2, bytesDone: 150, bytesTotal: 150 });
   });
 
   it('cached pieces its partition then wants are counted once; what arrives later is from peers', () => {
     const held = new Set(['layer-000#0', 'layer-000#1', 'layer-001#0']);
-    const p = swarmProgress({ ...base, wanted: [{ ref: a0 }, { ref: a1 }, { ref: b0 }], held, cached: new Map([['layer-000#0', 100], ['layer-000#1', 50]]), fromPeers: 70 });
+    const p = swarmProgress({
+      ...base,
+      wanted: [{ ref: a0 }, { ref: a1 }, { ref: b0 }],
+      held,
+      cached: new Map([
+        ['layer-000#0', 100],
+        ['layer-000#1', 50],
+      ]),
+      fromPeers: 70,
+    });
     expect(p).toMatchObject({ fromCache: 150, fromPeers: 70, piecesDone: 3, piecesTotal: 3, bytesDone: 220, bytesTotal: 220 });
   });
 
   it('a cached piece no longer held (found corrupt) is neither done nor cache', () => {
-    const p = swarmProgress({ ...base, wanted: [{ ref: a0 }], held: new Set(), cached: new Map([['layer-000#0', 100], ['layer-000#1', 50]]) });
+    const p = swarmProgress({
+      ...base,
+      wanted: [{ ref: a0 }],
+      held: new Set(),
+      cached: new Map([
+        ['layer-000#0', 100],
+        ['layer-000#1', 50],
+      ]),
+    });
     expect(p).toMatchObject({ fromCache: 0, piecesDone: 0, piecesTotal: 1, bytesDone: 0, bytesTotal: 100 });
   });
 
-  it('a seed\'s imported package counts as cache', () => {
+  it("a seed's imported package counts as cache", () => {
     const p = swarmProgress({ ...base, wanted: [{ ref: a0 }], held: new Set(['layer-000#0']), fromPackage: 100 });
     expect(p).toMatchObject({ fromCache: 100, bytesDone: 100, bytesTotal: 100 });
   });

@@ -18,8 +18,15 @@ const PIECE = 16 * 1024;
 
 function swarm(id: string, modelId: string, localPackage?: Origin): PieceSwarm {
   return new PieceSwarm({
-    modelId, store: withVerification(new MemoryPieceStore()), ...(localPackage ? { localPackage } : {}),
-    units: () => 'all', replicaFull: true, self: () => id, clock: systemClock, rng: seededRng(id.length), tickMs: 20,
+    modelId,
+    store: withVerification(new MemoryPieceStore()),
+    ...(localPackage ? { localPackage } : {}),
+    units: () => 'all',
+    replicaFull: true,
+    self: () => id,
+    clock: systemClock,
+    rng: seededRng(id.length),
+    tickMs: 20,
   });
 }
 
@@ -45,7 +52,7 @@ async function pkg(seed: number): Promise<SyntheticPackage> {
 }
 
 describe('the tokenizer from peers', () => {
-  it('a peer joined by model id gets the seed\'s tokenizer in ranged requests', async () => {
+  it("a peer joined by model id gets the seed's tokenizer in ranged requests", async () => {
     const p = await pkg(41);
     const seed = swarm('seed', p.modelId, new MemoryOrigin(p.files, PIECE));
     const joiner = swarm('joiner', p.modelId);
@@ -64,7 +71,7 @@ describe('the tokenizer from peers', () => {
     for (const s of [seed, joiner, third]) s.close();
   });
 
-  it('a peer that sends a tokenizer with another hash is banned; the next peer\'s copy is used', async () => {
+  it("a peer that sends a tokenizer with another hash is banned; the next peer's copy is used", async () => {
     const p = await pkg(42);
     const liar = swarm('liar', p.modelId, new MemoryOrigin(p.files, PIECE));
     const honest = swarm('honest', p.modelId, new MemoryOrigin(p.files, PIECE));
@@ -72,7 +79,13 @@ describe('the tokenizer from peers', () => {
     await Promise.all([liar.start(), honest.start(), joiner.start()]);
     const dropped: PeerMisbehavedError[] = [];
     joiner.on('peer-dropped', (e) => dropped.push(e));
-    link(['joiner', joiner], [['liar', liar, flipTokenizer], ['honest', honest]]);
+    link(
+      ['joiner', joiner],
+      [
+        ['liar', liar, flipTokenizer],
+        ['honest', honest],
+      ],
+    );
     const manifest = await joiner.ready;
     expect(joiner.connectedPeers()).toEqual(['liar', 'honest']);
     const bytes = await fetchTokenizerFromPeers(manifest.tokenizer, joiner, { clock: systemClock, timeoutMs: 10_000 });
@@ -106,7 +119,9 @@ describe('the tokenizer from peers', () => {
     const p = await pkg(44);
     const asked: string[] = [];
     const peers = { connectedPeers: () => ['x'], probePeer: async () => (asked.push('x'), { kind: 'timeout' as const }), ban: () => undefined };
-    await expect(fetchTokenizerFromPeers({ ...p.manifest.tokenizer, bytes: MAX_TOKENIZER_BYTES + 1 }, peers, { clock: systemClock, timeoutMs: 100 })).rejects.toBeInstanceOf(TokenizerTooLargeError);
+    await expect(
+      fetchTokenizerFromPeers({ ...p.manifest.tokenizer, bytes: MAX_TOKENIZER_BYTES + 1 }, peers, { clock: systemClock, timeoutMs: 100 }),
+    ).rejects.toBeInstanceOf(TokenizerTooLargeError);
     expect(asked).toEqual([]);
   });
 });

@@ -9,7 +9,8 @@ const s = shape({ numLayers: 4, embedBytes: 10, headBytes: 20 });
 const members = [member('a', 1000), member('b', 1000), member('c', 1000)];
 const stage = (id: string, start: number, end: number) => ({ peerId: asPeerId(id), start, end, reservedBytes: 0 });
 const plan = (ring: ReturnType<typeof stage>[], seeders: string[] = []): Plan => ({
-  ring, seeders: seeders.map((id) => ({ peerId: asPeerId(id), reason: 'not-needed' as const })),
+  ring,
+  seeders: seeders.map((id) => ({ peerId: asPeerId(id), reason: 'not-needed' as const })),
 });
 
 describe('checkPlan', () => {

@@ -45,16 +45,18 @@ export function membersArb(
 ): fc.Arbitrary<Member[]> {
   const c = layerCostBytes(s);
   const whole = s.numLayers * c + s.embedBytes + s.headBytes;
-  return fc.uniqueArray(
-    fc.record({
-      id: fc.stringMatching(/^[a-z][a-z0-9]{0,5}$/),
-      memoryBytes: fc.oneof(fc.integer({ min: 0, max: c * 3 }), fc.integer({ min: 0, max: whole }), fc.integer({ min: 0, max: Math.ceil(whole / 3) })),
-      speed: opts.speed ?? speedArb,
-      kind: fc.constantFrom<Member['kind']>('node', 'browser'),
-      role: opts.role ?? fc.constant(undefined),
-    }),
-    { selector: (m) => m.id, maxLength: opts.maxMembers ?? 9 },
-  ).map((ms) => ms.map((m) => member(m.id, m.memoryBytes, m.speed, m.kind, m.role)));
+  return fc
+    .uniqueArray(
+      fc.record({
+        id: fc.stringMatching(/^[a-z][a-z0-9]{0,5}$/),
+        memoryBytes: fc.oneof(fc.integer({ min: 0, max: c * 3 }), fc.integer({ min: 0, max: whole }), fc.integer({ min: 0, max: Math.ceil(whole / 3) })),
+        speed: opts.speed ?? speedArb,
+        kind: fc.constantFrom<Member['kind']>('node', 'browser'),
+        role: opts.role ?? fc.constant(undefined),
+      }),
+      { selector: (m) => m.id, maxLength: opts.maxMembers ?? 9 },
+    )
+    .map((ms) => ms.map((m) => member(m.id, m.memoryBytes, m.speed, m.kind, m.role)));
 }
 
 /** Deterministic shuffle from an arbitrary list of keys (fast-check supplies the keys). */

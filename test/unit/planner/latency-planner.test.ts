@@ -13,7 +13,11 @@ import { FC, capAt, feasibleByBruteForce, member, membersArb, permute, shapeArb,
 /** Round trips for some pairs of `members`, from fast-check's picks. */
 function rttArb(members: readonly Member[]): fc.Arbitrary<RttSample[]> {
   if (members.length < 2) return fc.constant([]);
-  const pair = fc.record({ i: fc.nat(members.length - 1), j: fc.nat(members.length - 1), rttMs: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 200, noNaN: true })) });
+  const pair = fc.record({
+    i: fc.nat(members.length - 1),
+    j: fc.nat(members.length - 1),
+    rttMs: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 200, noNaN: true })),
+  });
   return fc
     .array(pair, { maxLength: 12 })
     .map((ps) => ps.filter((p) => p.i !== p.j).map((p) => ({ a: members[p.i]!.peerId, b: members[p.j]!.peerId, rttMs: p.rttMs })));
@@ -97,7 +101,11 @@ describe('planRoom: latency-aware placement and replica rings', () => {
     const arb = shapeArb.chain((s) =>
       fc.record({
         s: fc.constant(s),
-        units: fc.uniqueArray(fc.record({ id: fc.stringMatching(/^[a-z]{1,4}$/), units: fc.integer({ min: 1, max: 4 }) }), { selector: (m) => m.id, minLength: 1, maxLength: 8 }),
+        units: fc.uniqueArray(fc.record({ id: fc.stringMatching(/^[a-z]{1,4}$/), units: fc.integer({ min: 1, max: 4 }) }), {
+          selector: (m) => m.id,
+          minLength: 1,
+          maxLength: 8,
+        }),
         speed: speedArb,
         defaultRttMs: fc.constantFrom(undefined, 0, 5, 40),
       }),
@@ -116,7 +124,9 @@ describe('planRoom: latency-aware placement and replica rings', () => {
   });
 
   it('forms no replica less private than the rings before it: contributors never hold both ends beside a trusted ring', () => {
-    const arb = shapeArb.chain((s) => fc.record({ s: fc.constant(s), trusted: fc.integer({ min: 1, max: 3 }), contributors: fc.integer({ min: 1, max: 4 }), speed: speedArb }));
+    const arb = shapeArb.chain((s) =>
+      fc.record({ s: fc.constant(s), trusted: fc.integer({ min: 1, max: 3 }), contributors: fc.integer({ min: 1, max: 4 }), speed: speedArb }),
+    );
     fc.assert(
       fc.property(arb, ({ s, trusted, contributors, speed }) => {
         const whole = stageBytes(s, 0, s.numLayers);
@@ -182,9 +192,10 @@ describe('planRoom: latency-aware placement and replica rings', () => {
   it('places rings within sites when round trips between sites are long', () => {
     const s = { numLayers: 8, bytesPerLayer: 100, embedBytes: 0, headBytes: 0, kvBytesPerTokenPerLayer: 0, contextTokens: 1 };
     const members = ['a', 'b', 'c', 'd'].map((id) => member(id, 400));
-    const near = (x: string, y: string): boolean => (x < 'c') === (y < 'c');
+    const near = (x: string, y: string): boolean => x < 'c' === y < 'c';
     const rttMs: RttSample[] = [];
-    for (const x of members) for (const y of members) if (x.peerId < y.peerId) rttMs.push({ a: x.peerId, b: y.peerId, rttMs: near(x.peerId, y.peerId) ? 1 : 80 });
+    for (const x of members)
+      for (const y of members) if (x.peerId < y.peerId) rttMs.push({ a: x.peerId, b: y.peerId, rttMs: near(x.peerId, y.peerId) ? 1 : 80 });
     const plan = planned(planRoom(s, members, { rttMs }));
     expect(plan.rings.map((r) => r.ring.map((st) => st.peerId).sort())).toEqual([
       [asPeerId('a'), asPeerId('b')],

@@ -71,9 +71,20 @@ describe('planRoom: re-planning (few moves)', () => {
         const before = planRoom(s, members, { defaultRttMs });
         if (before.kind !== 'planned') return;
         const gone = members[leave % members.length]!.peerId;
-        const after = planRoom(s, members.filter((m) => m.peerId !== gone), { defaultRttMs, previous: before.plan });
+        const after = planRoom(
+          s,
+          members.filter((m) => m.peerId !== gone),
+          { defaultRttMs, previous: before.plan },
+        );
         if (after.kind !== 'planned') return;
-        if (!keptAll(before.plan, after.plan, gone)) expect(after).toEqual(planRoom(s, members.filter((m) => m.peerId !== gone), { defaultRttMs }));
+        if (!keptAll(before.plan, after.plan, gone))
+          expect(after).toEqual(
+            planRoom(
+              s,
+              members.filter((m) => m.peerId !== gone),
+              { defaultRttMs },
+            ),
+          );
       }),
       FC,
     );

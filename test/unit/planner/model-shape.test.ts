@@ -9,8 +9,20 @@ function manifest(units: { name: string; bytes: number }[]): ModelManifest {
     format: 'ringmesh-model/1',
     name: 'tiny',
     architecture: {
-      family: 'llama', hiddenSize: 64, intermediateSize: 172, numLayers: 2, numHeads: 8, numKvHeads: 4, headDim: 8,
-      vocabSize: 512, contextLength: 256, ropeTheta: 10000, ropeScaling: null, rmsEps: 1e-5, tiedEmbeddings: true, attentionBias: false,
+      family: 'llama',
+      hiddenSize: 64,
+      intermediateSize: 172,
+      numLayers: 2,
+      numHeads: 8,
+      numKvHeads: 4,
+      headDim: 8,
+      vocabSize: 512,
+      contextLength: 256,
+      ropeTheta: 10000,
+      ropeScaling: null,
+      rmsEps: 1e-5,
+      tiedEmbeddings: true,
+      attentionBias: false,
     },
     dtype: 'fp32',
     pieceSize: 4 << 20,
@@ -21,11 +33,21 @@ function manifest(units: { name: string; bytes: number }[]): ModelManifest {
 }
 
 describe('modelShapeFromManifest', () => {
-  const m = manifest([{ name: 'embed', bytes: 131_072 }, { name: 'layer-000', bytes: 90_000 }, { name: 'layer-001', bytes: 90_112 }, { name: 'head', bytes: 131_328 }]);
+  const m = manifest([
+    { name: 'embed', bytes: 131_072 },
+    { name: 'layer-000', bytes: 90_000 },
+    { name: 'layer-001', bytes: 90_112 },
+    { name: 'head', bytes: 131_328 },
+  ]);
 
   it('reads unit sizes and derives fp32 KV bytes per token per layer (2 × kvHeads × headDim × 4)', () => {
     expect(modelShapeFromManifest(m, 128)).toEqual({
-      numLayers: 2, bytesPerLayer: 90_112, embedBytes: 131_072, headBytes: 131_328, kvBytesPerTokenPerLayer: 2 * 4 * 8 * 4, contextTokens: 128,
+      numLayers: 2,
+      bytesPerLayer: 90_112,
+      embedBytes: 131_072,
+      headBytes: 131_328,
+      kvBytesPerTokenPerLayer: 2 * 4 * 8 * 4,
+      contextTokens: 128,
     });
   });
 
@@ -35,7 +57,14 @@ describe('modelShapeFromManifest', () => {
   });
 
   it('rejects a manifest without embed or head', () => {
-    expect(() => modelShapeFromManifest(manifest([{ name: 'layer-000', bytes: 1 }, { name: 'head', bytes: 1 }]))).toThrow(InvalidPlanInputError);
+    expect(() =>
+      modelShapeFromManifest(
+        manifest([
+          { name: 'layer-000', bytes: 1 },
+          { name: 'head', bytes: 1 },
+        ]),
+      ),
+    ).toThrow(InvalidPlanInputError);
   });
 
   it('costs a stage its layers with KV, plus embed at the start and head at the end', () => {

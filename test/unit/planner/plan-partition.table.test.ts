@@ -50,7 +50,12 @@ describe('planPartition: seeders', () => {
 
   it('leaves peers whose share rounds to nothing as "not-needed" seeders', () => {
     const s = shape({ numLayers: 3 });
-    const plan = planned(planPartition(s, ['a', 'b', 'c', 'd', 'e'].map((id) => member(id, 1000))));
+    const plan = planned(
+      planPartition(
+        s,
+        ['a', 'b', 'c', 'd', 'e'].map((id) => member(id, 1000)),
+      ),
+    );
     expect(plan.ring.map((x) => x.peerId)).toEqual(['a', 'b', 'c']);
     expect(plan.seeders).toEqual([
       { peerId: 'd', reason: 'not-needed' },
@@ -123,7 +128,13 @@ describe('planPartition: join and leave', () => {
   it('keeps the old order when a peer leaves', () => {
     const four = [...abc, member('d', 10_000)];
     const before = planned(planPartition(s, four, planned(planPartition(s, abc))));
-    const after = planned(planPartition(s, four.filter((m) => m.peerId !== 'b'), before));
+    const after = planned(
+      planPartition(
+        s,
+        four.filter((m) => m.peerId !== 'b'),
+        before,
+      ),
+    );
     expect(after.ring.map((x) => x.peerId)).toEqual(['a', 'd', 'c']);
   });
 });
@@ -139,7 +150,10 @@ describe('planPartition: input validation', () => {
     expect(() => planPartition(shape(), members)).toThrow(error);
   });
 
-  it.each([{ numLayers: 0 }, { bytesPerLayer: 0 }, { embedBytes: -1 }, { contextTokens: 0 }, { kvBytesPerTokenPerLayer: 0.5 }])('rejects model shape %o', (over) => {
-    expect(() => planPartition(shape(over), [member('a', 1000)])).toThrow(InvalidPlanInputError);
-  });
+  it.each([{ numLayers: 0 }, { bytesPerLayer: 0 }, { embedBytes: -1 }, { contextTokens: 0 }, { kvBytesPerTokenPerLayer: 0.5 }])(
+    'rejects model shape %o',
+    (over) => {
+      expect(() => planPartition(shape(over), [member('a', 1000)])).toThrow(InvalidPlanInputError);
+    },
+  );
 });

@@ -9,7 +9,10 @@ const joinOrLeave = shapeArb.chain((s) =>
   fc.record({
     s: fc.constant(s),
     members: membersArb(s, { maxMembers: 8 }),
-    joiner: fc.record({ memoryBytes: fc.integer({ min: 0, max: s.numLayers * (s.bytesPerLayer + s.kvBytesPerTokenPerLayer * s.contextTokens) }), speed: speedArb }),
+    joiner: fc.record({
+      memoryBytes: fc.integer({ min: 0, max: s.numLayers * (s.bytesPerLayer + s.kvBytesPerTokenPerLayer * s.contextTokens) }),
+      speed: speedArb,
+    }),
     leave: fc.nat(),
     join: fc.boolean(),
   }),
@@ -21,9 +24,7 @@ describe('re-planning with a previous plan', () => {
       fc.property(joinOrLeave, ({ s, members, joiner, leave, join }) => {
         const before = planPartition(s, members);
         if (before.kind !== 'planned' || (!join && members.length === 0)) return;
-        const next = join
-          ? [...members, member('zz-new', joiner.memoryBytes, joiner.speed)]
-          : members.filter((_, i) => i !== leave % members.length);
+        const next = join ? [...members, member('zz-new', joiner.memoryBytes, joiner.speed)] : members.filter((_, i) => i !== leave % members.length);
         const replan = planPartition(s, next, before.plan);
         const scratch = planPartition(s, next);
         expect(replan.kind).toBe(scratch.kind); // feasibility never depends on history
@@ -84,7 +85,13 @@ describe('re-planning with a previous plan', () => {
           const members = specs.map((m) => member(m.id, m.units * whole, m.speed));
           const before = planned(planPartition(s, members));
           const gone = members[pick % members.length]!.peerId;
-          const after = planned(planPartition(s, members.filter((m) => m.peerId !== gone), before));
+          const after = planned(
+            planPartition(
+              s,
+              members.filter((m) => m.peerId !== gone),
+              before,
+            ),
+          );
           const survivors = before.ring.map((x) => x.peerId).filter((id) => after.ring.some((y) => y.peerId === id));
           expect(after.ring.map((x) => x.peerId).filter((id) => survivors.includes(id))).toEqual(survivors);
         },

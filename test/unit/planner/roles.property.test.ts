@@ -68,7 +68,9 @@ describe('planPartition: roles', () => {
     fc.assert(
       fc.property(larger, fc.boolean(), ({ s, members }, allTrusted) => {
         const bare = members.map((m) => member(m.peerId, m.memoryBytes, m.speedMsPerLayer, m.kind));
-        const roled = members.map((m) => member(m.peerId, m.memoryBytes, m.speedMsPerLayer, m.kind, allTrusted ? 'trusted' : m.role === 'trusted' ? undefined : m.role));
+        const roled = members.map((m) =>
+          member(m.peerId, m.memoryBytes, m.speedMsPerLayer, m.kind, allTrusted ? 'trusted' : m.role === 'trusted' ? undefined : m.role),
+        );
         const before = planPartition(s, bare);
         expect(planPartition(s, roled)).toEqual(before);
         if (before.kind === 'planned' && roled.length > 1) {
@@ -85,7 +87,11 @@ describe('planPartition: roles', () => {
       fc.record({
         s: fc.constant(s),
         members: membersArb(s, { maxMembers: 8, role: roleArb }),
-        joiner: fc.record({ memoryBytes: fc.integer({ min: 0, max: s.numLayers * (s.bytesPerLayer + s.kvBytesPerTokenPerLayer * s.contextTokens) + s.embedBytes + s.headBytes }), speed: speedArb, role: roleArb }),
+        joiner: fc.record({
+          memoryBytes: fc.integer({ min: 0, max: s.numLayers * (s.bytesPerLayer + s.kvBytesPerTokenPerLayer * s.contextTokens) + s.embedBytes + s.headBytes }),
+          speed: speedArb,
+          role: roleArb,
+        }),
         leave: fc.nat(),
         join: fc.boolean(),
         keys: fc.array(fc.integer(), { minLength: 1, maxLength: 9 }),

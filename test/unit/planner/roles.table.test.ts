@@ -20,7 +20,16 @@ describe('planPartition: roles, fresh plans', () => {
     expect(ring(plan)).toEqual(['t1:0-2', 'a:2-5', 'b:5-8', 'c:8-10', 't2:10-12']);
     expect(tokenExposure(plan, members)).toEqual([]);
     // Without roles the same members are laid out in id order.
-    expect(ring(planned(planPartition(s, members.map((m) => member(m.peerId, m.memoryBytes)))))).toEqual(['a:0-3', 'b:3-6', 'c:6-8', 't1:8-10', 't2:10-12']);
+    expect(
+      ring(
+        planned(
+          planPartition(
+            s,
+            members.map((m) => member(m.peerId, m.memoryBytes)),
+          ),
+        ),
+      ),
+    ).toEqual(['a:0-3', 'b:3-6', 'c:6-8', 't1:8-10', 't2:10-12']);
   });
 
   it('one trusted member that holds the whole model runs it alone; contributors only seed', () => {
@@ -42,7 +51,14 @@ describe('planPartition: roles, fresh plans', () => {
     // 120 B holds one layer in the middle but not one layer plus the 50 B embedding.
     const members = [...abc, trusted('t', 120)];
     const plan = planned(planPartition(s, members));
-    expect(plan).toEqual(planned(planPartition(s, members.map((m) => member(m.peerId, m.memoryBytes)))));
+    expect(plan).toEqual(
+      planned(
+        planPartition(
+          s,
+          members.map((m) => member(m.peerId, m.memoryBytes)),
+        ),
+      ),
+    );
     expect(tokenExposure(plan, members)).toEqual([
       { peerId: 'a', sees: 'prompt-and-output-ids' },
       { peerId: 'c', sees: 'output-ids' },
@@ -81,7 +97,13 @@ describe('planPartition: roles, joins and leaves', () => {
     expect(movedLayers(p1, p2)).toBe(3);
 
     // The first trusted member leaves: the other moves from the head to stage 0.
-    const p3 = planned(planPartition(s, withU.filter((m) => m.peerId !== 't'), p2));
+    const p3 = planned(
+      planPartition(
+        s,
+        withU.filter((m) => m.peerId !== 't'),
+        p2,
+      ),
+    );
     expect(ring(p3)).toEqual(['u:0-2', 'a:2-14', 'b:14-27', 'c:27-40']);
   });
 

@@ -31,15 +31,39 @@ describe('audits and the audit flag on the wire', () => {
 
   it('an audit of hidden states and one of a token come back whole', () => {
     const hidden = Float32Array.from({ length: 8 }, (_, i) => i / 3);
-    const a: RingMessage = { type: 'audit', session: S, epoch: 3, step: 4, stage: 1, input: { kind: 'hidden', data: hidden, seqLen: 2 }, output: { kind: 'hidden', data: hidden.map((v) => v * 2), seqLen: 2 } };
+    const a: RingMessage = {
+      type: 'audit',
+      session: S,
+      epoch: 3,
+      step: 4,
+      stage: 1,
+      input: { kind: 'hidden', data: hidden, seqLen: 2 },
+      output: { kind: 'hidden', data: hidden.map((v) => v * 2), seqLen: 2 },
+    };
     expect(roundTrip(a)).toEqual([a]);
-    const t: RingMessage = { type: 'audit', session: S, epoch: 3, step: 0, stage: 2, input: { kind: 'tokens', ids: Int32Array.of(1, 5, 9) }, output: { kind: 'token', tokenId: 42 } };
+    const t: RingMessage = {
+      type: 'audit',
+      session: S,
+      epoch: 3,
+      step: 0,
+      stage: 2,
+      input: { kind: 'tokens', ids: Int32Array.of(1, 5, 9) },
+      output: { kind: 'token', tokenId: 42 },
+    };
     expect(roundTrip(t)).toEqual([t]);
   });
 
   it('an output part without its input is refused, not paired with another step', () => {
     const d = new RingFrameDecoder(() => 3);
-    const m: RingMessage = { type: 'audit', session: S, epoch: 3, step: 4, stage: 1, input: { kind: 'tokens', ids: Int32Array.of(1) }, output: { kind: 'token', tokenId: 2 } };
+    const m: RingMessage = {
+      type: 'audit',
+      session: S,
+      epoch: 3,
+      step: 4,
+      stage: 1,
+      input: { kind: 'tokens', ids: Int32Array.of(1) },
+      output: { kind: 'token', tokenId: 2 },
+    };
     const [, out] = ringMessageFrames(m);
     expect(d.decode(out!)).toMatchObject({ reason: 'bad-audit' });
   });

@@ -4,7 +4,12 @@ import { asPeerId, asSessionId, type PeerId, type SessionId } from '../../../sha
 import type { RingPrefill } from '../../../shared/ring/messages.ts';
 import { applyRequesterEvent } from '../../../shared/ring/requester-fold.ts';
 import {
-  initialRequesterState, type RequestSpec, type RequesterConfig, type RequesterEffect, type RequesterEvent, type RequesterState,
+  initialRequesterState,
+  type RequestSpec,
+  type RequesterConfig,
+  type RequesterEffect,
+  type RequesterEvent,
+  type RequesterState,
 } from '../../../shared/ring/requester-state.ts';
 
 export const ME = asPeerId('me');
@@ -20,7 +25,10 @@ export function spec(over: Partial<RequestSpec> = {}): RequestSpec {
 }
 
 /** Folds events from a state, returning the final state and the effects of each event. */
-export function fold(events: readonly RequesterEvent[], from: RequesterState = initialRequesterState(CONFIG)): { state: RequesterState; effects: RequesterEffect[][] } {
+export function fold(
+  events: readonly RequesterEvent[],
+  from: RequesterState = initialRequesterState(CONFIG),
+): { state: RequesterState; effects: RequesterEffect[][] } {
   let state = from;
   const effects: RequesterEffect[][] = [];
   for (const e of events) {

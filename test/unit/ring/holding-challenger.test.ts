@@ -36,7 +36,13 @@ class FakeRoom {
   }
 
   plan(ring: [string, number, number][]): number {
-    const plan: PlannedRing = { kind: 'planned', modelId: pkg.modelId, numLayers: 4, ring: ring.map(([peerId, start, end]) => ({ peerId, start, end })), seeders: [] };
+    const plan: PlannedRing = {
+      kind: 'planned',
+      modelId: pkg.modelId,
+      numLayers: 4,
+      ring: ring.map(([peerId, start, end]) => ({ peerId, start, end })),
+      seeders: [],
+    };
     this.epoch += 1;
     for (const c of this.clients) c.emit('plan', { type: 'plan', epoch: this.epoch, plan });
     return this.epoch;
@@ -56,7 +62,10 @@ class FakeRoom {
 class FakeSignaling extends TypedEmitter<SignalingEvents> implements SignalingClient {
   readonly state = 'joined';
   readonly epoch = 0;
-  constructor(private readonly room: FakeRoom, readonly peerId: PeerId) {
+  constructor(
+    private readonly room: FakeRoom,
+    readonly peerId: PeerId,
+  ) {
     super();
   }
   get members(): ReadonlyMap<PeerId, PeerInfo> {
@@ -85,8 +94,15 @@ afterEach(() => {
 /** A swarm holding the whole package (`seed`), every piece fetched from peers (`all`) or none of the units (`none`). */
 async function swarm(id: string, holds: 'seed' | 'all' | 'none'): Promise<PieceSwarm> {
   const s = new PieceSwarm({
-    modelId: pkg.modelId, store: withVerification(new MemoryPieceStore()), ...(holds === 'seed' ? { localPackage: new MemoryOrigin(pkg.files, PIECE) } : {}),
-    units: () => (holds === 'none' ? [] : 'all'), replicaFull: holds !== 'none', self: () => id, clock: systemClock, rng: seededRng(id.length), tickMs: 20,
+    modelId: pkg.modelId,
+    store: withVerification(new MemoryPieceStore()),
+    ...(holds === 'seed' ? { localPackage: new MemoryOrigin(pkg.files, PIECE) } : {}),
+    units: () => (holds === 'none' ? [] : 'all'),
+    replicaFull: holds !== 'none',
+    self: () => id,
+    clock: systemClock,
+    rng: seededRng(id.length),
+    tickMs: 20,
   });
   swarms.push(s);
   await s.start();
@@ -103,8 +119,14 @@ function link(a: [string, PieceSwarm], b: [string, PieceSwarm], tamper?: (f: Fra
 
 function challenger(room: FakeRoom, client: FakeSignaling, probe: PieceSwarm, results: HoldingResult[], policy = {}): HoldingChallenger {
   const c = new HoldingChallenger({
-    modelId: pkg.modelId, manifest: pkg.manifest, signaling: client, probe, clock: systemClock, random: seededRng(9),
-    policy: { answerTimeoutMs: 300, retryMs: 20, ...policy }, onResult: (r) => results.push(r),
+    modelId: pkg.modelId,
+    manifest: pkg.manifest,
+    signaling: client,
+    probe,
+    clock: systemClock,
+    random: seededRng(9),
+    policy: { answerTimeoutMs: 300, retryMs: 20, ...policy },
+    onResult: (r) => results.push(r),
   });
   challengers.push(c);
   return c;
@@ -130,7 +152,12 @@ describe('HoldingChallenger', () => {
     const results: HoldingResult[] = [];
     challenger(room, seedSig, seed, results);
 
-    const epoch = room.plan([['seed', 0, 1], ['honest', 1, 2], ['liar', 2, 3], ['garbage', 3, 4]]);
+    const epoch = room.plan([
+      ['seed', 0, 1],
+      ['honest', 1, 2],
+      ['liar', 2, 3],
+      ['garbage', 3, 4],
+    ]);
     expect(room.held()).toEqual([{ planEpoch: epoch, proven: [], failed: [] }]); // announced at once
     for (const id of ['honest', 'liar', 'garbage']) room.clients.find((c) => c.peerId === id)!.report(READY_REPORT, { planEpoch: epoch });
     await vi.waitFor(() => expect(results).toHaveLength(3), { timeout: 5000 });
@@ -159,7 +186,10 @@ describe('HoldingChallenger', () => {
     await Promise.all([lean.ready, honest.ready, liar.ready]);
     const results: HoldingResult[] = [];
     challenger(room, trustedSig, lean, results);
-    const epoch = room.plan([['honest', 0, 2], ['liar', 2, 4]]);
+    const epoch = room.plan([
+      ['honest', 0, 2],
+      ['liar', 2, 4],
+    ]);
     for (const id of ['honest', 'liar']) room.clients.find((c) => c.peerId === id)!.report(READY_REPORT, { planEpoch: epoch });
     await vi.waitFor(() => expect(results).toHaveLength(2), { timeout: 5000 });
     expect(results.find((r) => r.peer === 'honest')).toMatchObject({ outcome: 'proven', detail: expect.stringMatching(/^1 range/) });
@@ -177,7 +207,11 @@ describe('HoldingChallenger', () => {
     seed.addConnection(toMute);
     const results: HoldingResult[] = [];
     challenger(room, seedSig, seed, results, { attempts: 2, answerTimeoutMs: 100 });
-    const epoch = room.plan([['seed', 0, 2], ['mute', 2, 3], ['far', 3, 4]]);
+    const epoch = room.plan([
+      ['seed', 0, 2],
+      ['mute', 2, 3],
+      ['far', 3, 4],
+    ]);
     for (const id of ['mute', 'far']) room.clients.find((c) => c.peerId === id)!.report(READY_REPORT, { planEpoch: epoch });
     await vi.waitFor(() => expect(results).toHaveLength(2), { timeout: 5000 });
     expect(results.find((r) => r.peer === 'mute')).toMatchObject({ outcome: 'failed', detail: expect.stringMatching(/no answer in 2 rounds/) });
@@ -197,13 +231,22 @@ describe('HoldingChallenger', () => {
     const results: HoldingResult[] = [];
     challenger(room, contribSig, c1, results);
     challenger(room, seedSig, seed, results);
-    const first = room.plan([['seed', 0, 2], ['c1', 2, 4]]);
-    room.plan([['t2', 0, 2], ['seed', 2, 4]]); // only trusted stages: no announcement
+    const first = room.plan([
+      ['seed', 0, 2],
+      ['c1', 2, 4],
+    ]);
+    room.plan([
+      ['t2', 0, 2],
+      ['seed', 2, 4],
+    ]); // only trusted stages: no announcement
     room.clients.find((c) => c.peerId === 't2')!.report(READY_REPORT, { planEpoch: first + 1 });
     room.clients.find((c) => c.peerId === 'seed')!.report(READY_REPORT, { planEpoch: first + 1 });
     room.clients.find((c) => c.peerId === 'c1')!.report(READY_REPORT, { planEpoch: first }); // stale
     // The control: the same contributor, ready for the current plan, is challenged (by the seed only).
-    const third = room.plan([['seed', 0, 2], ['c1', 2, 4]]);
+    const third = room.plan([
+      ['seed', 0, 2],
+      ['c1', 2, 4],
+    ]);
     room.clients.find((c) => c.peerId === 'c1')!.report(READY_REPORT, { planEpoch: third });
     await vi.waitFor(() => expect(results).toHaveLength(1), { timeout: 5000 });
     expect(results).toEqual([expect.objectContaining({ peer: 'c1', epoch: third, outcome: 'proven' })]);

@@ -75,7 +75,10 @@ describe('judgeAnswer and proofOf', () => {
     flipped[63]! ^= 1;
     expect(await judgeAnswer(ranged, { kind: 'data', data: flipped }, expected, sha256Hex)).toMatchObject({ kind: 'wrong' });
     expect(await judgeAnswer(ranged, { kind: 'data', data: expected.subarray(0, 63) }, expected, sha256Hex)).toMatchObject({ kind: 'wrong' });
-    expect(await judgeAnswer(ranged, { kind: 'rejected', reason: 'missing' }, expected, sha256Hex)).toMatchObject({ kind: 'wrong', detail: expect.stringMatching(/refused \(missing\)/) });
+    expect(await judgeAnswer(ranged, { kind: 'rejected', reason: 'missing' }, expected, sha256Hex)).toMatchObject({
+      kind: 'wrong',
+      detail: expect.stringMatching(/refused \(missing\)/),
+    });
     expect(await judgeAnswer(ranged, { kind: 'invalid', detail: 'other piece' }, expected, sha256Hex)).toMatchObject({ kind: 'wrong' });
   });
 
@@ -83,7 +86,10 @@ describe('judgeAnswer and proofOf', () => {
     expect(await judgeAnswer(whole, { kind: 'data', data: bytes.slice() }, undefined, sha256Hex)).toEqual({ kind: 'held' });
     const bad = bytes.slice();
     bad[0]! ^= 0xff;
-    expect(await judgeAnswer(whole, { kind: 'data', data: bad }, undefined, sha256Hex)).toMatchObject({ kind: 'wrong', detail: expect.stringMatching(/sha256/) });
+    expect(await judgeAnswer(whole, { kind: 'data', data: bad }, undefined, sha256Hex)).toMatchObject({
+      kind: 'wrong',
+      detail: expect.stringMatching(/sha256/),
+    });
   });
 
   it('gives no verdict on silence, a missing link or a busy peer', async () => {

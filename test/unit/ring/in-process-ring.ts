@@ -3,7 +3,13 @@
 import { asPeerId, type PeerId, type SessionId } from '../../../shared/ids.ts';
 import type { RingMessage } from '../../../shared/ring/messages.ts';
 import { applyRequesterEvent } from '../../../shared/ring/requester-fold.ts';
-import { initialRequesterState, type RequestSpec, type RequesterEffect, type RequesterEvent, type RequesterState } from '../../../shared/ring/requester-state.ts';
+import {
+  initialRequesterState,
+  type RequestSpec,
+  type RequesterEffect,
+  type RequesterEvent,
+  type RequesterState,
+} from '../../../shared/ring/requester-state.ts';
 import { RingStageRunner } from '../../../shared/ring/stage-runner.ts';
 import { FakeStage } from './fake-stage.ts';
 import { CONFIG, ME } from './harness.ts';
@@ -29,7 +35,10 @@ export class InProcessRing {
       const peer = asPeerId(id);
       const stage = new FakeStage({ start, end }, this.numLayers);
       const runner = new RingStageRunner({
-        self: peer, stage, numLayers: this.numLayers, idleMs: 60_000,
+        self: peer,
+        stage,
+        numLayers: this.numLayers,
+        idleMs: 60_000,
         send: (to, message) => this.queue.push({ from: peer, to, message }),
         clock: { now: () => this.now },
       });

@@ -10,7 +10,15 @@ function input(over: Partial<ReadinessInput> & { att?: HoldingAttestations }): R
   const att = over.att ?? new HoldingAttestations();
   const challengers = over.challengers ?? [T, U].filter((p) => att.challenges(p));
   return {
-    epoch: 5, ring: [T, A, B], readyEpoch: new Map([[T, 5], [A, 5], [B, 5]]), isTrusted: (p) => trusted.has(p), challengers,
+    epoch: 5,
+    ring: [T, A, B],
+    readyEpoch: new Map([
+      [T, 5],
+      [A, 5],
+      [B, 5],
+    ]),
+    isTrusted: (p) => trusted.has(p),
+    challengers,
     proved: (peer, epoch) => att.proved(peer, epoch, (by) => challengers.includes(by)),
     ...over,
   };
@@ -19,7 +27,17 @@ function input(over: Partial<ReadinessInput> & { att?: HoldingAttestations }): R
 describe('ringReadiness', () => {
   it('without a challenger in the room, every stage that reported ready counts (claims are all there is)', () => {
     expect(ringReadiness(input({}))).toEqual({ ready: true });
-    expect(ringReadiness(input({ readyEpoch: new Map([[T, 5], [A, 4], [B, 5]]) }))).toEqual({ ready: false, unready: [A], unproven: [], unlinked: [] });
+    expect(
+      ringReadiness(
+        input({
+          readyEpoch: new Map([
+            [T, 5],
+            [A, 4],
+            [B, 5],
+          ]),
+        }),
+      ),
+    ).toEqual({ ready: false, unready: [A], unproven: [], unlinked: [] });
   });
 
   it('with a challenger, contributor stages wait for an attestation of this epoch; trusted ones do not', () => {
@@ -41,7 +59,17 @@ describe('ringReadiness', () => {
   it('a stage not ready yet is listed as unready, not unproven', () => {
     const att = new HoldingAttestations();
     att.record(T, true, { planEpoch: 5, proven: [], failed: [] });
-    expect(ringReadiness(input({ att, readyEpoch: new Map([[T, 5], [A, 5]]) }))).toEqual({ ready: false, unready: [B], unproven: [A], unlinked: [] });
+    expect(
+      ringReadiness(
+        input({
+          att,
+          readyEpoch: new Map([
+            [T, 5],
+            [A, 5],
+          ]),
+        }),
+      ),
+    ).toEqual({ ready: false, unready: [B], unproven: [A], unlinked: [] });
   });
 
   it('only attestations of challengers still in the room count', () => {

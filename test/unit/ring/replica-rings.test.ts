@@ -27,10 +27,20 @@ describe('replica rings in the requester', () => {
     ]);
     expect(prefillTo(effects[1]!)).toEqual([A]);
     // Re-submitted to the next ring with prompt + the token so far, without waiting for a re-plan.
-    expect(effects[3]).toContainEqual({ type: 'send-prefill', to: C, message: expect.objectContaining({ session: wire('s1.2'), step: 1, tokens: [1, 5, 9, 11] }) });
+    expect(effects[3]).toContainEqual({
+      type: 'send-prefill',
+      to: C,
+      message: expect.objectContaining({ session: wire('s1.2'), step: 1, tokens: [1, 5, 9, 11] }),
+    });
     expect(state.lost).toEqual([B]);
     // New sessions avoid the broken ring until the next plan.
-    const next = fold([{ type: 'submitted', now: 4, session: S2, spec: spec() }, { type: 'submitted', now: 5, session: S3, spec: spec() }], state);
+    const next = fold(
+      [
+        { type: 'submitted', now: 4, session: S2, spec: spec() },
+        { type: 'submitted', now: 5, session: S3, spec: spec() },
+      ],
+      state,
+    );
     expect(next.effects.map(prefillTo)).toEqual([[D], [C]]);
   });
 
@@ -50,12 +60,13 @@ describe('replica rings in the requester', () => {
 });
 
 describe('relayedFromStats', () => {
-  const stats = (local: string, remote: string): Map<string, unknown> => new Map<string, unknown>([
-    ['T', { id: 'T', type: 'transport', selectedCandidatePairId: 'P' }],
-    ['P', { id: 'P', type: 'candidate-pair', localCandidateId: 'L', remoteCandidateId: 'R' }],
-    ['L', { id: 'L', type: 'local-candidate', candidateType: local }],
-    ['R', { id: 'R', type: 'remote-candidate', candidateType: remote }],
-  ]);
+  const stats = (local: string, remote: string): Map<string, unknown> =>
+    new Map<string, unknown>([
+      ['T', { id: 'T', type: 'transport', selectedCandidatePairId: 'P' }],
+      ['P', { id: 'P', type: 'candidate-pair', localCandidateId: 'L', remoteCandidateId: 'R' }],
+      ['L', { id: 'L', type: 'local-candidate', candidateType: local }],
+      ['R', { id: 'R', type: 'remote-candidate', candidateType: remote }],
+    ]);
   it('reads the selected pair: relayed when either candidate is a relay, unknown with no pair', () => {
     expect(relayedFromStats(stats('host', 'srflx'))).toBe(false);
     expect(relayedFromStats(stats('relay', 'host'))).toBe(true);

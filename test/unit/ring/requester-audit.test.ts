@@ -19,7 +19,13 @@ describe('audited submissions', () => {
     expect(prefill?.type === 'send-prefill' && prefill.message.init.audit).toBe(true);
     expect(emitted(effects)).toEqual([]);
     expect(state.requests.get(S1)?.phase).toBe('verifying');
-    const r = fold([{ type: 'verified', now: 2, session: W1 as never, upTo: 2 }, { type: 'verified', now: 3, session: W1 as never, upTo: 3 }], state);
+    const r = fold(
+      [
+        { type: 'verified', now: 2, session: W1 as never, upTo: 2 },
+        { type: 'verified', now: 3, session: W1 as never, upTo: 3 },
+      ],
+      state,
+    );
     expect(emitted(r.effects)).toEqual([11, 12, 13]);
     expect(r.effects[1]!.find((e) => e.type === 'finished')).toMatchObject({ reason: 'length', tokens: [11, 12, 13] });
     expect(r.effects[1]!.some((e) => e.type === 'send-end')).toBe(true);

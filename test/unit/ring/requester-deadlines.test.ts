@@ -4,7 +4,14 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionId } from '../../../shared/ids.ts';
 import { applyRequesterEvent } from '../../../shared/ring/requester-fold.ts';
-import { initialRequesterState, nextWakeAt, type RequesterConfig, type RequesterEffect, type RequesterEvent, type RequesterState } from '../../../shared/ring/requester-state.ts';
+import {
+  initialRequesterState,
+  nextWakeAt,
+  type RequesterConfig,
+  type RequesterEffect,
+  type RequesterEvent,
+  type RequesterState,
+} from '../../../shared/ring/requester-state.ts';
 import { NoRingError, RingTimeoutError } from '../../../shared/ring/errors.ts';
 import { A, B, ME, S1, spec, wire } from './harness.ts';
 
@@ -37,7 +44,14 @@ const failedWith = (effects: readonly RequesterEffect[], session: SessionId): un
   effects.find((e): e is Extract<RequesterEffect, { type: 'failed' }> => e.type === 'failed' && e.session === session)?.error;
 
 const plan = (now: number, epoch = 1): RequesterEvent => ({ type: 'plan-changed', now, epoch, ring: [A, B] });
-const token = (now: number, step: number, attempt = 1): RequesterEvent => ({ type: 'token-received', now, session: wire(`s1.${attempt}`), epoch: 1, step, tokenId: 40 + step });
+const token = (now: number, step: number, attempt = 1): RequesterEvent => ({
+  type: 'token-received',
+  now,
+  session: wire(`s1.${attempt}`),
+  epoch: 1,
+  step,
+  tokenId: 40 + step,
+});
 
 describe('request deadlines', () => {
   it('a stage that never answers: RingTimeoutError at the first-token deadline, across the step timeout and its retry', () => {
@@ -50,7 +64,10 @@ describe('request deadlines', () => {
   });
 
   it('a ring that stalls after a token: RingTimeoutError (next) one token gap after it', () => {
-    const { effects, ticks } = run([plan(0), { type: 'submitted', now: 0, session: S1, spec: spec() }, token(500, 0)], 60_000, { ...CONFIG, stepTimeoutMs: 60_000 });
+    const { effects, ticks } = run([plan(0), { type: 'submitted', now: 0, session: S1, spec: spec() }, token(500, 0)], 60_000, {
+      ...CONFIG,
+      stepTimeoutMs: 60_000,
+    });
     expect(failedWith(effects, S1)).toMatchObject({ name: 'RingTimeoutError', wait: 'next', limitMs: 2000, tokens: 1 });
     expect(ticks.at(-1)).toBe(2500);
     // The stages are told to free the session.

@@ -35,7 +35,9 @@ describe('requester fold: happy path', () => {
   it('waits for a ring when submitted before any plan, then submits', () => {
     const { effects } = fold([{ type: 'submitted', now: 0, session: S1, spec: spec() }, plan1]);
     expect(effects[0]).toEqual([]);
-    expect(effects[1]).toEqual([{ type: 'send-prefill', to: A, message: { type: 'prefill', session: wire('s1.1'), epoch: 1, step: 0, tokens: [1, 5, 9], init } }]);
+    expect(effects[1]).toEqual([
+      { type: 'send-prefill', to: A, message: { type: 'prefill', session: wire('s1.1'), epoch: 1, step: 0, tokens: [1, 5, 9], init } },
+    ]);
   });
 
   it('ends on a stop id without emitting it', () => {
@@ -116,7 +118,11 @@ describe('requester fold: re-plans', () => {
 });
 
 describe('requester fold: stale frames', () => {
-  const started = [plan1, { type: 'submitted', now: 1, session: S1, spec: spec() }, { type: 'token-received', now: 2, session: wire('s1.1'), epoch: 1, step: 0, tokenId: 5 }] as const;
+  const started = [
+    plan1,
+    { type: 'submitted', now: 1, session: S1, spec: spec() },
+    { type: 'token-received', now: 2, session: wire('s1.1'), epoch: 1, step: 0, tokenId: 5 },
+  ] as const;
 
   it.each([
     { name: 'a repeated step', event: { session: wire('s1.1'), epoch: 1, step: 0 }, reason: 'wrong-step' },
@@ -132,7 +138,11 @@ describe('requester fold: stale frames', () => {
   });
 
   it('drops tokens of the old ring after a re-submission', () => {
-    const { effects } = fold([...started, { type: 'plan-changed', now: 3, epoch: 2, ring: [D] }, { type: 'token-received', now: 4, session: wire('s1.1'), epoch: 1, step: 1, tokenId: 9 }]);
+    const { effects } = fold([
+      ...started,
+      { type: 'plan-changed', now: 3, epoch: 2, ring: [D] },
+      { type: 'token-received', now: 4, session: wire('s1.1'), epoch: 1, step: 1, tokenId: 9 },
+    ]);
     expect(effects[4]).toMatchObject([{ type: 'dropped', reason: 'unknown-session' }]);
   });
 
@@ -201,12 +211,18 @@ describe('requester fold: failures and time', () => {
       { type: 'tick', now: 500 },
     ]);
     expect(effects[2]).toEqual([]);
-    expect(effects[3]).toMatchObject([{ type: 'send-end', session: wire('s1.1') }, { type: 'failed', session: S1 }]);
+    expect(effects[3]).toMatchObject([
+      { type: 'send-end', session: wire('s1.1') },
+      { type: 'failed', session: S1 },
+    ]);
     expect((effects[3]?.[1] as { error: unknown }).error).toBeInstanceOf(DeadlineExceededError);
   });
 
   it('ends with NoRingError when no ring is ready within replanWaitMs', () => {
-    const { effects } = fold([{ type: 'submitted', now: 0, session: S1, spec: spec() }, { type: 'tick', now: 5000 }]);
+    const { effects } = fold([
+      { type: 'submitted', now: 0, session: S1, spec: spec() },
+      { type: 'tick', now: 5000 },
+    ]);
     expect(effects[1]).toMatchObject([{ type: 'failed', session: S1, tokens: [] }]);
     expect((effects[1]?.[0] as { error: unknown }).error).toBeInstanceOf(NoRingError);
   });
@@ -224,7 +240,10 @@ describe('requester fold: failures and time', () => {
       { type: 'send-end', to: [A, B, C], session: wire('s1.1') },
       { type: 'send-end', to: [A, B, C], session: wire('s2.1') },
     ]);
-    expect(effects[4]).toMatchObject([{ type: 'send-prefill', to: D }, { type: 'send-prefill', to: D }]);
+    expect(effects[4]).toMatchObject([
+      { type: 'send-prefill', to: D },
+      { type: 'send-prefill', to: D },
+    ]);
     // Both moved to [D]: nothing runs through A any more.
     expect(effects[5]).toMatchObject([{ type: 'dropped', reason: 'unknown-session' }]);
   });

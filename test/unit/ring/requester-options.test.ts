@@ -5,7 +5,10 @@ import { InvalidGenerateOptionsError } from '../../../shared/ring/errors.ts';
 describe('toRequestSpec', () => {
   it('fills defaults: greedy, no top-p/k, a picked seed, no stop ids, no deadline', () => {
     expect(toRequestSpec([1, 2], { maxTokens: 5 }, 100, () => 42)).toEqual({
-      prompt: [1, 2], maxTokens: 5, stop: [], sampling: { temperature: 0, topP: 1, topK: 0, seed: 42 },
+      prompt: [1, 2],
+      maxTokens: 5,
+      stop: [],
+      sampling: { temperature: 0, topP: 1, topK: 0, seed: 42 },
     });
   });
 

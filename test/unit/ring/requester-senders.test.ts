@@ -13,7 +13,8 @@ const X = asPeerId('x'); // a member of the room, not of this ring
 describe('requester fold: who may send', () => {
   it('drops a token from anyone but the last stage and takes the real one after it', () => {
     const { effects } = fold([
-      plan1, submitted,
+      plan1,
+      submitted,
       { type: 'token-received', now: 2, session: wire('s1.1'), epoch: 1, step: 0, tokenId: 66, from: X },
       { type: 'token-received', now: 2, session: wire('s1.1'), epoch: 1, step: 0, tokenId: 66, from: A },
       { type: 'token-received', now: 3, session: wire('s1.1'), epoch: 1, step: 0, tokenId: 11, from: C },
@@ -25,7 +26,8 @@ describe('requester fold: who may send', () => {
 
   it('ignores failure reports and ends from outside the submission (no retry spent)', () => {
     const { state, effects } = fold([
-      plan1, submitted,
+      plan1,
+      submitted,
       { type: 'stage-failed', now: 2, session: wire('s1.1'), reason: 'forged', from: X },
       { type: 'ended', now: 2, session: wire('s1.1'), reason: 'evicted', from: X },
       { type: 'ended', now: 2, session: wire('s1.1'), reason: 'busy', from: ME },
@@ -41,7 +43,10 @@ describe('requester fold: who may send', () => {
 
   it('a stage refusing the session as busy ends the request with RingBusyError and frees the stages', () => {
     const { effects } = fold([plan1, submitted, { type: 'ended', now: 2, session: wire('s1.1'), reason: 'busy', from: B }]);
-    expect(effects[2]).toMatchObject([{ type: 'send-end', to: [A, B, C] }, { type: 'failed', session: S1 }]);
+    expect(effects[2]).toMatchObject([
+      { type: 'send-end', to: [A, B, C] },
+      { type: 'failed', session: S1 },
+    ]);
     const failed = effects[2]?.[1];
     expect(failed?.type === 'failed' ? failed.error : null).toBeInstanceOf(RingBusyError);
   });

@@ -45,7 +45,8 @@ describe('ring messages as wire frames', () => {
     expect(roundTrip({ type: 'token', session, epoch: 4, step: 5, tokenId: 77, logprob: -0.5 }, 'fp32', () => 4)).toEqual([
       { type: 'token', session, epoch: 4, step: 5, tokenId: 77, logprob: -0.5 },
     ]);
-    for (const reason of ['done', 'cancelled', 'evicted'] as const) expect(roundTrip({ type: 'end', session, reason })).toEqual([{ type: 'end', session, reason }]);
+    for (const reason of ['done', 'cancelled', 'evicted'] as const)
+      expect(roundTrip({ type: 'end', session, reason })).toEqual([{ type: 'end', session, reason }]);
     expect(roundTrip({ type: 'failure', session, epoch: 4, message: 'boom' })[0]?.type).toBe('failure');
   });
 

@@ -7,8 +7,23 @@ import { newSessionId, SESSION_ID_BITS } from '../../../shared/ring/session-id.t
 const limits = { hiddenSize: 4, vocabSize: 10, contextTokens: 16, maxStopIds: 2 };
 const session = asSessionId('s');
 const init = { replyTo: asPeerId('r'), maxTokens: 8, stop: [1], sampling: { temperature: 0.7, topP: 0.9, topK: 5, seed: 3 } };
-const prefill = (over: Partial<Extract<RingMessage, { type: 'prefill' }>> = {}): RingMessage => ({ type: 'prefill', session, epoch: 1, step: 0, tokens: [1, 2], init, ...over });
-const act = (seqLen: number, values: number, step = 0): RingMessage => ({ type: 'activation', session, epoch: 1, step, seqLen, hidden: new Float32Array(values) });
+const prefill = (over: Partial<Extract<RingMessage, { type: 'prefill' }>> = {}): RingMessage => ({
+  type: 'prefill',
+  session,
+  epoch: 1,
+  step: 0,
+  tokens: [1, 2],
+  init,
+  ...over,
+});
+const act = (seqLen: number, values: number, step = 0): RingMessage => ({
+  type: 'activation',
+  session,
+  epoch: 1,
+  step,
+  seqLen,
+  hidden: new Float32Array(values),
+});
 const token = (tokenId: number, step = 0): RingMessage => ({ type: 'token', session, epoch: 1, step, tokenId, logprob: 0 });
 
 describe('ring messages checked against the model', () => {

@@ -44,14 +44,20 @@ function setup(ranges: [string, number, number][]) {
   const stages = new Map<PeerId, FakeStage>();
   const runners = new Map<PeerId, RingStageRunner>();
   let n = 0;
-  const deliverFrom = (from: PeerId) => (to: PeerId, message: RingMessage): void => {
-    queueMicrotask(() => {
-      if (to === CONFIG.self) requester.onMessage(message, from);
-      else void runners.get(to)?.handle(message, from);
-    });
-  };
+  const deliverFrom =
+    (from: PeerId) =>
+    (to: PeerId, message: RingMessage): void => {
+      queueMicrotask(() => {
+        if (to === CONFIG.self) requester.onMessage(message, from);
+        else void runners.get(to)?.handle(message, from);
+      });
+    };
   const requester = new RingRequester({
-    config: CONFIG, send: deliverFrom(CONFIG.self), clock, newSessionId: () => asSessionId(`r${++n}`), pickSeed: () => 1,
+    config: CONFIG,
+    send: deliverFrom(CONFIG.self),
+    clock,
+    newSessionId: () => asSessionId(`r${++n}`),
+    pickSeed: () => 1,
   });
   const ring = ranges.map(([id]) => asPeerId(id));
   for (const [id, start, end] of ranges) {
@@ -83,7 +89,11 @@ async function reference(prompt: number[], maxTokens: number): Promise<number[]>
 
 describe('RingRequester', () => {
   it('streams the tokens of a 3-stage ring, then one end event', async () => {
-    const { requester, plan } = setup([['a', 0, 2], ['b', 2, 4], ['c', 4, 6]]);
+    const { requester, plan } = setup([
+      ['a', 0, 2],
+      ['b', 2, 4],
+      ['c', 4, 6],
+    ]);
     plan();
     const events = await collect(requester.generate([3, 1, 4], { maxTokens: 10 }));
     const want = await reference([3, 1, 4], 10);
@@ -91,7 +101,10 @@ describe('RingRequester', () => {
   });
 
   it('runs concurrent generate() calls to the outputs each gives alone', async () => {
-    const { requester, plan } = setup([['a', 0, 3], ['b', 3, 6]]);
+    const { requester, plan } = setup([
+      ['a', 0, 3],
+      ['b', 3, 6],
+    ]);
     plan();
     const prompts = [[1], [2, 2], [9, 8, 7], [4]];
     const results = await Promise.all(prompts.map((p) => collect(requester.generate(p, { maxTokens: 5 }))));
@@ -117,7 +130,10 @@ describe('RingRequester', () => {
   });
 
   it('an abort ends the stream as cancelled and frees every stage', async () => {
-    const { requester, plan, stages } = setup([['a', 0, 3], ['b', 3, 6]]);
+    const { requester, plan, stages } = setup([
+      ['a', 0, 3],
+      ['b', 3, 6],
+    ]);
     plan();
     const abort = new AbortController();
     const events: TokenEvent[] = [];

@@ -21,34 +21,78 @@ describe('RingStageRunner in an in-process ring', () => {
   it('a 3-stage ring generates exactly what one stage holding every layer does', async () => {
     const one = await generateOn([['a', 0, L]], [3, 1, 4]);
     expect(one).toHaveLength(10);
-    expect(await generateOn([['a', 0, 2], ['b', 2, 5], ['c', 5, 6]], [3, 1, 4])).toEqual(one);
-    expect(await generateOn([['x', 0, 1], ['y', 1, 6]], [3, 1, 4])).toEqual(one);
+    expect(
+      await generateOn(
+        [
+          ['a', 0, 2],
+          ['b', 2, 5],
+          ['c', 5, 6],
+        ],
+        [3, 1, 4],
+      ),
+    ).toEqual(one);
+    expect(
+      await generateOn(
+        [
+          ['x', 0, 1],
+          ['y', 1, 6],
+        ],
+        [3, 1, 4],
+      ),
+    ).toEqual(one);
   });
 
   it('frees the session on every stage when generation ends', async () => {
     const ring = new InProcessRing(L);
-    ring.plan([['a', 0, 3], ['b', 3, 6]]);
+    ring.plan([
+      ['a', 0, 3],
+      ['b', 3, 6],
+    ]);
     ring.submit(S1, spec({ maxTokens: 3 }));
     await ring.pump();
     for (const id of ['a', 'b']) expect(ring.stages.get(asPeerId(id))?.freed).toEqual([asSessionId('s1.1')]);
   });
 
   it.each([1, 4, 13, 25])('a re-plan after %i delivered messages still yields the undisturbed output', async (after) => {
-    const undisturbed = await generateOn([['a', 0, 3], ['b', 3, 6]], [2, 7], 8);
+    const undisturbed = await generateOn(
+      [
+        ['a', 0, 3],
+        ['b', 3, 6],
+      ],
+      [2, 7],
+      8,
+    );
     const ring = new InProcessRing(L);
-    ring.plan([['a', 0, 3], ['b', 3, 6]]);
+    ring.plan([
+      ['a', 0, 3],
+      ['b', 3, 6],
+    ]);
     ring.submit(S1, spec({ prompt: [2, 7], maxTokens: 8 }));
     await ring.pump(after);
-    ring.plan([['c', 0, 1], ['d', 1, 4], ['e', 4, 6]]); // e.g. b left, three peers remain
+    ring.plan([
+      ['c', 0, 1],
+      ['d', 1, 4],
+      ['e', 4, 6],
+    ]); // e.g. b left, three peers remain
     await ring.pump();
     expect(ring.tokens.get(S1)).toEqual(undisturbed);
     expect(ring.ends).toMatchObject([{ type: 'finished', reason: 'length' }]);
   });
 
   it('recovers from a failing stage by re-submitting, with identical output', async () => {
-    const undisturbed = await generateOn([['a', 0, 3], ['b', 3, 6]], [5], 6);
+    const undisturbed = await generateOn(
+      [
+        ['a', 0, 3],
+        ['b', 3, 6],
+      ],
+      [5],
+      6,
+    );
     const ring = new InProcessRing(L);
-    ring.plan([['a', 0, 3], ['b', 3, 6]]);
+    ring.plan([
+      ['a', 0, 3],
+      ['b', 3, 6],
+    ]);
     ring.submit(S1, spec({ prompt: [5], maxTokens: 6 }));
     await ring.pump(9);
     (ring.stages.get(asPeerId('b')) as FakeStage).failNext = true;
@@ -64,9 +108,24 @@ describe('RingStageRunner in an in-process ring', () => {
   it('runs eight interleaved sessions to the same outputs as one after another', async () => {
     const prompts = Array.from({ length: 8 }, (_, i) => [i + 1, (i * 7) % 5]);
     const alone = [];
-    for (const p of prompts) alone.push(await generateOn([['a', 0, 2], ['b', 2, 4], ['c', 4, 6]], p, 7));
+    for (const p of prompts)
+      alone.push(
+        await generateOn(
+          [
+            ['a', 0, 2],
+            ['b', 2, 4],
+            ['c', 4, 6],
+          ],
+          p,
+          7,
+        ),
+      );
     const ring = new InProcessRing(L);
-    ring.plan([['a', 0, 2], ['b', 2, 4], ['c', 4, 6]]);
+    ring.plan([
+      ['a', 0, 2],
+      ['b', 2, 4],
+      ['c', 4, 6],
+    ]);
     prompts.forEach((p, i) => ring.submit(asSessionId(`q${i}`), spec({ prompt: p, maxTokens: 7 })));
     await ring.pump();
     expect(prompts.map((_, i) => ring.tokens.get(asSessionId(`q${i}`)))).toEqual(alone);
@@ -82,28 +141,46 @@ describe('RingStageRunner on its own', () => {
     const sent: [string, RingMessage][] = [];
     const stage = new FakeStage({ start: 2, end: 4 }, L);
     const runner = new RingStageRunner({
-      self: asPeerId('b'), stage, numLayers: L, idleMs: 1000, send: (to, m) => sent.push([to, m]), clock: { now: () => now.t },
+      self: asPeerId('b'),
+      stage,
+      numLayers: L,
+      idleMs: 1000,
+      send: (to, m) => sent.push([to, m]),
+      clock: { now: () => now.t },
     });
     runner.setPlan(1, ['a', 'b', 'c'].map(asPeerId));
     return { runner, sent, stage };
   }
   const A = asPeerId('a');
   const act = (step: number, epoch = 1, withInit = false): RingMessage => ({
-    type: 'activation', session, epoch, step, seqLen: 1, hidden: Float32Array.of(5), ...(withInit ? { init } : {}),
+    type: 'activation',
+    session,
+    epoch,
+    step,
+    seqLen: 1,
+    hidden: Float32Array.of(5),
+    ...(withInit ? { init } : {}),
   });
 
   it('forwards hidden states to the next stage, carrying init only on the first frame', async () => {
     const { runner, sent } = middle({ t: 0 });
     await runner.handle(act(0, 1, true), A);
     await runner.handle(act(1), A);
-    expect(sent.map(([to, m]) => [to, m.type, 'init' in m])).toEqual([['c', 'activation', true], ['c', 'activation', false]]);
+    expect(sent.map(([to, m]) => [to, m.type, 'init' in m])).toEqual([
+      ['c', 'activation', true],
+      ['c', 'activation', false],
+    ]);
   });
 
   it.each([
     { name: 'wrong step', frames: [act(0, 1, true), act(2)], reason: 'wrong-step' },
     { name: 'stale epoch', frames: [act(0, 0, true)], reason: 'stale-epoch' },
     { name: 'unknown session', frames: [act(3)], reason: 'unknown-session' },
-    { name: 'a prefill on a middle stage', frames: [{ type: 'prefill', session, epoch: 1, step: 0, tokens: [1], init } as RingMessage], reason: 'not-for-stage' },
+    {
+      name: 'a prefill on a middle stage',
+      frames: [{ type: 'prefill', session, epoch: 1, step: 0, tokens: [1], init } as RingMessage],
+      reason: 'not-for-stage',
+    },
   ])('drops a frame with $name and never runs it', async ({ frames, reason }) => {
     const { runner, stage } = middle({ t: 0 });
     const outcomes = [];
@@ -121,7 +198,7 @@ describe('RingStageRunner on its own', () => {
     expect(stage.runs).toBe(0);
   });
 
-  it('lets only the session\'s requester end it', async () => {
+  it("lets only the session's requester end it", async () => {
     const { runner, stage } = middle({ t: 0 });
     await runner.handle(act(0, 1, true), A);
     expect(await runner.handle({ type: 'end', session, reason: 'done' }, asPeerId('c'))).toMatchObject({ kind: 'dropped', reason: 'wrong-sender' });
@@ -134,7 +211,12 @@ describe('RingStageRunner on its own', () => {
     const sent: [string, RingMessage][] = [];
     const stage = new FakeStage({ start: 2, end: 4 }, L);
     const runner = new RingStageRunner({
-      self: asPeerId('b'), stage, numLayers: L, idleMs: 1000, send: (to, m) => sent.push([to, m]), clock: { now: () => 0 },
+      self: asPeerId('b'),
+      stage,
+      numLayers: L,
+      idleMs: 1000,
+      send: (to, m) => sent.push([to, m]),
+      clock: { now: () => 0 },
       limits: { maxSessions: 1, maxSessionsPerRequester: 1, kvTokens: 1000 },
     });
     runner.setPlan(1, ['a', 'b', 'c'].map(asPeerId));

@@ -1,13 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { asPeerId, asSessionId } from '../../../shared/ids.ts';
 import {
-  admitFrame, emptyStageSessions, endSession, enterEpoch, evictIdle, nextEvictionAt, type StageFrame, type StageSessions,
+  admitFrame,
+  emptyStageSessions,
+  endSession,
+  enterEpoch,
+  evictIdle,
+  nextEvictionAt,
+  type StageFrame,
+  type StageSessions,
 } from '../../../shared/ring/stage-sessions.ts';
 
 const init = { replyTo: asPeerId('me'), maxTokens: 8, stop: [], sampling: { temperature: 0, topP: 1, topK: 0, seed: 1 } };
 const x = asSessionId('x.1');
 const y = asSessionId('y.1');
-const first = (session = x, step = 0, epoch = 3, replyTo = init.replyTo): StageFrame => ({ kind: 'first', session, epoch, step, init: { ...init, replyTo }, tokens: 4 });
+const first = (session = x, step = 0, epoch = 3, replyTo = init.replyTo): StageFrame => ({
+  kind: 'first',
+  session,
+  epoch,
+  step,
+  init: { ...init, replyTo },
+  tokens: 4,
+});
 const next = (step: number, session = x, epoch = 3): StageFrame => ({ kind: 'next', session, epoch, step });
 
 /** Applies frames in order (all at time `now`), asserting each is accepted. */

@@ -4,10 +4,14 @@ import { StageTiming, TIMING_SAMPLES } from '../../../shared/ring/stage-timing.t
 
 const [A, B, C] = ['a', 'b', 'c'].map(asPeerId) as [ReturnType<typeof asPeerId>, ReturnType<typeof asPeerId>, ReturnType<typeof asPeerId>];
 const W = asSessionId('w.1');
-const ranges = [{ start: 0, end: 2 }, { start: 2, end: 6 }, { start: 6, end: 8 }];
+const ranges = [
+  { start: 0, end: 2 },
+  { start: 2, end: 6 },
+  { start: 6, end: 8 },
+];
 
 describe('stage timing from audit arrivals', () => {
-  it('times each stage after the first as the gap since the previous stage\'s audit, per layer', () => {
+  it("times each stage after the first as the gap since the previous stage's audit, per layer", () => {
     const t = new StageTiming();
     t.follow(W, [A, B, C], ranges);
     // step 0: a at 0, b at 40 (4 layers → 10 ms/layer), c at 50 (2 layers → 5 ms/layer)

@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { asPeerId } from '../../../shared/ids.ts';
 import { decodeHalf, encodeHalf } from '../../../shared/ring/fp16.ts';
 import { pickStepToken } from '../../../shared/ring/step-sampler.ts';
-import { auditDecision, FP16_TOLERANCE, FP32_TOLERANCE, hiddenMismatch, isHalfExact, linkCulprits, sameTensor, tokenMismatch, toleranceFor } from '../../../shared/ring/verifier.ts';
+import {
+  auditDecision,
+  FP16_TOLERANCE,
+  FP32_TOLERANCE,
+  hiddenMismatch,
+  isHalfExact,
+  linkCulprits,
+  sameTensor,
+  tokenMismatch,
+  toleranceFor,
+} from '../../../shared/ring/verifier.ts';
 
 /** A hidden state like a transformer's: mostly O(1) values, a few large outlier dimensions. */
 function hidden(n: number, seed = 1): Float32Array {

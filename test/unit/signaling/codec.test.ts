@@ -59,12 +59,19 @@ describe('signaling codec: client frames', () => {
 
   it('never throws on arbitrary input, only returns typed errors', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify({ type: 'hello', ...(v as object) }))), (text) => {
-        const r = parseClientMessage(text);
-        if (!r.ok) expect(r.error).toBeInstanceOf(SignalingProtocolError);
-        const s = parseServerMessage(text);
-        if (!s.ok) expect(s.error).toBeInstanceOf(SignalingProtocolError);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc.jsonValue().map((v) => JSON.stringify({ type: 'hello', ...(v as object) })),
+        ),
+        (text) => {
+          const r = parseClientMessage(text);
+          if (!r.ok) expect(r.error).toBeInstanceOf(SignalingProtocolError);
+          const s = parseServerMessage(text);
+          if (!s.ok) expect(s.error).toBeInstanceOf(SignalingProtocolError);
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -4,7 +4,11 @@ import { encodeWithList } from '../../../signaling/encode-with-list.ts';
 describe('encodeWithList', () => {
   it('gives the same object as encoding the list directly', () => {
     const items = [{ a: 1 }, { b: 'x"y' }];
-    const text = encodeWithList({ type: 'peer-joined', epoch: 3 }, 'peers', items.map((i) => JSON.stringify(i)));
+    const text = encodeWithList(
+      { type: 'peer-joined', epoch: 3 },
+      'peers',
+      items.map((i) => JSON.stringify(i)),
+    );
     expect(JSON.parse(text)).toEqual({ type: 'peer-joined', epoch: 3, peers: items });
   });
 

@@ -18,7 +18,11 @@ describe('member claims', () => {
 
   it('takes role and memory cap from the join token; without a token the open role', () => {
     const c = caps('node', 64 * GiB);
-    expect(memberClaims(c, { room: 'r', exp: 1, role: 'trusted', mem: 4 * GiB }, DEFAULT_MEMORY_CAPS, 'contributor')).toMatchObject({ role: 'trusted', capabilities: { memoryBytes: 4 * GiB }, claimedMemoryBytes: 64 * GiB });
+    expect(memberClaims(c, { room: 'r', exp: 1, role: 'trusted', mem: 4 * GiB }, DEFAULT_MEMORY_CAPS, 'contributor')).toMatchObject({
+      role: 'trusted',
+      capabilities: { memoryBytes: 4 * GiB },
+      claimedMemoryBytes: 64 * GiB,
+    });
     expect(memberClaims(c, { room: 'r', exp: 1 }, DEFAULT_MEMORY_CAPS, 'trusted').role).toBe('contributor');
     expect(memberClaims(c, undefined, DEFAULT_MEMORY_CAPS, 'trusted').role).toBe('trusted');
     expect(memberClaims(c, undefined, DEFAULT_MEMORY_CAPS, 'contributor').role).toBe('contributor');
@@ -28,7 +32,10 @@ describe('member claims', () => {
 describe('join token role and mem claims', () => {
   const secret = 's';
   it('round-trips role and mem; a token without them has neither', () => {
-    expect(verifyJoinToken(mintJoinToken({ secret, room: 'r', role: 'trusted', mem: 1234 }), { secret, room: 'r' })).toMatchObject({ role: 'trusted', mem: 1234 });
+    expect(verifyJoinToken(mintJoinToken({ secret, room: 'r', role: 'trusted', mem: 1234 }), { secret, room: 'r' })).toMatchObject({
+      role: 'trusted',
+      mem: 1234,
+    });
     const plain = verifyJoinToken(mintJoinToken({ secret, room: 'r' }), { secret, room: 'r' });
     expect(plain.role).toBeUndefined();
     expect(plain.mem).toBeUndefined();

@@ -17,7 +17,11 @@ describe('checkModelReport', () => {
     const { json, id } = await manifestJson(1);
     const r = checkModelReport({ modelId: id, manifest: json, contextTokens: 64 }, { expectedModelId: id, maxManifestBytes: MiB });
     expect(r.ok).toBe(true);
-    if (r.ok) expect(r.report).toEqual({ modelId: id, shape: modelShapeFromManifest((await buildSyntheticPackage({ layers: 4, unitBytes: 2048, pieceSize: 1024, seed: 1 })).manifest, 64) });
+    if (r.ok)
+      expect(r.report).toEqual({
+        modelId: id,
+        shape: modelShapeFromManifest((await buildSyntheticPackage({ layers: 4, unitBytes: 2048, pieceSize: 1024, seed: 1 })).manifest, 64),
+      });
   });
 
   it('hashes a parsed manifest (ModelManifest) like its file, so a peer may send the manifest it holds', async () => {
@@ -36,7 +40,10 @@ describe('checkModelReport', () => {
       // Another manifest labelled with the room's id.
       checkModelReport({ modelId: room.id, manifest: other.json }, policy),
       // The old report: a shape the member made up.
-      checkModelReport({ modelId: room.id, shape: { numLayers: 1, bytesPerLayer: 1, embedBytes: 0, headBytes: 0, kvBytesPerTokenPerLayer: 0, contextTokens: 1 } }, policy),
+      checkModelReport(
+        { modelId: room.id, shape: { numLayers: 1, bytesPerLayer: 1, embedBytes: 0, headBytes: 0, kvBytesPerTokenPerLayer: 0, contextTokens: 1 } },
+        policy,
+      ),
       // Deeper than any manifest (and than the stack of a recursive serializer).
       checkModelReport({ modelId: room.id, manifest: JSON.parse('['.repeat(200_000) + ']'.repeat(200_000)) as unknown }, policy),
       // A context the model does not have.

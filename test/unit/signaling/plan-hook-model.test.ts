@@ -10,12 +10,26 @@ import { createRingPlanHook, plannerMembers, roomModel } from '../../../signalin
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
-const shape = (contextTokens: number): ModelShape => ({ numLayers: 8, bytesPerLayer: 1000, embedBytes: 500, headBytes: 500, kvBytesPerTokenPerLayer: 10, contextTokens });
+const shape = (contextTokens: number): ModelShape => ({
+  numLayers: 8,
+  bytesPerLayer: 1000,
+  embedBytes: 500,
+  headBytes: 500,
+  kvBytesPerTokenPerLayer: 10,
+  contextTokens,
+});
 
 function member(id: string, model?: { modelId: string; shape: ModelShape }, role?: MemberRole, speedMsPerLayer?: number): MemberView {
   const reports = new Map<string, { epoch: number; data: unknown }>();
   if (model) reports.set(MODEL_REPORT, { epoch: 1, data: model });
-  const capabilities = { kind: 'node' as const, engine: 'cpu' as const, memoryBytes: 1e6, modelsHeld: [], modelsWanted: [], ...(speedMsPerLayer === undefined ? {} : { speedMsPerLayer }) };
+  const capabilities = {
+    kind: 'node' as const,
+    engine: 'cpu' as const,
+    memoryBytes: 1e6,
+    modelsHeld: [],
+    modelsWanted: [],
+    ...(speedMsPerLayer === undefined ? {} : { speedMsPerLayer }),
+  };
   return { peerId: asPeerId(id), capabilities, reports, joinedAt: 0, ...(role ? { role } : {}) };
 }
 
@@ -39,26 +53,47 @@ describe('the plan hook and the room model', () => {
   });
 
   it('passes each member role to the planner (absent: contributor)', () => {
-    expect(plannerMembers([member('t', undefined, 'trusted'), member('c')]).map((m) => [m.peerId, m.role])).toEqual([['t', 'trusted'], ['c', 'contributor']]);
+    expect(plannerMembers([member('t', undefined, 'trusted'), member('c')]).map((m) => [m.peerId, m.role])).toEqual([
+      ['t', 'trusted'],
+      ['c', 'contributor'],
+    ]);
   });
 
   it('never believes a contributor faster than the trusted members (their median), or than the default without any', () => {
     const speeds = (ms: MemberView[]) => plannerMembers(ms).map((m) => m.speedMsPerLayer);
-    expect(speeds([member('t1', undefined, 'trusted', 4), member('t2', undefined, 'trusted', 6), member('t3', undefined, 'trusted', 8), member('c', undefined, undefined, 0.001)])).toEqual([4, 6, 8, 6]);
+    expect(
+      speeds([
+        member('t1', undefined, 'trusted', 4),
+        member('t2', undefined, 'trusted', 6),
+        member('t3', undefined, 'trusted', 8),
+        member('c', undefined, undefined, 0.001),
+      ]),
+    ).toEqual([4, 6, 8, 6]);
     expect(speeds([member('c', undefined, undefined, 1e-9), member('d', undefined, undefined, 9)])).toEqual([1, 9]); // slower claims stand
   });
 
   it('plans a contributor at the speed trusted members measured (median of their speed reports), whatever it claims', () => {
     const withSpeed = (m: MemberView, measured: { peer: string; msPerLayer: number }[]): MemberView => {
-      (m.reports as Map<string, { epoch: number; data: unknown }>).set(SPEED_REPORT, { epoch: 1, data: { measured: measured.map((e) => ({ ...e, samples: 10 })) } });
+      (m.reports as Map<string, { epoch: number; data: unknown }>).set(SPEED_REPORT, {
+        epoch: 1,
+        data: { measured: measured.map((e) => ({ ...e, samples: 10 })) },
+      });
       return m;
     };
     const members = [
       withSpeed(member('t1', undefined, 'trusted', 2), [{ peer: 'c', msPerLayer: 9 }]),
-      withSpeed(member('t2', undefined, 'trusted', 2), [{ peer: 'c', msPerLayer: 7 }, { peer: 't1', msPerLayer: 100 }]),
+      withSpeed(member('t2', undefined, 'trusted', 2), [
+        { peer: 'c', msPerLayer: 7 },
+        { peer: 't1', msPerLayer: 100 },
+      ]),
       withSpeed(member('c', undefined, undefined, 0.001), [{ peer: 'd', msPerLayer: 0.001 }]), // a contributor's report counts for nothing
       member('d', undefined, undefined, 3),
     ];
-    expect(plannerMembers(members).map((m) => [m.peerId, m.speedMsPerLayer])).toEqual([['t1', 2], ['t2', 2], ['c', 7], ['d', 3]]);
+    expect(plannerMembers(members).map((m) => [m.peerId, m.speedMsPerLayer])).toEqual([
+      ['t1', 2],
+      ['t2', 2],
+      ['c', 7],
+      ['d', 3],
+    ]);
   });
 });

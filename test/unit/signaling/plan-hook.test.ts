@@ -67,10 +67,16 @@ describe('the ring plan hook', () => {
   it('plans with the round trips trusted members measured, and only those', () => {
     // Two sites: a, b near each other; c, d near each other; each member holds half the model.
     const half = 9000;
-    const far = { a: { b: 1, c: 80, d: 80 }, b: { a: 1, c: 80, d: 80 }, c: { a: 80, b: 80, d: 1 }, d: { a: 80, b: 80, c: 1 } } as Record<string, Record<string, number>>;
+    const far = { a: { b: 1, c: 80, d: 80 }, b: { a: 1, c: 80, d: 80 }, c: { a: 80, b: 80, d: 1 }, d: { a: 80, b: 80, c: 1 } } as Record<
+      string,
+      Record<string, number>
+    >;
     const members = ['a', 'b', 'c', 'd'].map((id, i) => member(id, half, i === 0, 'trusted', far[id]));
     const plan = createRingPlanHook()(room, members, 2) as PlannedRing;
-    expect(plan.rings?.map((r) => r.map((s) => s.peerId).sort())).toEqual([['a', 'b'], ['c', 'd']]);
+    expect(plan.rings?.map((r) => r.map((s) => s.peerId).sort())).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
     // A contributor's report is not a sample; nor is a link to a member that left.
     const samples = trustedRttSamples([member('t', 1, false, 'trusted', { x: 3, gone: 9 }), member('x', 1, false, undefined, { t: 0.001 })]);
     expect(samples).toEqual([{ a: 't', b: 'x', rttMs: 3 }]);

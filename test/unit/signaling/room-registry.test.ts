@@ -12,7 +12,12 @@ function member(id: string): RoomMember & { inbox: ServerMessage[]; kicked: numb
   const inbox: ServerMessage[] = [];
   const kicked: number[] = [];
   return {
-    peerId: asPeerId(id), capabilities: { ...caps, modelsHeld: [], modelsWanted: [] }, reports: new Map(), joinedAt: 0, inbox, kicked,
+    peerId: asPeerId(id),
+    capabilities: { ...caps, modelsHeld: [], modelsWanted: [] },
+    reports: new Map(),
+    joinedAt: 0,
+    inbox,
+    kicked,
     send: (text) => inbox.push(JSON.parse(text) as ServerMessage),
     kick: (code) => kicked.push(code),
   };
@@ -20,8 +25,13 @@ function member(id: string): RoomMember & { inbox: ServerMessage[]; kicked: numb
 
 function registry(overrides: { plan?: PlanHook; fullMembershipLimit?: number; maxPeersPerRoom?: number } = {}): RoomRegistry {
   return new RoomRegistry({
-    maxRooms: 10, maxPeersPerRoom: overrides.maxPeersPerRoom ?? 100, fullMembershipLimit: overrides.fullMembershipLimit ?? 100,
-    welcomeSampleSize: 3, announceDelayMs: 20, random: () => 0.5, log: pino({ level: 'silent' }),
+    maxRooms: 10,
+    maxPeersPerRoom: overrides.maxPeersPerRoom ?? 100,
+    fullMembershipLimit: overrides.fullMembershipLimit ?? 100,
+    welcomeSampleSize: 3,
+    announceDelayMs: 20,
+    random: () => 0.5,
+    log: pino({ level: 'silent' }),
     ...(overrides.plan ? { plan: overrides.plan } : {}),
   });
 }
@@ -40,7 +50,15 @@ describe('RoomRegistry', () => {
     expect(reg.join(room, b)).toMatchObject({ ok: true, epoch: 2 });
     vi.advanceTimersByTime(20);
     expect(a.inbox).toEqual([
-      { type: 'peer-joined', epoch: 2, peers: [{ peerId: 'a', capabilities: caps }, { peerId: 'b', capabilities: caps }], memberCount: 2 },
+      {
+        type: 'peer-joined',
+        epoch: 2,
+        peers: [
+          { peerId: 'a', capabilities: caps },
+          { peerId: 'b', capabilities: caps },
+        ],
+        memberCount: 2,
+      },
       { type: 'plan', epoch: 2, plan: ['a', 'b'] },
     ]);
     a.inbox.length = 0;
@@ -69,7 +87,11 @@ describe('RoomRegistry', () => {
   });
 
   it('survives a throwing planner', () => {
-    const reg = registry({ plan: () => { throw new Error('planner bug'); } });
+    const reg = registry({
+      plan: () => {
+        throw new Error('planner bug');
+      },
+    });
     const a = member('a');
     reg.join(room, a);
     vi.advanceTimersByTime(20);

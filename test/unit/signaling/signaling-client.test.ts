@@ -70,16 +70,31 @@ class MemorySocket implements WebSocketLike {
 
 const caps = { kind: 'node', engine: 'cpu', memoryBytes: 1, modelsHeld: [], modelsWanted: [] } as const;
 const welcome = (peerId: string, resumed = false): ServerMessage => ({
-  type: 'welcome', v: 1, peerId: asPeerId(peerId), room: asRoomId('r'), resumeToken: `tok-${peerId}`, resumed, epoch: 1,
-  members: [{ peerId: asPeerId(peerId), capabilities: { ...caps, modelsHeld: [], modelsWanted: [] } }], memberCount: 1, complete: true,
+  type: 'welcome',
+  v: 1,
+  peerId: asPeerId(peerId),
+  room: asRoomId('r'),
+  resumeToken: `tok-${peerId}`,
+  resumed,
+  epoch: 1,
+  members: [{ peerId: asPeerId(peerId), capabilities: { ...caps, modelsHeld: [], modelsWanted: [] } }],
+  memberCount: 1,
+  complete: true,
 });
 
 function setup() {
   MemorySocket.all = [];
   const clock = new ManualClock();
   const client = createSignalingClient({
-    url: 'ws://test/signal', WebSocket: MemorySocket, room: asRoomId('r'), capabilities: { ...caps, modelsHeld: [], modelsWanted: [] },
-    clock, random: () => 0.5, backoff: { baseMs: 100, maxMs: 1_000 }, heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 2_500,
+    url: 'ws://test/signal',
+    WebSocket: MemorySocket,
+    room: asRoomId('r'),
+    capabilities: { ...caps, modelsHeld: [], modelsWanted: [] },
+    clock,
+    random: () => 0.5,
+    backoff: { baseMs: 100, maxMs: 1_000 },
+    heartbeatIntervalMs: 1_000,
+    heartbeatTimeoutMs: 2_500,
   });
   const socket = (i: number): MemorySocket => MemorySocket.all[i] as MemorySocket;
   return { clock, client, socket };

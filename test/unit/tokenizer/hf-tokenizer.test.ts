@@ -14,7 +14,16 @@ const v = byteLevelVocab(420);
 const binBytes = serializeLlama2cVocab(v.pieces, v.scores);
 const l2c = Llama2cTokenizer.fromBytes(binBytes, 'demo.bin', { eos: [2] });
 const json = new TextEncoder().encode(JSON.stringify(llama2cVocabToHfJson({ maxTokenLength: 16, pieces: v.pieces, scores: Float32Array.from(v.scores) })));
-const entry = { kind: 'hf-json', file: 'tokenizer.json', bytes: json.length, sha256: '0'.repeat(64), bos: 1, eos: [2], addBos: true, chatTemplate: null } as const;
+const entry = {
+  kind: 'hf-json',
+  file: 'tokenizer.json',
+  bytes: json.length,
+  sha256: '0'.repeat(64),
+  bos: 1,
+  eos: [2],
+  addBos: true,
+  chatTemplate: null,
+} as const;
 
 describe('HfTokenizer', () => {
   const hf = createTokenizer(entry, json);
@@ -48,14 +57,17 @@ describe('HfTokenizer', () => {
 });
 
 describe('tokenizer.json generated from a llama2.c vocab', () => {
-  it('encodes every text exactly like run.c\'s algorithm on the real aidreams vocab', () => {
+  it("encodes every text exactly like run.c's algorithm on the real aidreams vocab", () => {
     const l = Llama2cTokenizer.fromBytes(modelFile('aidreams-tok512.bin'), 'tok', { expectedVocab: 512 });
     const h = new HfTokenizer(llama2cVocabToHfJson(l.vocab), { bos: 1, eos: [1], addBos: true });
     const alphabet = fc.constantFrom(...'the machine dreams of probability, a   gentle hum. ÄéΩ✓\n\tXYZqj0123456789'.split(''));
     fc.assert(
-      fc.property(fc.array(alphabet, { maxLength: 80 }).map((a) => a.join('')), (text) => {
-        expect(h.encode(text)).toEqual(l.encode(text));
-      }),
+      fc.property(
+        fc.array(alphabet, { maxLength: 80 }).map((a) => a.join('')),
+        (text) => {
+          expect(h.encode(text)).toEqual(l.encode(text));
+        },
+      ),
       { seed: 3, numRuns: 300 },
     );
   });

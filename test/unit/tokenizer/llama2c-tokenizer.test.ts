@@ -73,16 +73,19 @@ describe('Llama2cTokenizer rules', () => {
 });
 
 describe('fast merge', () => {
-  it('gives exactly what run.c\'s quadratic merge loop gives', () => {
+  it("gives exactly what run.c's quadratic merge loop gives", () => {
     const tok = Llama2cTokenizer.fromBytes(modelFile('aidreams-tok512.bin'), 'tok', { expectedVocab: 512 });
     const alphabet = fc.constantFrom(...'the machine dreams of probability, a   gentle hum. ÄéΩ✓\n'.split(''));
     fc.assert(
-      fc.property(fc.array(alphabet, { maxLength: 200 }).map((a) => a.join('')), (text) => {
-        const fast = tok.encode(text, { bos: true });
-        // Re-run from the pre-merge tokens: encode with no merges possible = the byte/codepoint list.
-        const raw = new Llama2cTokenizer({ ...tok.vocab, scores: tok.vocab.scores.map(() => -2e10) }).encode(text, { bos: true });
-        expect(fast).toEqual(tok.mergeQuadratic(raw));
-      }),
+      fc.property(
+        fc.array(alphabet, { maxLength: 200 }).map((a) => a.join('')),
+        (text) => {
+          const fast = tok.encode(text, { bos: true });
+          // Re-run from the pre-merge tokens: encode with no merges possible = the byte/codepoint list.
+          const raw = new Llama2cTokenizer({ ...tok.vocab, scores: tok.vocab.scores.map(() => -2e10) }).encode(text, { bos: true });
+          expect(fast).toEqual(tok.mergeQuadratic(raw));
+        },
+      ),
       { seed: 2, numRuns: 200 },
     );
   });

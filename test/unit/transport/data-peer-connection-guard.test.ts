@@ -52,7 +52,9 @@ describe('DataPeerConnection guards the process against a link', () => {
   it('a frame listener that throws closes this link with FrameHandlerError and never reaches the caller', async () => {
     const { end, conn, closed } = link();
     const seen: Frame[] = [];
-    conn.on('frame', () => { throw new RangeError('Set maximum size exceeded'); });
+    conn.on('frame', () => {
+      throw new RangeError('Set maximum size exceeded');
+    });
     conn.on('frame', (f) => seen.push(f));
     await settle();
     expect(() => end.deliver(encodeFrame(have))).not.toThrow();
@@ -67,14 +69,18 @@ describe('DataPeerConnection guards the process against a link', () => {
   it('a listener throwing on a frame held for the first listener (released from a timer) closes the link too', async () => {
     const { end, conn, closed } = link();
     end.deliver(encodeFrame(have)); // before anyone listens
-    conn.on('frame', () => { throw new Error('boom'); });
+    conn.on('frame', () => {
+      throw new Error('boom');
+    });
     await settle();
     expect(closed[0]?.error).toBeInstanceOf(FrameHandlerError);
   });
 
   it('a close listener that throws is counted; the other close listeners still run', () => {
     const { conn, closed } = link();
-    conn.on('close', () => { throw new Error('cleanup bug'); });
+    conn.on('close', () => {
+      throw new Error('cleanup bug');
+    });
     const after: string[] = [];
     conn.on('close', (e) => after.push(e.reason));
     expect(() => conn.close('bye')).not.toThrow();
@@ -84,8 +90,16 @@ describe('DataPeerConnection guards the process against a link', () => {
   });
 
   it.each([
-    { what: 'a BITFIELD claiming millions of pieces', bytes: rawFrame({ type: 'BITFIELD', payload: bitfieldPayload('layer-000', 4_000_000, 60_000) }), reason: 'malformed' },
-    { what: 'a control frame over its 64 KiB cap', bytes: rawFrame({ type: 'HAVE', payload: new Uint8Array(1000), payloadLength: 1 << 20, more: true }), reason: 'oversized' },
+    {
+      what: 'a BITFIELD claiming millions of pieces',
+      bytes: rawFrame({ type: 'BITFIELD', payload: bitfieldPayload('layer-000', 4_000_000, 60_000) }),
+      reason: 'malformed',
+    },
+    {
+      what: 'a control frame over its 64 KiB cap',
+      bytes: rawFrame({ type: 'HAVE', payload: new Uint8Array(1000), payloadLength: 1 << 20, more: true }),
+      reason: 'oversized',
+    },
     { what: 'a bad magic', bytes: new Uint8Array(32).fill(0x41), reason: 'malformed' },
   ])('$what: closed as a protocol violation, counted as $reason', ({ bytes, reason }) => {
     const { end, conn, closed } = link();

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { defaultBindAddress } from '../../../node-peer/transport/default-bind-address.ts';
 
 const addr = (address: string, family: 'IPv4' | 'IPv6', internal = false): NetworkInterfaceInfo =>
-  (family === 'IPv4'
+  family === 'IPv4'
     ? { address, family, internal, netmask: '255.0.0.0', mac: '00:00:00:00:00:00', cidr: null }
-    : { address, family, internal, netmask: 'ffff::', mac: '00:00:00:00:00:00', cidr: null, scopeid: 0 });
+    : { address, family, internal, netmask: 'ffff::', mac: '00:00:00:00:00:00', cidr: null, scopeid: 0 };
 const lo = [addr('127.0.0.1', 'IPv4', true), addr('::1', 'IPv6', true)];
 
 describe('defaultBindAddress', () => {

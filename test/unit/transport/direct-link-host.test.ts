@@ -12,7 +12,13 @@ const remote = (address?: string): PeerInfo => ({
 describe('direct-link host check', () => {
   it('dials only the address the server stamped on the remote', () => {
     const check = directLinkHostCheck(remote('192.0.2.7'));
-    expect([check('192.0.2.7'), check('::ffff:192.0.2.7'), check('198.51.100.8'), check('127.0.0.1'), check('example.org')]).toEqual([true, true, false, false, false]);
+    expect([check('192.0.2.7'), check('::ffff:192.0.2.7'), check('198.51.100.8'), check('127.0.0.1'), check('example.org')]).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
   });
 
   it('dials nothing when the server stamped no address (an older server), unless the operator allowed the host', () => {

@@ -16,18 +16,22 @@ const encode = (messages: Uint8Array[]): Uint8Array => {
 describe('LengthPrefixDecoder', () => {
   it('gives back every message, in order, however the stream is sliced', () => {
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }), fc.array(fc.integer({ min: 1, max: 97 }), { minLength: 1, maxLength: 50 }), (messages, cuts) => {
-        const stream = encode(messages);
-        const decoder = new LengthPrefixDecoder(1024);
-        const got: number[][] = [];
-        for (let at = 0, i = 0; at < stream.byteLength; i++) {
-          const n = cuts[i % cuts.length] as number;
-          for (const m of decoder.push(stream.subarray(at, at + n))) got.push([...m]);
-          at += n;
-        }
-        expect(got).toEqual(messages.map((m) => [...m]));
-        expect(decoder.pendingBytes).toBe(0);
-      }),
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }),
+        fc.array(fc.integer({ min: 1, max: 97 }), { minLength: 1, maxLength: 50 }),
+        (messages, cuts) => {
+          const stream = encode(messages);
+          const decoder = new LengthPrefixDecoder(1024);
+          const got: number[][] = [];
+          for (let at = 0, i = 0; at < stream.byteLength; i++) {
+            const n = cuts[i % cuts.length] as number;
+            for (const m of decoder.push(stream.subarray(at, at + n))) got.push([...m]);
+            at += n;
+          }
+          expect(got).toEqual(messages.map((m) => [...m]));
+          expect(decoder.pendingBytes).toBe(0);
+        },
+      ),
     );
   });
 

@@ -40,7 +40,9 @@ describe('SendQueue', () => {
     const ch = new RecordingChannel();
     const q = new SendQueue({ ring: ch, bulk: ch }, opts);
     let done = false;
-    const sent = q.enqueue(encodeFrame(piece(1_000_000, 1)), 'bulk').then(() => { done = true; });
+    const sent = q.enqueue(encodeFrame(piece(1_000_000, 1)), 'bulk').then(() => {
+      done = true;
+    });
     expect(ch.bufferedAmount).toBeGreaterThanOrEqual(opts.highWaterMark);
     expect(ch.bufferedAmount).toBeLessThan(opts.highWaterMark + opts.maxMessageBytes);
     expect(q.pending).toBe(true);
@@ -64,7 +66,10 @@ describe('SendQueue', () => {
     const ring = q.enqueue(encodeFrame(token(1)), 'ring');
     await ring;
     expect(ch.sent.length).toBe(before + 1); // written at once, not after the rest of the piece
-    while (q.pending) { ch.drain(); q.pump(); }
+    while (q.pending) {
+      ch.drain();
+      q.pump();
+    }
     await bulk;
     expect(decodeAll(ch.sent)).toEqual([token(1), piece(500_000, 2)].map(brief));
   });
@@ -76,7 +81,10 @@ describe('SendQueue', () => {
     const big = q.enqueue(encodeFrame(piece(500_000, 3)), 'bulk');
     await q.enqueue(encodeFrame(token(7)), 'ring');
     expect(decodeAll(ring.sent)).toEqual([token(7)].map(brief));
-    while (q.pending) { bulk.drain(); q.pump(); }
+    while (q.pending) {
+      bulk.drain();
+      q.pump();
+    }
     await big;
     expect(decodeAll(bulk.sent)).toEqual([piece(500_000, 3)].map(brief));
   });
@@ -124,7 +132,11 @@ describe('SendQueue', () => {
       // The first write after the token may be the full-size chunk already cut (alone in the window).
       if (i > 0) expect(q.bytesInFlight).toBeLessThanOrEqual(8_000);
     }
-    expect(bulkMessages().slice(cutAt).every((m) => m.byteLength <= 4_096)).toBe(true);
+    expect(
+      bulkMessages()
+        .slice(cutAt)
+        .every((m) => m.byteLength <= 4_096),
+    ).toBe(true);
 
     now = 100; // quiet for ringQuietMs: back to the full window and full-size messages
     expect(q.ringActive).toBe(false);
@@ -134,7 +146,13 @@ describe('SendQueue', () => {
       q.grant(q.bytesInFlight);
     }
     await sent;
-    expect(Math.max(...bulkMessages().slice(before + 1).map((m) => m.byteLength))).toBe(opts.maxMessageBytes);
+    expect(
+      Math.max(
+        ...bulkMessages()
+          .slice(before + 1)
+          .map((m) => m.byteLength),
+      ),
+    ).toBe(opts.maxMessageBytes);
     expect(decodeAll(ch.sent)).toEqual([credit, token(1), piece(200_000, 5)].map(brief));
   });
 
@@ -154,7 +172,10 @@ describe('SendQueue', () => {
     const q = new SendQueue({ ring: ch, bulk: ch }, opts);
     const all = [q.enqueue(encodeFrame(piece(300_000, 1)), 'bulk'), q.enqueue(encodeFrame(piece(40_000, 2)), 'bulk')];
     for (let i = 0; i < 3; i++) all.push(q.enqueue(encodeFrame(token(i)), 'ring'));
-    while (q.pending) { ch.drain(); q.pump(); }
+    while (q.pending) {
+      ch.drain();
+      q.pump();
+    }
     await Promise.all(all);
     expect(decodeAll(ch.sent)).toEqual([token(0), token(1), token(2), piece(300_000, 1), piece(40_000, 2)].map(brief));
   });
@@ -208,6 +229,7 @@ describe('SendQueue with frames as parts (encodeFrameParts)', () => {
   });
 
   it('encodes to the same bytes as encodeFrame', () => {
-    for (const f of [piece(70_000, 9), piece(1, 4), token(2)]) expect(Buffer.from(joinMessage(encodeFrameParts(f))).equals(Buffer.from(encodeFrame(f)))).toBe(true);
+    for (const f of [piece(70_000, 9), piece(1, 4), token(2)])
+      expect(Buffer.from(joinMessage(encodeFrameParts(f))).equals(Buffer.from(encodeFrame(f)))).toBe(true);
   });
 });

@@ -54,7 +54,11 @@ describe.each(['q8', 'q4'] as const)('%s package widened for WASM', (dtype) => {
     engines.push(e);
     const stages = [
       await e.loadStage({ manifest: pkg.manifest, range: { start: 0, end: 1 }, units: await readRangeUnits(pkg, { start: 0, end: 1 }) }),
-      await e.loadStage({ manifest: pkg.manifest, range: { start: 1, end: arch.numLayers }, units: await readRangeUnits(pkg, { start: 1, end: arch.numLayers }) }),
+      await e.loadStage({
+        manifest: pkg.manifest,
+        range: { start: 1, end: arch.numLayers },
+        units: await readRangeUnits(pkg, { start: 1, end: arch.numLayers }),
+      }),
     ];
     const reference = new ReferenceForward(pkg.manifest, await readRangeUnits(pkg, whole));
     const session = asSessionId('w');

@@ -16,11 +16,17 @@ describe('defaultMemoryBudget', () => {
   });
 
   it('deviceMemory caps either at half of it', () => {
-    expect(defaultMemoryBudget({ gpu: { maxBufferSize: 4 * GiB, maxStorageBufferBindingSize: 4 * GiB }, deviceMemoryGiB: 4 })).toEqual({ bytes: 2 * GiB, source: 'device-memory' });
+    expect(defaultMemoryBudget({ gpu: { maxBufferSize: 4 * GiB, maxStorageBufferBindingSize: 4 * GiB }, deviceMemoryGiB: 4 })).toEqual({
+      bytes: 2 * GiB,
+      source: 'device-memory',
+    });
     expect(defaultMemoryBudget({ deviceMemoryGiB: 2 })).toEqual({ bytes: 1 * GiB, source: 'device-memory' });
     // A cap above the limit changes nothing.
     expect(defaultMemoryBudget({ deviceMemoryGiB: 16 })).toEqual({ bytes: 3 * GiB, source: 'wasm' });
-    expect(defaultMemoryBudget({ gpu: { maxBufferSize: GiB, maxStorageBufferBindingSize: GiB }, deviceMemoryGiB: 8 })).toEqual({ bytes: GiB, source: 'webgpu' });
+    expect(defaultMemoryBudget({ gpu: { maxBufferSize: GiB, maxStorageBufferBindingSize: GiB }, deviceMemoryGiB: 8 })).toEqual({
+      bytes: GiB,
+      source: 'webgpu',
+    });
   });
 
   it('rounds down to 16 MiB and never goes below it', () => {

@@ -24,7 +24,10 @@ function setup(opts: { quota: number; usage: number }) {
   let persists = 0;
   const inner: UnitSource = { fetchUnits: async (units) => (asked.push([...units]), new Map()) };
   const guard = new StorageGuard({
-    inner, manifest, modelId: ROOM, store,
+    inner,
+    manifest,
+    modelId: ROOM,
+    store,
     estimate: async () => ({ usage: opts.usage, quota: opts.quota }),
     persist: async () => void persists++,
     nameOf: async (id) => `name-${id}`,
@@ -40,7 +43,7 @@ function setup(opts: { quota: number; usage: number }) {
 }
 
 describe('StorageGuard', () => {
-  it('reports usage, quota and the units\' needs, then downloads', async () => {
+  it("reports usage, quota and the units' needs, then downloads", async () => {
     const t = setup({ usage: 0, quota: 100 * MiB });
     await t.store.put('e0', new Uint8Array(1)); // one piece already held
     await t.guard.fetchUnits(['embed', 'layer-000']);
@@ -49,7 +52,7 @@ describe('StorageGuard', () => {
     expect(t.persists()).toBe(1);
   });
 
-  it('evicts the least recently used model (never the room\'s) until the units fit', async () => {
+  it("evicts the least recently used model (never the room's) until the units fit", async () => {
     const t = setup({ usage: 96 * MiB, quota: 100 * MiB });
     await t.seed('old', 3, 1);
     await t.seed(ROOM, 50, 0); // oldest, but the room's own model
@@ -79,8 +82,14 @@ describe('StorageGuard', () => {
     const checks: StorageCheck[] = [];
     let asked = 0;
     const guard = new StorageGuard({
-      inner: { fetchUnits: async () => new Map() }, manifest, modelId: ROOM, store,
-      estimate: async () => undefined, persist: async () => void asked++, nameOf: async (id) => id, onCheck: (c) => checks.push(c),
+      inner: { fetchUnits: async () => new Map() },
+      manifest,
+      modelId: ROOM,
+      store,
+      estimate: async () => undefined,
+      persist: async () => void asked++,
+      nameOf: async (id) => id,
+      onCheck: (c) => checks.push(c),
     });
     await guard.fetchUnits(['embed']);
     expect(asked).toBe(1);

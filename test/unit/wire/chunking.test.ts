@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ChunkSequenceError, encodeFrame, FrameAssembler, FrameTooLargeError, MAX_MESSAGE_BYTES, splitFrame,
-  type Frame, type PieceFrame,
+  ChunkSequenceError,
+  encodeFrame,
+  FrameAssembler,
+  FrameTooLargeError,
+  MAX_MESSAGE_BYTES,
+  splitFrame,
+  type Frame,
+  type PieceFrame,
 } from '../../../shared/wire/index.ts';
 import { SAMPLE_FRAMES } from './sample-frames.ts';
 
@@ -10,7 +16,9 @@ function bytes(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
   let x = seed || 1;
   for (let i = 0; i < n; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     out[i] = x & 0xff;
   }
   return out;

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
-  BadMagicError, decodeFrame, encodeFrame, FRAME_TYPES, FrameTooLargeError, FrameTruncatedError,
-  InvalidFrameError, UnknownFrameTypeError, UnsupportedVersionError, type Frame, type FrameTypeName,
+  BadMagicError,
+  decodeFrame,
+  encodeFrame,
+  FRAME_TYPES,
+  FrameTooLargeError,
+  FrameTruncatedError,
+  InvalidFrameError,
+  UnknownFrameTypeError,
+  UnsupportedVersionError,
+  type Frame,
+  type FrameTypeName,
 } from '../../../shared/wire/index.ts';
 import { asSessionId } from '../../../shared/ids.ts';
 import { SAMPLE_FRAMES } from './sample-frames.ts';
@@ -22,8 +31,17 @@ describe('frame codec', () => {
       '524d01030000000000000' + '02a00000016' + '096c617965722d303030' + '00000003' + '00010000' + '00100000',
     );
     expect(hex(encodeFrame(SAMPLE_FRAMES.ACTIVATION))).toBe(
-      '524d01100000000000000000000000' + '26' + '03732d31' + '00000005' + '00000002' + '01' + '03' +
-        '00000001' + '00000002' + '00000003' + '000102030405060708090a0b',
+      '524d01100000000000000000000000' +
+        '26' +
+        '03732d31' +
+        '00000005' +
+        '00000002' +
+        '01' +
+        '03' +
+        '00000001' +
+        '00000002' +
+        '00000003' +
+        '000102030405060708090a0b',
     );
     expect(hex(encodeFrame(SAMPLE_FRAMES.SESSION_END))).toBe('524d0112000000000000000000000005' + '03732d31' + '01');
     expect(hex(encodeFrame(SAMPLE_FRAMES.CREDIT))).toBe('524d0122000000000000000000000004' + '00010000');
@@ -31,7 +49,11 @@ describe('frame codec', () => {
 
   it('rejects a bad magic, version, type, flags and reserved bytes with their own errors', () => {
     const good = encodeFrame(SAMPLE_FRAMES.PING);
-    const patched = (at: number, v: number): Uint8Array => { const b = good.slice(); b[at] = v; return b; };
+    const patched = (at: number, v: number): Uint8Array => {
+      const b = good.slice();
+      b[at] = v;
+      return b;
+    };
     expect(() => decodeFrame(patched(0, 0x00))).toThrow(BadMagicError);
     expect(() => decodeFrame(patched(2, 2))).toThrow(UnsupportedVersionError);
     expect(() => decodeFrame(patched(3, 99))).toThrow(UnknownFrameTypeError);
@@ -65,7 +87,9 @@ describe('frame codec', () => {
     bytes[28] = 7; // unknown dtype
     expect(() => decodeFrame(bytes)).toThrow(InvalidFrameError);
     expect(() => encodeFrame({ ...SAMPLE_FRAMES.ACTIVATION, tensor: { dtype: 'fp32', shape: [], data: new Uint8Array(0) } })).toThrow(InvalidFrameError);
-    expect(() => encodeFrame({ ...SAMPLE_FRAMES.ACTIVATION, tensor: { dtype: 'fp32', shape: [0x10000, 0x10000, 0x10000], data: new Uint8Array(4) } })).toThrow(InvalidFrameError);
+    expect(() => encodeFrame({ ...SAMPLE_FRAMES.ACTIVATION, tensor: { dtype: 'fp32', shape: [0x10000, 0x10000, 0x10000], data: new Uint8Array(4) } })).toThrow(
+      InvalidFrameError,
+    );
   });
 
   it('rejects out-of-range values on encode', () => {

@@ -1,18 +1,39 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ACTIVATION_FRAME_MAX_BYTES, CONTROL_FRAME_MAX_BYTES, ERROR_FRAME_MAX_BYTES, MAX_BITFIELD_PIECES, PIECE_FRAME_MAX_BYTES,
+  ACTIVATION_FRAME_MAX_BYTES,
+  CONTROL_FRAME_MAX_BYTES,
+  ERROR_FRAME_MAX_BYTES,
+  MAX_BITFIELD_PIECES,
+  PIECE_FRAME_MAX_BYTES,
 } from '../../../shared/wire/frame-limits.ts';
 import {
-  decodeFrame, encodeFrame, FRAME_TYPES, FrameAssembler, FrameTooLargeError, InvalidFrameError, splitFrame, type FrameTypeName,
+  decodeFrame,
+  encodeFrame,
+  FRAME_TYPES,
+  FrameAssembler,
+  FrameTooLargeError,
+  InvalidFrameError,
+  splitFrame,
+  type FrameTypeName,
 } from '../../../shared/wire/index.ts';
 import { bitfieldPayload, rawFrame, unitBytes } from '../../util/raw-frames.ts';
 import { SAMPLE_FRAMES } from './sample-frames.ts';
 
 const CAP: Record<FrameTypeName, number> = {
-  BITFIELD: CONTROL_FRAME_MAX_BYTES, HAVE: CONTROL_FRAME_MAX_BYTES, REQUEST: CONTROL_FRAME_MAX_BYTES, REJECT: CONTROL_FRAME_MAX_BYTES,
-  CANCEL: CONTROL_FRAME_MAX_BYTES, TOKEN: CONTROL_FRAME_MAX_BYTES, SESSION_END: CONTROL_FRAME_MAX_BYTES, SESSION_INIT: CONTROL_FRAME_MAX_BYTES,
-  PING: CONTROL_FRAME_MAX_BYTES, PONG: CONTROL_FRAME_MAX_BYTES, CREDIT: CONTROL_FRAME_MAX_BYTES,
-  ERROR: ERROR_FRAME_MAX_BYTES, PIECE: PIECE_FRAME_MAX_BYTES, ACTIVATION: ACTIVATION_FRAME_MAX_BYTES,
+  BITFIELD: CONTROL_FRAME_MAX_BYTES,
+  HAVE: CONTROL_FRAME_MAX_BYTES,
+  REQUEST: CONTROL_FRAME_MAX_BYTES,
+  REJECT: CONTROL_FRAME_MAX_BYTES,
+  CANCEL: CONTROL_FRAME_MAX_BYTES,
+  TOKEN: CONTROL_FRAME_MAX_BYTES,
+  SESSION_END: CONTROL_FRAME_MAX_BYTES,
+  SESSION_INIT: CONTROL_FRAME_MAX_BYTES,
+  PING: CONTROL_FRAME_MAX_BYTES,
+  PONG: CONTROL_FRAME_MAX_BYTES,
+  CREDIT: CONTROL_FRAME_MAX_BYTES,
+  ERROR: ERROR_FRAME_MAX_BYTES,
+  PIECE: PIECE_FRAME_MAX_BYTES,
+  ACTIVATION: ACTIVATION_FRAME_MAX_BYTES,
 };
 const TYPES = Object.keys(FRAME_TYPES) as FrameTypeName[];
 
@@ -102,7 +123,9 @@ describe('piece counts and indexes on the wire', () => {
   });
 
   it('refuses to encode a BITFIELD or HAVE past the caps', () => {
-    expect(() => encodeFrame({ type: 'BITFIELD', requestId: 0, unit: 'embed', pieceCount: MAX_BITFIELD_PIECES + 8, bits: new Uint8Array((MAX_BITFIELD_PIECES + 8) / 8) })).toThrow(InvalidFrameError);
+    expect(() =>
+      encodeFrame({ type: 'BITFIELD', requestId: 0, unit: 'embed', pieceCount: MAX_BITFIELD_PIECES + 8, bits: new Uint8Array((MAX_BITFIELD_PIECES + 8) / 8) }),
+    ).toThrow(InvalidFrameError);
     expect(() => encodeFrame({ type: 'HAVE', requestId: 0, unit: 'embed', piece: MAX_BITFIELD_PIECES })).toThrow(InvalidFrameError);
   });
 });

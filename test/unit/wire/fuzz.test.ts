@@ -19,7 +19,10 @@ function onlyWireErrors(run: () => unknown): boolean {
 
 describe('codec fuzz', () => {
   it('random bytes yield frames or typed errors', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), (b) => onlyWireErrors(() => decodeFrame(b))), { seed: SEED, numRuns: 5000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 256 }), (b) => onlyWireErrors(() => decodeFrame(b))),
+      { seed: SEED, numRuns: 5000 },
+    );
   });
 
   it('random bytes behind a valid header yield frames or typed errors', () => {
