@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { PeerId, RoomId } from '../shared/ids.ts';
-import { encodeMessage } from '../shared/signaling/codec.ts';
+import { encodeMessage } from '../shared/signaling/message-codec.ts';
 import type { PeerInfo } from '../shared/signaling/protocol.ts';
 import { encodeWithList } from './encode-with-list.ts';
 import type { MemberView, PlanHook } from './options.ts';

@@ -19,7 +19,7 @@ import { createHttpHandler, type HttpHandler } from './http-handler.ts';
 import { DEFAULT_MEMORY_CAPS } from './member-claims.ts';
 import { createSignalingMetrics } from './metrics.ts';
 import { DEFAULT_LIMITS, type SignalingServerOptions } from './options.ts';
-import { PeerConnection, type ClientAddress } from './peer-connection.ts';
+import { ClientConnection, type ClientAddress } from './client-connection.ts';
 import { createResumeTokens } from './resume-token.ts';
 import { RoomBans } from './room-bans.ts';
 import { RoomRegistry } from './room-registry.ts';
@@ -47,7 +47,7 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
   const log = options.log ?? pino({ level: 'silent' });
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const now = options.now ?? Date.now;
-  const connections = new Map<WebSocket, PeerConnection>();
+  const connections = new Map<WebSocket, ClientConnection>();
   const registry = new RoomRegistry({
     maxRooms: limits.maxRooms,
     maxPeersPerRoom: limits.maxPeersPerRoom,
@@ -111,7 +111,7 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
           ws.close(CLOSE_CODES.addressLimit, 'too many connections from this address');
           return;
         }
-        connections.set(ws, new PeerConnection(ws, context, client));
+        connections.set(ws, new ClientConnection(ws, context, client));
         ws.on('close', () => {
           connections.delete(ws);
           context.addressLimits.closeConnection(client.key);

@@ -5,14 +5,14 @@ import type { Capabilities } from '../shared/signaling/protocol.ts';
 import type { SignalingClient } from '../shared/signaling/signaling-client.ts';
 import type { WebSocketConstructor } from '../shared/signaling/web-socket-like.ts';
 import { createSignalingClient } from '../shared/signaling/websocket-signaling-client.ts';
-import type { WebRtcTransport } from '../shared/transport/webrtc-transport.ts';
+import type { PeerTransport } from '../shared/transport/peer-transport.ts';
 import type { RmApp } from './components/rm-app.ts';
 import './components/rm-app.ts';
 import { CacheController } from './controllers/cache-controller.ts';
 import { ChatController } from './controllers/chat-controller.ts';
 import { detectGpu } from './controllers/detect-gpu.ts';
 import { defaultMemoryBudget } from './controllers/memory-budget.ts';
-import { PeerSession } from './controllers/peer-session.ts';
+import { PageSession } from './controllers/page-session.ts';
 import { StoragePersistence } from './controllers/storage-persistence.ts';
 import { installDebugHook } from './debug/debug-hook.ts';
 import { WorkerEngine } from './engine/worker-engine.ts';
@@ -47,7 +47,7 @@ const createSignaling = (capabilities: Capabilities, room = config.room): Signal
     capabilities,
     ...(config.token === undefined ? {} : { token: config.token }),
   });
-const createTransport = (signaling: SignalingClient): WebRtcTransport => createBrowserTransport({ signaling, iceServers: config.iceServers });
+const createTransport = (signaling: SignalingClient): PeerTransport => createBrowserTransport({ signaling, iceServers: config.iceServers });
 const createEngine = (): Engine =>
   new WorkerEngine(new Worker(new URL('./engine/engine-worker.ts', import.meta.url), { type: 'module' }) as unknown as MessagePortLike);
 
@@ -66,7 +66,7 @@ app.update({ modelId });
 const { store } = createBrowserStore();
 const cache = new CacheController(app, store, modelId);
 const persistence = new StoragePersistence(app, navigator.storage);
-let session: PeerSession | null = null;
+let session: PageSession | null = null;
 const chat = new ChatController(app, () => session);
 
 /** Replaces the current session with one offering `budget` bytes (0: requester and piece seeder only). */
@@ -78,7 +78,7 @@ async function join(budgetBytes: number, phase: 'watching' | 'contributing'): Pr
   app.update({ phase: 'joining', error: null, chatReady: false, ring: [], layers: null, planEpoch: null, stageLoaded: false, ringReady: false, pieces: null });
   await previous?.close();
   const detection = app.get().detection;
-  const next = new PeerSession({
+  const next = new PageSession({
     modelId,
     budgetBytes,
     engineKind: detection.state === 'webgpu' ? 'webgpu' : 'wasm',

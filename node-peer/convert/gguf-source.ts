@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { halfToFloat32 } from '../../shared/codec/half-float.ts';
+import { halfToFloat32 } from '../../shared/util/half-float.ts';
 import type { LlamaArchitecture } from '../../shared/model/manifest.ts';
 import { dequantize, fromGgufBlocksInto, isQuantDType, quantLayout } from '../../shared/model/quant-blocks.ts';
 import { CheckpointFormatError, TensorShapeError } from './errors.ts';

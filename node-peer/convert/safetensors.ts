@@ -1,5 +1,5 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { bf16ToFloat32, halfToFloat32 } from '../../shared/codec/half-float.ts';
+import { bf16ToFloat32, halfToFloat32 } from '../../shared/util/half-float.ts';
 import { CheckpointFormatError } from './errors.ts';
 
 /** Dtypes a checkpoint may hold (safetensors spelling) and their element width. */

@@ -1,4 +1,4 @@
-import { float32ToHalf } from '../../shared/codec/half-float.ts';
+import { float32ToHalf } from '../../shared/util/half-float.ts';
 import type { WeightDType } from '../../shared/model/manifest.ts';
 import { isQuantDType, quantize, quantLayout, type QuantDType, type QuantLayout } from '../../shared/model/quant-blocks.ts';
 import type { TensorWrite } from '../model/unit-file-writer.ts';

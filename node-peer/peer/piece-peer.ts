@@ -15,7 +15,7 @@ import { createNodeTransport, defaultDirectLinks } from '../transport/node-trans
 import { defaultBindAddress } from '../transport/default-bind-address.ts';
 import type { IceServer } from '../transport/node-data-peer.ts';
 import type { PeerConnection } from '../../shared/transport/transport.ts';
-import type { WebRtcTransport } from '../../shared/transport/webrtc-transport.ts';
+import type { PeerTransport } from '../../shared/transport/peer-transport.ts';
 import { resolveModel } from './resolve-model.ts';
 import type { NodeDevice } from '../engine/ort-node-engine.ts';
 import type { Origin } from '../../shared/pieces/origin.ts';
@@ -58,7 +58,7 @@ export interface PiecePeer {
   readonly swarm: PieceSwarm;
   readonly signaling: SignalingClient;
   /** The data channels the swarm uses; other layers (the ring) may send their frames on it too. */
-  readonly transport: WebRtcTransport;
+  readonly transport: PeerTransport;
   /** This peer's own package (a seed) or the origin, to read files outside the swarm (tokenizer). */
   readonly files?: { read(path: string): Promise<Uint8Array> };
   close(): Promise<void>;
@@ -89,7 +89,7 @@ export async function startPiecePeer(opts: PiecePeerOptions): Promise<PiecePeer>
     },
     ...(opts.joinToken ? { token: opts.joinToken } : {}),
   });
-  const transport: WebRtcTransport = createNodeTransport({
+  const transport: PeerTransport = createNodeTransport({
     signaling,
     ...(bindAddress ? { bindAddress } : {}),
     ...(opts.iceServers ? { iceServers: [...opts.iceServers] } : {}),

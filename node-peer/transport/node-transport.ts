@@ -1,13 +1,13 @@
 import { TransportConfigError } from '../../shared/transport/errors.ts';
 import { MAX_LINK_MTU, MIN_LINK_MTU } from '../../shared/transport/signal-envelope.ts';
-import { WebRtcTransport, type WebRtcTransportOptions } from '../../shared/transport/webrtc-transport.ts';
+import { PeerTransport, type PeerTransportOptions } from '../../shared/transport/peer-transport.ts';
 import type { PeerInfo } from '../../shared/signaling/protocol.ts';
 import { directLinkHostCheck } from './direct-link-host.ts';
 import { createNodeDataPeerFactory, type NodeDataPeerOptions } from './node-data-peer.ts';
 import { TcpDataPeer } from './tcp-data-peer.ts';
 import { TcpLinkListener } from './tcp-link-listener.ts';
 
-export type NodeTransportOptions = Omit<WebRtcTransportOptions, 'createPeer' | 'linkMtu'> &
+export type NodeTransportOptions = Omit<PeerTransportOptions, 'createPeer' | 'linkMtu'> &
   NodeDataPeerOptions & {
     /**
      * MTU of links to other Node peers (both ends libdatachannel), 1200–4096. libdatachannel's cost
@@ -56,12 +56,12 @@ export const directLinkPolicy = (remote: PeerInfo | undefined): boolean => remot
 const isLoopback = (ip: string): boolean => ip === '::1' || ip === 'localhost' || /^127\./.test(ip);
 
 /** Which MTU a Node peer uses toward `remote`: `nodeLinkMtu` to Node peers, the default to browsers. */
-export function nodeLinkMtuPolicy(nodeLinkMtu: number): NonNullable<WebRtcTransportOptions['linkMtu']> {
+export function nodeLinkMtuPolicy(nodeLinkMtu: number): NonNullable<PeerTransportOptions['linkMtu']> {
   return (remote) => (remote?.capabilities.kind === 'node' ? nodeLinkMtu : undefined);
 }
 
 /** The Node peer's `Transport`: WebRTC data channels via node-datachannel, signalled through `signaling`. */
-export function createNodeTransport(options: NodeTransportOptions): WebRtcTransport {
+export function createNodeTransport(options: NodeTransportOptions): PeerTransport {
   const {
     iceServers,
     bindAddress,
@@ -99,7 +99,7 @@ export function createNodeTransport(options: NodeTransportOptions): WebRtcTransp
     dialing = undefined;
     return new TcpDataPeer({ initiator, listener: link, allowHost: directLinkHostCheck(remote, directLinkHosts) });
   };
-  return new WebRtcTransport({
+  return new PeerTransport({
     ...rest,
     sendQueue: { windowBytes: NODE_BULK_WINDOW_BYTES, ...rest.sendQueue },
     createPeer: (o) => (o.link === 'tcp' && listener !== undefined ? createTcpPeer(o.initiator, listener) : webrtc(o)),

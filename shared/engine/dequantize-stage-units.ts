@@ -1,4 +1,4 @@
-import { fromHalfBits } from '../codec/half-float.ts';
+import { fromHalfBits } from '../util/half-float.ts';
 import type { ModelManifest, TensorEntry, UnitName } from '../model/manifest.ts';
 import { QUANT_BLOCK, isQuantDType, quantLayout, type QuantDType } from '../model/quant-blocks.ts';
 

@@ -13,7 +13,7 @@
  * QUANT_SCALE_ALIGNMENT, then the scales as fp16 [rows, ceil(cols/32)]. A last partial block is
  * padded with zeros (the midpoint code), so padded columns add nothing to a dot product.
  */
-import { fromHalfBits, toHalfBits } from '../codec/half-float.ts';
+import { fromHalfBits, toHalfBits } from '../util/half-float.ts';
 
 export const QUANT_BLOCK = 32;
 /** Where the scales start inside a quantized tensor's bytes: aligned like tensors in a unit. */

@@ -10,7 +10,7 @@ import { describeOriginRead } from './origin-trace.ts';
 import type { Origin } from './origin.ts';
 import { MANIFEST_KEY, MANIFEST_UNIT, PieceCatalog } from './piece-catalog.ts';
 import { pieceName, type PieceRef } from './piece-ref.ts';
-import { PeerSession, type SessionHost } from './peer-session.ts';
+import { PieceSession, type SessionHost } from './piece-session.ts';
 import type { ProbeAnswer } from './range-probe.ts';
 import type { ModelStore } from './piece-store.ts';
 import type { SwarmProgress } from './progress.ts';
@@ -68,7 +68,7 @@ export interface PieceSwarmEvents {
  * before it is stored or announced; a peer that sends a bad one is dropped and banned.
  */
 export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements SessionHost {
-  private readonly sessions = new Map<string, PeerSession>();
+  private readonly sessions = new Map<string, PieceSession>();
   private readonly banned = new Set<string>();
   /** Room members: when I first saw each, and when it joined (-Infinity: before me). */
   private readonly members = new Map<string, { seenAt: number; joinedAt: number }>();
@@ -137,7 +137,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     const id = conn.remotePeerId;
     if (this.banned.has(id)) return conn.close('banned');
     if (this.closed || this.sessions.has(id)) return;
-    const s = new PeerSession(conn, this);
+    const s = new PieceSession(conn, this);
     this.sessions.set(id, s);
     if (!this.members.has(id)) this.members.set(id, { seenAt: this.now(), joinedAt: this.now() });
     this.sendBitfields(s);
@@ -310,7 +310,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     return unit === MANIFEST_UNIT || unit === TOKENIZER_UNIT ? 1 : this.catalog?.pieceCount(unit);
   }
 
-  onMisbehaved(session: PeerSession, detail: string): void {
+  onMisbehaved(session: PieceSession, detail: string): void {
     this.dropPeer(session, detail);
   }
 
@@ -326,15 +326,15 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
    * blind to every piece that peer holds (a page with no origin then waited forever). The first
    * exchange frame heard from a session proves it listens: announce again, once per session.
    */
-  onRemoteListening(session: PeerSession): void {
+  onRemoteListening(session: PieceSession): void {
     this.sendBitfields(session);
   }
 
-  onPiece(session: PeerSession, key: string, data: Uint8Array): void {
+  onPiece(session: PieceSession, key: string, data: Uint8Array): void {
     void this.receive(key, data, session).catch((err: unknown) => this.fail(err));
   }
 
-  onRequestFailed(session: PeerSession, key: string): void {
+  onRequestFailed(session: PieceSession, key: string): void {
     // A probed member that is not reading the piece (REJECT, or gone): one fewer to ask.
     if (this.probes.get(key) === session.id) {
       this.probes.delete(key);
@@ -345,11 +345,11 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     this.schedule();
   }
 
-  onServed(_s: PeerSession, bytes: number): void {
+  onServed(_s: PieceSession, bytes: number): void {
     this.counters.served += bytes;
   }
 
-  onClosed(session: PeerSession): void {
+  onClosed(session: PieceSession): void {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
     // Gone from the room too (a killed peer): no longer an origin candidate anyone waits on.
     if (this.inRoom && !this.inRoom.has(session.id)) this.members.delete(session.id);
@@ -358,7 +358,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
   }
 
   // ---- internals ----
-  private async acceptManifest(fileBytes: Uint8Array, from: PeerSession | undefined): Promise<void> {
+  private async acceptManifest(fileBytes: Uint8Array, from: PieceSession | undefined): Promise<void> {
     if (this.catalog || this.accepting) return;
     const m = await manifestFromFile(this.opts.modelId, fileBytes); // throws on a wrong manifest: the caller drops its sender
     if (this.catalog || this.accepting) return;
@@ -398,7 +398,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
    * clear), so every session starts with at least one frame: the remote answers the first one it
    * hears by announcing again (`onRemoteListening`), for announcements its session missed.
    */
-  private sendBitfields(s: PeerSession): void {
+  private sendBitfields(s: PieceSession): void {
     s.send({ type: 'BITFIELD', requestId: 0, unit: MANIFEST_UNIT, pieceCount: 1, bits: new Uint8Array([this.manifestPiece ? 0x80 : 0]) });
     if (!this.catalog) return;
     for (const u of this.catalog.manifest.units) {
@@ -407,7 +407,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     }
   }
 
-  private async receive(key: string, data: Uint8Array, from: PeerSession): Promise<void> {
+  private async receive(key: string, data: Uint8Array, from: PieceSession): Promise<void> {
     if (key === MANIFEST_KEY) {
       this.manifestFetch = 'idle';
       await this.acceptManifest(data, from).catch((err: unknown) => this.dropPeer(from, `bad manifest: ${String(err)}`));
@@ -424,7 +424,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     }
   }
 
-  private dropPeer(s: PeerSession, detail: string): void {
+  private dropPeer(s: PieceSession, detail: string): void {
     const err = new PeerMisbehavedError(s.id, detail);
     this.banned.add(s.id);
     s.drop(err);
@@ -519,7 +519,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> implements Sessio
     const sessions = [...this.sessions.values()];
     // For the origin stall rule, a designee that still talks (HAVE, REQUEST, PIECE, PONG) is slow,
     // not stuck: it will get to its origin pieces. Only silence (a dead process) hands them over.
-    const alive = (s: PeerSession): number => Math.max(s.lastProgressAt, s.lastHeard);
+    const alive = (s: PieceSession): number => Math.max(s.lastProgressAt, s.lastHeard);
     const live = sessions.filter((s) => !s.stalled(this.opts.peerStallMs ?? 4000));
     const peers = live.map((s) => ({
       id: s.id,

@@ -1,7 +1,7 @@
 // ACTIVATION frames sent as fp16: half the bytes on the wire; the receiving stage computes in fp32
 // again. The bit conversions (round to nearest even) are the model codec's; this adds the
 // little-endian byte layout the wire uses, whatever the host's byte order.
-import { fromHalfBits, toHalfBits } from '../codec/half-float.ts';
+import { fromHalfBits, toHalfBits } from '../util/half-float.ts';
 
 export { fromHalfBits, toHalfBits };
 

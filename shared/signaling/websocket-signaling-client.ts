@@ -3,7 +3,7 @@ import type { PeerId } from '../ids.ts';
 import { backoffDelay } from './backoff.ts';
 import { FATAL_CLOSE_CODES } from './close-codes.ts';
 import { systemClock, type Clock } from '../util/clock.ts';
-import { encodeMessage, parseServerMessage } from './codec.ts';
+import { encodeMessage, parseServerMessage } from './message-codec.ts';
 import { SignalingClosedError, SignalingJsonError, SignalingNotConnectedError, SignalingServerError } from './errors.ts';
 import { PROTOCOL_VERSION, type ClientMessage, type PeerInfo, type ServerMessage, type WelcomeMessage } from './protocol.ts';
 import type { SignalingClient, SignalingClientOptions, SignalingEvents, SignalingState } from './signaling-client.ts';

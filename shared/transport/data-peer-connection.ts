@@ -1,7 +1,7 @@
 import type { PeerId } from '../ids.ts';
 import { TypedEmitter } from '../util/typed-emitter.ts';
 import { FrameAssembler, messageBytes, messageLane, type Message } from '../wire/chunking.ts';
-import { encodeFrameParts } from '../wire/codec.ts';
+import { encodeFrameParts } from '../wire/frame-codec.ts';
 import { FrameTooLargeError, WireError } from '../wire/errors.ts';
 import type { Frame } from '../wire/frame-types.ts';
 import type { DataLane, DataPeer } from './data-peer.ts';

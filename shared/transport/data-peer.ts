@@ -48,11 +48,11 @@ export interface DataPeerOptions {
   /** This side makes the offer. */
   readonly initiator: boolean;
   /**
-   * Packet size for DTLS/SCTP, bytes, agreed for this link (`WebRtcTransportOptions.linkMtu`);
+   * Packet size for DTLS/SCTP, bytes, agreed for this link (`PeerTransportOptions.linkMtu`);
    * absent: the WebRTC stack's default. Only factories whose stack can set it use it.
    */
   readonly mtu?: number;
-  /** 'tcp': a direct link between Node peers (WebRtcTransportOptions.directLink), not WebRTC. */
+  /** 'tcp': a direct link between Node peers (PeerTransportOptions.directLink), not WebRTC. */
   readonly link?: 'tcp';
 }
 

@@ -13,13 +13,13 @@ export const signalEnvelopeSchema = z.object({
   rm: z.literal(1),
   attempt: z.string().min(1).max(64),
   /**
-   * On an offer: the link MTU the offering side uses (WebRtcTransportOptions.linkMtu). An answerer
+   * On an offer: the link MTU the offering side uses (PeerTransportOptions.linkMtu). An answerer
    * that can set its own MTU uses the same; one that cannot was never offered one. Bounded by
    * what was measured to work: libdatachannel failed the connection at 8192.
    */
   mtu: z.number().int().min(MIN_LINK_MTU).max(MAX_LINK_MTU).optional(),
   /**
-   * On an offer: a direct TCP link instead of WebRTC (WebRtcTransportOptions.directLink). Only a
+   * On an offer: a direct TCP link instead of WebRTC (PeerTransportOptions.directLink). Only a
    * side that makes direct links answers such an offer; the signals are then the direct link's own.
    */
   link: z.literal('tcp').optional(),

@@ -6,7 +6,7 @@
 // PIECE mid-way, and a receiver holds at most one partial frame per lane (two per connection),
 // each within its type's cap (frame-limits.ts), together within `maxReassemblyBytes`; only bytes
 // actually received are kept, beyond a preallocation of at most PREALLOCATE_MAX_BYTES per lane.
-import { checkPayloadLength, decodeFrame, DEFAULT_MAX_FRAME_BYTES } from './codec.ts';
+import { checkPayloadLength, decodeFrame, DEFAULT_MAX_FRAME_BYTES } from './frame-codec.ts';
 import { ChunkSequenceError, FrameTooLargeError, InvalidFrameError } from './errors.ts';
 import { DEFAULT_MAX_REASSEMBLY_BYTES } from './frame-limits.ts';
 import type { Frame } from './frame-types.ts';

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createNodeTransport } from '../../node-peer/transport/node-transport.ts';
 import { asRoomId, type PeerId } from '../../shared/ids.ts';
-import { MAX_VIOLATIONS } from '../../shared/pieces/peer-session.ts';
+import { MAX_VIOLATIONS } from '../../shared/pieces/piece-session.ts';
 import type { SignalingClient } from '../../shared/signaling/signaling-client.ts';
 import type { WebSocketConstructor } from '../../shared/signaling/web-socket-like.ts';
 import { createSignalingClient } from '../../shared/signaling/websocket-signaling-client.ts';

@@ -8,7 +8,7 @@ import { asPeerId, asRoomId } from '../../shared/ids.ts';
 import { createSignalingClient } from '../../shared/signaling/websocket-signaling-client.ts';
 import type { SignalingClient } from '../../shared/signaling/signaling-client.ts';
 import type { WebSocketConstructor } from '../../shared/signaling/web-socket-like.ts';
-import type { WebRtcTransport } from '../../shared/transport/webrtc-transport.ts';
+import type { PeerTransport } from '../../shared/transport/peer-transport.ts';
 import { createNodeTransport } from '../../node-peer/transport/node-transport.ts';
 import { CAPS, rawClient, type RawClient } from '../integration/signaling/helpers.ts';
 import { waitForMember } from '../util/wait-member.ts';
@@ -19,7 +19,7 @@ const RSS_BOUND_BYTES = 32 * 1024 * 1024;
 const ROOM = 'direct-link-room';
 
 let server: ServerProcess;
-let honest: { signaling: SignalingClient; transport: WebRtcTransport } | undefined;
+let honest: { signaling: SignalingClient; transport: PeerTransport } | undefined;
 const clients: RawClient[] = [];
 const traps: Server[] = [];
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { float32ToHalf, toHalfBits } from '../../shared/codec/half-float.ts';
+import { float32ToHalf, toHalfBits } from '../../shared/util/half-float.ts';
 import type { LlamaArchitecture } from '../../shared/model/manifest.ts';
 import { rotateHalfToInterleaved } from '../../node-peer/convert/rope-permute.ts';
 

@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { float32ToBf16, float32ToHalf } from '../../shared/codec/half-float.ts';
+import { float32ToBf16, float32ToHalf } from '../../shared/util/half-float.ts';
 import { parseLlama2cVocab } from '../../shared/tokenizer/llama2c-vocab.ts';
 import { LLAMA2C_HEADER_BYTES, parseLlama2cHeader, readFloats } from '../../node-peer/convert/llama2c-checkpoint.ts';
 import { hfTensorName } from '../../node-peer/convert/hf-weights.ts';

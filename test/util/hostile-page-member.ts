@@ -9,13 +9,13 @@ import type { WebSocketConstructor } from '../../shared/signaling/web-socket-lik
 import { createSignalingClient } from '../../shared/signaling/websocket-signaling-client.ts';
 import type { DataPeer } from '../../shared/transport/data-peer.ts';
 import type { PeerConnection } from '../../shared/transport/transport.ts';
-import type { WebRtcTransport } from '../../shared/transport/webrtc-transport.ts';
+import type { PeerTransport } from '../../shared/transport/peer-transport.ts';
 import { rawWebRtcTransport } from './raw-webrtc-transport.ts';
 
 export interface HostileMember {
   readonly id: PeerId;
   readonly signaling: SignalingClient;
-  readonly transport: WebRtcTransport;
+  readonly transport: PeerTransport;
   /** The latest plan epoch this member saw. */
   epoch(): number;
   /** The open connection to `remote`, waiting (at most `timeoutMs`) for one to open. */

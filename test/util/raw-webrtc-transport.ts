@@ -4,10 +4,10 @@ import { createNodeDataPeerFactory } from '../../node-peer/transport/node-data-p
 import type { PeerId } from '../../shared/ids.ts';
 import type { SignalingClient } from '../../shared/signaling/signaling-client.ts';
 import type { DataPeer } from '../../shared/transport/data-peer.ts';
-import { WebRtcTransport } from '../../shared/transport/webrtc-transport.ts';
+import { PeerTransport } from '../../shared/transport/peer-transport.ts';
 
 export interface RawWebRtcTransport {
-  readonly transport: WebRtcTransport;
+  readonly transport: PeerTransport;
   /** The data channel under the open connection to `remote`: raw messages, no codec. */
   raw(remote: PeerId): DataPeer;
 }
@@ -17,7 +17,7 @@ export function rawWebRtcTransport(signaling: SignalingClient): RawWebRtcTranspo
   // A peer's `connect` listener here runs before the transport's, which emits `open` synchronously:
   // `latest` is the DataPeer of the connection that `open` announces.
   let latest: DataPeer | undefined;
-  const transport = new WebRtcTransport({
+  const transport = new PeerTransport({
     signaling,
     createPeer: (o) => {
       const p = webrtc(o);

@@ -1,4 +1,4 @@
-import { halfToFloat32 } from '../../shared/codec/half-float.ts';
+import { halfToFloat32 } from '../../shared/util/half-float.ts';
 import { ropeInverseFrequencies } from '../../shared/graph/rope.ts';
 import type { ModelManifest, UnitName } from '../../shared/model/manifest.ts';
 import { findTensor, tensorArray } from '../../shared/model/tensor-view.ts';

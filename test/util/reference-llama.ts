@@ -1,4 +1,4 @@
-import { halfToFloat32 } from '../../shared/codec/half-float.ts';
+import { halfToFloat32 } from '../../shared/util/half-float.ts';
 import type { ModelManifest } from '../../shared/model/manifest.ts';
 import { tensorArray } from '../../shared/model/tensor-view.ts';
 

@@ -1,7 +1,7 @@
 import { createChatRenderer, specialTokenTexts, type ChatMessage } from '../../shared/chat/chat-template.ts';
 import type { AppState, ChatTurn } from '../state/app-state.ts';
 import type { Store } from '../state/store.ts';
-import type { PeerSession } from './peer-session.ts';
+import type { PageSession } from './page-session.ts';
 
 export interface ChatOptions {
   readonly maxTokens: number;
@@ -18,7 +18,7 @@ export class ChatController {
 
   constructor(
     private readonly app: Store<AppState>,
-    private readonly session: () => PeerSession | null,
+    private readonly session: () => PageSession | null,
     private readonly options: ChatOptions = { maxTokens: 64, temperature: 0 },
   ) {}
 

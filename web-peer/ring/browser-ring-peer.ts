@@ -1,6 +1,6 @@
 // A browser tab's whole part in the ring, without UI: signaling + WebRTC + piece swarm + this
 // tab's stage (engine injected: the Worker engine, WASM or WebGPU) + a requester. The page's
-// PeerSession (controllers/peer-session.ts) does the same with its UI state; test pages use this.
+// PageSession (controllers/page-session.ts) does the same with its UI state; test pages use this.
 import type { Engine } from '../../shared/engine/engine.ts';
 import { asRoomId } from '../../shared/ids.ts';
 import type { ModelManifest } from '../../shared/model/manifest.ts';

@@ -1,9 +1,9 @@
 import Peer from '@thaunknown/simple-peer';
 import type { DataPeerFactory } from '../../shared/transport/data-peer.ts';
 import { wrapSimplePeer } from '../../shared/transport/simple-peer-data-peer.ts';
-import { WebRtcTransport, type WebRtcTransportOptions } from '../../shared/transport/webrtc-transport.ts';
+import { PeerTransport, type PeerTransportOptions } from '../../shared/transport/peer-transport.ts';
 
-export interface BrowserTransportOptions extends Omit<WebRtcTransportOptions, 'createPeer'> {
+export interface BrowserTransportOptions extends Omit<PeerTransportOptions, 'createPeer'> {
   /** STUN/TURN servers from configuration; none by default (docs/security.md). */
   readonly iceServers?: readonly RTCIceServer[];
 }
@@ -23,7 +23,7 @@ export function createBrowserDataPeerFactory(iceServers: readonly RTCIceServer[]
 export const PAGE_RING_ACTIVE = { ringActiveWindowBytes: 8 * 1024, ringActiveMessageBytes: 4 * 1024 } as const;
 
 /** The page's `Transport`: WebRTC data channels signalled through `signaling`. */
-export function createBrowserTransport(options: BrowserTransportOptions): WebRtcTransport {
+export function createBrowserTransport(options: BrowserTransportOptions): PeerTransport {
   const { iceServers, ...rest } = options;
-  return new WebRtcTransport({ ...rest, sendQueue: { ...PAGE_RING_ACTIVE, ...rest.sendQueue }, createPeer: createBrowserDataPeerFactory(iceServers) });
+  return new PeerTransport({ ...rest, sendQueue: { ...PAGE_RING_ACTIVE, ...rest.sendQueue }, createPeer: createBrowserDataPeerFactory(iceServers) });
 }

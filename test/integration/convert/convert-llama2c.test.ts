@@ -68,7 +68,7 @@ describe('convert llama2.c checkpoints', () => {
     const w32 = tensorArray(a.manifest, 'layers.0.q.weight', await p32.readUnit('layer-000')) as Float32Array;
     const w16 = tensorArray(b.manifest, 'layers.0.q.weight', await p16.readUnit('layer-000'));
     expect(w16).toBeInstanceOf(Uint16Array);
-    const { halfToFloat32 } = await import('../../../shared/codec/half-float.ts');
+    const { halfToFloat32 } = await import('../../../shared/util/half-float.ts');
     const back = halfToFloat32(w16 as Uint16Array);
     back.forEach((v, i) => expect(Math.abs(v - (w32[i] as number))).toBeLessThanOrEqual(Math.abs(w32[i] as number) * 2 ** -11 + 2 ** -24));
     // Greedy ids on fp16 weights (fp64 math): tolerance stated in docs/model-package.md.

@@ -7,7 +7,7 @@ import { CheckpointFormatError, UnsupportedArchitectureError, UnsupportedTensorT
 import { unitTensorShapes } from '../../../node-peer/convert/llama-units.ts';
 import { OrtNodeEngine } from '../../../node-peer/engine/ort-node-engine.ts';
 import { openModelPackage, type ModelPackage } from '../../../node-peer/model/open-model-package.ts';
-import { fromHalfBits } from '../../../shared/codec/half-float.ts';
+import { fromHalfBits } from '../../../shared/util/half-float.ts';
 import { runChain } from '../../../shared/generate/stage-chain.ts';
 import { asSessionId } from '../../../shared/ids.ts';
 import type { LlamaArchitecture, WeightDType } from '../../../shared/model/manifest.ts';

@@ -5,7 +5,7 @@ import { convertHf } from '../../../node-peer/convert/convert-hf.ts';
 import { CheckpointFormatError } from '../../../node-peer/convert/errors.ts';
 import { encodeSafetensors, openSafetensors, type SafetensorsDType } from '../../../node-peer/convert/safetensors.ts';
 import { openModelPackage } from '../../../node-peer/model/open-model-package.ts';
-import { bf16ToFloat32, float32ToBf16 } from '../../../shared/codec/half-float.ts';
+import { bf16ToFloat32, float32ToBf16 } from '../../../shared/util/half-float.ts';
 import { fillNormal, Xoshiro128 } from '../../../shared/random/xoshiro128.ts';
 import { tensorArray } from '../../../shared/model/tensor-view.ts';
 import { byteLevelVocab } from '../../../shared/tokenizer/byte-level-vocab.ts';
@@ -116,7 +116,7 @@ describe('Qwen2 checkpoints', () => {
     const kb = tensorArray(m, 'layers.0.k.bias', layer);
     const want = tensors.find((x) => x.name === `${p}self_attn.k_proj.bias`)?.values as Float32Array;
     expect(kb).toBeInstanceOf(Uint16Array);
-    const { halfToFloat32 } = await import('../../../shared/codec/half-float.ts');
+    const { halfToFloat32 } = await import('../../../shared/util/half-float.ts');
     halfToFloat32(kb as Uint16Array).forEach((x, i) => expect(Math.abs(x - (want[i] as number))).toBeLessThan(1e-4));
     expect(m.tensors.filter((x) => x.unit === 'layer-000').map((x) => x.name)).toContain('layers.0.q.bias');
   });

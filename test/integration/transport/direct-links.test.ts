@@ -10,7 +10,7 @@ import { createSignalingClient } from '../../../shared/signaling/websocket-signa
 import type { SignalingClient } from '../../../shared/signaling/signaling-client.ts';
 import type { WebSocketConstructor } from '../../../shared/signaling/web-socket-like.ts';
 import type { PeerConnection } from '../../../shared/transport/transport.ts';
-import type { WebRtcTransport } from '../../../shared/transport/webrtc-transport.ts';
+import type { PeerTransport } from '../../../shared/transport/peer-transport.ts';
 import type { Frame } from '../../../shared/wire/frame-types.ts';
 import { createNodeTransport } from '../../../node-peer/transport/node-transport.ts';
 import { TcpDataPeer } from '../../../node-peer/transport/tcp-data-peer.ts';
@@ -20,7 +20,7 @@ import { waitForMember } from '../../util/wait-member.ts';
 
 interface Side {
   signaling: SignalingClient;
-  transport: WebRtcTransport;
+  transport: PeerTransport;
 }
 
 let server: SignalingServer;

@@ -1,4 +1,4 @@
-// Link MTU agreement (WebRtcTransportOptions.linkMtu): Node↔Node links offer and adopt the larger
+// Link MTU agreement (PeerTransportOptions.linkMtu): Node↔Node links offer and adopt the larger
 // MTU, links to a peer that says it is a browser keep the default, and data crosses either intact.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import type { DataPeerOptions } from '../../../shared/transport/data-peer.ts';
 import { TransportConfigError } from '../../../shared/transport/errors.ts';
 import { MAX_LINK_MTU, signalEnvelopeSchema } from '../../../shared/transport/signal-envelope.ts';
 import type { PeerConnection } from '../../../shared/transport/transport.ts';
-import { WebRtcTransport } from '../../../shared/transport/webrtc-transport.ts';
+import { PeerTransport } from '../../../shared/transport/peer-transport.ts';
 import { createNodeDataPeerFactory } from '../../../node-peer/transport/node-data-peer.ts';
 import { createNodeTransport, defaultNodeLinkMtu, nodeLinkMtuPolicy } from '../../../node-peer/transport/node-transport.ts';
 import { createSignalingServer, type SignalingServer } from '../../../signaling/server.ts';
@@ -20,7 +20,7 @@ import { waitForMember } from '../../util/wait-member.ts';
 
 interface Side {
   signaling: SignalingClient;
-  transport: WebRtcTransport;
+  transport: PeerTransport;
   made: DataPeerOptions[];
 }
 
@@ -38,7 +38,7 @@ async function join(room: string, kind: Capabilities['kind']): Promise<Side> {
   await signaling.connect();
   const made: DataPeerOptions[] = [];
   const factory = createNodeDataPeerFactory({ bindAddress: '127.0.0.1' });
-  const transport = new WebRtcTransport({
+  const transport = new PeerTransport({
     signaling,
     createPeer: (o) => {
       made.push(o);

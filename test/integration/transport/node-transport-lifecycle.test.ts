@@ -9,14 +9,14 @@ import type { WebSocketConstructor } from '../../../shared/signaling/web-socket-
 import type { DataPeer } from '../../../shared/transport/data-peer.ts';
 import { ConnectionClosedError, ConnectTimeoutError, ProtocolViolationError } from '../../../shared/transport/errors.ts';
 import type { CloseEvent, PeerConnection } from '../../../shared/transport/transport.ts';
-import { WebRtcTransport } from '../../../shared/transport/webrtc-transport.ts';
+import { PeerTransport } from '../../../shared/transport/peer-transport.ts';
 import type { Frame } from '../../../shared/wire/index.ts';
 import { createNodeDataPeerFactory } from '../../../node-peer/transport/node-data-peer.ts';
 import { createSignalingServer, type SignalingServer } from '../../../signaling/server.ts';
 
 interface Side {
   signaling: SignalingClient;
-  transport: WebRtcTransport;
+  transport: PeerTransport;
   peers: DataPeer[];
 }
 
@@ -34,7 +34,7 @@ async function join(room: string): Promise<Side> {
   const peers: DataPeer[] = [];
   const factory = createNodeDataPeerFactory({ bindAddress: '127.0.0.1' });
   // Keeps each DataPeer so a test can write raw (malformed) bytes under the codec.
-  const transport = new WebRtcTransport({
+  const transport = new PeerTransport({
     signaling,
     createPeer: (o) => {
       const p = factory(o);

@@ -9,7 +9,7 @@ import {
   halfToFloat32,
   toBf16Bits,
   toHalfBits,
-} from '../../../shared/codec/half-float.ts';
+} from '../../../shared/util/half-float.ts';
 
 describe('fp16 codec', () => {
   it('encodes known values exactly (IEEE binary16)', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fromHalfBits, toHalfBits } from '../../../shared/codec/half-float.ts';
+import { fromHalfBits, toHalfBits } from '../../../shared/util/half-float.ts';
 import { dequantize, fromGgufBlocks, quantize, quantLayout, QUANT_BLOCK } from '../../../shared/model/quant-blocks.ts';
 import { tensorStorageBytes, tensorDTypeFor } from '../../../shared/model/tensor-dtypes.ts';
 import { quantizeQ4_0, quantizeQ8_0 } from '../../util/gguf-writer.ts';

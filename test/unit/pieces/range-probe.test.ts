@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { PeerSession, type SessionHost } from '../../../shared/pieces/peer-session.ts';
+import { PieceSession, type SessionHost } from '../../../shared/pieces/piece-session.ts';
 import type { Frame } from '../../../shared/wire/frame-types.ts';
 import { memoryConnectionPair } from '../../util/pieces-memory.ts';
 
-// PeerSession.probe against a scripted remote: the answer goes to the caller, whatever it is.
+// PieceSession.probe against a scripted remote: the answer goes to the caller, whatever it is.
 function host(): SessionHost & { misbehaved: string[]; pieces: string[] } {
   const h = {
     misbehaved: [] as string[],
@@ -12,8 +12,8 @@ function host(): SessionHost & { misbehaved: string[]; pieces: string[] } {
     readPiece: async () => undefined,
     mayServe: () => false,
     unitPieces: (unit: string) => (unit === 'manifest' ? 1 : unit === 'layer-000' ? 6 : 0),
-    onMisbehaved: (_s: PeerSession, detail: string) => void h.misbehaved.push(detail),
-    onPiece: (_s: PeerSession, key: string) => void h.pieces.push(key),
+    onMisbehaved: (_s: PieceSession, detail: string) => void h.misbehaved.push(detail),
+    onPiece: (_s: PieceSession, key: string) => void h.pieces.push(key),
     onOffer: () => undefined,
     onRemoteListening: () => undefined,
     onRequestFailed: () => undefined,
@@ -27,7 +27,7 @@ function host(): SessionHost & { misbehaved: string[]; pieces: string[] } {
 function scripted(answer: (r: Extract<Frame, { type: 'REQUEST' }>) => Frame | undefined) {
   const h = host();
   const [local, remote] = memoryConnectionPair('me', 'them');
-  const session = new PeerSession(local, h);
+  const session = new PieceSession(local, h);
   const seen: Frame[] = [];
   remote.on('frame', (f) => {
     seen.push(f);
@@ -40,7 +40,7 @@ function scripted(answer: (r: Extract<Frame, { type: 'REQUEST' }>) => Frame | un
 
 const bytes = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
 
-describe('PeerSession.probe', () => {
+describe('PieceSession.probe', () => {
   it('hands a ranged PIECE to the caller, not to the host', async () => {
     const { h, session, seen } = scripted((r) => ({
       type: 'PIECE',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { asPeerId, asSessionId } from '../../../shared/ids.ts';
 import type { RingMessage } from '../../../shared/ring/messages.ts';
 import { isRingMessage, ringMessageFrames, RingFrameDecoder } from '../../../shared/ring/ring-frames.ts';
-import { decodeFrame, encodeFrame } from '../../../shared/wire/codec.ts';
+import { decodeFrame, encodeFrame } from '../../../shared/wire/frame-codec.ts';
 
 const S = asSessionId('0123456789abcdef0123456789abcdef.1');
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeMessage, parseClientMessage, parseServerMessage } from '../../../shared/signaling/codec.ts';
+import { encodeMessage, parseClientMessage, parseServerMessage } from '../../../shared/signaling/message-codec.ts';
 import { SignalingJsonError, SignalingProtocolError, SignalingSchemaError, SignalingVersionError } from '../../../shared/signaling/errors.ts';
 import { PROTOCOL_VERSION } from '../../../shared/signaling/protocol.ts';
 

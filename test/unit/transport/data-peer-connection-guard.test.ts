@@ -5,7 +5,7 @@ import { DataPeerConnection } from '../../../shared/transport/data-peer-connecti
 import { FrameHandlerError, ProtocolViolationError, SendQueueFullError } from '../../../shared/transport/errors.ts';
 import { DEFAULT_SEND_QUEUE_OPTIONS, SendQueue } from '../../../shared/transport/send-queue.ts';
 import type { CloseEvent } from '../../../shared/transport/transport.ts';
-import { encodeFrame } from '../../../shared/wire/codec.ts';
+import { encodeFrame } from '../../../shared/wire/frame-codec.ts';
 import { FrameTooLargeError } from '../../../shared/wire/errors.ts';
 import type { Frame } from '../../../shared/wire/frame-types.ts';
 import { bitfieldPayload, rawFrame } from '../../util/raw-frames.ts';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { SendQueue, type ChannelSink, type SendQueueOptions } from '../../../shared/transport/send-queue.ts';
 import { encodeFrame, FrameAssembler, messageLane, type Frame } from '../../../shared/wire/index.ts';
 import { joinMessage } from '../../../shared/wire/chunking.ts';
-import { encodeFrameParts } from '../../../shared/wire/codec.ts';
+import { encodeFrameParts } from '../../../shared/wire/frame-codec.ts';
 import { asSessionId } from '../../../shared/ids.ts';
 
 class RecordingChannel implements ChannelSink {

@@ -17,7 +17,7 @@ import type { SignalingClient } from '../../shared/signaling/signaling-client.ts
 import type { Capabilities } from '../../shared/signaling/protocol.ts';
 import { createTokenizer } from '../../shared/tokenizer/create-tokenizer.ts';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.ts';
-import type { WebRtcTransport } from '../../shared/transport/webrtc-transport.ts';
+import type { PeerTransport } from '../../shared/transport/peer-transport.ts';
 import type { AppState, RingMember } from '../state/app-state.ts';
 import type { Store } from '../state/store.ts';
 import { RateMeter, withStageMetrics } from './stage-metrics.ts';
@@ -41,18 +41,18 @@ export interface PeerSessionDeps {
   readonly store: ModelStore;
   readonly origin: Origin | null;
   readonly createSignaling: (capabilities: Capabilities) => SignalingClient;
-  readonly createTransport: (signaling: SignalingClient) => WebRtcTransport;
+  readonly createTransport: (signaling: SignalingClient) => PeerTransport;
   readonly createEngine: () => Engine;
   readonly app: Store<AppState>;
   /** Wraps the swarm as the ring's unit source (the page's storage check before downloads). */
   readonly guardUnits?: (units: UnitSource, manifest: ModelManifest) => UnitSource;
   /** Called with the live signaling client and transport (the page's debug hook). */
-  readonly onConnected?: (signaling: SignalingClient, transport: WebRtcTransport) => void;
+  readonly onConnected?: (signaling: SignalingClient, transport: PeerTransport) => void;
 }
 
-export class PeerSession {
+export class PageSession {
   private signaling: SignalingClient | null = null;
-  private transport: WebRtcTransport | null = null;
+  private transport: PeerTransport | null = null;
   private swarm: PieceSwarm | null = null;
   private ring: RingPeer | null = null;
   private engine: Engine | null = null;

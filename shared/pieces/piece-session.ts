@@ -28,20 +28,20 @@ export interface SessionHost {
    */
   unitPieces(unit: string): number | undefined;
   /** The remote broke the protocol past bearing (MAX_VIOLATIONS, or a malformed frame): drop it. */
-  onMisbehaved(session: PeerSession, detail: string): void;
+  onMisbehaved(session: PieceSession, detail: string): void;
   /** The remote's HAVE/BITFIELD changed what it offers. */
-  onOffer(session: PeerSession): void;
+  onOffer(session: PieceSession): void;
   /**
    * The first piece-exchange frame from the remote arrived: its session is listening now, so what
    * this side announced before (BITFIELDs sent before it subscribed) may be sent again.
    */
-  onRemoteListening(session: PeerSession): void;
+  onRemoteListening(session: PieceSession): void;
   /** A PIECE answering one of our requests arrived (not yet verified: the host checks it). */
-  onPiece(session: PeerSession, key: string, data: Uint8Array): void;
+  onPiece(session: PieceSession, key: string, data: Uint8Array): void;
   /** A request of ours ended without data (REJECT, timeout, connection closed). */
-  onRequestFailed(session: PeerSession, key: string): void;
-  onServed(session: PeerSession, bytes: number): void;
-  onClosed(session: PeerSession): void;
+  onRequestFailed(session: PieceSession, key: string): void;
+  onServed(session: PieceSession, bytes: number): void;
+  onClosed(session: PieceSession): void;
 }
 
 interface Outstanding {
@@ -58,7 +58,7 @@ interface Outstanding {
  * (served from the store in arrival order, bulk priority, one at a time so a slow reader holds one
  * piece in memory, not dozens). Verification and storage are the host's.
  */
-export class PeerSession {
+export class PieceSession {
   readonly id: string;
   readonly connectedAt: number;
   private readonly offered = new Set<string>();

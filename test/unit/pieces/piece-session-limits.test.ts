@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryPieceStore } from '../../../shared/pieces/memory-piece-store.ts';
 import type { PeerMisbehavedError } from '../../../shared/pieces/errors.ts';
-import { MAX_QUEUED_REQUESTS, MAX_VIOLATIONS, PeerSession, type SessionHost } from '../../../shared/pieces/peer-session.ts';
+import { MAX_QUEUED_REQUESTS, MAX_VIOLATIONS, PieceSession, type SessionHost } from '../../../shared/pieces/piece-session.ts';
 import { PieceSwarm } from '../../../shared/pieces/piece-swarm.ts';
 import { withVerification } from '../../../shared/pieces/with-verification.ts';
 import { systemClock } from '../../../shared/util/clock.ts';
@@ -24,7 +24,7 @@ function testHost(): SessionHost & { known: boolean; misbehaved: string[]; offer
     readPiece: () => new Promise<Uint8Array | undefined>(() => undefined), // a slow store: requests queue up
     mayServe: (unit: string) => unit === 'layer-000',
     unitPieces: (unit: string) => (unit === 'manifest' ? 1 : !h.known ? undefined : unit === 'layer-000' ? 6 : 0),
-    onMisbehaved: (_s: PeerSession, detail: string) => void h.misbehaved.push(detail),
+    onMisbehaved: (_s: PieceSession, detail: string) => void h.misbehaved.push(detail),
     onOffer: () => void h.offers++,
     onRemoteListening: () => undefined,
     onPiece: () => undefined,
@@ -40,7 +40,7 @@ const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
 /** A session on `victim`'s side and the hostile end that feeds it frames. */
 function sessionWithHostile(host: SessionHost) {
   const [toHostile, toVictim] = memoryConnectionPair('victim', 'hostile');
-  const session = new PeerSession(toHostile, host);
+  const session = new PieceSession(toHostile, host);
   const sent: Frame[] = [];
   toVictim.on('frame', (f) => sent.push(f));
   const send = async (...frames: Frame[]): Promise<void> => {
@@ -50,7 +50,7 @@ function sessionWithHostile(host: SessionHost) {
   return { session, send, sentToHostile: sent, conn: toHostile };
 }
 
-describe('PeerSession against a hostile peer', () => {
+describe('PieceSession against a hostile peer', () => {
   it('drops and counts offers and requests the manifest does not allow; the 16th violation drops the peer', async () => {
     const host = testHost();
     const { session, send } = sessionWithHostile(host);

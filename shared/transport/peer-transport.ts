@@ -2,7 +2,7 @@ import type { PeerId } from '../ids.ts';
 import type { PeerInfo } from '../signaling/protocol.ts';
 import { TypedEmitter } from '../util/typed-emitter.ts';
 import type { SignalingClient } from '../signaling/signaling-client.ts';
-import { DEFAULT_MAX_FRAME_BYTES } from '../wire/codec.ts';
+import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame-codec.ts';
 import type { DataPeer, DataPeerFactory } from './data-peer.ts';
 import { DataPeerConnection } from './data-peer-connection.ts';
 import { ConnectTimeoutError, NotJoinedError, PeerFailedError, TransportClosedError } from './errors.ts';
@@ -10,7 +10,7 @@ import { DEFAULT_SEND_QUEUE_OPTIONS, type SendQueueOptions } from './send-queue.
 import { isOffer, signalEnvelopeSchema, type SignalEnvelope } from './signal-envelope.ts';
 import type { ConnectOptions, PeerConnection, Transport, TransportEvents } from './transport.ts';
 
-export interface WebRtcTransportOptions {
+export interface PeerTransportOptions {
   /** Relays SDP/ICE; joined by the caller, who also closes it. */
   readonly signaling: Pick<SignalingClient, 'peerId' | 'sendSignal' | 'on'> & Partial<Pick<SignalingClient, 'members'>>;
   /** Makes one WebRTC peer (node-datachannel in Node, native in browsers). */
@@ -63,7 +63,7 @@ interface Waiter {
  * per remote peer. When both sides dial each other at once (glare), the side with the smaller peer
  * id keeps its offer and the other answers it.
  */
-export class WebRtcTransport implements Transport {
+export class PeerTransport implements Transport {
   private readonly events = new TypedEmitter<TransportEvents>();
   private readonly open = new Map<PeerId, DataPeerConnection>();
   private readonly attempts = new Map<PeerId, Attempt>();
@@ -73,7 +73,7 @@ export class WebRtcTransport implements Transport {
   private readonly sendQueue: SendQueueOptions;
   private closed = false;
 
-  constructor(private readonly opts: WebRtcTransportOptions) {
+  constructor(private readonly opts: PeerTransportOptions) {
     this.sendQueue = { ...DEFAULT_SEND_QUEUE_OPTIONS, ...opts.sendQueue };
     this.unsubscribe = opts.signaling.on('signal', ({ from, data }) => this.onSignal(from, data));
   }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { asPeerId, type PeerId, type RoomId } from '../shared/ids.ts';
 import { CLOSE_CODES } from '../shared/signaling/close-codes.ts';
-import { encodeMessage, parseClientMessage } from '../shared/signaling/codec.ts';
+import { encodeMessage, parseClientMessage } from '../shared/signaling/message-codec.ts';
 import type { SignalingProtocolError } from '../shared/signaling/errors.ts';
 import { MODEL_REPORT } from '../shared/ring/ring-plan.ts';
 import {
@@ -68,7 +68,7 @@ const STRIKE_REFILL_PER_SECOND = 0.2;
 const LARGE_FRAME_BURST = 4;
 const LARGE_FRAMES_PER_SECOND = 1 / 15;
 
-export class PeerConnection {
+export class ClientConnection {
   /** Cleared by each sweep, set by any frame or pong: a connection still false at the next sweep is dead. */
   alive = true;
   private joined: { room: RoomId; member: RoomMember } | undefined;
