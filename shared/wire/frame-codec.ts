@@ -6,7 +6,7 @@ import { maxPayloadBytes } from './frame-limits.ts';
 import type { Frame, FrameOf, FrameTypeName } from './frame-types.ts';
 import { FLAG_CONT, FLAG_MORE, HEADER_BYTES, readHeader, writeHeader } from './header.ts';
 import { decodeBitfield, decodeHave, decodePiece, decodeRange, decodeReject, encodeBitfield, encodeHave, encodePiece, encodeRange } from './piece-payloads.ts';
-import { decodeActivation, decodeError, decodeSessionEnd, decodeToken, encodeActivation, encodeError, encodeSessionEnd, encodeToken } from './ring-payloads.ts';
+import { decodeActivation, decodeSessionEnd, decodeToken, encodeActivation, encodeSessionEnd, encodeToken } from './ring-payloads.ts';
 import { decodeSessionInit, encodeSessionInit } from './session-init-payload.ts';
 
 /** Largest frame payload accepted by default (a 4 MiB piece or a long prefill activation fits easily). */
@@ -27,7 +27,6 @@ const CODECS: { [T in FrameTypeName]: Codec<T> } = {
   ACTIVATION: { encode: encodeActivation, decode: decodeActivation },
   TOKEN: { encode: encodeToken, decode: decodeToken },
   SESSION_END: { encode: encodeSessionEnd, decode: decodeSessionEnd },
-  ERROR: { encode: encodeError, decode: decodeError },
   SESSION_INIT: { encode: encodeSessionInit, decode: decodeSessionInit },
   PING: { encode: encodePing, decode: decodePing },
   PONG: { encode: encodePong, decode: decodePong },

@@ -13,8 +13,6 @@ export const MAX_BITFIELD_PIECES = 65_536;
 /** Payload cap of the small frames (piece exchange, PING/PONG/CREDIT, TOKEN, SESSION_*): 64 KiB. */
 export const CONTROL_FRAME_MAX_BYTES = 64 * 1024;
 
-/** An ERROR's longest possible payload: code (u8 length, ≤ 64 chars) and message (u16 length). */
-export const ERROR_FRAME_MAX_BYTES = 1 + 64 + 2 + 0xffff;
 
 /**
  * Largest piece (or manifest, which travels as a piece) a PIECE may carry: 16 MiB, 4× the default
@@ -36,7 +34,6 @@ const CAPS: { readonly [T in FrameTypeName]: number } = {
   ACTIVATION: ACTIVATION_FRAME_MAX_BYTES,
   TOKEN: CONTROL_FRAME_MAX_BYTES,
   SESSION_END: CONTROL_FRAME_MAX_BYTES,
-  ERROR: ERROR_FRAME_MAX_BYTES,
   SESSION_INIT: CONTROL_FRAME_MAX_BYTES,
   PING: CONTROL_FRAME_MAX_BYTES,
   PONG: CONTROL_FRAME_MAX_BYTES,

@@ -11,7 +11,7 @@ export const FRAME_TYPES = {
   ACTIVATION: 16,
   TOKEN: 17,
   SESSION_END: 18,
-  ERROR: 19,
+  // 19 was ERROR, a peer-level error frame nothing sent: retired, never reuse.
   SESSION_INIT: 20,
   PING: 32,
   PONG: 33,
@@ -130,12 +130,6 @@ export interface SessionInitFrame extends FrameBase {
   /** Audited session (flags byte bit 0, present only when set, so older frames are unchanged). */
   audit?: boolean;
 }
-/** A peer-level error; `code` is a stable UPPER_SNAKE identifier, `message` is for humans. */
-export interface ErrorFrame extends FrameBase {
-  type: 'ERROR';
-  code: string;
-  message: string;
-}
 /** Liveness/RTT probe; `sentAt` is the sender's clock in ms. */
 export interface PingFrame extends FrameBase {
   type: 'PING';
@@ -169,7 +163,6 @@ export type Frame =
   | TokenFrame
   | SessionEndFrame
   | SessionInitFrame
-  | ErrorFrame
   | PingFrame
   | PongFrame
   | CreditFrame;

@@ -8,7 +8,6 @@ import { DTYPES, SESSION_END_REASONS, type FrameOf, type TensorDtype } from './f
 
 /** Tensors of rank 1..8; higher ranks never occur between ring stages. */
 export const MAX_RANK = 8;
-const ERROR_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 function readSession(r: ByteReader, what: string): SessionId {
   const s = r.string('session', 'u8');
@@ -88,15 +87,4 @@ export function decodeSessionEnd(r: ByteReader, requestId: number): FrameOf<'SES
   const reason = SESSION_END_REASONS[code];
   if (reason === undefined) throw new InvalidFrameError(`SESSION_END: unknown reason ${code}`);
   return { type: 'SESSION_END', requestId, session, reason };
-}
-
-export function encodeError(w: ByteWriter, f: FrameOf<'ERROR'>): void {
-  if (!ERROR_CODE.test(f.code)) throw new InvalidFrameError(`ERROR: code ${JSON.stringify(f.code)} is not UPPER_SNAKE (≤ 64 chars)`);
-  w.string(f.code, 'u8', 'code').string(f.message, 'u16', 'message');
-}
-
-export function decodeError(r: ByteReader, requestId: number): FrameOf<'ERROR'> {
-  const code = r.string('code', 'u8');
-  if (!ERROR_CODE.test(code)) throw new InvalidFrameError(`ERROR: code ${JSON.stringify(code)} is not UPPER_SNAKE (≤ 64 chars)`);
-  return { type: 'ERROR', requestId, code, message: r.string('message', 'u16') };
 }

@@ -33,7 +33,6 @@ export const SAMPLE_FRAMES: { [T in FrameTypeName]: Extract<Frame, { type: T }> 
     topK: 40,
     seed: 12345,
   },
-  ERROR: { type: 'ERROR', requestId: 9, code: 'SHAPE_MISMATCH', message: 'expected [1, 64], got [1, 65] — ü' },
   PING: { type: 'PING', requestId: 1, sentAt: 1234.5 },
   PONG: { type: 'PONG', requestId: 1, pingSentAt: 1234.5, sentAt: 99.25 },
   CREDIT: { type: 'CREDIT', requestId: 0, bytes: 65536 },
