@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 
 /** Default V8 flags of a peer process; `RINGMESH_V8_FLAGS` replaces them (empty: V8's defaults). */
-export const PEER_V8_FLAGS = '--no-incremental-marking';
+const PEER_V8_FLAGS = '--no-incremental-marking';
 
 /**
  * V8 settings for a peer process. A peer moves hundreds of MB through short-lived ArrayBuffers

@@ -19,7 +19,7 @@ const MAX_BANS_PER_ROOM = 4096;
 /** Most rooms with bans; beyond it the room banned in longest ago is forgotten. */
 const MAX_ROOMS = 10_000;
 
-export function isLoopback(address: string): boolean {
+function isLoopback(address: string): boolean {
   return address.startsWith('127.') || address === '::1' || address === 'localhost';
 }
 

@@ -6,7 +6,7 @@ import { registerStartCommand } from './start-command.ts';
 import { registerStatusCommand } from './status-command.ts';
 
 /** Exit code of a usage error (unknown or bad flag, missing argument); runtime errors exit 1. */
-export const USAGE_EXIT_CODE = 2;
+const USAGE_EXIT_CODE = 2;
 
 /** Each subcommand file exports `register(program)`; add it here. */
 export function registerCommands(program: Command): void {

@@ -23,7 +23,7 @@ export interface StartReporterOptions {
 }
 
 // cli-progress fills {total} and {value} itself (the bar's raw numbers), so the payload's names are its own.
-export const BAR_FORMAT = 'model {model} [{bar}] {percentage}% | {doneMB}/{totalMB} MB | cache {cacheMB} peers {peersMB} origin {originMB} MB';
+const BAR_FORMAT = 'model {model} [{bar}] {percentage}% | {doneMB}/{totalMB} MB | cache {cacheMB} peers {peersMB} origin {originMB} MB';
 
 interface Progress {
   modelId: string;

@@ -3,7 +3,7 @@
  * launcher in it (npm/npx) forwards the signal to its child as well. A repeat this soon after the
  * first is that same press; a later one is the user insisting.
  */
-export const REPEAT_WINDOW_MS = 500;
+const REPEAT_WINDOW_MS = 500;
 
 /** Exit code of a stop the user cut short with a second signal (128 + its number, as shells report). */
 const forcedExitCode = (signal: NodeJS.Signals): number => (signal === 'SIGTERM' ? 143 : 130);

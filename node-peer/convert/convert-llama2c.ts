@@ -15,7 +15,7 @@ import { interleavedToRotateHalf } from './rope-permute.ts';
  * document separator and never emit EOS (2) as a stop — so the package lists [1] as its stop ids,
  * and the generation loop ends exactly where run.c does.
  */
-export const LLAMA2C_STOP_IDS = [1] as const;
+const LLAMA2C_STOP_IDS = [1] as const;
 
 /** Converts a llama2.c checkpoint + tokenizer.bin into a model package at `outDir`. */
 export async function convertLlama2c(

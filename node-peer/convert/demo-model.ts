@@ -28,7 +28,7 @@ export interface DemoModelShape {
 /** Weights ~ N(0, 0.02²), norms = 1: activations stay in a sane range at any depth we test. */
 const INIT_STD = 0.02;
 
-export function demoArchitecture(s: DemoModelShape): LlamaArchitecture {
+function demoArchitecture(s: DemoModelShape): LlamaArchitecture {
   const kvHeads = s.kvHeads ?? s.heads;
   const bad = (what: string): never => {
     throw new InvalidModelShapeError(what);

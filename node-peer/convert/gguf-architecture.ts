@@ -51,7 +51,7 @@ export function ggufArchitecture(g: GgufFile, ropeFreqs: Float32Array | null): L
  * GGUF stores eps, theta and factors as float32 (1e-5 reads back as 9.99999974737875e-6): the
  * shortest decimal with the same float32 value gives the number the checkpoint's config had.
  */
-export function shortestFloat32(x: number): number {
+function shortestFloat32(x: number): number {
   for (let p = 1; p <= 9; p++) {
     const y = Number(x.toPrecision(p));
     if (Math.fround(y) === Math.fround(x)) return y;
@@ -76,7 +76,7 @@ function ropeScaling(g: GgufFile, ropeFreqs: Float32Array | null, headDim: numbe
  * factor is the largest divisor, the rest are Meta's constants; every divisor must then match
  * what those parameters give, or the file used a scaling we cannot describe.
  */
-export function llama3FromFactors(file: string, freqs: Float32Array, headDim: number, theta: number): RopeScaling {
+function llama3FromFactors(file: string, freqs: Float32Array, headDim: number, theta: number): RopeScaling {
   const factor = shortestFloat32(Math.max(...freqs));
   const scaling: RopeScaling = {
     type: 'llama3',

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { CheckpointFormatError, UnsupportedTensorTypeError } from './errors.ts';
 
 /** GGML tensor types this converter reads (ggml.h numbering) and the bytes of one row of `cols` values. */
-export const GGUF_TYPES = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8 } as const;
+const GGUF_TYPES = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8 } as const;
 export type GgufTypeName = keyof typeof GGUF_TYPES;
 
 export function ggufRowBytes(type: GgufTypeName, cols: number): number {

@@ -21,7 +21,7 @@ const LAYER_NAMES: Record<string, string> = {
 };
 
 /** Manifest tensor name → GGUF name (llama.cpp's llama naming; the head is token_embd when tied). */
-export function ggufTensorName(name: string, tied: boolean): string {
+function ggufTensorName(name: string, tied: boolean): string {
   if (name === 'embed.weight') return 'token_embd.weight';
   if (name === 'final_norm.weight') return 'output_norm.weight';
   if (name === 'lm_head.weight') return tied ? 'token_embd.weight' : 'output.weight';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { LlamaArchitecture, RopeScaling } from '../../shared/model/manifest.ts';
 import { CheckpointFormatError, UnsupportedArchitectureError } from './errors.ts';
 
-export const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'MistralForCausalLM'] as const;
+const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'MistralForCausalLM'] as const;
 const ROPE_SCALING_TYPES = ['linear', 'dynamic', 'llama3'];
 
 const posInt = z.number().int().positive();

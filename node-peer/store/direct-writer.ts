@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
 /** O_DIRECT wants the memory address, the length and the file offset aligned to the logical block size (≤ 4 KiB). */
-export const DIRECT_ALIGN = 4096;
+const DIRECT_ALIGN = 4096;
 /** O_DIRECT, or 0 where the platform has none (the caller then writes through the page cache). */
 export const O_DIRECT: number = (constants as { O_DIRECT?: number }).O_DIRECT ?? 0;
 

@@ -5,7 +5,7 @@ export async function sha256Hex(data: Uint8Array | ArrayBuffer): Promise<string>
   return toHex(new Uint8Array(digest));
 }
 
-export function toHex(bytes: Uint8Array): string {
+function toHex(bytes: Uint8Array): string {
   let out = '';
   for (let i = 0; i < bytes.length; i++) out += (bytes[i] as number).toString(16).padStart(2, '0');
   return out;

@@ -7,7 +7,7 @@ import { LlamaBlocks, type WeightRef } from './llama-blocks.ts';
 import { ropeInverseFrequencies } from './rope.ts';
 import { StageIo } from './stage-io.ts';
 
-export const STAGE_OPSET = 21;
+const STAGE_OPSET = 21;
 
 export interface StageGraph {
   /** ONNX model bytes; weights are external data named by unit file (`layer-003.bin` …). */

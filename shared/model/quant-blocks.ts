@@ -17,7 +17,7 @@ import { fromHalfBits, toHalfBits } from '../util/half-float.ts';
 
 export const QUANT_BLOCK = 32;
 /** Where the scales start inside a quantized tensor's bytes: aligned like tensors in a unit. */
-export const QUANT_SCALE_ALIGNMENT = 64;
+const QUANT_SCALE_ALIGNMENT = 64;
 
 export type QuantDType = 'q4' | 'q8';
 
@@ -69,7 +69,7 @@ export function quantize(dtype: QuantDType, src: Float32Array, rows: number, col
 }
 
 /** Quantizes `count` rows from `src` (count × cols values) into rows start… of a tensor's bytes. */
-export function quantizeRowsInto(dtype: QuantDType, src: Float32Array, layout: QuantLayout, start: number, count: number, out: Uint8Array): void {
+function quantizeRowsInto(dtype: QuantDType, src: Float32Array, layout: QuantLayout, start: number, count: number, out: Uint8Array): void {
   const { cols, blocksPerRow, blockBytes, scalesOffset } = layout;
   const scales = new DataView(out.buffer, out.byteOffset + scalesOffset, layout.scalesBytes);
   const block = new Float32Array(QUANT_BLOCK);
@@ -138,8 +138,8 @@ export function dequantize(dtype: QuantDType, bytes: Uint8Array, rows: number, c
 }
 
 /** GGUF block sizes in bytes: fp16 d, then 32 int8 (Q8_0) or 16 bytes of nibbles (Q4_0). */
-export const GGUF_Q8_0_BLOCK_BYTES = 34;
-export const GGUF_Q4_0_BLOCK_BYTES = 18;
+const GGUF_Q8_0_BLOCK_BYTES = 34;
+const GGUF_Q4_0_BLOCK_BYTES = 18;
 
 /**
  * GGUF Q8_0 / Q4_0 blocks of a [rows, cols] tensor (cols a multiple of 32, ggml's own rule) →

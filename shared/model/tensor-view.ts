@@ -9,7 +9,7 @@ export function findTensor(manifest: ModelManifest, name: string): TensorEntry {
 }
 
 /** The raw bytes of tensor `name` inside its unit file's bytes (a view, no copy). */
-export function tensorBytes(manifest: ModelManifest, name: string, unitBytes: Uint8Array): Uint8Array {
+function tensorBytes(manifest: ModelManifest, name: string, unitBytes: Uint8Array): Uint8Array {
   const t = findTensor(manifest, name);
   if (t.offset + t.bytes > unitBytes.length) {
     throw new TensorNotFoundError(name, `unit ${t.unit} holds ${unitBytes.length} bytes, tensor ends at ${t.offset + t.bytes}`);

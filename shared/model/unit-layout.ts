@@ -16,7 +16,7 @@ export interface UnitLayout {
   readonly bytes: number;
 }
 
-export function alignUp(n: number, alignment = TENSOR_ALIGNMENT): number {
+function alignUp(n: number, alignment = TENSOR_ALIGNMENT): number {
   return Math.ceil(n / alignment) * alignment;
 }
 

@@ -80,7 +80,7 @@ export function roundLargestRemainder(
 }
 
 /** Moves counts one at a time towards Σ = total, staying inside [lo, hi] (float-error safety net). */
-export function fixSum(counts: number[], total: number, lo: readonly number[], hi: readonly number[]): number[] {
+function fixSum(counts: number[], total: number, lo: readonly number[], hi: readonly number[]): number[] {
   const out = counts.map((c, i) => Math.min(hi[i] as number, Math.max(lo[i] as number, c)));
   let diff = total - out.reduce((s, x) => s + x, 0);
   // Each full pass moves |diff| by at least one while any member has room, so this many suffice.

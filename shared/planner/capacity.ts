@@ -54,7 +54,7 @@ function bestEndGains(caps: readonly RoleCapacity[]): { first: number | null; la
  * and a different last stage l with Σ capacities ≥ numLayers (the others in the middle, members
  * with no capacity left out as seeders).
  */
-export function canHoldModel(shape: ModelShape, caps: readonly RoleCapacity[]): boolean {
+function canHoldModel(shape: ModelShape, caps: readonly RoleCapacity[]): boolean {
   if (caps.some((c) => c.only >= shape.numLayers)) return true;
   const base = caps.reduce((s, c) => s + c.middle, 0);
   const { pair } = bestEndGains(caps);

@@ -15,7 +15,7 @@ function overlap(range: readonly [number, number] | undefined, start: number, en
 }
 
 /** Layers that keep their owner when `layout` replaces the plan whose ranges are `before`. */
-export function keptLayers(layout: Layout, before: Ranges): number {
+function keptLayers(layout: Layout, before: Ranges): number {
   let start = 0;
   let kept = 0;
   layout.order.forEach((e, i) => {

@@ -12,7 +12,7 @@ const DISTORTION_EPS = 1e-9;
  * least one layer of a proportional split among the k (L·w_k ≥ Σ_{j≤k} w_j). That share shrinks
  * as k grows, so everyone beyond k would round to zero layers: they stay seeders ("not needed").
  */
-export function stageCount(byWeight: readonly Entry[], numLayers: number): number {
+function stageCount(byWeight: readonly Entry[], numLayers: number): number {
   let k = 0;
   let sum = 0;
   for (const e of byWeight) {

@@ -10,7 +10,7 @@ import type { PlanStage } from './plan.ts';
 import { hopTimes, type HopTimes, type RttSample } from './rtt.ts';
 
 /** Σ over the ring's edges (k edges for k ≥ 2 stages, none for one) of the one-way hop time. */
-export function hopsMs(ids: readonly PeerId[], hops: HopTimes): number {
+function hopsMs(ids: readonly PeerId[], hops: HopTimes): number {
   if (ids.length < 2) return 0;
   let ms = 0;
   for (let i = 0; i < ids.length; i++) ms += hops.hopMs(ids[i] as PeerId, ids[(i + 1) % ids.length] as PeerId);

@@ -16,7 +16,7 @@ export interface CostedLayout {
 /** Relative difference below which two costs count as equal, so float noise never decides. */
 const MS_EPS = 1e-9;
 /** Pools up to this size are searched exhaustively (every subset); larger ones by local search. */
-export const EXACT_POOL = 8;
+const EXACT_POOL = 8;
 /** Members tried at each end of a stage set larger than twice this (by slowness, by room). */
 const END_CANDIDATES = 4;
 /** Stage sets one local search may cost: bounds the planner's time in large rooms. */
@@ -29,7 +29,7 @@ function browserEnds(l: Layout): number {
 }
 
 /** Is `a` better than `b`? Faster; on (numerically) equal time fewer stages, Node ends, then ids. */
-export function fasterThan(a: CostedLayout, b: CostedLayout): boolean {
+function fasterThan(a: CostedLayout, b: CostedLayout): boolean {
   if (Math.abs(a.ms - b.ms) > MS_EPS * Math.max(1, Math.abs(a.ms), Math.abs(b.ms))) return a.ms < b.ms;
   const [x, y] = [a.layout, b.layout];
   if (x.order.length !== y.order.length) return x.order.length < y.order.length;
@@ -92,7 +92,7 @@ function endCandidates(byId: readonly Entry[], allowed: (e: Entry) => boolean, r
  * few in large sets), the middle in id order; with measured round trips also every rotation of a
  * short tour, and the middle follows the tour.
  */
-export function bestOrder(set: readonly Entry[], numLayers: number, rule: EndRule, hops: HopTimes): CostedLayout | null {
+function bestOrder(set: readonly Entry[], numLayers: number, rule: EndRule, hops: HopTimes): CostedLayout | null {
   const byId = [...set].sort((a, b) => a.idRank - b.idRank);
   if (byId.length === 1) {
     const only = byId[0] as Entry;

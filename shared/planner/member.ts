@@ -17,7 +17,7 @@ export interface Member {
 }
 
 /** Orders peer ids by UTF-16 code units: the one tie-break every part of the planner uses. */
-export function compareIds(a: string, b: string): number {
+function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

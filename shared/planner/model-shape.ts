@@ -20,7 +20,7 @@ export interface ModelShape {
 }
 
 /** KV caches are kept in fp32, like all activations (docs/engines.md, manifest `dtype` note). */
-export const KV_BYTES_PER_ELEMENT = 4;
+const KV_BYTES_PER_ELEMENT = 4;
 
 /**
  * Derives the shape from a manifest. `contextTokens` is what the ring will serve (at most the

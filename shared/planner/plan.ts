@@ -54,7 +54,7 @@ export type PlanResult =
     };
 
 /** The owner of every layer, index = layer. */
-export function layerOwners(plan: Plan): PeerId[] {
+function layerOwners(plan: Plan): PeerId[] {
   const owners: PeerId[] = [];
   for (const s of plan.ring) for (let l = s.start; l < s.end; l++) owners[l] = s.peerId;
   return owners;

@@ -26,9 +26,9 @@ const trusted = (e: Entry): boolean => isTrusted(e.member);
 const anyone = (): boolean => true;
 
 /** Both ends trusted (or one trusted member alone): no contributor sees a token id. */
-export const TRUSTED_ENDS: EndRule = { name: 'trusted-ends', first: trusted, last: trusted };
+const TRUSTED_ENDS: EndRule = { name: 'trusted-ends', first: trusted, last: trusted };
 /** Stage 0 trusted: the prompt stays private; the last stage, a contributor, sees the outputs. */
-export const TRUSTED_FIRST: EndRule = { name: 'trusted-first', first: trusted, last: anyone };
+const TRUSTED_FIRST: EndRule = { name: 'trusted-first', first: trusted, last: anyone };
 export const ANY_ENDS: EndRule = { name: 'any', first: anyone, last: anyone };
 
 /**

@@ -15,7 +15,7 @@ export interface RttSample {
  * hop measured about 0.8 ms one way on loopback, rounded up). Not 0, so that of two rings equally
  * fast in compute the one with fewer hops wins.
  */
-export const DEFAULT_RTT_MS = 2;
+const DEFAULT_RTT_MS = 2;
 
 /** One-way time of a hop between two members: half their round trip. */
 export interface HopTimes {

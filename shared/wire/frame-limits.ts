@@ -13,12 +13,11 @@ export const MAX_BITFIELD_PIECES = 65_536;
 /** Payload cap of the small frames (piece exchange, PING/PONG/CREDIT, TOKEN, SESSION_*): 64 KiB. */
 export const CONTROL_FRAME_MAX_BYTES = 64 * 1024;
 
-
 /**
  * Largest piece (or manifest, which travels as a piece) a PIECE may carry: 16 MiB, 4× the default
  * piece size. The fields before the data (unit, piece, offset) add at most 264 bytes.
  */
-export const MAX_PIECE_DATA_BYTES = 16 * 1024 * 1024;
+const MAX_PIECE_DATA_BYTES = 16 * 1024 * 1024;
 export const PIECE_FRAME_MAX_BYTES = MAX_PIECE_DATA_BYTES + 1024;
 
 /** A long prefill's hidden states (the ring checks shapes further): 64 MiB. */

@@ -18,8 +18,8 @@ import { FRAME_TYPES, type FrameTypeName } from './frame-types.ts';
  * all but the last and CONT on all but the first.
  */
 export const HEADER_BYTES = 16;
-export const MAGIC = 0x524d;
-export const WIRE_VERSION = 1;
+const MAGIC = 0x524d;
+const WIRE_VERSION = 1;
 
 export const FLAG_RING_LANE = 0b001;
 export const FLAG_MORE = 0b010;

@@ -7,7 +7,7 @@ import { InvalidFrameError } from './errors.ts';
 import { DTYPES, SESSION_END_REASONS, type FrameOf, type TensorDtype } from './frame-types.ts';
 
 /** Tensors of rank 1..8; higher ranks never occur between ring stages. */
-export const MAX_RANK = 8;
+const MAX_RANK = 8;
 
 function readSession(r: ByteReader, what: string): SessionId {
   const s = r.string('session', 'u8');

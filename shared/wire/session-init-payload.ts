@@ -9,7 +9,7 @@ import { InvalidFrameError } from './errors.ts';
 import type { FrameOf } from './frame-types.ts';
 
 /** More stop ids than any tokenizer defines end-of-text ids. */
-export const MAX_STOP_IDS = 256;
+const MAX_STOP_IDS = 256;
 
 function check(f: Omit<FrameOf<'SESSION_INIT'>, 'type' | 'requestId'>): void {
   if (f.session.length === 0) throw new InvalidFrameError('SESSION_INIT: session id is empty');

@@ -97,7 +97,7 @@ export interface AppState {
 }
 
 /** Offered until detection gives the default (controllers/memory-budget.ts). */
-export const DEFAULT_BUDGET = 256 * 1024 * 1024;
+const DEFAULT_BUDGET = 256 * 1024 * 1024;
 
 export function createAppStore(): Store<AppState> {
   return createStore<AppState>({

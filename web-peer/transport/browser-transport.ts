@@ -9,7 +9,7 @@ export interface BrowserTransportOptions extends Omit<PeerTransportOptions, 'cre
 }
 
 /** simple-peer over the browser's native RTCPeerConnection (the fork finds it on `window`). */
-export function createBrowserDataPeerFactory(iceServers: readonly RTCIceServer[] = []): DataPeerFactory {
+function createBrowserDataPeerFactory(iceServers: readonly RTCIceServer[] = []): DataPeerFactory {
   // Always explicit: simple-peer's default config names public STUN servers.
   const config: RTCConfiguration = { iceServers: iceServers.map((s) => ({ ...s })) };
   return ({ initiator }) => wrapSimplePeer(new Peer({ initiator, trickle: true, config }));
@@ -20,7 +20,7 @@ export function createBrowserDataPeerFactory(iceServers: readonly RTCIceServer[]
  * default is 32 / 16 KiB). A ring frame waits behind about that window ÷ the link's throughput, and
  * a page's links carry 10–20 MB/s, not a Node link's 60–80: 32 KiB there is 2–3 ms per hop.
  */
-export const PAGE_RING_ACTIVE = { ringActiveWindowBytes: 8 * 1024, ringActiveMessageBytes: 4 * 1024 } as const;
+const PAGE_RING_ACTIVE = { ringActiveWindowBytes: 8 * 1024, ringActiveMessageBytes: 4 * 1024 } as const;
 
 /** The page's `Transport`: WebRTC data channels signalled through `signaling`. */
 export function createBrowserTransport(options: BrowserTransportOptions): PeerTransport {
