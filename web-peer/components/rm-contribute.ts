@@ -21,53 +21,15 @@ export class RmContribute extends LitElement {
     disabled: { type: Boolean },
   };
   static override styles = css`
-    :host {
-      display: block;
-    }
-    .row {
-      display: flex;
-      flex-wrap: wrap;
-      gap: 0.75rem;
-      align-items: center;
-    }
-    button {
-      font: inherit;
-      padding: 0.6rem 1.1rem;
-      border-radius: 0.5rem;
-      border: 0;
-      background: #2b59c3;
-      color: white;
-      cursor: pointer;
-    }
-    button.secondary {
-      background: #e4e7ee;
-      color: #222;
-    }
-    button:disabled {
-      opacity: 0.5;
-      cursor: default;
-    }
-    label {
-      display: inline-flex;
-      gap: 0.4rem;
-      align-items: center;
-    }
-    input {
-      width: 6rem;
-      font: inherit;
-      padding: 0.3rem;
-    }
-    .device {
-      font-size: 0.9rem;
-      color: #444;
-    }
-    .badge {
-      display: inline-block;
-      padding: 0.1rem 0.45rem;
-      border-radius: 0.3rem;
-      background: #eef2fb;
-      font-weight: 600;
-    }
+    :host { display: block; }
+    .row { display: flex; flex-wrap: wrap; gap: 0.75rem; align-items: center; }
+    button { font: inherit; padding: 0.6rem 1.1rem; border-radius: 0.5rem; border: 0; background: #2b59c3; color: white; cursor: pointer; }
+    button.secondary { background: #e4e7ee; color: #222; }
+    button:disabled { opacity: 0.5; cursor: default; }
+    label { display: inline-flex; gap: 0.4rem; align-items: center; }
+    input { width: 6rem; font: inherit; padding: 0.3rem; }
+    .device { font-size: 0.9rem; color: #444; }
+    .badge { display: inline-block; padding: 0.1rem 0.45rem; border-radius: 0.3rem; background: #eef2fb; font-weight: 600; }
   `;
 
   detection: Detection = { state: 'detecting' };
@@ -89,30 +51,17 @@ export class RmContribute extends LitElement {
     return html`
       <p class="device" data-testid="detection">${this.device()}</p>
       <div class="row">
-        <label
-          >memory budget
-          <input
-            data-testid="budget"
-            type="number"
-            min="0"
-            step="16"
-            .value=${String(Math.round(this.budgetBytes / MiB))}
-            ?disabled=${contributing}
-            @change=${(e: Event) => this.emit('budget-change', { bytes: Math.max(0, Number((e.target as HTMLInputElement).value)) * MiB })}
-          />
-          MiB
+        <label>memory budget
+          <input data-testid="budget" type="number" min="0" step="16" .value=${String(Math.round(this.budgetBytes / MiB))} ?disabled=${contributing}
+            @change=${(e: Event) => this.emit('budget-change', { bytes: Math.max(0, Number((e.target as HTMLInputElement).value)) * MiB })} /> MiB
         </label>
         ${this.budgetSource === null ? '' : html`<small data-testid="budget-source">${SOURCE[this.budgetSource]}</small>`}
         ${
           contributing
             ? html`<button class="secondary" data-testid="leave" @click=${() => this.emit('leave', {})}>Stop contributing</button>`
-            : html`<button
-                data-testid="contribute"
-                ?disabled=${this.disabled || this.detection.state === 'detecting' || this.phase === 'joining'}
-                @click=${() => this.emit('contribute', {})}
-              >
-                Contribute this ${this.detection.state === 'webgpu' ? 'GPU' : 'browser'}
-              </button>`
+            : html`<button data-testid="contribute" ?disabled=${this.disabled || this.detection.state === 'detecting' || this.phase === 'joining'} @click=${() => this.emit('contribute', {})}>
+              Contribute this ${this.detection.state === 'webgpu' ? 'GPU' : 'browser'}
+            </button>`
         }
       </div>
     `;

@@ -16,42 +16,12 @@ export class RmPeerStatus extends LitElement {
     tokensServed: { type: Number },
   };
   static override styles = css`
-    :host {
-      display: block;
-      font-size: 0.9rem;
-    }
-    dl {
-      display: grid;
-      grid-template-columns: max-content 1fr;
-      gap: 0.25rem 0.9rem;
-      margin: 0;
-    }
-    dt {
-      font-weight: 600;
-      color: #333;
-    }
-    dd {
-      margin: 0;
-      overflow-wrap: anywhere;
-    }
-    .progress {
-      display: flex;
-      height: 0.6rem;
-      border-radius: 0.3rem;
-      overflow: hidden;
-      background: #eee;
-      margin-top: 0.2rem;
-      max-width: 24rem;
-    }
-    .cache {
-      background: #6b8e23;
-    }
-    .peers {
-      background: #2b59c3;
-    }
-    .origin {
-      background: #c37b2b;
-    }
+    :host { display: block; font-size: 0.9rem; }
+    dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 0.9rem; margin: 0; }
+    dt { font-weight: 600; color: #333; }
+    dd { margin: 0; overflow-wrap: anywhere; }
+    .progress { display: flex; height: 0.6rem; border-radius: 0.3rem; overflow: hidden; background: #eee; margin-top: 0.2rem; max-width: 24rem; }
+    .cache { background: #6b8e23; } .peers { background: #2b59c3; } .origin { background: #c37b2b; }
   `;
 
   peerId = '';
@@ -67,28 +37,21 @@ export class RmPeerStatus extends LitElement {
     const p = this.pieces;
     const pct = (n: number): string => `${p && p.bytesTotal > 0 ? (100 * n) / p.bytesTotal : 0}%`;
     return html`<dl>
-      <dt>peer</dt>
-      <dd data-testid="peer-id">${this.peerId || '…'}</dd>
-      <dt>signaling</dt>
-      <dd data-testid="state">${this.state}</dd>
-      <dt>layers</dt>
-      <dd data-testid="layers">${this.layers === null ? 'none' : `${this.layers.start}–${this.layers.end - 1}${this.loaded ? ' (loaded)' : ' (loading…)'}`}</dd>
+      <dt>peer</dt><dd data-testid="peer-id">${this.peerId || '…'}</dd>
+      <dt>signaling</dt><dd data-testid="state">${this.state}</dd>
+      <dt>layers</dt><dd data-testid="layers">${this.layers === null ? 'none' : `${this.layers.start}–${this.layers.end - 1}${this.loaded ? ' (loaded)' : ' (loading…)'}`}</dd>
       <dt>pieces</dt>
       <dd data-testid="pieces">
         ${
           p === null
             ? '—'
-            : html`${mb(p.bytesDone)} / ${mb(p.bytesTotal)} MB — cache ${mb(p.fromCache)}, peers ${mb(p.fromPeers)}, origin ${mb(p.fromOrigin)}; served
-                ${mb(p.served)}
-                <div class="progress" aria-hidden="true">
-                  <div class="cache" style="width:${pct(p.fromCache)}"></div>
-                  <div class="peers" style="width:${pct(p.fromPeers)}"></div>
-                  <div class="origin" style="width:${pct(p.fromOrigin)}"></div>
-                </div>`
+            : html`${mb(p.bytesDone)} / ${mb(p.bytesTotal)} MB — cache ${mb(p.fromCache)}, peers ${mb(p.fromPeers)}, origin ${mb(p.fromOrigin)}; served ${mb(p.served)}
+              <div class="progress" aria-hidden="true">
+                <div class="cache" style="width:${pct(p.fromCache)}"></div><div class="peers" style="width:${pct(p.fromPeers)}"></div><div class="origin" style="width:${pct(p.fromOrigin)}"></div>
+              </div>`
         }
       </dd>
-      <dt>served</dt>
-      <dd data-testid="tokens">${this.tokensPerSecond.toFixed(1)} tokens/s (${this.tokensServed} tokens through this tab)</dd>
+      <dt>served</dt><dd data-testid="tokens">${this.tokensPerSecond.toFixed(1)} tokens/s (${this.tokensServed} tokens through this tab)</dd>
     </dl>`;
   }
 }

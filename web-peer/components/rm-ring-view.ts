@@ -11,50 +11,14 @@ export class RmRingView extends LitElement {
     missingBytes: { type: Number },
   };
   static override styles = css`
-    :host {
-      display: block;
-    }
-    .bar {
-      display: flex;
-      width: 100%;
-      min-height: 2.2rem;
-      border-radius: 0.4rem;
-      overflow: hidden;
-      border: 1px solid #ccd;
-    }
-    .stage {
-      display: flex;
-      align-items: center;
-      justify-content: center;
-      font-size: 0.8rem;
-      background: #dfe5f2;
-      border-right: 1px solid #fff;
-      overflow: hidden;
-      white-space: nowrap;
-      padding: 0 0.2rem;
-    }
-    .stage.self {
-      background: #2b59c3;
-      color: white;
-      font-weight: 600;
-    }
-    ul {
-      list-style: none;
-      padding: 0;
-      margin: 0.5rem 0 0;
-      font-size: 0.85rem;
-    }
-    li.self {
-      font-weight: 600;
-    }
-    .empty {
-      color: #666;
-      font-size: 0.9rem;
-    }
-    .warn {
-      color: #a35200;
-      font-size: 0.9rem;
-    }
+    :host { display: block; }
+    .bar { display: flex; width: 100%; min-height: 2.2rem; border-radius: 0.4rem; overflow: hidden; border: 1px solid #ccd; }
+    .stage { display: flex; align-items: center; justify-content: center; font-size: 0.8rem; background: #dfe5f2; border-right: 1px solid #fff; overflow: hidden; white-space: nowrap; padding: 0 0.2rem; }
+    .stage.self { background: #2b59c3; color: white; font-weight: 600; }
+    ul { list-style: none; padding: 0; margin: 0.5rem 0 0; font-size: 0.85rem; }
+    li.self { font-weight: 600; }
+    .empty { color: #666; font-size: 0.9rem; }
+    .warn { color: #a35200; font-size: 0.9rem; }
   `;
 
   ring: readonly RingStage[] = [];
@@ -70,18 +34,13 @@ export class RmRingView extends LitElement {
         this.ring.length === 0 || total === 0
           ? html`<p class="empty">no ring yet</p>`
           : html`<div class="bar" data-testid="ring">
-              ${this.ring.map(
-                (s) =>
-                  html`<div
-                    class="stage ${s.peerId === this.self ? 'self' : ''}"
-                    data-testid=${s.peerId === this.self ? 'my-stage' : 'stage'}
-                    style="flex: ${s.end - s.start}"
-                    title="${s.peerId}: layers ${s.start}–${s.end - 1}"
-                  >
-                    ${s.peerId === this.self ? 'this tab' : this.kindOf(s.peerId)} ${s.start}–${s.end - 1}
-                  </div>`,
-              )}
-            </div>`
+            ${this.ring.map(
+              (s) => html`<div class="stage ${s.peerId === this.self ? 'self' : ''}" data-testid=${s.peerId === this.self ? 'my-stage' : 'stage'}
+                style="flex: ${s.end - s.start}" title="${s.peerId}: layers ${s.start}–${s.end - 1}">
+                ${s.peerId === this.self ? 'this tab' : this.kindOf(s.peerId)} ${s.start}–${s.end - 1}
+              </div>`,
+            )}
+          </div>`
       }
       ${this.missingBytes !== null ? html`<p class="warn" data-testid="missing">The room needs ${(this.missingBytes / 2 ** 20).toFixed(1)} MiB more memory to hold the model.</p>` : ''}
       <ul data-testid="members">

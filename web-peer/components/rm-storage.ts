@@ -17,17 +17,9 @@ export class RmStorage extends LitElement {
     check: { attribute: false },
   };
   static override styles = css`
-    :host {
-      display: block;
-      font-size: 0.9rem;
-    }
-    p {
-      margin: 0.3rem 0;
-    }
-    .short {
-      color: #b00020;
-      overflow-wrap: anywhere;
-    }
+    :host { display: block; font-size: 0.9rem; }
+    p { margin: 0.3rem 0; }
+    .short { color: #b00020; overflow-wrap: anywhere; }
   `;
 
   persistence: Persistence = 'not-asked';
@@ -40,20 +32,17 @@ export class RmStorage extends LitElement {
       ${
         c === null
           ? ''
-          : html`<p data-testid="storage-check">
-                Before downloading: ${mb(c.usage)} used of ${mb(c.quota)} quota; this tab's layers need
-                <span data-testid="storage-needed">${mb(c.neededBytes)}</span> (${mb(c.missingBytes)} not stored yet).
-              </p>
-              ${c.evicted.length > 0 ? html`<p data-testid="storage-evicted">Evicted to make room (least recently used): ${c.evicted.join(', ')}</p>` : ''}
-              ${
-                c.short === null
-                  ? ''
-                  : html`<p class="short" data-testid="storage-short">
-                      Not enough storage for this tab's layers: they need ${mb(c.short.wantBytes)} free (with a small reserve), the quota leaves
-                      ${mb(c.short.freeBytes)}, and evicting every other cached model would free only ${mb(c.short.evictableBytes)} — ${mb(c.short.shortBytes)}
-                      short. Nothing was downloaded; free site storage or offer a smaller memory budget.
-                    </p>`
-              }`
+          : html`<p data-testid="storage-check">Before downloading: ${mb(c.usage)} used of ${mb(c.quota)} quota; this tab's layers need
+              <span data-testid="storage-needed">${mb(c.neededBytes)}</span> (${mb(c.missingBytes)} not stored yet).</p>
+            ${c.evicted.length > 0 ? html`<p data-testid="storage-evicted">Evicted to make room (least recently used): ${c.evicted.join(', ')}</p>` : ''}
+            ${
+              c.short === null
+                ? ''
+                : html`<p class="short" data-testid="storage-short">
+                  Not enough storage for this tab's layers: they need ${mb(c.short.wantBytes)} free (with a small reserve), the quota leaves ${mb(c.short.freeBytes)},
+                  and evicting every other cached model would free only ${mb(c.short.evictableBytes)} — ${mb(c.short.shortBytes)} short. Nothing was downloaded;
+                  free site storage or offer a smaller memory budget.</p>`
+            }`
       }
     `;
   }

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ACTIVATION_FRAME_MAX_BYTES,
-  CONTROL_FRAME_MAX_BYTES,
-  MAX_BITFIELD_PIECES,
-  PIECE_FRAME_MAX_BYTES,
-} from '../../../shared/wire/frame-limits.ts';
+import { ACTIVATION_FRAME_MAX_BYTES, CONTROL_FRAME_MAX_BYTES, MAX_BITFIELD_PIECES, PIECE_FRAME_MAX_BYTES } from '../../../shared/wire/frame-limits.ts';
 import {
   decodeFrame,
   encodeFrame,
