@@ -13,7 +13,7 @@ import { createSignalingServer, type SignalingServer } from '../signaling/server
 import { startLoopbackStunServer } from '../test/util/loopback-stun-server.ts';
 import { PeerProcess } from '../test/util/peer-process.ts';
 import { freePort } from '../test/util/signaling-process.ts';
-import { ensureWebBuild, launchWebRtcChromium, openPeerPage } from '../test/util/webrtc-chromium.ts';
+import { ensureTestWebBuild, launchWebRtcChromium, openPeerPage, TEST_WEB_DIR } from '../test/util/webrtc-chromium.ts';
 import { median, percentile, printTable, writeResults, type Row } from './_report.ts';
 
 const MiB = 1024 * 1024;
@@ -251,7 +251,8 @@ const baselines: Array<{ name: string; b: Baseline; mbps: number[] }> = [];
 let baselinesClosed = false;
 if (ONLY.has('tcp')) baselines.push({ name: 'tcp', b: await openTcp(512 * MiB), mbps: [] });
 if (ONLY.has('ws')) baselines.push({ name: 'ws', b: await openWs(128 * MiB), mbps: [] });
-const signaling = await createSignalingServer({ port: 0 });
+// The pages are the build with test hooks (window.ringmesh drives their transfers).
+const signaling = await createSignalingServer({ port: 0, staticDir: TEST_WEB_DIR });
 let browser: Browser | undefined;
 let wsMbps = Number.NaN;
 try {
@@ -286,7 +287,7 @@ try {
     data['node-node vs ws'] = median(perRun);
   }
   if (ONLY.has('browser-node') || ONLY.has('browser-browser')) {
-    ensureWebBuild();
+    ensureTestWebBuild();
     browser = await launchWebRtcChromium();
   }
   if (browser && ONLY.has('browser-node')) {

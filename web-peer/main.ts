@@ -14,7 +14,6 @@ import { detectGpu } from './controllers/detect-gpu.ts';
 import { defaultMemoryBudget } from './controllers/memory-budget.ts';
 import { PageSession } from './controllers/page-session.ts';
 import { StoragePersistence } from './controllers/storage-persistence.ts';
-import { installDebugHook } from './debug/debug-hook.ts';
 import { WorkerEngine } from './engine/worker-engine.ts';
 import type { MessagePortLike } from './engine/engine-messages.ts';
 import { FetchOrigin } from './origin/fetch-origin.ts';
@@ -28,6 +27,8 @@ const MODEL_ID = /^[0-9a-f]{64}$/;
 const config = readPageConfig(location);
 const query = new URLSearchParams(location.search);
 const app = createAppStore();
+// Test-only (window.ringmesh, the bare lobby): absent from the shipped build (docs/web-page.md, "Test hooks").
+const testHooks = __RINGMESH_TEST_HOOKS__ ? await import('./debug/test-hooks.ts') : null;
 
 /** `/ringmesh.json` (written by `npm start`): the room and origin to use when the URL names none. */
 async function defaults(): Promise<{ room?: string; origin?: string }> {
@@ -105,7 +106,7 @@ async function join(budgetBytes: number, phase: 'watching' | 'contributing'): Pr
           if (check.short !== null && budgetBytes > 0 && session === next) void join(0, 'watching');
         },
       }),
-    onConnected: (signaling, transport) => installDebugHook(window, signaling, transport),
+    onConnected: (signaling, transport) => testHooks?.installDebugHook(window, signaling, transport),
   });
   session = next;
   try {
@@ -155,11 +156,6 @@ void cache.refresh();
 if (modelId !== null) {
   await join(0, 'watching');
 } else {
-  // A room that names no model (transport tests, a bare lobby): signaling and data channels only.
-  const signaling = createSignaling({ kind: 'browser', engine: 'wasm', memoryBytes: 0, modelsHeld: [], modelsWanted: [] });
-  const transport = createTransport(signaling);
-  signaling.on('state', (s) => app.update({ signaling: s.state }));
-  signaling.on('welcome', () => app.update({ peerId: signaling.peerId ?? null }));
-  installDebugHook(window, signaling, transport);
-  signaling.connect().catch((err: unknown) => app.update({ phase: 'error', error: `signaling: ${(err as Error).message}` }));
+  // A room that names no model: the shipped page shows "No model in this room"; test builds open a bare lobby.
+  testHooks?.startLobby({ createSignaling: (caps) => createSignaling(caps), createTransport, app });
 }

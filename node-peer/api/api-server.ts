@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { bodyTooLarge } from './api-errors.ts';
+import { ClientDisconnectedError, ServerShuttingDownError } from './abort-reasons.ts';
+import { bodyTooLarge, type ApiError } from './api-errors.ts';
+import { toApiError } from './error-mapping.ts';
 import { limitedBody } from './limited-body.ts';
 import type { ApiHandler } from './openai-handler.ts';
 
@@ -39,7 +41,10 @@ export interface ApiServer {
   readonly port: number;
   /** Open requests (a streaming completion counts until its last event). */
   readonly openRequests: number;
-  /** Cancels open requests (their generations end, freeing the ring's caches), then closes. */
+  /**
+   * Ends open requests with a 503 `server_shutting_down` (a stream: as its last event, then
+   * `[DONE]`; their generations end, freeing the ring's caches), then closes.
+   */
   close(): Promise<void>;
 }
 
@@ -48,6 +53,9 @@ export interface ApiServer {
  * closed. Closing at once would reset a client still writing, often before it read the 413.
  */
 const LINGER_MS = 2000;
+
+/** How long `close` waits for open requests to send their last bytes before it drops their connections. */
+const CLOSE_GRACE_MS = 2000;
 
 /**
  * Serves an `ApiHandler` on node:http. A client that disconnects aborts its Request's signal and
@@ -59,6 +67,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const t = o.timeouts ?? {};
   const open = new Set<AbortController>();
+  /** Set by `close`: runs when the last open request has ended. */
+  let drained: (() => void) | null = null;
+  let closing = false;
   const server = createServer(
     {
       headersTimeout: t.headersMs ?? 10_000,
@@ -68,8 +79,13 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       connectionsCheckingInterval: t.checkIntervalMs ?? 1000,
     },
     (req, res) => {
+      if (closing) {
+        // A keep-alive connection's next request, after `close` began: nothing new starts.
+        refuse(req, res, toApiError(new ServerShuttingDownError()), { connection: 'close' });
+        return;
+      }
       if (Number(req.headers['content-length'] ?? 0) > maxBody) {
-        refuseBody(req, res, maxBody);
+        refuse(req, res, bodyTooLarge(maxBody));
         return;
       }
       const abort = new AbortController();
@@ -81,7 +97,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       });
       res.on('close', () => {
         open.delete(abort);
-        if (!res.writableFinished) abort.abort(new Error('client disconnected'));
+        if (!res.writableFinished) abort.abort(new ClientDisconnectedError());
+        if (open.size === 0) drained?.();
       });
       serve(o.handler, req, res, abort.signal, maxBody).catch((err: unknown) => {
         // The socket's edge: the handler maps its own errors, so this is a broken connection.
@@ -100,22 +117,30 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       return open.size;
     },
     async close() {
-      for (const a of open) a.abort(new Error('server shutting down'));
+      closing = true;
       const closed = once(server, 'close');
       server.close();
       server.closeIdleConnections();
-      // Streams end as their generations see the abort; force whatever is left after a grace period.
-      const timer = setTimeout(() => server.closeAllConnections(), 2000);
-      await closed;
+      // Each open request ends with its 503 (a stream: its error event and [DONE]) as its generation
+      // sees the abort; then every connection goes, idle keep-alives included, at the latest after the grace.
+      const allEnded = new Promise<void>((resolve) => {
+        drained = resolve;
+        if (open.size === 0) resolve();
+      });
+      for (const a of open) a.abort(new ServerShuttingDownError());
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([allEnded, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
       clearTimeout(timer);
+      server.closeAllConnections();
+      await closed;
     },
   };
 }
 
-/** 413 without reading the body (no `Connection: close`: node would reset the socket at once, see LINGER_MS). */
-function refuseBody(req: IncomingMessage, res: ServerResponse, maxBody: number): void {
-  const body = JSON.stringify(bodyTooLarge(maxBody).toBody());
-  res.writeHead(413, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+/** An error answered without reading the body (a 413 has no `Connection: close`: node would reset the socket at once, see LINGER_MS). */
+function refuse(req: IncomingMessage, res: ServerResponse, err: ApiError, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(err.toBody());
+  res.writeHead(err.status, { ...err.headers, ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
   linger(req);
 }
@@ -165,20 +190,25 @@ async function serve(handler: ApiHandler, req: IncomingMessage, res: ServerRespo
   res.flushHeaders();
   const reader = response.body.getReader();
   const stop = (): void => void reader.cancel().catch(() => undefined); // already errored: nothing to cancel
-  signal.addEventListener('abort', stop, { once: true });
+  // A client that left reads nothing more; on a shutdown the body goes on to its error event and end.
+  const clientLeft = (): boolean => res.destroyed || (signal.aborted && !(signal.reason instanceof ServerShuttingDownError));
+  const onAbort = (): void => {
+    if (clientLeft()) stop();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
   let finished = false;
   try {
     for (;;) {
       const { done, value } = await reader.read();
+      if (clientLeft()) return;
       if (done) break;
       if (!res.write(value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
-      if (signal.aborted) return;
     }
     finished = true;
     res.end();
     if (overflowed) linger(req);
   } finally {
-    signal.removeEventListener('abort', stop);
+    signal.removeEventListener('abort', onAbort);
     if (!finished) stop(); // the client left (or the write failed): cancel the generation behind the body
   }
 }

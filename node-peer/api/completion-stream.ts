@@ -1,5 +1,6 @@
 import type { Requester } from '../../shared/ring/requester.ts';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.ts';
+import { ServerShuttingDownError, StopStringReachedError } from './abort-reasons.ts';
 import { StopStringMatcher } from './stop-strings.ts';
 
 export interface CompletionParams {
@@ -18,7 +19,7 @@ export interface CompletionDelta {
 }
 
 export interface CompletionOutcome {
-  /** `null` when the client went away (cancelled). */
+  /** `null` when the client went away (cancelled); a shutdown throws `ServerShuttingDownError` instead. */
   readonly finishReason: 'stop' | 'length' | null;
   /** Tokens the model generated (a stop token excluded, the tokens of a stop string included). */
   readonly completionTokens: number;
@@ -27,7 +28,8 @@ export interface CompletionOutcome {
 /**
  * One generation through the requester as text deltas: decodes ids as they stream (the prompt as
  * decoder context), cuts at the first stop string (then cancels the rest of the generation) and
- * ends with the finish reason. `signal` is the client's: aborting it cancels generation.
+ * ends with the finish reason. `signal` is the request's: aborting it cancels generation; when its
+ * reason is a `ServerShuttingDownError` the generator throws it, so the client is told why.
  */
 export async function* streamCompletion(
   requester: Requester,
@@ -36,6 +38,7 @@ export async function* streamCompletion(
   p: CompletionParams,
   signal: AbortSignal,
 ): AsyncGenerator<CompletionDelta, CompletionOutcome> {
+  signal.throwIfAborted();
   const local = new AbortController();
   const cancel = (): void => local.abort(signal.reason);
   signal.addEventListener('abort', cancel, { once: true });
@@ -63,19 +66,25 @@ export async function* streamCompletion(
           pending = [];
         }
         if (stops.stopped) {
-          local.abort(new Error('stop string reached'));
+          local.abort(new StopStringReachedError());
           return { finishReason: 'stop', completionTokens: count };
         }
         continue;
       }
-      if (ev.reason === 'cancelled') return { finishReason: null, completionTokens: count };
+      if (ev.reason === 'cancelled') return cancelled(signal, count);
       const tail = stops.push(decoder.end());
       const rest = stops.stopped ? tail : tail + stops.end();
       if (rest.length > 0 || pending.length > 0) yield { text: rest, ids: pending };
       return { finishReason: ev.reason === 'stop' || stops.stopped ? 'stop' : 'length', completionTokens: count };
     }
-    return { finishReason: null, completionTokens: count };
+    return cancelled(signal, count);
   } finally {
     signal.removeEventListener('abort', cancel);
   }
+}
+
+/** The outcome of a generation cut off by `signal`: a client that left reads nothing, a shutdown is an error it reads. */
+function cancelled(signal: AbortSignal, count: number): CompletionOutcome {
+  if (signal.reason instanceof ServerShuttingDownError) throw signal.reason;
+  return { finishReason: null, completionTokens: count };
 }

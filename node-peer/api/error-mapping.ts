@@ -8,6 +8,7 @@ import {
   RingBusyError,
   RingTimeoutError,
 } from '../../shared/ring/errors.ts';
+import { ServerShuttingDownError } from './abort-reasons.ts';
 import { ApiError } from './api-errors.ts';
 
 /** The HTTP mapping of every failure a request can meet; anything unknown is a 500. */
@@ -25,6 +26,8 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof RetriesExhaustedError) return new ApiError(503, msg, 'service_unavailable', null, 'ring_failed', { cause: err });
   // The ring took longer than the request's token deadline (docs/ring.md, "Deadlines").
   if (err instanceof RingTimeoutError) return new ApiError(504, msg, 'server_error', null, 'ring_timeout', { cause: err });
+  // Not retried here: this peer is going away (docs/api.md, "Errors").
+  if (err instanceof ServerShuttingDownError) return new ApiError(503, err.message, 'service_unavailable', null, 'server_shutting_down', { cause: err });
   if (err instanceof DeadlineExceededError) return new ApiError(504, msg, 'server_error', null, 'timeout', { cause: err });
   return new ApiError(500, `Internal error: ${msg}`, 'server_error', null, 'internal_error', { cause: err });
 }

@@ -1,6 +1,7 @@
 // A request body as a web stream that stops at a byte limit: past it the stream errors with the
 // 413 `ApiError` (the handler answers it) and the rest of the upload is discarded, never buffered.
 import type { IncomingMessage } from 'node:http';
+import { RequestBodyIncompleteError } from './abort-reasons.ts';
 import { bodyTooLarge } from './api-errors.ts';
 
 /** Bytes the stream buffers ahead of the handler's reads before pausing the socket. */
@@ -45,7 +46,7 @@ export function limitedBody(req: IncomingMessage, maxBytes: number, onOverflow: 
           controller.error(err);
         };
         req.once('error', fail);
-        req.once('close', () => fail(new Error('the client closed the connection before the body ended')));
+        req.once('close', () => fail(new RequestBodyIncompleteError(seen)));
       },
       pull() {
         if (!settled) req.resume();

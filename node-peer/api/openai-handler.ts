@@ -2,24 +2,25 @@
  * The OpenAI-compatible API as `(Request) => Promise<Response>`, testable without a socket:
  * GET /v1/models, POST /v1/chat/completions, POST /v1/completions (JSON or server-sent events),
  * GET /status (ringmesh extension), CORS with preflight for the origins allowed. Errors use
- * OpenAI's shape. Host, Origin and key checks: api-guard.ts; the generation bound: generation-slots.ts.
+ * OpenAI's shape. Host, Origin and key checks: api-guard.ts; the generation bound: generation-slots.ts;
+ * the response bodies: completion-response.ts.
  */
-import { randomBytes } from 'node:crypto';
 import type { ZodType } from 'zod';
 import type { ModelManifest } from '../../shared/model/manifest.ts';
 import type { Requester } from '../../shared/ring/requester.ts';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.ts';
+import { ServerShuttingDownError } from './abort-reasons.ts';
 import { ApiError, badRequest } from './api-errors.ts';
 import { createApiGuard } from './api-guard.ts';
 import { createGenerationSlots, type Slot } from './generation-slots.ts';
 import { checkPromptChars, contextExceeded, messageChars, type PromptParam } from './prompt-bounds.ts';
 import { chatRequestSchema, completionRequestSchema, type ChatRequest, type CompletionRequest } from './api-schemas.ts';
 import { ChatTemplateError, type ChatRenderer } from '../../shared/chat/chat-template.ts';
+import { completionResponse, type Kind, type Prepared } from './completion-response.ts';
 import { streamCompletion, type CompletionDelta, type CompletionOutcome, type CompletionParams } from './completion-stream.ts';
 import { toApiError } from './error-mapping.ts';
 import { ContextLengthExceededError } from '../../shared/engine/errors.ts';
 import { PromptTooLongError } from '../../shared/generate/errors.ts';
-import { sseResponse } from './sse.ts';
 
 export interface OpenAiHandlerOptions {
   readonly requester: Requester;
@@ -44,17 +45,6 @@ export interface OpenAiHandlerOptions {
 }
 
 export type ApiHandler = (request: Request) => Promise<Response>;
-
-type Kind = 'chat' | 'text';
-
-interface Prepared {
-  readonly kind: Kind;
-  readonly promptIds: readonly number[];
-  readonly params: CompletionParams;
-  readonly stream: boolean;
-  readonly includeUsage: boolean;
-  readonly returnIds: boolean;
-}
 
 export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
   const now = o.now ?? ((): number => Math.floor(Date.now() / 1000));
@@ -141,78 +131,9 @@ export function createOpenAiHandler(o: OpenAiHandlerOptions): ApiHandler {
     returnIds: r.return_token_ids === true,
   });
 
-  const complete = async (p: Prepared, signal: AbortSignal, slot: Slot): Promise<Response> => {
-    const id = newId(p.kind);
-    const created = now();
-    const gen = counted(
-      namingPrompt(streamCompletion(o.requester, o.tokenizer, p.promptIds, p.params, signal), p.kind === 'chat' ? 'messages' : 'prompt'),
-      slot,
-    );
-    const usage = (n: number): Record<string, number> => ({ prompt_tokens: p.promptIds.length, completion_tokens: n, total_tokens: p.promptIds.length + n });
-    const head = { id, object: p.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model: modelName };
-    const promptIdsField = p.returnIds ? { prompt_token_ids: p.promptIds } : {};
-
-    if (!p.stream) {
-      let text = '';
-      const ids: number[] = [];
-      let step = await gen.next();
-      while (step.done !== true) {
-        text += step.value.text;
-        ids.push(...step.value.ids);
-        step = await gen.next();
-      }
-      const outcome: CompletionOutcome = step.value;
-      const tokenIds = p.returnIds ? { token_ids: ids } : {};
-      const choice =
-        p.kind === 'chat'
-          ? { index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: outcome.finishReason, ...tokenIds }
-          : { index: 0, text, logprobs: null, finish_reason: outcome.finishReason, ...tokenIds };
-      return Response.json({
-        id,
-        object: p.kind === 'chat' ? 'chat.completion' : 'text_completion',
-        created,
-        model: modelName,
-        system_fingerprint: null,
-        ...promptIdsField,
-        choices: [choice],
-        usage: usage(outcome.completionTokens),
-      });
-    }
-
-    // Streaming: the first step runs before the response starts, so a request the ring rejects
-    // outright (no ring, bad options) still gets a proper HTTP error instead of a broken stream.
-    const first = await gen.next();
-    const chunk = (delta: CompletionDelta | null, finishReason: string | null, extra: Record<string, unknown> = {}): unknown => {
-      const ids = p.returnIds && delta !== null ? { token_ids: delta.ids } : {};
-      const choice =
-        p.kind === 'chat'
-          ? { index: 0, delta: delta === null ? {} : { content: delta.text }, logprobs: null, finish_reason: finishReason, ...ids }
-          : { index: 0, text: delta?.text ?? '', logprobs: null, finish_reason: finishReason, ...ids };
-      return { ...head, system_fingerprint: null, ...extra, choices: [choice] };
-    };
-    async function* events(): AsyncGenerator<unknown> {
-      if (p.kind === 'chat') {
-        yield {
-          ...head,
-          system_fingerprint: null,
-          ...promptIdsField,
-          choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }],
-        };
-      }
-      let step = first;
-      let firstText = p.kind === 'text';
-      while (step.done !== true) {
-        yield chunk(step.value, null, firstText ? promptIdsField : {});
-        firstText = false;
-        step = await gen.next();
-      }
-      if (step.value.finishReason === null) return; // the client left; nobody reads the rest
-      yield chunk(null, step.value.finishReason);
-      if (p.includeUsage) yield { ...head, system_fingerprint: null, choices: [], usage: usage(step.value.completionTokens) };
-    }
-    return sseResponse(events(), async () => {
-      await gen.return({ finishReason: null, completionTokens: 0 });
-    });
+  const complete = (p: Prepared, signal: AbortSignal, slot: Slot): Promise<Response> => {
+    const gen = streamCompletion(o.requester, o.tokenizer, p.promptIds, p.params, signal);
+    return completionResponse(p, counted(namingPrompt(gen, p.kind === 'chat' ? 'messages' : 'prompt'), slot), { model: modelName, created: now() });
   };
 
   const route = async (request: Request): Promise<Response> => {
@@ -289,10 +210,6 @@ async function* namingPrompt(gen: AsyncGenerator<CompletionDelta, CompletionOutc
   }
 }
 
-function newId(kind: Kind): string {
-  return `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
-}
-
 async function readJson(request: Request): Promise<unknown> {
   let text: string;
   try {
@@ -300,6 +217,7 @@ async function readJson(request: Request): Promise<unknown> {
   } catch (err) {
     // The server's body limit errors the stream with its 413; anything else is a broken upload.
     if (err instanceof ApiError) throw err;
+    if (request.signal.reason instanceof ServerShuttingDownError) throw request.signal.reason;
     throw badRequest(`The request body could not be read: ${err instanceof Error ? err.message : String(err)}`, null, 'invalid_body');
   }
   try {

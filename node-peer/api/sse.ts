@@ -2,8 +2,9 @@ import { toApiError } from './error-mapping.ts';
 
 /**
  * A server-sent events response in OpenAI's format: one `data: <json>` per event, then
- * `data: [DONE]`. A failure mid-stream becomes one `data: {"error": …}` event (what the openai
- * clients turn into an APIError) before the stream ends. `onCancel` runs when the client goes away.
+ * `data: [DONE]`. A failure mid-stream (a stalled ring, the server shutting down) becomes one
+ * `data: {"error": …}` event (what the openai clients turn into an APIError), then `data: [DONE]`.
+ * `onCancel` runs when the client goes away.
  */
 export function sseResponse(events: AsyncIterable<unknown>, onCancel: () => Promise<void>): Response {
   const it = events[Symbol.asyncIterator]();
@@ -22,6 +23,7 @@ export function sseResponse(events: AsyncIterable<unknown>, onCancel: () => Prom
       } catch (err) {
         // The stream's edge: the status line is already sent, so the error travels as an event.
         controller.enqueue(line(JSON.stringify(toApiError(err).toBody())));
+        controller.enqueue(line('[DONE]'));
         controller.close();
       }
     },

@@ -2,6 +2,7 @@
 // member would (docs/ring.md, "Verified compute"), or answer late or never (docs/ring.md,
 // "Deadlines"). Only test/util/ring-peer-child.ts passes one; the CLI has no flag for it.
 import type { Engine, Stage, StageOutput } from '../../shared/engine/engine.ts';
+import { RingmeshError } from '../../shared/errors.ts';
 
 /**
  * `noise`: hidden outputs get ±`scale` · rms noise per value; `wrong-token`: logits get a new best;
@@ -34,6 +35,13 @@ function perturb(out: StageOutput, fault: StageFault): StageOutput {
   return out;
 }
 
+/** A silent stage's held run, rejected when the stage is disposed. */
+export class FaultyStageDisposedError extends RingmeshError {
+  constructor() {
+    super('stage disposed');
+  }
+}
+
 /** `engine` whose stages apply `current()` (read on every run) to their outputs. */
 export function faultyEngine(engine: Engine, current: () => StageFault | undefined): Engine {
   return {
@@ -56,7 +64,7 @@ export function faultyEngine(engine: Engine, current: () => StageFault | undefin
         sessionLength: (s) => stage.sessionLength(s),
         freeSession: (s) => stage.freeSession(s),
         dispose: () => {
-          for (const reject of held) reject(new Error('stage disposed'));
+          for (const reject of held) reject(new FaultyStageDisposedError());
           held.clear();
           return stage.dispose();
         },

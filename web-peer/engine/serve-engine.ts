@@ -1,6 +1,14 @@
 import type { Engine, Stage } from '../../shared/engine/engine.ts';
+import { RingmeshError } from '../../shared/errors.ts';
 import { asSessionId } from '../../shared/ids.ts';
 import type { EngineReply, EngineRequest, MessagePortLike } from './engine-messages.ts';
+
+/** A request named a stage handle this worker never loaded or already disposed. */
+export class UnknownStageHandleError extends RingmeshError {
+  constructor(readonly handle: number) {
+    super(`no stage ${handle} in this worker`);
+  }
+}
 
 /**
  * The Worker side: runs `engine` for requests arriving on `port` (see WorkerEngine for the page
@@ -52,7 +60,7 @@ export function serveEngine(port: MessagePortLike, engine: Engine): void {
 
   const stageOf = (handleId: number): Stage => {
     const s = stages.get(handleId);
-    if (s === undefined) throw new Error(`no stage ${handleId} in this worker`);
+    if (s === undefined) throw new UnknownStageHandleError(handleId);
     return s;
   };
 
@@ -60,8 +68,9 @@ export function serveEngine(port: MessagePortLike, engine: Engine): void {
     const req = event.data as EngineRequest;
     // The Worker boundary is an edge: every failure becomes an error reply for the waiting caller.
     handle(req).catch((err: unknown) => {
-      const e = err instanceof Error ? err : new Error(String(err));
-      reply({ type: 'error', id: req.id, name: e.name, message: e.message });
+      // A thrown non-Error (a string, from a dependency) travels as its text.
+      const { name, message } = err instanceof Error ? err : { name: 'Error', message: String(err) };
+      reply({ type: 'error', id: req.id, name, message });
     });
   });
 }

@@ -6,7 +6,7 @@ import type { Browser } from 'playwright-core';
 import { startLoopbackStunServer } from '../../util/loopback-stun-server.ts';
 import { freePort, startSignalingProcess, type SignalingProcess } from '../../util/signaling-process.ts';
 import { patternBytes, sha256Hex } from '../../util/transfer-pattern.ts';
-import { ensureWebBuild, launchWebRtcChromium, openPeerPage } from '../../util/webrtc-chromium.ts';
+import { ensureTestWebBuild, launchWebRtcChromium, openPeerPage } from '../../util/webrtc-chromium.ts';
 
 const MiB = 1024 * 1024;
 
@@ -16,8 +16,7 @@ describe('browser ↔ browser data channel', () => {
   let stun: Awaited<ReturnType<typeof startLoopbackStunServer>>;
 
   beforeAll(async () => {
-    ensureWebBuild();
-    signaling = await startSignalingProcess({ port: await freePort() });
+    signaling = await startSignalingProcess({ port: await freePort(), staticDir: ensureTestWebBuild() });
     stun = await startLoopbackStunServer();
     browser = await launchWebRtcChromium();
   });

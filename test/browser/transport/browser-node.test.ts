@@ -1,11 +1,11 @@
 // Acceptance 3 (browser half): a headless Chromium page, served by the signaling server from
-// dist/web, and a Node peer process exchange 16 MiB each way over a WebRTC data channel, intact.
+// dist/web-test (the page with its test hooks), and a Node peer process exchange 16 MiB each way over a WebRTC data channel, intact.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { PeerProcess } from '../../util/peer-process.ts';
 import { freePort, startSignalingProcess, type SignalingProcess } from '../../util/signaling-process.ts';
 import { patternBytes, sha256Hex } from '../../util/transfer-pattern.ts';
-import { ensureWebBuild, launchWebRtcChromium, openPeerPage } from '../../util/webrtc-chromium.ts';
+import { ensureTestWebBuild, launchWebRtcChromium, openPeerPage } from '../../util/webrtc-chromium.ts';
 
 const MiB = 1024 * 1024;
 
@@ -15,8 +15,7 @@ describe('browser ↔ Node data channel', () => {
   let node: PeerProcess;
 
   beforeAll(async () => {
-    ensureWebBuild();
-    signaling = await startSignalingProcess({ port: await freePort() });
+    signaling = await startSignalingProcess({ port: await freePort(), staticDir: ensureTestWebBuild() });
     browser = await launchWebRtcChromium();
   });
   afterAll(async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ServerShuttingDownError } from '../../../node-peer/api/abort-reasons.ts';
 import { toApiError } from '../../../node-peer/api/error-mapping.ts';
 import { NoRingError, RingBusyError, RingTimeoutError } from '../../../shared/ring/errors.ts';
 
@@ -15,5 +16,11 @@ describe('API error mapping', () => {
 
   it('a ring past its token deadline is a 504 ring_timeout', () => {
     expect(toApiError(new RingTimeoutError('s1', 'first', 30_000, 0))).toMatchObject({ status: 504, type: 'server_error', code: 'ring_timeout' });
+  });
+
+  it('a peer shutting down is a 503 server_shutting_down, without Retry-After (this peer is going away)', () => {
+    const e = toApiError(new ServerShuttingDownError());
+    expect(e).toMatchObject({ status: 503, type: 'service_unavailable', code: 'server_shutting_down', headers: {} });
+    expect(e.message).toMatch(/shutting down/);
   });
 });
