@@ -70,3 +70,10 @@ export class RingBusyError extends RingmeshError {
     super(`session ${session}: stage ${stage} is at its session or KV limit, expected room for one more session (try again later)`);
   }
 }
+
+/** A RingPeer was made before its signaling client joined the room: it needs the peer id the server gives. */
+export class RingPeerNotJoinedError extends RingmeshError {
+  constructor() {
+    super('RingPeer needs a joined signaling client (its peer id), expected the client to have joined first');
+  }
+}

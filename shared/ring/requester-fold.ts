@@ -3,42 +3,13 @@
 // request must see a token within stepTimeoutMs, a waiting one a ring within replanWaitMs, and
 // each failure spends one retry; whatever happens, its first token must come within firstTokenMs
 // and each next one within nextTokenMs (docs/ring.md, "Deadlines").
-import type { RingmeshError } from '../errors.ts';
-import { asSessionId, type PeerId, type SessionId } from '../ids.ts';
-import { DeadlineExceededError, NoRingError, RetriesExhaustedError, RingBusyError, RingTimeoutError } from './errors.ts';
-import { pickRing } from './ring-choice.ts';
+import type { SessionId } from '../ids.ts';
+import { DeadlineExceededError, NoRingError, RingBusyError, RingTimeoutError } from './errors.ts';
 import { progressLimitMs } from './requester-state.ts';
-import type { RequestSpec, RequestState, RequesterEffect, RequesterEvent, RequesterState, RequesterStep } from './requester-state.ts';
+import type { RequestState, RequesterEvent, RequesterState, RequesterStep } from './requester-state.ts';
+import { endOnStages, fail, finish, giveUp, Step, submit } from './requester-step.ts';
 
-/** Wire session id of one submission of a request: a new one per attempt, so frames of an
- * abandoned attempt can never be taken for the current one. */
-export function wireSessionId(session: SessionId, attempt: number): SessionId {
-  return asSessionId(`${session}.${attempt}`);
-}
-
-/** Mutable scratch for one application; the fold returns fresh immutable state. */
-class Step {
-  readonly requests: Map<SessionId, RequestState>;
-  readonly effects: RequesterEffect[] = [];
-  constructor(readonly state: RequesterState) {
-    this.requests = new Map(state.requests);
-  }
-  done(): RequesterStep {
-    return { state: { ...this.state, requests: this.requests }, effects: this.effects };
-  }
-  /**
-   * The ring for a submission now (least loaded, nearest) through none of `avoid` — by default
-   * the peers lost this epoch; null: none.
-   */
-  pick(avoid: readonly PeerId[] = this.state.lost): readonly PeerId[] | null {
-    const { rings, epoch, config } = this.state;
-    return pickRing({ rings, epoch, self: config.self, ...(config.rttMs === undefined ? {} : { rttMs: config.rttMs }) }, this.requests.values(), avoid);
-  }
-  drop(reason: Extract<RequesterEffect, { type: 'dropped' }>['reason'], detail: string): RequesterStep {
-    this.effects.push({ type: 'dropped', reason, detail });
-    return this.done();
-  }
-}
+export { wireSessionId } from './requester-step.ts';
 
 export function applyRequesterEvent(event: RequesterEvent, state: RequesterState): RequesterStep {
   if (event.type === 'plan-changed') return planChanged(event, state);
@@ -210,31 +181,6 @@ function tick(step: Step, r: RequestState, now: number): void {
   }
 }
 
-/**
- * One failure of the current submission: spend a retry, then re-submit or wait for a new ring (a
- * failed audit evicts its culprit, so the ring it ran on is not worth another try at once).
- */
-function fail(step: Step, r: RequestState, reason: string, now: number): void {
-  endOnStages(step, r);
-  const failures = r.failures + 1;
-  if (failures > step.state.config.maxRetries) {
-    giveUp(step, r, new RetriesExhaustedError(r.id, failures, reason));
-    return;
-  }
-  const { epoch } = step.state;
-  // Another ready ring (a replica, or any ring of a newer plan) takes it at once; the ring it
-  // failed on only after the re-plan wait (docs/ring.md, "Replica rings").
-  const ring = step.pick(epoch > r.epoch ? step.state.lost : [...step.state.lost, ...r.stages]);
-  if (ring !== null) submit(step, { ...r, failures }, epoch, ring, now);
-  else step.requests.set(r.id, { ...rewound(r), failures, phase: 'waiting', since: now });
-}
-
-/** `r` back at its last verified step: tokens an audited submission made unverified are dropped. */
-function rewound(r: RequestState): RequestState {
-  const { stopToken: _unverified, ...rest } = r;
-  return { ...rest, generated: r.generated.slice(0, r.verified) };
-}
-
 /** Hands the consumer the tokens of verified steps; finishes an audited request once all are. */
 function verify(step: Step, r: RequestState, upTo: number): void {
   const made = r.generated.length + (r.stopToken === undefined ? 0 : 1);
@@ -254,47 +200,6 @@ function verify(step: Step, r: RequestState, upTo: number): void {
       ? { type: 'finished', session: r.id, reason: 'length', tokens: r.generated }
       : { type: 'finished', session: r.id, reason: 'stop', tokens: r.generated, stopToken: r.stopToken },
   );
-}
-
-/**
- * Sends prompt + tokens so far to stage 0 of `ring` as a fresh submission. Tokens an audited
- * submission made but did not get verified are dropped: the new submission makes them again.
- */
-function submit(step: Step, r: RequestState, epoch: number, ring: readonly PeerId[], now: number): void {
-  const attempt = r.attempt + 1;
-  const wire = wireSessionId(r.id, attempt);
-  const audit = step.state.config.audit?.(ring) ?? false;
-  r = rewound(r);
-  step.requests.set(r.id, { ...r, audit, phase: 'running', attempt, wire, epoch, stages: ring, since: now });
-  step.effects.push({
-    type: 'send-prefill',
-    to: ring[0] as PeerId,
-    message: {
-      type: 'prefill',
-      session: wire,
-      epoch,
-      step: r.generated.length,
-      tokens: [...r.spec.prompt, ...r.generated],
-      init: initOf(r.spec, step.state.config.self, audit),
-    },
-  });
-}
-
-function initOf(spec: RequestSpec, self: PeerId, audit: boolean): Extract<RequesterEffect, { type: 'send-prefill' }>['message']['init'] {
-  return { replyTo: self, maxTokens: spec.maxTokens, stop: spec.stop, sampling: spec.sampling, ...(audit ? { audit: true } : {}) };
-}
-
-function endOnStages(step: Step, r: RequestState): void {
-  if (r.wire !== null && r.stages.length > 0) step.effects.push({ type: 'send-end', to: r.stages, session: r.wire });
-}
-
-function finish(step: Step, r: RequestState, effect: RequesterEffect): void {
-  step.requests.delete(r.id);
-  step.effects.push(effect);
-}
-
-function giveUp(step: Step, r: RequestState, error: RingmeshError): void {
-  finish(step, r, { type: 'failed', session: r.id, error, tokens: r.generated.slice(0, r.verified) });
 }
 
 function byWire(state: RequesterState, wire: SessionId): RequestState | undefined {

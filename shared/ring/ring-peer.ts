@@ -1,61 +1,41 @@
-// One peer's part in the ring, on any platform (docs/ring.md): follows the server's
-// plans, loads this peer's stage (units from the injected source, graph on the injected engine),
-// reports `ready`, runs the stage over the transport, and serves as a requester. Node and the
-// browser differ only in what they inject (engine, transport, unit source).
-import type { Stage } from '../engine/engine.ts';
-import type { LayerRange } from '../model/layer-range.ts';
+// One peer's part in the ring, on any platform (docs/ring.md): follows the server's plans, has
+// its stage loaded and served (stage-host.ts), reports `ready`, routes the frames that arrive
+// (ring-intake.ts), and serves as a requester. Node and the browser differ only in what they
+// inject (engine, transport, unit source).
 import type { PeerId } from '../ids.ts';
-import { unitsForRange } from '../model/manifest.ts';
+import { RingPeerNotJoinedError } from './errors.ts';
 import type { RingMessage } from './messages.ts';
 import { RingLink } from './ring-link.ts';
-import { MODEL_REPORT, parseRingPlan, READY_REPORT, readyReportSchema, ringsOf, type ModelReportData, type PlannedRing, type RingPlan } from './ring-plan.ts';
-import { allStagePeers, myLayers, myRing, myStage, sameRange } from './my-ring.ts';
+import { MODEL_REPORT, parseRingPlan, READY_REPORT, readyReportSchema, ringsOf, type ModelReportData, type RingPlan } from './ring-plan.ts';
+import { allStagePeers, myLayers } from './my-ring.ts';
 import { ReadyRings } from './ready-rings.ts';
 import { LinkProbe } from './link-probe.ts';
 import { RingRequester } from './ring-requester.ts';
 import { DEFAULT_FIRST_TOKEN_MS, DEFAULT_NEXT_TOKEN_MS } from './requester-state.ts';
-import { checkRingMessage, ringMessageLimits, type RingMessageLimits } from './ring-message-limits.ts';
+import { ringMessageLimits } from './ring-message-limits.ts';
 import { newSessionId } from './session-id.ts';
-import { stageLimitsFor } from './stage-budget.ts';
-import { RingStageRunner } from './stage-runner.ts';
 import { RingAudits } from './ring-audits.ts';
 import { HoldingChallenger } from './holding-challenger.ts';
 import { HELD_REPORT, HoldingAttestations } from './readiness.ts';
 import { nextStageOf, RingLinkOpener } from './ring-links-ready.ts';
+import { RingIntake } from './ring-intake.ts';
+import { planStatus } from './ring-peer-status.ts';
 import type { RingPeerEvent, RingPeerOptions, RingPeerStatus } from './ring-peer-types.ts';
+import { StageHost } from './stage-host.ts';
 
 export type { RingPeerEvent, RingPeerOptions, RingPeerStatus, UnitSource } from './ring-peer-types.ts';
-
-/**
- * Frames a member may send that are malformed for the model or not its to send before this peer
- * closes its connection and ignores it. Honest peers send none (stale frames after a re-plan are
- * dropped without a strike), so a handful is generous; 16 bounds what a forger gets to try.
- */
-export const RING_STRIKES = 16;
-
-interface Loaded {
-  readonly range: LayerRange;
-  readonly stage: Stage;
-}
+export { RING_STRIKES } from './ring-intake.ts';
 
 export class RingPeer {
   readonly requester: RingRequester;
   private readonly link: RingLink;
   private plan: { epoch: number; plan: RingPlan } | null = null;
   private readonly ready: ReadyRings;
-  private loaded: Loaded | null = null;
-  private runner: RingStageRunner | null = null;
-  /** Stage loads run one after another; each checks at its end whether it is still wanted. */
-  private loading: Promise<void> = Promise.resolve();
   private readonly stops: (() => void)[] = [];
-  private evictTimer: unknown;
   private closed = false;
-  private readonly messageLimits: RingMessageLimits;
-  private readonly dropped = new Map<string, number>();
-  private readonly strikes = new Map<PeerId, number>();
   private readonly audits: RingAudits;
-  private lastStages: readonly PeerId[] = [];
-  private stagesOfRecentPlans = new Set<PeerId>();
+  private readonly intake: RingIntake;
+  private readonly host: StageHost;
   private readonly attestations = new HoldingAttestations();
   private readonly challenger: HoldingChallenger | null;
   private readonly links: RingLinkOpener;
@@ -63,8 +43,8 @@ export class RingPeer {
 
   constructor(private readonly opts: RingPeerOptions) {
     const self = opts.signaling.peerId;
-    if (self === undefined) throw new Error('RingPeer needs a joined signaling client (its peer id)');
-    this.messageLimits = ringMessageLimits(opts.manifest, opts.contextTokens);
+    if (self === undefined) throw new RingPeerNotJoinedError();
+    const limits = ringMessageLimits(opts.manifest, opts.contextTokens);
     this.link = new RingLink({
       transport: opts.transport,
       self: () => opts.signaling.peerId,
@@ -138,6 +118,25 @@ export class RingPeer {
             onError: (message) => this.emit({ event: 'error', message }),
           });
     if (this.challenger !== null) this.stops.push(() => this.challenger?.close());
+    this.intake = new RingIntake({
+      self: () => opts.signaling.peerId,
+      limits,
+      audits: this.audits,
+      requester: this.requester,
+      runner: () => this.host.runner(),
+      isBanned: (peer) => this.link.isBanned(peer),
+      ban: (peer, reason) => this.ban(peer, reason),
+      emit: (e) => this.emit(e),
+    });
+    this.host = new StageHost({
+      peer: opts,
+      self: () => opts.signaling.peerId,
+      contextTokens: limits.contextTokens,
+      send: (to, m) => this.link.send(to, m),
+      current: () => this.plan,
+      onServing: (epoch, ring) => this.announceReady(epoch, ring),
+      emit: (e) => this.emit(e),
+    });
     this.stops.push(
       opts.signaling.on('plan', (p) => this.onPlan(p.epoch, parseRingPlan(p.plan))),
       opts.signaling.on('report', (rep) => {
@@ -157,31 +156,21 @@ export class RingPeer {
         this.reportModel();
       }),
     );
-    const idleMs = opts.sessionIdleMs ?? 120_000;
-    const evict = (): void => {
-      if (this.closed) return;
-      this.runner?.evictIdle();
-      this.evictTimer = opts.clock.setTimeout(evict, Math.max(1000, idleMs / 2));
-    };
-    this.evictTimer = opts.clock.setTimeout(evict, Math.max(1000, idleMs / 2));
     this.reportModel();
   }
 
   status(): RingPeerStatus {
     const p = this.plan;
-    const self = this.opts.signaling.peerId;
-    const layers = p?.plan.kind === 'planned' ? myLayers(p.plan, self) : null;
-    const readyRings = p === null ? [] : this.ready.readyOf(p.epoch);
     return {
-      planEpoch: p?.epoch ?? null,
-      layers,
-      loaded: layers === null || (this.runner !== null && sameRange(this.loaded?.range, layers)),
-      ring: p?.plan.kind === 'planned' ? myRing(p.plan, self) : null,
-      readyRing: readyRings[0] ?? null,
-      readyRings: readyRings.map((ring) => ({ ring, sessions: this.requester.load(ring[0] as PeerId) })),
-      missingBytes: p?.plan.kind === 'insufficient' ? p.plan.missingBytes : null,
-      dropped: Object.fromEntries(this.dropped),
-      banned: [...this.strikes].filter(([peer]) => this.link.isBanned(peer)).map(([peer]) => peer),
+      ...planStatus({
+        current: p,
+        self: this.opts.signaling.peerId,
+        readyRings: p === null ? [] : this.ready.readyOf(p.epoch),
+        serves: (layers) => this.host.serves(layers),
+        sessions: (peer) => this.requester.load(peer),
+      }),
+      dropped: this.intake.droppedCounts(),
+      banned: this.intake.banned(),
       evicted: this.audits.evictedPeers(),
       measuredSpeeds: this.audits.measuredSpeeds(),
       links: this.probe.links(),
@@ -200,15 +189,12 @@ export class RingPeer {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.host.stop();
     this.requester.close();
-    this.opts.clock.clearTimeout(this.evictTimer);
     for (const s of this.stops) s();
     this.link.close();
     await this.audits.close();
-    await this.loading;
-    this.runner = null;
-    await this.loaded?.stage.dispose();
-    this.loaded = null;
+    await this.host.close();
   }
 
   /**
@@ -237,15 +223,12 @@ export class RingPeer {
   private onPlan(epoch: number, plan: RingPlan | null): void {
     if (this.closed || plan === null || plan.modelId !== this.opts.modelId) return;
     this.plan = { epoch, plan };
-    // Stages of this plan and the one before may still send stage frames (late ones are dropped as stale).
-    const stages = plan.kind === 'planned' ? allStagePeers(plan) : [];
-    this.stagesOfRecentPlans = new Set([...this.lastStages, ...stages]);
-    this.lastStages = stages;
+    this.intake.onPlanStages(plan.kind === 'planned' ? allStagePeers(plan) : []);
     // Until every stage of this plan is ready, requests wait (and running ones stop).
     this.requester.onPlan(epoch, []);
     if (plan.kind === 'insufficient') {
       this.emit({ event: 'insufficient-memory', epoch, missingBytes: plan.missingBytes });
-      this.runner = null;
+      this.host.pause();
       return;
     }
     const self = this.opts.signaling.peerId;
@@ -254,94 +237,16 @@ export class RingPeer {
     this.emit({ event: 'plan', epoch, layers, ring: rings.find((r) => r.some((st) => st.peerId === self)) ?? plan.ring, rings });
     // The verifier's copies of the contributors' layers (of every ring) load while the rings do.
     this.audits.onPlan({ ...plan, ring: rings.flat() });
-    if (layers === null) {
-      this.runner = null;
-      this.loading = this.loading.then(() => this.unload());
-      return;
-    }
-    if (this.loaded !== null && sameRange(this.loaded.range, layers)) {
-      this.serve(epoch, plan, this.loaded);
-      return;
-    }
-    this.runner = null; // frames for the old layers stop here; the new stage is not there yet
-    this.loading = this.loading
-      .then(() => this.load(epoch, layers))
-      .catch((err: unknown) => this.emit({ event: 'error', message: `loading layers [${layers.start}, ${layers.end}): ${String(err)}` }));
+    this.host.onPlan(epoch, plan, layers);
   }
 
-  private async unload(): Promise<void> {
-    const old = this.loaded;
-    this.loaded = null;
-    await old?.stage.dispose();
-  }
-
-  private async load(epoch: number, range: LayerRange): Promise<void> {
-    if (this.isStale(epoch, range)) return;
-    // Two plans in a row with the same new range queue two loads: the first one did the work.
-    if (this.loaded !== null && sameRange(this.loaded.range, range)) return this.serveLatest(range);
-    const started = this.opts.clock.now();
-    this.runner = null;
-    await this.unload(); // free the old layers' memory before taking the new ones
-    const units = await this.opts.units.fetchUnits(unitsForRange(this.opts.manifest.architecture.numLayers, range.start, range.end));
-    if (this.isStale(epoch, range)) return;
-    const stage = await this.opts.engine.loadStage({
-      manifest: this.opts.manifest,
-      range,
-      units,
-      ...(this.opts.threads === undefined ? {} : { threads: this.opts.threads }),
-    });
-    if (this.closed) return void (await stage.dispose());
-    this.loaded = { range, stage };
-    this.emit({ event: 'stage-loaded', epoch, start: range.start, end: range.end, ms: this.opts.clock.now() - started });
-    this.serveLatest(range);
-  }
-
-  /** Serves the latest plan with the loaded stage if that plan still gives this peer `range`. */
-  private serveLatest(range: LayerRange): void {
-    const p = this.plan;
-    if (p === null || p.plan.kind !== 'planned' || this.loaded === null) return;
-    const mine = myStage(p.plan, this.opts.signaling.peerId);
-    if (mine && sameRange(mine, range)) this.serve(p.epoch, p.plan, this.loaded);
-  }
-
-  /** A load is stale once the latest plan no longer gives this peer `range`. */
-  private isStale(epoch: number, range: LayerRange): boolean {
-    const p = this.plan;
-    if (this.closed || p === null || p.plan.kind !== 'planned') return true;
-    if (p.epoch === epoch) return false;
-    const mine = myStage(p.plan, this.opts.signaling.peerId);
-    return !(mine && sameRange(mine, range));
-  }
-
-  private serve(epoch: number, plan: PlannedRing, loaded: Loaded): void {
-    const self = this.opts.signaling.peerId as PeerId;
-    // One runner per loaded stage: re-serving a stage after a pause keeps its session bookkeeping,
-    // so setPlan frees the caches of sessions from earlier epochs.
-    if (this.stageRunner === null || this.runnerStage !== loaded.stage) {
-      this.stageRunner = new RingStageRunner({
-        self,
-        stage: loaded.stage,
-        numLayers: plan.numLayers,
-        send: (to, m) => this.link.send(to, m),
-        clock: this.opts.clock,
-        idleMs: this.opts.sessionIdleMs ?? 120_000,
-        limits: stageLimitsFor({
-          manifest: this.opts.manifest,
-          range: loaded.range,
-          contextTokens: this.messageLimits.contextTokens,
-          ...(this.opts.memoryBytes === undefined ? {} : { memoryBytes: this.opts.memoryBytes }),
-          ...(this.opts.stageLimits === undefined ? {} : { caps: this.opts.stageLimits }),
-        }),
-      });
-      this.runnerStage = loaded.stage;
-    }
-    // This peer's stage serves its own replica ring (docs/ring.md, "Replica rings").
-    const ring = myRing(plan, self) ?? [];
-    this.runner = this.stageRunner;
-    this.runner.setPlan(epoch, ring);
-    // `ready` only once the link to the next stage is open: a stage that cannot pass its output on
-    // would make the ring take requests it never answers (docs/ring.md, "When a ring is ready").
-    const next = nextStageOf(ring, self);
+  /**
+   * This peer's stage serves `ring` now. It reports `ready` only once its link to the next stage
+   * is open: a stage that cannot pass its output on would make the ring take requests it never
+   * answers (docs/ring.md, "When a ring is ready").
+   */
+  private announceReady(epoch: number, ring: readonly PeerId[]): void {
+    const next = nextStageOf(ring, this.opts.signaling.peerId as PeerId);
     if (next === null || this.links.isOpen(next)) return this.reportReady(epoch);
     void this.links
       .open(next, () => this.isCurrent(epoch))
@@ -360,90 +265,14 @@ export class RingPeer {
     this.checkReady();
   }
 
-  private runnerStage: Stage | null = null;
-  private stageRunner: RingStageRunner | null = null;
-
   private checkReady(): void {
     const p = this.plan;
     this.ready.check(p !== null && p.plan.kind === 'planned' ? { epoch: p.epoch, plan: p.plan } : null);
   }
 
-  /**
-   * Routes an incoming (or local) ring message from `from` to this peer's stage and/or requester.
-   * Returns false when it was refused outright (malformed for this model, or from a peer that may
-   * not send it).
-   */
+  /** An incoming (or local) ring message from `from`; false when refused outright (ring-intake.ts). */
   private deliver(m: RingMessage, from: PeerId): boolean {
-    if (this.closed) return false;
-    const invalid = checkRingMessage(m, this.messageLimits);
-    if (invalid !== null) {
-      this.refused(from, 'invalid', `${m.session} from ${from}: ${invalid}`);
-      return false;
-    }
-    // Activations, tokens and a stage's ends or failure reports come only from stages: a member
-    // that is a stage of neither the current plan nor the one before has no business sending them.
-    const fromStage =
-      m.type === 'activation' || m.type === 'token' || m.type === 'failure' || (m.type === 'end' && m.reason !== 'done' && m.reason !== 'cancelled');
-    if (fromStage && from !== this.opts.signaling.peerId && !this.stagesOfRecentPlans.has(from)) {
-      this.refused(from, 'not-a-stage', `${m.session}: ${m.type} from ${from}, which is no stage of the current or previous plan`);
-      return false;
-    }
-    const toRunner =
-      m.type === 'prefill' || m.type === 'activation' || m.type === 'token' || (m.type === 'end' && (m.reason === 'done' || m.reason === 'cancelled'));
-    if (m.type === 'audit') {
-      // Only the requester of an audited submission takes audits, and only from its stages.
-      const intake = this.audits.onAudit(m, from);
-      if (intake === 'stale') this.count('stale-audit', `${m.session}: audit of step ${m.step} after the submission closed`);
-      if (intake === 'refused')
-        this.refused(from, 'wrong-sender', `${m.session}: audit of stage ${m.stage} from ${from}, which is no stage of an audited submission here`);
-      return intake !== 'refused';
-    }
-    const toRequester =
-      m.type === 'token' || m.type === 'failure' || (m.type === 'end' && (m.reason === 'evicted' || m.reason === 'failed' || m.reason === 'busy'));
-    // The stage first: a token is the next step's input on stage 0, so it is admitted (and its run
-    // queued) before the requester's bookkeeping and its consumer's work take the event loop.
-    const runner = this.runner;
-    let accepted = toRequester;
-    let stageRefused = false;
-    if (toRunner && runner !== null) {
-      stageRefused = runner.senderProblem(m, from) !== null;
-      accepted ||= !stageRefused;
-      // A token may be meant for this peer's requester only: the stage refusing it is no offence then.
-      if (stageRefused && !toRequester) this.strike(from);
-      void runner.handle(m, from).then((outcome) => {
-        // Tokens reach every role of a peer; the stage ignoring one meant for the requester is normal.
-        if (outcome.kind === 'dropped' && m.type !== 'token') this.count(outcome.reason, outcome.detail);
-      });
-    } else if (toRunner && m.type !== 'token') {
-      this.count('no-stage', `${m.session}: ${m.type} while this peer has no loaded stage`);
-    }
-    if (toRequester) {
-      const drop = this.requester.onMessage(m, from);
-      if (drop === null && m.type === 'token') this.audits.onToken(m.session, m.step, m.tokenId);
-      if (drop === 'wrong-sender' || (stageRefused && drop !== null))
-        this.refused(from, 'wrong-sender', `${m.session}: ${m.type} from ${from}, which neither this stage nor this requester takes from it`);
-    }
-    return accepted;
-  }
-
-  private count(reason: string, detail: string): void {
-    this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1);
-    this.emit({ event: 'frame-dropped', reason, detail });
-  }
-
-  /** A frame `from` had no business sending: counted, and a strike against its sender. */
-  private refused(from: PeerId, reason: string, detail: string): void {
-    this.count(reason, detail);
-    this.strike(from);
-  }
-
-  private strike(peer: PeerId): void {
-    if (peer === this.opts.signaling.peerId || this.link.isBanned(peer)) return;
-    const n = (this.strikes.get(peer) ?? 0) + 1;
-    this.strikes.set(peer, n);
-    if (n < RING_STRIKES) return;
-    this.ban(peer, `${n} refused ring frames`);
-    this.emit({ event: 'peer-banned', peer, strikes: n });
+    return !this.closed && this.intake.deliver(m, from);
   }
 
   private ban(peer: PeerId, reason: string): void {

@@ -3,13 +3,12 @@
 // receiving is what its predecessor reports sending, and the last stage's token is the one the
 // requester got), re-runs each contributor's step on a shadow copy of its layers and compares
 // (verifier.ts). A step is verified once every check of it passed; a failed check names culprits.
-import type { StageInput, StageOutput } from '../engine/engine.ts';
 import type { LayerRange } from '../model/layer-range.ts';
 import type { PeerId, SessionId } from '../ids.ts';
-import type { RingAudit, RingPrefill, SamplingOptions } from './messages.ts';
+import { joinAuditInputs, rerunProblem } from './audit-rerun.ts';
+import type { RingAudit, RingPrefill } from './messages.ts';
 import type { ShadowStages } from './shadow-stages.ts';
-import { pickStepToken } from './step-sampler.ts';
-import { auditDecision, FP32_TOLERANCE, hiddenMismatch, linkCulprits, sameTensor, tokenMismatch, toleranceFor } from './verifier.ts';
+import { auditDecision, linkCulprits, sameTensor } from './verifier.ts';
 
 export interface VerifyPolicy {
   /** Probability of auditing a submission once every contributor of the ring is established. */
@@ -181,9 +180,9 @@ export class RingVerifier {
       try {
         const stage = await this.opts.shadows.get(range);
         if (s.done) return;
-        const out = await stage.run(s.wire, joinInputs(group));
+        const out = await stage.run(s.wire, joinAuditInputs(group));
         if (s.done) return;
-        problem = compare(group, out, s.init.sampling);
+        problem = rerunProblem(group, out, s.init.sampling);
       } catch (err) {
         // The verifier could not re-run (units, engine): nobody is to blame, the steps replay.
         return this.fail(s, group[0]?.step ?? s.start, [], `re-run of stage ${i} failed: ${String(err)}`);
@@ -262,50 +261,4 @@ export class RingVerifier {
 function tokenOf(s: Audited, step: number): { readonly kind: 'token'; readonly tokenId: number } | undefined {
   const id = s.tokens.get(step);
   return id === undefined ? undefined : { kind: 'token', tokenId: id };
-}
-
-/** The inputs of consecutive steps as one stage input (positions in order). */
-function joinInputs(group: readonly RingAudit[]): StageInput {
-  const first = group[0] as RingAudit;
-  if (group.length === 1)
-    return first.input.kind === 'tokens' ? { kind: 'tokens', ids: first.input.ids } : { kind: 'hidden', data: first.input.data, seqLen: first.input.seqLen };
-  if (first.input.kind === 'tokens') {
-    const ids: number[] = [];
-    for (const m of group) if (m.input.kind === 'tokens') ids.push(...m.input.ids);
-    return { kind: 'tokens', ids: Int32Array.from(ids) };
-  }
-  let rows = 0;
-  let length = 0;
-  for (const m of group) {
-    if (m.input.kind !== 'hidden') continue;
-    rows += m.input.seqLen;
-    length += m.input.data.length;
-  }
-  const data = new Float32Array(length);
-  let at = 0;
-  for (const m of group) {
-    if (m.input.kind !== 'hidden') continue;
-    data.set(m.input.data, at);
-    at += m.input.data.length;
-  }
-  return { kind: 'hidden', data, seqLen: rows };
-}
-
-/** The first step of `group` whose reported output the re-run's `out` contradicts, with why. */
-function compare(group: readonly RingAudit[], out: StageOutput, sampling: SamplingOptions): { step: number; why: string } | null {
-  if (out.kind === 'logits') {
-    const m = group[0] as RingAudit;
-    if (m.output.kind !== 'token') return { step: m.step, why: 'reported hidden states for a token' };
-    const why = tokenMismatch(out.data, m.output.tokenId, sampling, m.step, pickStepToken, FP32_TOLERANCE);
-    return why === null ? null : { step: m.step, why };
-  }
-  let at = 0;
-  for (const m of group) {
-    if (m.output.kind !== 'hidden') return { step: m.step, why: 'reported a token for hidden states' };
-    const expected = out.data.subarray(at, at + m.output.data.length);
-    at += m.output.data.length;
-    const why = hiddenMismatch(expected, m.output.data, toleranceFor(m.output.data));
-    if (why !== null) return { step: m.step, why };
-  }
-  return at === out.data.length ? null : { step: (group[0] as RingAudit).step, why: `${at} values reported, the re-run made ${out.data.length}` };
 }
