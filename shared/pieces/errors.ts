@@ -122,10 +122,25 @@ export class ManifestMismatchError extends RingmeshError {
   }
 }
 
-/** No source can provide a piece (no peer has it, and there is no origin). */
-export class PieceUnavailableError extends RingmeshError {
+/** The swarm was closed while something still waited on it: `ready` (the model), `fetchUnits` (units). */
+export class SwarmClosedError extends RingmeshError {
+  /** `waitingFor` absent: the swarm was closed already when asked. */
+  constructor(readonly waitingFor?: 'model' | 'units') {
+    super(waitingFor === undefined ? 'swarm closed' : `swarm closed before the ${waitingFor === 'model' ? 'model was' : 'units were'} complete`);
+  }
+}
+
+/** A piece held when its unit was asked for was gone (evicted, found corrupt) by the time it was read. */
+export class PieceLeftStoreError extends RingmeshError {
   constructor(readonly piece: string) {
-    super(`${piece}: no connected peer has it and no origin is configured`);
+    super(`piece ${piece} left the store before its unit was read`);
+  }
+}
+
+/** Something that is not an Error was thrown inside the swarm; it is kept as the cause. */
+export class SwarmInternalError extends RingmeshError {
+  constructor(thrown: unknown) {
+    super(String(thrown), { cause: thrown });
   }
 }
 

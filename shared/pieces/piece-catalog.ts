@@ -1,14 +1,14 @@
 import type { ModelManifest, UnitName } from '../model/manifest.ts';
-import { pieceName, piecesOf, type PieceRef } from './piece-ref.ts';
+import { keyOf, pieceKey, piecesOf, type PieceKey, type PieceRef } from './piece-ref.ts';
 
 /** The manifest travels like a piece: unit `manifest`, index 0, content address = the model id. */
 export const MANIFEST_UNIT = 'manifest';
-export const MANIFEST_KEY = `${MANIFEST_UNIT}#0`;
+export const MANIFEST_KEY = pieceKey(MANIFEST_UNIT, 0);
 
 /** Lookups over one model's pieces: by key (`layer-003#7`), by hash, per unit. */
 export class PieceCatalog {
   readonly all: readonly PieceRef[];
-  private readonly byKey = new Map<string, PieceRef>();
+  private readonly byKey = new Map<PieceKey, PieceRef>();
   private readonly byHash = new Map<string, PieceRef>();
   private readonly counts = new Map<string, number>([[MANIFEST_UNIT, 1]]);
 
@@ -16,12 +16,12 @@ export class PieceCatalog {
     this.all = piecesOf(manifest);
     for (const u of manifest.units) this.counts.set(u.name, u.pieces.length);
     for (const p of this.all) {
-      this.byKey.set(pieceName(p), p);
+      this.byKey.set(keyOf(p), p);
       if (!this.byHash.has(p.hash)) this.byHash.set(p.hash, p);
     }
   }
 
-  get(key: string): PieceRef | undefined {
+  get(key: PieceKey): PieceRef | undefined {
     return this.byKey.get(key);
   }
 

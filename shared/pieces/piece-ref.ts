@@ -13,9 +13,23 @@ export interface PieceRef {
   readonly length: number;
 }
 
-/** Stable human-readable name for messages and maps: `layer-003#7`. */
-export function pieceName(p: { unit: string; index: number }): string {
-  return `${p.unit}#${p.index}`;
+declare const pieceKeyBrand: unique symbol;
+
+/**
+ * A piece's name in maps, sets, scheduler state and messages: `layer-003#7`. Branded so that a
+ * key is only ever made by `pieceKey`: every peer must spell a piece the same way (origin
+ * assignment hashes the key), and a string that merely looks like one does not type-check.
+ */
+export type PieceKey = string & { readonly [pieceKeyBrand]: true };
+
+/** The one place a piece key is spelled. */
+export function pieceKey(unit: string, index: number): PieceKey {
+  return `${unit}#${index}` as PieceKey;
+}
+
+/** The key of a piece reference (or anything with a unit and an index). */
+export function keyOf(p: { readonly unit: string; readonly index: number }): PieceKey {
+  return pieceKey(p.unit, p.index);
 }
 
 /** Every piece of the given units (all units when omitted), in manifest order. */
@@ -30,11 +44,4 @@ export function piecesOf(manifest: ModelManifest, units?: readonly UnitName[]): 
     });
   }
   return out;
-}
-
-/** Total bytes of a list of pieces. */
-export function bytesOf(pieces: readonly PieceRef[]): number {
-  let n = 0;
-  for (const p of pieces) n += p.length;
-  return n;
 }

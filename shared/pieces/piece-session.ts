@@ -1,27 +1,21 @@
 import { ProtocolViolationError } from '../transport/errors.ts';
 import type { CloseEvent, PeerConnection } from '../transport/transport.ts';
-import type { Frame, FrameOf } from '../wire/frame-types.ts';
+import type { Frame } from '../wire/frame-types.ts';
 import { decodeBits } from './bitfield.ts';
 import { PeerMisbehavedError } from './errors.ts';
 import { checkExchangeFrame, isExchangeFrame, VIOLATIONS, type PieceDropReason } from './frame-checks.ts';
+import { OutgoingRequests } from './outgoing-requests.ts';
 import { PendingOffers } from './pending-offers.ts';
+import { pieceKey, type PieceKey } from './piece-ref.ts';
 import { MAX_OPEN_PROBES, RangeProbes, type ProbeAnswer } from './range-probe.ts';
+import { ServeQueue, type PieceSource } from './serve-queue.ts';
 
 /** Violations (frame-checks.ts) after which the session asks its host to drop the peer. */
 export const MAX_VIOLATIONS = 16;
-/**
- * REQUESTs one peer may have waiting to be served; more are answered REJECT busy. The scheduler
- * keeps at most `maxPerPeer` (8) requests in flight to a peer, so honest peers stay far below.
- */
-export const MAX_QUEUED_REQUESTS = 256;
 
 /** What a session needs from its swarm (injected, so a session is testable on its own). */
-export interface SessionHost {
+export interface SessionHost extends PieceSource {
   now(): number;
-  /** Verified bytes of a held piece, or undefined (answered with REJECT). */
-  readPiece(unit: string, index: number): Promise<Uint8Array | undefined>;
-  /** Whether the piece is held or on its way in (an origin read): otherwise a REQUEST is refused at once. */
-  mayServe(unit: string, index: number): boolean;
   /**
    * Pieces of `unit` per the manifest (1 for the manifest itself), 0 for a unit it does not list,
    * undefined while the manifest is not known.
@@ -37,19 +31,11 @@ export interface SessionHost {
    */
   onRemoteListening(session: PieceSession): void;
   /** A PIECE answering one of our requests arrived (not yet verified: the host checks it). */
-  onPiece(session: PieceSession, key: string, data: Uint8Array): void;
+  onPiece(session: PieceSession, key: PieceKey, data: Uint8Array): void;
   /** A request of ours ended without data (REJECT, timeout, connection closed). */
-  onRequestFailed(session: PieceSession, key: string): void;
+  onRequestFailed(session: PieceSession, key: PieceKey): void;
   onServed(session: PieceSession, bytes: number): void;
   onClosed(session: PieceSession): void;
-}
-
-interface Outstanding {
-  readonly key: string;
-  readonly unit: string;
-  readonly piece: number;
-  readonly length: number;
-  readonly sentAt: number;
 }
 
 /**
@@ -61,20 +47,16 @@ interface Outstanding {
 export class PieceSession {
   readonly id: string;
   readonly connectedAt: number;
-  private readonly offered = new Set<string>();
+  private readonly offered = new Set<PieceKey>();
   /** Offers made before the manifest was known, checked once it is. */
   private readonly pending = new PendingOffers();
   private readonly drops: Partial<Record<PieceDropReason, number>> = {};
   private violations = 0;
   lastProgressAt: number;
-  /** Smoothed bytes/s of its PIECEs to us. */
-  throughput: number | undefined;
-  private readonly outstanding = new Map<number, Outstanding>();
+  private readonly requests = new OutgoingRequests();
   /** Ranged one-off requests whose answers go to their caller (`probe`). */
   private readonly probes = new RangeProbes();
-  private readonly serveQueue: FrameOf<'REQUEST'>[] = [];
-  private serving = false;
-  private lastPieceAt = 0;
+  private readonly serving: ServeQueue;
   private lastHeardAt: number;
   private pinging = false;
   private nextRequestId = 1;
@@ -88,12 +70,17 @@ export class PieceSession {
   ) {
     this.id = conn.remotePeerId;
     this.connectedAt = this.lastProgressAt = this.lastHeardAt = host.now();
+    this.serving = new ServeQueue(conn, host, {
+      reply: (f) => this.send(f),
+      full: () => this.count('serve-queue-full'),
+      served: (bytes) => host.onServed(this, bytes),
+    });
     this.unsubscribe.push(conn.on('frame', (f) => this.onFrame(f)));
     this.unsubscribe.push(conn.on('close', (e) => this.onClose(e)));
   }
 
   /** Keys (`unit#i`) the remote announced, checked against the manifest. */
-  get has(): Set<string> {
+  get has(): Set<PieceKey> {
     if (this.pending.size > 0) this.settlePending();
     return this.offered;
   }
@@ -108,9 +95,14 @@ export class PieceSession {
     return this.lastHeardAt;
   }
 
+  /** Smoothed bytes/s of its PIECEs to us. */
+  get throughput(): number | undefined {
+    return this.requests.throughput;
+  }
+
   /** Keys requested from this peer and not yet answered. */
-  inFlight(): string[] {
-    return [...this.outstanding.values()].map((o) => o.key);
+  inFlight(): PieceKey[] {
+    return this.requests.keys();
   }
 
   /**
@@ -126,7 +118,7 @@ export class PieceSession {
 
   request(unit: string, piece: number, length: number): void {
     const requestId = this.nextRequestId++;
-    this.outstanding.set(requestId, { key: `${unit}#${piece}`, unit, piece, length, sentAt: this.host.now() });
+    this.requests.add(requestId, unit, piece, length, this.host.now());
     this.send({ type: 'REQUEST', requestId, unit, piece, offset: 0, length });
   }
 
@@ -149,21 +141,15 @@ export class PieceSession {
     };
   }
 
-  cancel(key: string): void {
-    for (const [requestId, o] of this.outstanding) {
-      if (o.key !== key) continue;
-      this.outstanding.delete(requestId);
-      this.send({ type: 'CANCEL', requestId, unit: o.unit, piece: o.piece, offset: 0, length: o.length });
-    }
+  cancel(key: PieceKey): void {
+    for (const o of this.requests.cancel(key)) this.send({ type: 'CANCEL', requestId: o.requestId, unit: o.unit, piece: o.piece, offset: 0, length: o.length });
   }
 
   /** Requests older than `ms` count as failed (a peer that went silent). */
   expire(ms: number): void {
-    const now = this.host.now();
-    for (const [requestId, o] of this.outstanding) {
-      if (now - o.sentAt < ms) continue;
+    for (const o of this.requests.sentBy(this.host.now() - ms)) {
+      if (!this.requests.isOpen(o.requestId)) continue; // cancelled with an earlier one for the same key
       this.cancel(o.key);
-      this.outstanding.delete(requestId);
       this.host.onRequestFailed(this, o.key);
     }
   }
@@ -181,8 +167,7 @@ export class PieceSession {
    */
   stalled(ms: number): boolean {
     const now = this.host.now();
-    let oldest = Number.POSITIVE_INFINITY;
-    for (const o of this.outstanding.values()) oldest = Math.min(oldest, o.sentAt);
+    const oldest = this.requests.oldestSentAt();
     if (oldest === Number.POSITIVE_INFINITY || now - Math.max(this.lastHeardAt, oldest) < ms) return false;
     if (!this.pinging) {
       this.pinging = true;
@@ -212,46 +197,34 @@ export class PieceSession {
         if (pieces === undefined) {
           if (!this.pending.bitfield(f.unit, f.pieceCount, f.bits)) return this.dropFrame('offers-overflow', `BITFIELD ${f.unit}`);
         } else {
-          for (const i of decodeBits(f.pieceCount, f.bits)) this.offered.add(`${f.unit}#${i}`);
+          for (const i of decodeBits(f.pieceCount, f.bits)) this.offered.add(pieceKey(f.unit, i));
         }
         this.host.onOffer(this);
         return;
       case 'HAVE':
         if (pieces === undefined) {
-          if (!this.pending.have(f.unit, f.piece)) return this.dropFrame('offers-overflow', `HAVE ${f.unit}#${f.piece}`);
+          if (!this.pending.have(f.unit, f.piece)) return this.dropFrame('offers-overflow', `HAVE ${pieceKey(f.unit, f.piece)}`);
         } else {
-          this.offered.add(`${f.unit}#${f.piece}`);
+          this.offered.add(pieceKey(f.unit, f.piece));
         }
         this.lastProgressAt = this.host.now();
         this.host.onOffer(this);
         return;
       case 'REQUEST':
-        if (this.serveQueue.length >= MAX_QUEUED_REQUESTS) {
-          this.count('serve-queue-full');
-          this.send({ type: 'REJECT', requestId: f.requestId, unit: f.unit, piece: f.piece, offset: f.offset, length: f.length, reason: 'busy' });
-          return;
-        }
-        if (!this.host.mayServe(f.unit, f.piece)) {
-          // Refused at once, not behind the pieces queued for this peer: a probe (scheduler) waits on it.
-          this.send({ type: 'REJECT', requestId: f.requestId, unit: f.unit, piece: f.piece, offset: f.offset, length: f.length, reason: 'missing' });
-          return;
-        }
-        this.serveQueue.push(f);
-        void this.serveNext();
-        return;
-      case 'CANCEL': {
-        const i = this.serveQueue.findIndex((r) => r.requestId === f.requestId);
-        if (i >= 0) this.serveQueue.splice(i, 1);
-        return;
-      }
-      case 'PIECE':
+        return this.serving.admit(f);
+      case 'CANCEL':
+        return this.serving.withdraw(f.requestId);
+      case 'PIECE': {
         if (this.probes.settle(f)) return;
-        return this.onPieceFrame(f);
+        const a = this.requests.answer(f, this.host.now());
+        if (a.kind === 'unsolicited') return this.count('unsolicited-piece'); // answer to a request we cancelled (endgame twin): drop the bytes
+        if (a.kind === 'mismatch') return this.host.onMisbehaved(this, a.detail);
+        return this.host.onPiece(this, a.key, f.data);
+      }
       case 'REJECT': {
         if (this.probes.settle(f)) return;
-        const o = this.outstanding.get(f.requestId);
+        const o = this.requests.take(f.requestId);
         if (!o) return;
-        this.outstanding.delete(f.requestId);
         this.offered.delete(o.key);
         this.host.onRequestFailed(this, o.key);
         return;
@@ -282,7 +255,7 @@ export class PieceSession {
     if (first === undefined || this.host.unitPieces(first) === undefined) return; // still unknown
     const problems = this.pending.drain(
       (u) => this.host.unitPieces(u) ?? 0,
-      (unit, i) => this.offered.add(`${unit}#${i}`),
+      (unit, i) => this.offered.add(pieceKey(unit, i)),
     );
     // Not from inside the scheduler's read of `has`: the drop, if any, comes a microtask later.
     if (problems.length > 0)
@@ -291,59 +264,13 @@ export class PieceSession {
       });
   }
 
-  private onPieceFrame(f: FrameOf<'PIECE'>): void {
-    const o = this.outstanding.get(f.requestId);
-    if (!o) {
-      this.count('unsolicited-piece'); // answer to a request we cancelled (endgame twin): drop the bytes
-      return;
-    }
-    this.outstanding.delete(f.requestId);
-    const now = this.host.now();
-    if (o.unit !== f.unit || o.piece !== f.piece || f.offset !== 0 || f.data.byteLength > o.length) {
-      this.host.onMisbehaved(
-        this,
-        `answered request ${f.requestId} for ${o.key} (≤ ${o.length} bytes) with ${f.data.byteLength} bytes of ${f.unit}#${f.piece}@${f.offset}`,
-      );
-      return;
-    }
-    // Time since the later of our request and its previous piece: with pipelining, the link's rate.
-    const elapsed = Math.max(1, now - Math.max(o.sentAt, this.lastPieceAt));
-    const rate = (f.data.byteLength * 1000) / elapsed;
-    this.throughput = this.throughput === undefined ? rate : 0.7 * this.throughput + 0.3 * rate;
-    this.lastPieceAt = now;
-    this.host.onPiece(this, o.key, f.data);
-  }
-
-  private async serveNext(): Promise<void> {
-    if (this.serving) return;
-    this.serving = true;
-    try {
-      for (let r = this.serveQueue.shift(); r && !this.closed; r = this.serveQueue.shift()) {
-        const data = await this.host.readPiece(r.unit, r.piece);
-        const base = { requestId: r.requestId, unit: r.unit, piece: r.piece, offset: r.offset };
-        if (!data || r.offset >= data.byteLength) {
-          await this.conn.send({ type: 'REJECT', ...base, length: r.length, reason: data ? 'invalid' : 'missing' }, 'ring');
-          continue;
-        }
-        const slice = data.subarray(r.offset, Math.min(data.byteLength, r.offset + r.length));
-        await this.conn.send({ type: 'PIECE', ...base, data: slice }, 'bulk');
-        this.host.onServed(this, slice.byteLength);
-      }
-    } catch {
-      // The connection closed mid-send; its close event tears the session down.
-    } finally {
-      this.serving = false;
-    }
-  }
-
   /** `e`: how the connection closed (undefined when this session dropped it). */
   private onClose(e: CloseEvent | undefined): void {
     if (this.closed) return;
     this.closed = true;
     for (const u of this.unsubscribe) u();
-    this.serveQueue.length = 0;
-    const lost = [...this.outstanding.values()];
-    this.outstanding.clear();
+    this.serving.close();
+    const lost = this.requests.drain();
     this.probes.endAll({ kind: 'unreachable' });
     for (const o of lost) this.host.onRequestFailed(this, o.key);
     this.host.onClosed(this);

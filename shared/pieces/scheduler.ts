@@ -3,23 +3,25 @@ import { decideOrigin, type OriginAssignmentLimits, type OriginCandidate } from 
 /** The origin as a request target; peers are named by their peer id. */
 export const ORIGIN = 'origin';
 
+// Piece keys are opaque here (`K`): the swarm schedules PieceKeys, tables in tests use plain names.
+
 /** A piece I still lack. `tier` 0 = a unit of my own partition, 1 = the rest (replica=full). */
-export interface WantedPiece {
-  readonly key: string;
+export interface WantedPiece<K extends string = string> {
+  readonly key: K;
   readonly tier: number;
   readonly length: number;
 }
 
 /** A connected peer as the scheduler sees it. */
-export interface PeerView extends OriginCandidate {
+export interface PeerView<K extends string = string> extends OriginCandidate {
   /** Keys of the pieces it announced (BITFIELD + HAVE). */
-  readonly has: ReadonlySet<string>;
+  readonly has: ReadonlySet<K>;
   /** Measured bytes/s of its PIECEs to me; undefined until measured. */
   readonly throughput: number | undefined;
 }
 
-export interface InFlight {
-  readonly key: string;
+export interface InFlight<K extends string = string> {
+  readonly key: K;
   /** A peer id or ORIGIN. */
   readonly source: string;
 }
@@ -36,27 +38,27 @@ export interface SchedulerLimits extends OriginAssignmentLimits {
   readonly endgameDuplicates: number;
 }
 
-export interface SchedulerState {
+export interface SchedulerState<K extends string = string> {
   readonly self: string;
   /** When this peer joined (its swarm started), for the origin handoff rule. */
   readonly selfSince?: number;
   readonly now: number;
   /** Pieces not yet verified, in priority order (needed first). */
-  readonly wanted: readonly WantedPiece[];
-  readonly peers: readonly PeerView[];
+  readonly wanted: readonly WantedPiece<K>[];
+  readonly peers: readonly PeerView<K>[];
   /** Room members seen through signaling but not (yet) connected; candidates for origin duty. */
   readonly pendingMembers: readonly OriginCandidate[];
-  readonly inFlight: readonly InFlight[];
+  readonly inFlight: readonly InFlight<K>[];
   readonly hasOrigin: boolean;
   /** When each origin-only piece started waiting (see `trackWaiting`). */
-  readonly waitingSince: ReadonlyMap<string, number>;
+  readonly waitingSince: ReadonlyMap<K, number>;
   /** Per key, the peers that answered a probe after my join: they are not fetching it (see `decideOrigin`). */
-  readonly released?: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly released?: ReadonlyMap<K, ReadonlySet<string>>;
   readonly limits: SchedulerLimits;
 }
 
-export type Action =
-  { readonly kind: 'request'; readonly key: string; readonly source: string } | { readonly kind: 'cancel'; readonly key: string; readonly source: string };
+export type Action<K extends string = string> =
+  { readonly kind: 'request'; readonly key: K; readonly source: string } | { readonly kind: 'cancel'; readonly key: K; readonly source: string };
 
 export const DEFAULT_LIMITS: SchedulerLimits = {
   minPerPeer: 2,
@@ -91,12 +93,12 @@ export const DEFAULT_LIMITS: SchedulerLimits = {
  * 4. endgame: when nothing is left unrequested, in-flight peer requests get duplicates at other
  *    holders with spare depth (the origin is never duplicated: it would cost origin bytes).
  */
-export function selectPieces(state: SchedulerState, rng: () => number): Action[] {
+export function selectPieces<K extends string>(state: SchedulerState<K>, rng: () => number): Action<K>[] {
   const { limits } = state;
-  const actions: Action[] = [];
+  const actions: Action<K>[] = [];
   const wantedKeys = new Set(state.wanted.map((w) => w.key));
   const load = new Map<string, number>();
-  const covering = new Map<string, Set<string>>();
+  const covering = new Map<K, Set<string>>();
   for (const f of state.inFlight) {
     if (!wantedKeys.has(f.key)) {
       actions.push({ kind: 'cancel', key: f.key, source: f.source });
@@ -107,16 +109,16 @@ export function selectPieces(state: SchedulerState, rng: () => number): Action[]
     if (!set) covering.set(f.key, (set = new Set()));
     set.add(f.source);
   }
-  const depth = (p: PeerView): number =>
+  const depth = (p: PeerView<K>): number =>
     p.throughput === undefined
       ? limits.minPerPeer
       : Math.max(limits.minPerPeer, Math.min(limits.maxPerPeer, Math.ceil((p.throughput * limits.queueMs) / 1000 / avgLength(state.wanted))));
   const knownRates = state.peers.map((p) => p.throughput).filter((t): t is number => t !== undefined);
   const defaultRate = knownRates.length ? knownRates.reduce((a, b) => a + b, 0) / knownRates.length : 1;
-  const finishCost = (p: PeerView): number => ((load.get(p.id) ?? 0) + 1) / (p.throughput ?? defaultRate);
+  const finishCost = (p: PeerView<K>): number => ((load.get(p.id) ?? 0) + 1) / (p.throughput ?? defaultRate);
 
-  const pickHolder = (key: string, exclude: ReadonlySet<string> | undefined): PeerView | undefined => {
-    let best: PeerView | undefined;
+  const pickHolder = (key: K, exclude: ReadonlySet<string> | undefined): PeerView<K> | undefined => {
+    let best: PeerView<K> | undefined;
     let bestCost = Number.POSITIVE_INFINITY;
     let ties = 0;
     for (const p of state.peers) {
@@ -130,12 +132,12 @@ export function selectPieces(state: SchedulerState, rng: () => number): Action[]
     }
     return best;
   };
-  const assign = (key: string, source: string): void => {
+  const assign = (key: K, source: string): void => {
     actions.push({ kind: 'request', key, source });
     load.set(source, (load.get(source) ?? 0) + 1);
   };
 
-  const holders = (key: string): number => state.peers.reduce((n, p) => n + (p.has.has(key) ? 1 : 0), 0);
+  const holders = (key: K): number => state.peers.reduce((n, p) => n + (p.has.has(key) ? 1 : 0), 0);
   const open = state.wanted
     .filter((w) => !covering.has(w.key))
     .map((w) => ({ w, rarity: holders(w.key), tie: rng() }))
@@ -173,9 +175,9 @@ export function selectPieces(state: SchedulerState, rng: () => number): Action[]
  * Keeps `waitingSince` for origin-only pieces: a wanted piece that no connected peer holds and no
  * request covers starts waiting now; any other piece stops waiting. Returns a new map.
  */
-export function trackWaiting(state: Omit<SchedulerState, 'waitingSince'> & { waitingSince: ReadonlyMap<string, number> }): Map<string, number> {
+export function trackWaiting<K extends string>(state: Omit<SchedulerState<K>, 'waitingSince'> & { waitingSince: ReadonlyMap<K, number> }): Map<K, number> {
   const covered = new Set(state.inFlight.map((f) => f.key));
-  const next = new Map<string, number>();
+  const next = new Map<K, number>();
   for (const w of state.wanted) {
     if (covered.has(w.key) || state.peers.some((p) => p.has.has(w.key))) continue;
     next.set(w.key, state.waitingSince.get(w.key) ?? state.now);
@@ -183,7 +185,7 @@ export function trackWaiting(state: Omit<SchedulerState, 'waitingSince'> & { wai
   return next;
 }
 
-function avgLength(wanted: readonly WantedPiece[]): number {
+function avgLength(wanted: readonly WantedPiece<string>[]): number {
   if (wanted.length === 0) return 1;
   let n = 0;
   for (const w of wanted) n += w.length;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryPieceStore } from '../../../shared/pieces/memory-piece-store.ts';
 import type { PeerMisbehavedError } from '../../../shared/pieces/errors.ts';
-import { MAX_QUEUED_REQUESTS, MAX_VIOLATIONS, PieceSession, type SessionHost } from '../../../shared/pieces/piece-session.ts';
+import { MAX_VIOLATIONS, PieceSession, type SessionHost } from '../../../shared/pieces/piece-session.ts';
+import { MAX_QUEUED_REQUESTS } from '../../../shared/pieces/serve-queue.ts';
 import { PieceSwarm } from '../../../shared/pieces/piece-swarm.ts';
 import { withVerification } from '../../../shared/pieces/with-verification.ts';
 import { systemClock } from '../../../shared/util/clock.ts';

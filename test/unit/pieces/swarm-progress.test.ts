@@ -2,7 +2,7 @@
 // its store as done and from cache, before and after its partition wants them.
 import { describe, expect, it } from 'vitest';
 import type { UnitName } from '../../../shared/model/manifest.ts';
-import type { PieceRef } from '../../../shared/pieces/piece-ref.ts';
+import { pieceKey, type PieceRef } from '../../../shared/pieces/piece-ref.ts';
 import { swarmProgress, type ProgressInput } from '../../../shared/pieces/swarm-progress.ts';
 
 const ref = (unit: UnitName, index: number, length: number): PieceRef => ({ unit, index, hash: `${unit}${index}`, file: `${unit}.bin`, offset: 0, length });
@@ -15,24 +15,24 @@ describe('swarmProgress', () => {
   it('a returning peer that wants nothing yet shows what its store held', () => {
     const p = swarmProgress({
       ...base,
-      held: new Set(['layer-000#0', 'layer-000#1']),
+      held: new Set([pieceKey('layer-000', 0), pieceKey('layer-000', 1)]),
       cached: new Map([
-        ['layer-000#0', 100],
-        ['layer-000#1', 50],
+        [pieceKey('layer-000', 0), 100],
+        [pieceKey('layer-000', 1), 50],
       ]),
     });
     expect(p).toMatchObject({ fromCache: 150, piecesDone: 2, piecesTotal: 2, bytesDone: 150, bytesTotal: 150 });
   });
 
   it('cached pieces its partition then wants are counted once; what arrives later is from peers', () => {
-    const held = new Set(['layer-000#0', 'layer-000#1', 'layer-001#0']);
+    const held = new Set([pieceKey('layer-000', 0), pieceKey('layer-000', 1), pieceKey('layer-001', 0)]);
     const p = swarmProgress({
       ...base,
       wanted: [{ ref: a0 }, { ref: a1 }, { ref: b0 }],
       held,
       cached: new Map([
-        ['layer-000#0', 100],
-        ['layer-000#1', 50],
+        [pieceKey('layer-000', 0), 100],
+        [pieceKey('layer-000', 1), 50],
       ]),
       fromPeers: 70,
     });
@@ -45,15 +45,15 @@ describe('swarmProgress', () => {
       wanted: [{ ref: a0 }],
       held: new Set(),
       cached: new Map([
-        ['layer-000#0', 100],
-        ['layer-000#1', 50],
+        [pieceKey('layer-000', 0), 100],
+        [pieceKey('layer-000', 1), 50],
       ]),
     });
     expect(p).toMatchObject({ fromCache: 0, piecesDone: 0, piecesTotal: 1, bytesDone: 0, bytesTotal: 100 });
   });
 
   it("a seed's imported package counts as cache", () => {
-    const p = swarmProgress({ ...base, wanted: [{ ref: a0 }], held: new Set(['layer-000#0']), fromPackage: 100 });
+    const p = swarmProgress({ ...base, wanted: [{ ref: a0 }], held: new Set([pieceKey('layer-000', 0)]), fromPackage: 100 });
     expect(p).toMatchObject({ fromCache: 100, bytesDone: 100, bytesTotal: 100 });
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../../shared/crypto/sha256.ts';
 import { DEFAULT_HOLDING_POLICY, judgeAnswer, pickChallenges, proofOf, stagePieces, type Challenge } from '../../../shared/ring/holding-challenges.ts';
-import { pieceName, type PieceRef } from '../../../shared/pieces/piece-ref.ts';
+import { keyOf, type PieceRef } from '../../../shared/pieces/piece-ref.ts';
 import { seededRng } from '../../util/pieces-fixtures.ts';
 import { buildSyntheticPackage } from '../../util/pieces-package.ts';
 
@@ -23,7 +23,7 @@ describe('pickChallenges', () => {
   it('asks for ranges of distinct held pieces, inside each piece, the same for the same seed', () => {
     const picks = pickChallenges(pieces, () => true, DEFAULT_HOLDING_POLICY, seededRng(1));
     expect(picks).toHaveLength(4);
-    expect(new Set(picks.map((c) => pieceName(c.ref))).size).toBe(4);
+    expect(new Set(picks.map((c) => keyOf(c.ref))).size).toBe(4);
     for (const c of picks) {
       expect(c.whole).toBe(false);
       expect(c.length).toBe(64);
@@ -35,9 +35,9 @@ describe('pickChallenges', () => {
   });
 
   it('picks only pieces the challenger holds, fewer when it holds fewer', () => {
-    const held = new Set([pieceName(pieces[0]!), pieceName(pieces[3]!)]);
-    const picks = pickChallenges(pieces, (r) => held.has(pieceName(r)), DEFAULT_HOLDING_POLICY, seededRng(3));
-    expect(picks.map((c) => pieceName(c.ref)).sort()).toEqual([...held].sort());
+    const held = new Set([keyOf(pieces[0]!), keyOf(pieces[3]!)]);
+    const picks = pickChallenges(pieces, (r) => held.has(keyOf(r)), DEFAULT_HOLDING_POLICY, seededRng(3));
+    expect(picks.map((c) => keyOf(c.ref)).sort()).toEqual([...held].sort());
   });
 
   it('asks for one whole piece when it holds none of them', () => {
