@@ -6,13 +6,10 @@
 import { asSessionId, type SessionId } from '../ids.ts';
 import type { Frame, TensorDtype, WireTensor } from '../wire/frame-types.ts';
 import { decodeHalf, encodeHalf } from './fp16.ts';
+import { bytesOf } from '../util/typed-bytes.ts';
 import type { AuditInput, AuditOutput, RingAudit } from './messages.ts';
 
 const AUDIT_SUFFIX = /^(.+)#(\d{1,3})([io])$/;
-
-function bytesOf(a: Float32Array | Int32Array): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
 
 function hiddenTensor(data: Float32Array, seqLen: number, dtype: 'fp32' | 'fp16'): WireTensor {
   const shape = [seqLen, data.length / seqLen];

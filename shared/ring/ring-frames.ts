@@ -5,13 +5,9 @@
 import { asPeerId, type SessionId } from '../ids.ts';
 import type { Frame, FrameOf, SessionEndReason, TensorDtype } from '../wire/frame-types.ts';
 import { AuditAssembler, auditFrames, auditPart } from './audit-frames.ts';
+import { bytesOf } from '../util/typed-bytes.ts';
 import { decodeHalf, encodeHalf } from './fp16.ts';
 import type { RingEnd, RingMessage, SessionInit } from './messages.ts';
-
-/** Little-endian bytes of a typed array (every platform ringmesh runs on is little-endian). */
-function bytesOf(a: Float32Array | Int32Array): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
 
 /**
  * 4-byte elements over received bytes: a view when they are aligned (the wire decoder hands each
