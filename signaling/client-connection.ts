@@ -3,8 +3,6 @@
  * misbehaviour allowance, and turns frames into room operations. The peer's id, room and the
  * `from` of relayed signals come from here, never from the client.
  */
-import { randomBytes } from 'node:crypto';
-import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { asPeerId, type PeerId, type RoomId } from '../shared/ids.ts';
 import { CLOSE_CODES } from '../shared/signaling/close-codes.ts';
@@ -17,47 +15,28 @@ import {
   type ClientMessage,
   type ErrorCode,
   type HelloMessage,
-  type MemberRole,
   type ReportMessage,
   type ServerMessage,
   type WelcomeMessage,
 } from '../shared/signaling/protocol.ts';
-import type { AddressLimits } from './address-limits.ts';
 import { encodeWithList } from './encode-with-list.ts';
-import { JoinTokenError } from './errors.ts';
-import { verifyJoinToken, type JoinTokenClaims } from './join-token.ts';
-import { memberClaims, type MemoryCaps } from './member-claims.ts';
-import type { SignalingLimits } from './options.ts';
+import { admitHello, type AdmissionContext, type ClientAddress } from './hello-admission.ts';
 import { intakeReport } from './report-caps.ts';
-import type { ResumeTokens } from './resume-token.ts';
 import type { RoomMember, RoomRegistry } from './room-registry.ts';
-import type { RoomBans } from './room-bans.ts';
 import type { SignalingMetrics } from './metrics.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 /** What every connection shares: one per server instance. */
-export interface ConnectionContext {
+export interface ConnectionContext extends AdmissionContext {
   readonly registry: RoomRegistry;
-  readonly limits: SignalingLimits;
-  readonly resumeTokens: ResumeTokens;
-  readonly tokenSecret: string | undefined;
   readonly metrics: SignalingMetrics;
-  readonly log: Logger;
   readonly now: () => number;
   readonly helloTimeoutMs: number;
-  readonly addressLimits: AddressLimits;
-  readonly memoryCaps: MemoryCaps;
-  readonly openRole: MemberRole;
   readonly roomModels: ReadonlyMap<string, string> | undefined;
   readonly reportKinds: ReadonlySet<string> | undefined;
-  readonly bans: RoomBans;
 }
 
-/** Where a connection comes from: the address as seen (normalized) and the key per-address limits count it under. */
-export interface ClientAddress {
-  readonly address: string;
-  readonly key: string;
-}
+export type { ClientAddress } from './hello-admission.ts';
 
 /** Strikes refill at one per 5 s, so an occasional bad frame never adds up to a close. */
 const STRIKE_REFILL_PER_SECOND = 0.2;
@@ -208,36 +187,12 @@ export class ClientConnection {
       return this.strike(now, CLOSE_CODES.policyViolation, 'too many invalid frames');
     }
     const room = message.room;
-    let token: JoinTokenClaims | undefined;
-    if (this.ctx.tokenSecret !== undefined) {
-      try {
-        token = verifyJoinToken(message.token, { secret: this.ctx.tokenSecret, room, now });
-      } catch (err) {
-        if (!(err instanceof JoinTokenError)) throw err;
-        this.reply(ERROR_CODES.unauthorized, err.message, 'token');
-        return this.close(CLOSE_CODES.unauthorized, err.name);
-      }
+    const admission = admitHello(message, this.ctx, this.client, now);
+    if (!admission.ok) {
+      this.reply(admission.code, admission.message, admission.field);
+      return this.close(admission.closeCode, admission.closeReason);
     }
-    const claims = memberClaims(message.capabilities, token, this.ctx.memoryCaps, this.ctx.openRole);
-    if (claims.capabilities.memoryBytes !== claims.claimedMemoryBytes) {
-      this.ctx.log.info({ room, claimed: claims.claimedMemoryBytes, capped: claims.capabilities.memoryBytes }, 'memory claim capped');
-    }
-    if (!this.ctx.addressLimits.joinRoom(this.client.key, room)) {
-      this.reply(ERROR_CODES.addressLimit, `at most ${this.ctx.limits.maxRoomsPerAddress} rooms per client address`, 'room');
-      return this.close(CLOSE_CODES.addressLimit, 'too many rooms from this address');
-    }
-    const banned = {
-      ...(message.resume ? { peerId: message.resume.peerId } : {}),
-      ...(message.token !== undefined ? { token: message.token } : {}),
-      address: this.client.address,
-    };
-    if (this.ctx.bans.isBanned(room, banned)) {
-      this.ctx.addressLimits.leaveRoom(this.client.key, room);
-      this.reply(ERROR_CODES.evicted, `evicted from room ${room}`, 'room');
-      return this.close(CLOSE_CODES.evicted, 'evicted from this room');
-    }
-    const resumed = message.resume !== undefined && this.ctx.resumeTokens.verify(room, message.resume.peerId, message.resume.token);
-    const peerId = resumed && message.resume ? message.resume.peerId : asPeerId(randomBytes(12).toString('base64url'));
+    const { peerId, resumed, claims } = admission;
     // A resumed id still held by another socket (half-open after a network change) moves here.
     this.ctx.registry.member(room, peerId)?.kick(CLOSE_CODES.replaced, 'peer id resumed by another connection');
     const ws = this.ws;

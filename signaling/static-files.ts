@@ -8,6 +8,7 @@
 import { constants } from 'node:fs';
 import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { RingmeshError } from '../shared/errors.ts';
 import { decideRange, fileEtag, ifRangeMatches } from './byte-range.ts';
 import { fileBody } from './file-body.ts';
 
@@ -43,11 +44,8 @@ const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants
  * end or cancelled: a caller that drops the Response unread must cancel its body.
  */
 export async function serveStatic(dir: string, pathname: string, request: StaticRequest): Promise<Response> {
-  let root: string;
-  try {
-    root = await realpath(resolve(dir));
-    if (!(await stat(root)).isDirectory()) throw new Error('not a directory');
-  } catch {
+  const root = await folderRoot(dir);
+  if (root === undefined) {
     return htmlPage(404, 'ringmesh: web page not built', `The page folder ${resolve(dir)} does not exist. Run <code>npm run build:web</code>, then reload.`);
   }
   let relative: string;
@@ -63,7 +61,7 @@ export async function serveStatic(dir: string, pathname: string, request: Static
     // HEAD needs no open file; a GET reads size and date from the handle it will stream from.
     if (!request.head) handle = await open(file, OPEN_FLAGS);
     const info = handle ? await handle.stat({ bigint: true }) : await stat(file, { bigint: true });
-    if (!info.isFile()) throw new Error('not a regular file');
+    if (!info.isFile()) throw new NotARegularFileError(file);
     const response = answer(file, Number(info.size), info.mtimeNs, request, handle);
     handle = undefined; // owned by the response body now, or closed by answer()
     return response;
@@ -71,6 +69,26 @@ export async function serveStatic(dir: string, pathname: string, request: Static
     // Missing, unreadable or not a file: all a plain 404 to the browser.
     await handle?.close().catch(() => undefined);
     return notFound();
+  }
+}
+
+/** The real path of the served folder; undefined when it is missing or not a folder. */
+async function folderRoot(dir: string): Promise<string | undefined> {
+  try {
+    const root = await realpath(resolve(dir));
+    return (await stat(root)).isDirectory() ? root : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The path names a device, FIFO or socket (swapped in after the path check, or planted). Internal:
+ * `serveStatic` catches it with every other open/stat failure and answers a plain 404.
+ */
+class NotARegularFileError extends RingmeshError {
+  constructor(readonly path: string) {
+    super(`${path} is not a regular file`);
   }
 }
 

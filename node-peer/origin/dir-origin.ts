@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { OriginFileMissingError, OriginRangeError } from '../../shared/pieces/errors.ts';
 import type { ByteRange, Origin } from '../../shared/pieces/origin.ts';
+import { packagePathSegments } from '../../shared/pieces/origin-path.ts';
 import { isNotFound, toStoreError } from '../store/fs-errors.ts';
 
 /** A model package directory on this machine (a seed's own copy, or a shared mount). */
@@ -12,7 +13,7 @@ export class DirOrigin implements Origin {
   }
 
   async read(file: string, range?: ByteRange): Promise<Uint8Array> {
-    const path = join(this.dir, file);
+    const path = join(this.dir, ...packagePathSegments(file));
     const fh = await open(path, 'r').catch((err: unknown) => {
       throw isNotFound(err) ? new OriginFileMissingError(path, { cause: err }) : toStoreError(err, path);
     });

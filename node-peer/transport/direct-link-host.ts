@@ -12,6 +12,7 @@ import { TransportError } from '../../shared/transport/errors.ts';
 
 /** A direct-link answer named a host the dialer may not connect to. */
 export class DirectLinkHostError extends TransportError {
+  override readonly code = 'ERR_DIRECT_LINK_HOST';
   constructor(
     readonly host: string,
     readonly expected: string | undefined,

@@ -2,12 +2,14 @@
 // length and that many bytes. TCP delivers a byte stream in arbitrary slices; the decoder puts
 // the messages back together and refuses lengths a peer has no business sending.
 
+import { TransportError } from '../../shared/transport/errors.ts';
+
 /** Bytes of the length prefix. */
 export const LENGTH_PREFIX_BYTES = 4;
 
 /** A message longer than the link allows: the stream is not a ringmesh link (or is hostile). */
-export class MessageTooLargeError extends Error {
-  override readonly name = 'MessageTooLargeError';
+export class MessageTooLargeError extends TransportError {
+  override readonly code = 'ERR_MESSAGE_TOO_LARGE';
   constructor(
     readonly length: number,
     readonly maxBytes: number,

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { z } from 'zod';
 import type { DataLane, DataPeer } from '../../shared/transport/data-peer.ts';
+import { ChannelNotOpenError } from '../../shared/transport/errors.ts';
 import type { SendQueueOptions } from '../../shared/transport/send-queue.ts';
+import { DirectLinkAnswerError, DirectLinkOfferError } from './direct-link-errors.ts';
 import { DirectLinkHostError } from './direct-link-host.ts';
 import { LengthPrefixDecoder, lengthPrefix } from './length-prefix.ts';
 import { LINK_TOKEN_BYTES, type TcpLinkListener } from './tcp-link-listener.ts';
@@ -98,13 +100,13 @@ export class TcpDataPeer implements DataPeer {
   signal(data: unknown): void {
     if (this.isDestroyed) return;
     if (!this.opts.initiator) {
-      if (this.answered || !offerSchema.safeParse(data).success) return this.fail(new Error('expected a direct-link offer'));
+      if (this.answered || !offerSchema.safeParse(data).success) return this.fail(new DirectLinkOfferError());
       this.answered = true;
       void this.answer();
       return;
     }
     const answer = answerSchema.safeParse(data);
-    if (!answer.success) return this.fail(new Error('malformed direct-link answer'));
+    if (!answer.success) return this.fail(new DirectLinkAnswerError());
     if (this.socket !== undefined) return;
     const { host, port, token } = answer.data;
     // The answer comes from the remote member: its host must be the remote's own address.
@@ -190,7 +192,7 @@ export class TcpDataPeer implements DataPeer {
 
   private send(parts: readonly Uint8Array[]): void {
     const socket = this.socket;
-    if (socket === undefined || this.isDestroyed || socket.destroyed) throw new Error('direct link is not open');
+    if (socket === undefined || this.isDestroyed || socket.destroyed) throw new ChannelNotOpenError('direct link');
     let length = 0;
     for (const p of parts) length += p.byteLength;
     // One writev for prefix and parts. No copy: the send queue's messages are never reused, and a

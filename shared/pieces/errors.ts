@@ -150,6 +150,23 @@ export function isBadPiece(err: unknown): boolean {
 }
 
 /** A failed origin read (after its retries): the origin is paused, not the swarm. */
+/**
+ * A file path given to an origin that could leave the package root (`..`, an absolute path, a
+ * backslash): refused before any file or URL is touched. Manifests only name plain files
+ * (manifest-schema.ts), so this guards the origins themselves, not a path that honest input takes.
+ */
+export class OriginPathError extends RingmeshError {
+  constructor(readonly file: string) {
+    super(`origin path ${JSON.stringify(file.slice(0, 200))} is not a plain path inside the package`);
+  }
+}
+
 export function isOriginError(err: unknown): boolean {
-  return err instanceof OriginUnavailableError || err instanceof OriginHttpError || err instanceof OriginRangeError || err instanceof OriginFileMissingError;
+  return (
+    err instanceof OriginPathError ||
+    err instanceof OriginUnavailableError ||
+    err instanceof OriginHttpError ||
+    err instanceof OriginRangeError ||
+    err instanceof OriginFileMissingError
+  );
 }

@@ -1,5 +1,6 @@
 import { OriginHttpError, OriginRangeError, OriginUnavailableError } from './errors.ts';
 import type { ByteRange } from './origin.ts';
+import { packagePathSegments } from './origin-path.ts';
 
 /** One HTTP attempt, as the platform's client (undici in Node, fetch in browsers) reports it. */
 export interface HttpAttempt {
@@ -117,7 +118,10 @@ function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
-/** `base` + `file`, whatever slashes the user typed (a HF `…/resolve/main` base works as is). */
+/**
+ * `base` + `file`, whatever slashes the user typed (a HF `…/resolve/main` base works as is). Throws
+ * `OriginPathError` for a `file` that would leave the base once the URL's dot segments resolve.
+ */
 export function joinUrl(base: string, file: string): string {
-  return `${base.replace(/\/+$/, '')}/${file.split('/').map(encodeURIComponent).join('/')}`;
+  return `${base.replace(/\/+$/, '')}/${packagePathSegments(file).map(encodeURIComponent).join('/')}`;
 }

@@ -8,12 +8,11 @@ import { SignalingClosedError, SignalingJsonError, SignalingNotConnectedError, S
 import { PROTOCOL_VERSION, type ClientMessage, type PeerInfo, type ServerMessage, type WelcomeMessage } from './protocol.ts';
 import type { SignalingClient, SignalingClientOptions, SignalingEvents, SignalingState } from './signaling-client.ts';
 import { TypedEmitter } from '../util/typed-emitter.ts';
+import { closeGracefully, cut, detach } from './socket-teardown.ts';
 import { WS_OPEN, type CloseEventLike, type MessageEventLike, type WebSocketLike } from './web-socket-like.ts';
 
 /** Close code this client uses when it drops a socket it considers dead. */
 const CLIENT_GIVE_UP = 4000;
-/** How long `close()` waits for the server's close frame before cutting the socket. */
-const CLOSE_WAIT_MS = 1000;
 
 export function createSignalingClient(options: SignalingClientOptions): SignalingClient {
   return new WebSocketSignalingClient(options);
@@ -262,40 +261,4 @@ class WebSocketSignalingClient implements SignalingClient {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
-}
-
-function detach(socket: WebSocketLike): void {
-  socket.onopen = null;
-  socket.onmessage = null;
-  // Keep an error listener: `ws` is an EventEmitter and an unheard 'error' (e.g. from aborting a
-  // handshake) would be thrown as an uncaught exception.
-  socket.onerror = () => {};
-  socket.onclose = null;
-}
-
-/** Closes at once: `ws` has terminate() (no close handshake to wait for); browsers only close(). */
-function cut(socket: WebSocketLike, code: number, reason: string): void {
-  const terminate = (socket as { terminate?: () => void }).terminate;
-  if (typeof terminate === 'function') terminate.call(socket);
-  else socket.close(code, reason);
-}
-
-/** Sends `leave`, closes, and waits (bounded) for the close handshake so the socket is released. */
-function closeGracefully(socket: WebSocketLike, clock: Clock): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clock.clearTimeout(handle);
-      detach(socket);
-      resolve();
-    };
-    if (socket.readyState === WS_OPEN) socket.send(encodeMessage({ type: 'leave' }));
-    detach(socket);
-    const handle = clock.setTimeout(() => {
-      cut(socket, 1000, 'client closed');
-      done();
-    }, CLOSE_WAIT_MS);
-    socket.onclose = done;
-    if (socket.readyState === 3 /* CLOSED */) done();
-    else socket.close(1000, 'client closed');
-  });
 }

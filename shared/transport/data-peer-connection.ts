@@ -5,7 +5,9 @@ import { encodeFrameParts } from '../wire/frame-codec.ts';
 import { FrameTooLargeError, WireError } from '../wire/errors.ts';
 import type { Frame } from '../wire/frame-types.ts';
 import type { DataLane, DataPeer } from './data-peer.ts';
-import { ConnectionClosedError, FrameHandlerError, PeerFailedError, ProtocolViolationError, SendFailedError, TransportError } from './errors.ts';
+import { EarlyFrames } from './early-frames.ts';
+import { ConnectionClosedError, FrameHandlerError, PeerFailedError, ProtocolViolationError, SendFailedError, type TransportError } from './errors.ts';
+import { PingTracker } from './ping-tracker.ts';
 import { SendQueue, type ChannelSink, type SendQueueOptions } from './send-queue.ts';
 import type { ConnectionStats, FrameDropReason, LinkKind, PeerConnection, PeerConnectionEvents, Priority } from './transport.ts';
 
@@ -15,14 +17,6 @@ export interface DataPeerConnectionOptions {
   /** Bytes of partially received frames held at once (default: wire DEFAULT_MAX_REASSEMBLY_BYTES). */
   readonly maxReassemblyBytes?: number;
 }
-
-/**
- * What a connection holds for its first `frame` listener while nobody listens yet (see `early`).
- * Owners subscribe within microtasks of the open, so this is met only by a connection nobody ever
- * listens to (a member the swarm refused): its frames are dropped and counted, not kept.
- */
-const EARLY_MAX_FRAMES = 1024;
-const EARLY_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
  * Runs `fn` once the messages that arrived together have all been handled. In Node,
@@ -43,23 +37,14 @@ export class DataPeerConnection implements PeerConnection {
   private readonly events = new TypedEmitter<PeerConnectionEvents>();
   private readonly queue: SendQueue;
   private readonly assembler: FrameAssembler;
-  private readonly pings = new Map<number, { resolve: (rtt: number) => void; reject: (e: unknown) => void; timer: ReturnType<typeof setTimeout> }>();
-  private nextPingId = 1;
+  private readonly pings: PingTracker;
   private counters = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
-  private srtt: number | undefined;
   private closeReason: string | undefined;
   /** Bulk bytes received and processed but not yet credited back to the sender. */
   private uncredited = 0;
   private creditScheduled = false;
-  /**
-   * Frames that arrived before anyone listened. The connection's owners subscribe a few
-   * microtasks apart (the ring on the transport's `open`, the piece swarm when `connect()`
-   * resolves), so the first `frame` listener releases them a macrotask later, in order, to every
-   * listener there is by then; frames arriving meanwhile queue behind them.
-   */
-  private early: Frame[] | undefined = [];
-  private earlyBytes = 0;
-  private releaseScheduled = false;
+  /** Frames that arrived before the first `frame` listener (early-frames.ts). */
+  private readonly early = new EarlyFrames();
   private readonly drops: Partial<Record<FrameDropReason, number>> = {};
 
   readonly link: LinkKind;
@@ -70,6 +55,7 @@ export class DataPeerConnection implements PeerConnection {
     private readonly opts: DataPeerConnectionOptions,
   ) {
     this.link = peer.link ?? 'webrtc';
+    this.pings = new PingTracker(remotePeerId);
     this.assembler = new FrameAssembler({
       maxFrameBytes: opts.maxFrameBytes,
       ...(opts.maxReassemblyBytes === undefined ? {} : { maxReassemblyBytes: opts.maxReassemblyBytes }),
@@ -129,20 +115,7 @@ export class DataPeerConnection implements PeerConnection {
   }
 
   ping(timeoutMs = 10_000): Promise<number> {
-    const requestId = this.nextPingId;
-    this.nextPingId = this.nextPingId >= 0xffffffff ? 1 : this.nextPingId + 1;
-    return new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pings.delete(requestId);
-        reject(new TransportError(`PING ${requestId} to ${this.remotePeerId}: no PONG within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pings.set(requestId, { resolve, reject, timer });
-      this.send({ type: 'PING', requestId, sentAt: performance.now() }, 'ring').catch((err: unknown) => {
-        clearTimeout(timer);
-        this.pings.delete(requestId);
-        reject(err);
-      });
-    });
+    return this.pings.ping((frame) => this.send(frame, 'ring'), timeoutMs);
   }
 
   /**
@@ -160,17 +133,11 @@ export class DataPeerConnection implements PeerConnection {
       }
     };
     const off = this.events.on(event, guarded);
-    if (event === 'frame' && this.early && !this.releaseScheduled) {
-      this.releaseScheduled = true;
-      setTimeout(() => this.releaseEarly(), 0);
-    }
+    if (event === 'frame') this.early.scheduleRelease((held) => this.releaseEarly(held));
     return off;
   }
 
-  private releaseEarly(): void {
-    const held = this.early ?? [];
-    this.early = undefined;
-    this.earlyBytes = 0;
+  private releaseEarly(held: readonly Frame[]): void {
     if (this.closeReason !== undefined) return; // closed meanwhile: nobody expects frames after 'close'
     for (const f of held) this.events.emit('frame', f);
   }
@@ -196,7 +163,7 @@ export class DataPeerConnection implements PeerConnection {
       bufferedAmount: this.closed
         ? 0
         : this.peer.lanes.bulk.bufferedAmount + (this.peer.lanes.ring === this.peer.lanes.bulk ? 0 : this.peer.lanes.ring.bufferedAmount),
-      rttMs: this.srtt,
+      rttMs: this.pings.srtt,
       dropped: { ...this.drops },
     };
   }
@@ -243,25 +210,10 @@ export class DataPeerConnection implements PeerConnection {
       this.queue.grant(frame.bytes);
       return;
     }
-    if (frame.type === 'PONG') {
-      const waiting = this.pings.get(frame.requestId);
-      if (!waiting) return;
-      this.pings.delete(frame.requestId);
-      clearTimeout(waiting.timer);
-      const rtt = performance.now() - frame.pingSentAt;
-      this.srtt = this.srtt === undefined ? rtt : 0.875 * this.srtt + 0.125 * rtt;
-      waiting.resolve(rtt);
-      return;
-    }
-    if (this.early) {
-      // Bounded (EARLY_MAX_*) until a listener is there; once one is, everything goes to it a macrotask later.
-      const bytes = this.assembler.lastFrameBytes;
-      if (this.releaseScheduled || (this.early.length < EARLY_MAX_FRAMES && this.earlyBytes + bytes <= EARLY_MAX_BYTES)) {
-        this.early.push(frame);
-        this.earlyBytes += bytes;
-      } else {
-        this.count('unlistened');
-      }
+    if (frame.type === 'PONG') return this.pings.pong(frame);
+    if (this.early.holding) {
+      // Bounded until a listener is there; once one is, everything goes to it a macrotask later.
+      if (!this.early.hold(frame, this.assembler.lastFrameBytes)) this.count('unlistened');
       return;
     }
     this.events.emit('frame', frame);
@@ -296,11 +248,7 @@ export class DataPeerConnection implements PeerConnection {
     this.closeReason = reason;
     const closedError = error ?? new ConnectionClosedError(this.remotePeerId, reason);
     this.queue.fail(closedError);
-    for (const p of this.pings.values()) {
-      clearTimeout(p.timer);
-      p.reject(closedError);
-    }
-    this.pings.clear();
+    this.pings.failAll(closedError);
     this.peer.destroy();
     this.events.emit('close', error ? { reason, error } : { reason });
     this.events.removeAll();

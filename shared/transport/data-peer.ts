@@ -30,6 +30,7 @@ export interface DataPeer {
   on(event: 'connect' | 'close', listener: () => void): void;
   on(event: 'data', listener: (message: Uint8Array) => void): void;
   on(event: 'error', listener: (err: unknown) => void): void;
+  /** True from the `destroy()` call on (whatever the stack still tears down), or once the link ended. */
   readonly destroyed: boolean;
   /** What carries the messages (default 'webrtc'). */
   readonly link?: 'webrtc' | 'tcp';

@@ -109,3 +109,31 @@ export class TransportConfigError extends TransportError {
     super(`transport option ${option}: ${problem}`);
   }
 }
+
+/** A PING got no PONG in time (the connection itself stays open: the caller decides). */
+export class PingTimeoutError extends TransportError {
+  override readonly code = 'ERR_PING_TIMEOUT';
+  constructor(
+    readonly remotePeerId: PeerId,
+    readonly requestId: number,
+    readonly timeoutMs: number,
+  ) {
+    super(`PING ${requestId} to ${remotePeerId}: no PONG within ${timeoutMs} ms`);
+  }
+}
+
+/** A data lane was used while its channel is not open: not yet connected, or already closed (`DataLane.send`). */
+export class ChannelNotOpenError extends TransportError {
+  override readonly code = 'ERR_CHANNEL_NOT_OPEN';
+  constructor(what: string) {
+    super(`${what} is not open`);
+  }
+}
+
+/** The dedicated ring data channel closed or failed, which ends its whole WebRTC peer (simple-peer-data-peer.ts). */
+export class RingChannelClosedError extends TransportError {
+  override readonly code = 'ERR_RING_CHANNEL_CLOSED';
+  constructor() {
+    super('ring data channel closed');
+  }
+}

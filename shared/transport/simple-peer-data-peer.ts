@@ -1,5 +1,6 @@
 import { relayedFromStats, type StatsLike } from './candidate-pair.ts';
 import type { DataLane, DataPeer } from './data-peer.ts';
+import { ChannelNotOpenError, RingChannelClosedError } from './errors.ts';
 
 /** A data channel as simple-peer's internals and the RTCPeerConnection expose it (browser or polyfill). */
 export interface RtcChannelLike {
@@ -35,7 +36,11 @@ function laneOf(channel: RtcChannelLike): DataLane {
     get bufferedAmount() {
       return channel.bufferedAmount;
     },
-    send: (m) => channel.send(m),
+    send: (m) => {
+      // The same typed error whichever stack is underneath (polyfills and browsers throw their own).
+      if (channel.readyState !== 'open') throw new ChannelNotOpenError(`data channel (${channel.readyState})`);
+      channel.send(m);
+    },
     onBufferedAmountLow(threshold, listener) {
       channel.bufferedAmountLowThreshold = threshold;
       // Beside simple-peer's own onbufferedamountlow (its stream API, unused here).
@@ -82,7 +87,7 @@ export function wrapSimplePeer(peer: SimplePeerLike, options: { ringChannel?: bo
     });
     // Losing the ring channel loses the connection: tear the whole peer down.
     const lost = (): void => {
-      if (!peer.destroyed) peer.destroy(new Error('ring data channel closed'));
+      if (!peer.destroyed) peer.destroy(new RingChannelClosedError());
     };
     ring.addEventListener('close', lost);
     ring.addEventListener('error', lost);
@@ -93,15 +98,16 @@ export function wrapSimplePeer(peer: SimplePeerLike, options: { ringChannel?: bo
   });
   peer.on('data', (m: Uint8Array) => deliver(m));
   let lanes: Record<'ring' | 'bulk', DataLane> | undefined;
+  let destroyCalled = false;
   return {
     signal(data) {
       // A known pitfall: a late signal can reach a peer that was just destroyed; simple-peer
       // throws ERR_DESTROYED then. Nothing is left to negotiate, so drop it.
-      if (!peer.destroyed) peer.signal(data);
+      if (!destroyCalled && !peer.destroyed) peer.signal(data);
     },
     get lanes() {
       if (!lanes) {
-        if (!peer._channel) throw new Error('data channel not open yet');
+        if (!peer._channel) throw new ChannelNotOpenError('data channel (not connected yet)');
         const bulk = laneOf(peer._channel);
         lanes = { bulk, ring: ring ? laneOf(ring) : bulk };
       }
@@ -116,7 +122,8 @@ export function wrapSimplePeer(peer: SimplePeerLike, options: { ringChannel?: bo
       else peer.on(event, listener);
     },
     get destroyed() {
-      return peer.destroyed;
+      // simple-peer tears down a macrotask after destroy(); the peer is gone for us at once.
+      return destroyCalled || peer.destroyed;
     },
     async relayed() {
       const pc = peer._pc;
@@ -128,6 +135,7 @@ export function wrapSimplePeer(peer: SimplePeerLike, options: { ringChannel?: bo
       }
     },
     destroy() {
+      destroyCalled = true;
       if (!peer.destroyed) peer.destroy();
       try {
         ring?.close();

@@ -32,7 +32,8 @@ export class FetchOrigin implements Origin {
     };
   }
 
-  read(file: string, range?: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
+  async read(file: string, range?: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
+    // async: a refused path (joinUrl) rejects like every other failure instead of throwing.
     return readRanged(this.get, joinUrl(this.label, file), range, this.opts, signal);
   }
 }
