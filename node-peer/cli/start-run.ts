@@ -1,8 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { freemem } from 'node:os';
-import { join } from 'node:path';
 import { RingmeshError } from '../../shared/errors.ts';
-import type { ModelManifest } from '../../shared/model/manifest.ts';
 import { CLOSE_CODES } from '../../shared/signaling/close-codes.ts';
 import { SignalingClosedError } from '../../shared/signaling/errors.ts';
 import { DeviceUnavailableError } from '../engine/device-errors.ts';
@@ -13,7 +10,7 @@ import { resolveLogFormat } from './pretty-event.ts';
 import { JoinRefusedError, probeSignaling, SignalingUnreachableError } from './signal-probe.ts';
 import { listenApi, type ApiListener } from './start-api.ts';
 import { resolveStartDevice } from './start-device.ts';
-import { startLegacyPiecePeer } from './start-legacy.ts';
+import { startPiecesOnlyPeer } from './start-pieces-only.ts';
 import { EXIT, type StartOptions } from './start-options.ts';
 import { checkLocalModel, ModelNotFoundError } from './start-preflight.ts';
 import { createStartReporter } from './start-reporter.ts';
@@ -47,15 +44,6 @@ export class TokenizerUnavailableError extends RingmeshError {
  */
 const piecesOnly = (o: StartOptions): boolean => o.layers !== undefined || (o.replica === 'full' && o.memory === undefined && o.apiPort === undefined);
 
-/** tokenizer.json of a local package, for the BOS/EOS text chat templates write; undefined otherwise. */
-async function localTokenizerBytes(model: string, manifest: ModelManifest): Promise<Uint8Array | undefined> {
-  if (manifest.tokenizer.kind !== 'hf-json') return undefined;
-  return readFile(join(model, manifest.tokenizer.file)).then(
-    (b) => new Uint8Array(b),
-    () => undefined,
-  ); // not a directory: templates get empty BOS/EOS text
-}
-
 /** Exit code of a failed start (README, exit codes). */
 function exitCodeOf(err: RingmeshError): number {
   if (err instanceof ModelDoesNotFitError) return EXIT.insufficientMemory;
@@ -85,13 +73,13 @@ export async function runStart(o: StartOptions): Promise<number> {
     const device = piecesOnly(o) ? 'cpu' : await resolveStartDevice(o.device, report);
     await probeSignaling(o.signal);
     if (piecesOnly(o)) {
-      const legacy = await startLegacyPiecePeer(o, report);
-      peer = legacy;
+      const seeder = await startPiecesOnlyPeer(o, report);
+      peer = seeder;
       if (api !== null) {
-        api.serve(await legacy.localModel());
+        api.serve(await seeder.localModel());
         report.event('api', { url: api.url });
       }
-      await legacy.ready;
+      await seeder.ready;
       return await new Promise<number>(() => undefined); // serve until a signal
     }
     const memoryBytes = o.memory ?? Math.floor(freemem() / 2);
@@ -124,13 +112,12 @@ export async function runStart(o: StartOptions): Promise<number> {
     progress.unref();
     if (api !== null) {
       if (node.tokenizer === null) throw new TokenizerUnavailableError(node.modelId);
-      const tokenizerBytes = await localTokenizerBytes(o.model, node.manifest);
       api.serve({
         manifest: node.manifest,
         modelId: node.modelId,
         tokenizer: node.tokenizer,
         requester: node.requester,
-        ...(tokenizerBytes === undefined ? {} : { tokenizerBytes }),
+        ...(node.tokenizerBytes === null ? {} : { tokenizerBytes: node.tokenizerBytes }), // BOS/EOS text for chat templates
         status: () => ({ ...node.status() }),
       });
       report.event('api', { url: api.url });

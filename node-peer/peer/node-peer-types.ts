@@ -114,8 +114,10 @@ export interface NodePeer {
   readonly peerId: PeerId;
   readonly modelId: string;
   readonly manifest: ModelManifest;
-  /** The model's tokenizer (read from the package or origin and hash-checked); null when neither is available. */
+  /** The model's tokenizer (from the package, origin or peers; hash-checked); null when none came. */
   readonly tokenizer: Tokenizer | null;
+  /** The tokenizer file (chat templates read BOS/EOS text from it); null with `tokenizer`. */
+  readonly tokenizerBytes: Uint8Array | null;
   /** Generates through the ring; any peer can be a requester. */
   readonly requester: Requester;
   status(): NodePeerStatus;

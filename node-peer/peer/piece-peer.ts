@@ -1,25 +1,24 @@
+// What is Node's in a peer (docs/architecture.md, "One peer core"): the disk store, the model
+// resolved from a directory/URL/id, the `ws` signaling client and the Node transport (bind
+// address, direct links, ICE servers), RINGMESH_TRACE_ORIGIN. The join itself is the shared
+// core's (shared/peer): `startPiecePeer` is a pieces-only peer, node-peer-runtime.ts a ring peer.
 import { networkInterfaces } from 'node:os';
 import WebSocket from 'ws';
 import { asRoomId } from '../../shared/ids.ts';
-import type { UnitName } from '../../shared/model/manifest.ts';
-import { unitsForRange } from '../../shared/model/manifest.ts';
-import { PieceSwarm } from '../../shared/pieces/piece-swarm.ts';
 import type { CorruptPieceError } from '../../shared/pieces/errors.ts';
 import type { SchedulerLimits } from '../../shared/pieces/scheduler.ts';
+import { peerCapabilities } from '../../shared/peer/capabilities.ts';
+import { joinSwarm, type SwarmJoinDeps, type SwarmPeer } from '../../shared/peer/join-swarm.ts';
 import { systemClock } from '../../shared/util/clock.ts';
-import type { SignalingClient } from '../../shared/signaling/signaling-client.ts';
 import type { WebSocketConstructor } from '../../shared/signaling/web-socket-like.ts';
 import { createSignalingClient } from '../../shared/signaling/websocket-signaling-client.ts';
+import type { PeerConnection } from '../../shared/transport/transport.ts';
+import type { NodeDevice } from '../engine/ort-node-engine.ts';
 import { createNodeStore } from '../store/create-node-store.ts';
-import { createNodeTransport, defaultDirectLinks } from '../transport/node-transport.ts';
 import { defaultBindAddress } from '../transport/default-bind-address.ts';
 import type { IceServer } from '../transport/node-data-peer.ts';
-import type { PeerConnection } from '../../shared/transport/transport.ts';
-import type { PeerTransport } from '../../shared/transport/peer-transport.ts';
+import { createNodeTransport, defaultDirectLinks } from '../transport/node-transport.ts';
 import { resolveModel } from './resolve-model.ts';
-import type { NodeDevice } from '../engine/ort-node-engine.ts';
-import type { Origin } from '../../shared/pieces/origin.ts';
-import { linkSwarmToRoom } from '../../shared/pieces/room-links.ts';
 
 export interface PiecePeerOptions {
   readonly signalUrl: string;
@@ -53,85 +52,65 @@ export interface PiecePeerOptions {
   readonly decorateConnection?: (conn: PeerConnection) => PeerConnection;
 }
 
-export interface PiecePeer {
-  readonly modelId: string;
-  readonly swarm: PieceSwarm;
-  readonly signaling: SignalingClient;
-  /** The data channels the swarm uses; other layers (the ring) may send their frames on it too. */
-  readonly transport: PeerTransport;
-  /** This peer's own package (a seed) or the origin, to read files outside the swarm (tokenizer). */
-  readonly files?: { read(path: string): Promise<Uint8Array> };
-  close(): Promise<void>;
-}
+/** A joined pieces-only peer: the core's swarm half (shared/peer/join-swarm.ts). */
+export type PiecePeer = SwarmPeer;
 
-/**
- * The piece-serving part of a node peer: opens the cache, resolves the model, joins the room named
- * by the model id, connects to the other members and runs the swarm. It keeps serving after its
- * own download is done, until `close()`.
- */
-export async function startPiecePeer(opts: PiecePeerOptions): Promise<PiecePeer> {
+/** The core's join deps for a Node peer: disk store, resolved model, `ws` signaling, Node transport. */
+export async function nodeJoinDeps(opts: PiecePeerOptions): Promise<SwarmJoinDeps> {
   const store = await createNodeStore(opts.cacheDir, opts.onCorrupt);
   const model = await resolveModel(opts.model, opts.origin, opts.originToken);
   const bindAddress = opts.bindAddress ?? defaultBindAddress(networkInterfaces());
   const directLinks = opts.directLinks ?? defaultDirectLinks(bindAddress);
-  const signaling = createSignalingClient({
-    url: opts.signalUrl,
-    WebSocket: WebSocket as unknown as WebSocketConstructor,
-    room: asRoomId(model.modelId),
-    capabilities: {
-      kind: 'node',
-      engine: opts.capabilities?.engine ?? 'cpu',
-      memoryBytes: opts.capabilities?.memoryBytes ?? 0,
-      ...(opts.capabilities?.speedMsPerLayer === undefined ? {} : { speedMsPerLayer: opts.capabilities.speedMsPerLayer }),
-      modelsHeld: [],
-      modelsWanted: [model.modelId],
-      ...(directLinks ? { directLinks: true } : {}),
-    },
-    ...(opts.joinToken ? { token: opts.joinToken } : {}),
-  });
-  const transport: PeerTransport = createNodeTransport({
-    signaling,
-    ...(bindAddress ? { bindAddress } : {}),
-    ...(opts.iceServers ? { iceServers: [...opts.iceServers] } : {}),
-    // The Node transport's bulk window is 1 MiB already (a page's 256 KiB caps a link at window ÷
-    // RTT); ring frames keep their guard, since ring traffic shrinks the window to the ring-active
-    // one (docs/wire-protocol.md) whatever this says.
-    ...(opts.bulkWindowBytes !== undefined ? { sendQueue: { windowBytes: opts.bulkWindowBytes } } : {}),
-    ...(opts.linkMtu !== undefined ? { nodeLinkMtu: opts.linkMtu } : {}),
-    directLinks,
-  });
-  const swarm = new PieceSwarm({
+  const caps = opts.capabilities;
+  return {
     modelId: model.modelId,
+    capabilities: peerCapabilities({
+      kind: 'node',
+      engine: caps?.engine ?? 'cpu',
+      modelId: model.modelId,
+      ...(caps?.memoryBytes === undefined ? {} : { memoryBytes: caps.memoryBytes }),
+      ...(caps?.speedMsPerLayer === undefined ? {} : { speedMsPerLayer: caps.speedMsPerLayer }),
+      directLinks,
+    }),
+    createSignaling: (capabilities) =>
+      createSignalingClient({
+        url: opts.signalUrl,
+        WebSocket: WebSocket as unknown as WebSocketConstructor,
+        room: asRoomId(model.modelId),
+        capabilities,
+        ...(opts.joinToken ? { token: opts.joinToken } : {}),
+      }),
+    createTransport: (signaling) =>
+      createNodeTransport({
+        signaling,
+        ...(bindAddress ? { bindAddress } : {}),
+        ...(opts.iceServers ? { iceServers: [...opts.iceServers] } : {}),
+        // The Node transport's bulk window is 1 MiB already (a page's 256 KiB caps a link at window ÷
+        // RTT); ring frames keep their guard, since ring traffic shrinks the window to the ring-active
+        // one (docs/wire-protocol.md) whatever this says.
+        ...(opts.bulkWindowBytes !== undefined ? { sendQueue: { windowBytes: opts.bulkWindowBytes } } : {}),
+        ...(opts.linkMtu !== undefined ? { nodeLinkMtu: opts.linkMtu } : {}),
+        directLinks,
+      }),
     store,
     ...(model.origin ? { origin: model.origin } : {}),
     ...(model.localPackage ? { localPackage: model.localPackage } : {}),
-    units: (m): readonly UnitName[] | 'all' => {
-      const layers = opts.layers;
-      if (layers === 'none') return [];
-      return layers ? unitsForRange(m.architecture.numLayers, layers.start, Math.min(layers.end, m.architecture.numLayers)) : 'all';
-    },
-    replicaFull: opts.replicaFull,
-    self: () => signaling.peerId ?? '',
     clock: systemClock,
     rng: Math.random,
+    units: opts.layers ?? 'all',
+    replicaFull: opts.replicaFull,
     ...(opts.limits ? { limits: opts.limits } : {}),
     // RINGMESH_TRACE_ORIGIN=1: one stderr line per origin read with the view it was decided on.
-    ...(process.env['RINGMESH_TRACE_ORIGIN'] ? { trace: (line: string) => void process.stderr.write(`${line}\n`) } : {}),
-  });
-  await signaling.connect();
-  const unlink = linkSwarmToRoom({ signaling, transport, swarm, ...(opts.decorateConnection ? { decorate: opts.decorateConnection } : {}) });
-  await swarm.start();
-  return {
-    modelId: model.modelId,
-    swarm,
-    signaling,
-    transport,
-    ...((model.localPackage ?? model.origin) ? { files: (model.localPackage ?? model.origin) as Origin } : {}),
-    async close() {
-      unlink();
-      swarm.close();
-      await transport.close();
-      await signaling.close();
-    },
+    ...(process.env['RINGMESH_TRACE_ORIGIN'] ? { traceOrigin: (line: string) => void process.stderr.write(`${line}\n`) } : {}),
+    ...(opts.decorateConnection ? { decorateConnection: opts.decorateConnection } : {}),
   };
+}
+
+/**
+ * A pieces-only Node peer: opens the cache, resolves the model, joins the room named by the model
+ * id, connects to the other members and runs the swarm. It keeps serving after its own download is
+ * done, until `close()`.
+ */
+export async function startPiecePeer(opts: PiecePeerOptions): Promise<PiecePeer> {
+  return joinSwarm(await nodeJoinDeps(opts));
 }

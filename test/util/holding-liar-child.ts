@@ -6,6 +6,7 @@
 // Argv[2]: JSON {signalUrl, model, cacheDir, joinToken, memoryBytes, mode}. Prints JSON event lines.
 import { randomBytes } from 'node:crypto';
 import { startPiecePeer } from '../../node-peer/peer/piece-peer.ts';
+import { ManifestTimeoutError } from '../../shared/peer/errors.ts';
 import { waitForManifest } from '../../shared/pieces/wait-for-manifest.ts';
 import { MODEL_REPORT, parseRingPlan, READY_REPORT, type ModelReportData } from '../../shared/ring/ring-plan.ts';
 import type { PeerConnection, PeerConnectionEvents } from '../../shared/transport/transport.ts';
@@ -76,7 +77,7 @@ peer.signaling.on('plan', (p) => {
 });
 // Like an honest peer, report the model once the manifest is in: the plan that follows (a new
 // member's first model report re-plans the room) is one the listener above hears.
-void waitForManifest(peer.swarm, 60_000, () => new Error('no manifest'))
+void waitForManifest(peer.swarm, 60_000, () => new ManifestTimeoutError(peer.modelId, 60_000))
   .then((manifest) => {
     const model: ModelReportData = { modelId: peer.modelId, manifest };
     peer.signaling.report(MODEL_REPORT, model);

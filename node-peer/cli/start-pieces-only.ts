@@ -14,7 +14,7 @@ export class LocalModelRequiredError extends RingmeshError {
   }
 }
 
-export interface LegacyPeer {
+export interface PiecesOnlyPeer {
   /** Resolves when every wanted piece is verified. */
   readonly ready: Promise<void>;
   /** The whole model on this process (for --api-port without a ring). */
@@ -23,10 +23,11 @@ export interface LegacyPeer {
 }
 
 /**
- * Pieces-only peer (`--layers`, or a checkout without the ring runtime): swarms the pieces and,
- * with --api-port, answers from a whole local copy of the model.
+ * A pieces-only peer (`--layers a:b`, or `--replica full` with neither --memory nor --api-port: a
+ * seeding server): the peer core without an engine, so it never loads onnxruntime or offers a
+ * stage; it swarms the pieces and, with --api-port, answers from a whole local copy of the model.
  */
-export async function startLegacyPiecePeer(o: StartOptions, report: StartReporter): Promise<LegacyPeer> {
+export async function startPiecesOnlyPeer(o: StartOptions, report: StartReporter): Promise<PiecesOnlyPeer> {
   const peer = await startPiecePeer({
     signalUrl: o.signal,
     model: o.model,
@@ -42,7 +43,7 @@ export async function startLegacyPiecePeer(o: StartOptions, report: StartReporte
     ...(o.iceServer ? { iceServers: o.iceServer.map(toIceServer) } : {}),
     onCorrupt: (err) => report.event('corrupt-piece', { name: err.name, hash: err.hash, message: err.message }),
   });
-  report.event('joined', { modelId: peer.modelId, peerId: peer.signaling.peerId });
+  report.event('joined', { modelId: peer.modelId, peerId: peer.peerId });
   peer.swarm.on('progress', (p) => report.progress(p));
   peer.swarm.on('peer-dropped', (e) => report.event('peer-dropped', { peer: e.peer, message: e.message }));
   peer.swarm.on('origin-failed', (e) => report.event('origin-failed', { name: e.name, message: e.message }));

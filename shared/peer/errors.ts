@@ -1,6 +1,7 @@
-import { RingmeshError } from '../../shared/errors.ts';
+// The errors of starting a peer (peer-core.ts), the same on a Node peer and in a browser tab.
+import { RingmeshError } from '../errors.ts';
 
-/** The model's manifest did not arrive (from the package, peers or origin) in time. */
+/** The model's manifest did not arrive (from the package, a peer or the origin) in time. */
 export class ManifestTimeoutError extends RingmeshError {
   constructor(
     readonly modelId: string,
@@ -18,5 +19,12 @@ export class TokenizerMismatchError extends RingmeshError {
     readonly actual: string,
   ) {
     super(`tokenizer ${file}: sha256 mismatch, expected ${expected.slice(0, 12)}…, got ${actual.slice(0, 12)}…`);
+  }
+}
+
+/** The start was called off (its AbortSignal fired) before the peer was up; what it had opened is closed. */
+export class PeerStartAbortedError extends RingmeshError {
+  constructor(readonly modelId: string) {
+    super(`model ${modelId}: peer start aborted before the peer was up`);
   }
 }
