@@ -85,7 +85,7 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
   };
   const allowOrigins = options.allowOrigins ? new Set(options.allowOrigins) : undefined;
   // Frames up to the manifest limit reach the connection, which lets only a `model` report past
-  // maxMessageBytes (peer-connection.ts).
+  // maxMessageBytes (client-connection.ts).
   const maxPayload = Math.max(limits.maxMessageBytes, limits.maxManifestBytes + MODEL_FRAME_OVERHEAD_BYTES);
   const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false });
 
