@@ -1,10 +1,12 @@
 import { randomInt } from 'node:crypto';
 import type { Engine, Stage } from '../../shared/engine/engine.ts';
-import { runChain } from '../../shared/generate/stage-chain.ts';
-import { asPeerId, asSessionId, type PeerId } from '../../shared/ids.ts';
+import { decodeSteps } from '../../shared/generate/decode-steps.ts';
+import { PromptTooLongError } from '../../shared/generate/errors.ts';
+import { asPeerId, asSessionId, type PeerId, type SessionId } from '../../shared/ids.ts';
 import type { ModelManifest } from '../../shared/model/manifest.ts';
 import { DeadlineExceededError } from '../../shared/ring/errors.ts';
 import { toRequestSpec, type GenerateOptions, type Requester, type TokenEvent } from '../../shared/ring/requester.ts';
+import type { RequestSpec } from '../../shared/ring/requester-state.ts';
 import { pickStepToken } from '../../shared/ring/step-sampler.ts';
 import { createTokenizer } from '../../shared/tokenizer/create-tokenizer.ts';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.ts';
@@ -45,7 +47,12 @@ export async function openLocalModel(modelDir: string, engine: Engine, threads?:
   };
 }
 
-/** The Requester over a chain of loaded stages in this process. */
+/**
+ * The Requester over a chain of loaded stages in this process: `decodeSteps` with the Requester's
+ * contract — the context bound (prompt + tokens ≤ the context; a prompt that fills it ends with
+ * `length` at once), the stop id in `stopToken` rather than in `tokens`, an abort ending with
+ * `cancelled`, a passed deadline thrown as DeadlineExceededError.
+ */
 export function createStagesRequester(peerId: PeerId, stages: readonly Stage[], contextLength: number): Requester {
   let next = 0;
   return {
@@ -53,38 +60,49 @@ export function createStagesRequester(peerId: PeerId, stages: readonly Stage[], 
     generate(prompt: readonly number[], options: GenerateOptions): AsyncIterable<TokenEvent> {
       const spec = toRequestSpec(prompt, options, Date.now(), () => randomInt(0, 2 ** 31));
       const session = asSessionId(`local-${process.pid}-${next++}`);
-      return (async function* (): AsyncGenerator<TokenEvent> {
-        const tokens: number[] = [];
-        const signal = options.signal;
-        try {
-          if (spec.prompt.length >= contextLength) {
-            yield { kind: 'end', reason: 'length', tokens };
-            return;
-          }
-          let logits = await runChain(stages, session, spec.prompt);
-          for (let step = 0; ; step++) {
-            if (signal?.aborted === true) {
-              yield { kind: 'end', reason: 'cancelled', tokens };
-              return;
-            }
-            if (spec.deadlineAt !== undefined && Date.now() > spec.deadlineAt) throw new DeadlineExceededError(session, spec.deadlineAt, tokens.length);
-            const id = pickStepToken(logits, spec.sampling, step);
-            if (spec.stop.includes(id)) {
-              yield { kind: 'end', reason: 'stop', tokens, stopToken: id };
-              return;
-            }
-            tokens.push(id);
-            yield { kind: 'token', step, id };
-            if (tokens.length >= spec.maxTokens || spec.prompt.length + tokens.length >= contextLength) {
-              yield { kind: 'end', reason: 'length', tokens };
-              return;
-            }
-            logits = await runChain(stages, session, [id]);
-          }
-        } finally {
-          for (const s of stages) s.freeSession(session);
-        }
-      })();
+      return stageEvents(stages, contextLength, spec, session, options.signal);
     },
   };
+}
+
+async function* stageEvents(
+  stages: readonly Stage[],
+  contextLength: number,
+  spec: RequestSpec,
+  session: SessionId,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<TokenEvent> {
+  const steps = decodeSteps(stages, {
+    session,
+    promptIds: spec.prompt,
+    pick: (logits, step) => pickStepToken(logits, spec.sampling, step),
+    stopIds: spec.stop,
+    maxTokens: spec.maxTokens,
+    // The last token (at position contextLength − 1) is emitted, never run.
+    maxPositions: contextLength - 1,
+    ...(signal === undefined ? {} : { signal }),
+  });
+  const tokens: number[] = [];
+  let stopToken: number | undefined;
+  try {
+    for await (const s of steps) {
+      if (spec.deadlineAt !== undefined && Date.now() > spec.deadlineAt) throw new DeadlineExceededError(session, spec.deadlineAt, tokens.length);
+      if (s.end === 'stop-id') {
+        stopToken = s.id;
+        break;
+      }
+      tokens.push(s.id);
+      yield { kind: 'token', step: s.step, id: s.id };
+    }
+  } catch (e) {
+    if (e instanceof PromptTooLongError) {
+      yield { kind: 'end', reason: 'length', tokens };
+      return;
+    }
+    if (signal?.aborted !== true || e !== signal.reason) throw e;
+    yield { kind: 'end', reason: 'cancelled', tokens };
+    return;
+  }
+  // The loop has ended, so the session is already freed when the end is read.
+  yield stopToken === undefined ? { kind: 'end', reason: 'length', tokens } : { kind: 'end', reason: 'stop', tokens, stopToken };
 }

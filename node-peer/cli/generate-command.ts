@@ -68,8 +68,7 @@ export function registerGenerateCommand(program: Command): void {
         // Drawn as a ring's last stage draws (seeded from (seed, step)), so `--seed` here gives the
         // ids the ring and the OpenAI API (`seed`) give for the same prompt and options.
         const sampling = { temperature: o.temperature, topP: o.topP, topK: o.topK ?? 0, seed: o.seed };
-        let step = 0;
-        const pick: PickToken = (logits) => pickStepToken(logits, sampling, step++);
+        const pick: PickToken = (logits, step) => pickStepToken(logits, sampling, step);
         try {
           const result = await localGenerate({
             modelDir: o.model,

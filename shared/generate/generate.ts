@@ -1,12 +1,11 @@
 import type { Stage } from '../engine/engine.ts';
 import type { SessionId } from '../ids.ts';
-import { PromptTooLongError } from './errors.ts';
-import { runChain } from './stage-chain.ts';
+import { decodeSteps, type DecodeEnd, type StepPick } from './decode-steps.ts';
 
-/** Picks the next token from the last position's logits (greedy, or seeded sampling). */
-export type PickToken = (logits: Float32Array) => number;
+/** Picks the next token from the last position's logits (greedy, or seeded sampling by step). */
+export type PickToken = StepPick;
 
-export type StopReason = 'stop-id' | 'max-tokens' | 'max-positions';
+export type StopReason = DecodeEnd;
 
 export interface GenerateRequest {
   readonly session: SessionId;
@@ -37,45 +36,30 @@ export interface GenerateResult {
 }
 
 /**
- * The local generation loop over a chain of stages (the ring's loop, one hop per stage): prefill
- * the whole prompt, then one position per generated token. Counting follows run.c: the logits at
- * position p choose the token at p + 1, and nothing is run at or past `maxPositions`.
- * Frees the session on every stage at the end, whatever happens.
+ * Local generation to completion over a chain of stages (`decodeSteps`, collected): run.c's
+ * counting, the stop id kept as the last generated id, an abort thrown (the signal's reason).
+ * Throws PromptTooLongError when the prompt does not fit in the positions allowed.
  */
 export async function generate(stages: readonly Stage[], contextLength: number, req: GenerateRequest): Promise<GenerateResult> {
-  const limit = Math.min(req.maxPositions ?? contextLength, contextLength);
-  const n = req.promptIds.length;
-  if (n < 1 || n > limit) throw new PromptTooLongError(n, limit);
-  const maxTokens = req.maxTokens ?? Number.POSITIVE_INFINITY;
+  const steps = decodeSteps(stages, {
+    session: req.session,
+    promptIds: req.promptIds,
+    pick: req.pick,
+    stopIds: req.stopIds,
+    maxPositions: Math.min(req.maxPositions ?? contextLength, contextLength),
+    ...(req.maxTokens === undefined ? {} : { maxTokens: req.maxTokens }),
+    ...(req.signal === undefined ? {} : { signal: req.signal }),
+  });
   const generated: number[] = [];
-  let stopReason: StopReason = 'max-positions';
-  let positions = n;
-  try {
-    let logits = await runChain(stages, req.session, req.promptIds);
-    // `next` sits at position `pos`; run.c stops once pos reaches steps.
-    for (let pos = n; ; pos++) {
-      if (generated.length >= maxTokens) {
-        stopReason = 'max-tokens';
-        break;
-      }
-      req.signal?.throwIfAborted();
-      const next = req.pick(logits);
-      generated.push(next);
-      if (req.stopIds.includes(next)) {
-        stopReason = 'stop-id';
-        break;
-      }
-      req.onToken?.(next);
-      if (pos >= limit) break; // no room to run the token just chosen
-      if (generated.length >= maxTokens) {
-        stopReason = 'max-tokens';
-        break;
-      }
-      logits = await runChain(stages, req.session, [next]);
-      positions++;
-    }
-  } finally {
-    for (const s of stages) s.freeSession(req.session);
+  // Kept only when maxTokens < 1, where nothing is picked.
+  let stopReason: StopReason = 'max-tokens';
+  let positions = req.promptIds.length;
+  for await (const s of steps) {
+    generated.push(s.id);
+    // Step k sits at position n + k, with k runs after the prefill.
+    positions = s.position;
+    if (s.end !== 'stop-id') req.onToken?.(s.id);
+    if (s.end !== undefined) stopReason = s.end;
   }
   return { promptIds: [...req.promptIds], generatedIds: generated, stopReason, positions };
 }
