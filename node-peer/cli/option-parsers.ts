@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { MAX_LINK_MTU, MIN_LINK_MTU } from '../../shared/transport/signal-envelope.ts';
 import { DEVICE_REQUESTS, type DeviceRequest } from '../engine/device-choice.ts';
+import type { KvDtype } from '../../shared/graph/build-stage-graph.ts';
 
 const UNITS: Record<string, number> = {
   '': 1,
@@ -173,5 +174,15 @@ export function parseDevice(value: string): DeviceRequest {
   const v = value.trim().toLowerCase();
   const known = DEVICE_REQUESTS.find((d) => d === v);
   if (known === undefined) throw new InvalidArgumentError(`"${value}" is not a device: expected ${DEVICE_REQUESTS.join(', ')}`);
+  return known;
+}
+
+const KV_DTYPES: readonly KvDtype[] = ['fp32', 'fp16'];
+
+/** `--kv-dtype`: fp32 or fp16, the element type of the stage's KV cache (docs/engines.md). */
+export function parseKvDtype(value: string): KvDtype {
+  const v = value.trim().toLowerCase();
+  const known = KV_DTYPES.find((d) => d === v);
+  if (known === undefined) throw new InvalidArgumentError(`"${value}" is not a KV cache type: expected ${KV_DTYPES.join(' or ')}`);
   return known;
 }

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseByteSize, parseIceServer, parsePort, parseLinkMtu, parseOnOff, parseSeconds, parseSignalUrl, parseThreads } from './option-parsers.ts';
-import { parseApiKey, parseCorsOrigins, parseDevice, parseMaxBody, parseMaxConcurrent, parsePublicHosts } from './option-parsers.ts';
+import { parseApiKey, parseCorsOrigins, parseDevice, parseKvDtype, parseMaxBody, parseMaxConcurrent, parsePublicHosts } from './option-parsers.ts';
 import { DEFAULT_MAX_BODY_BYTES } from '../api/api-server.ts';
 import { DEFAULT_MAX_CONCURRENT } from '../api/generation-slots.ts';
 import { isLoopbackHost } from '../api/host-policy.ts';
@@ -128,6 +128,15 @@ export function registerStartCommand(program: Command): void {
         .env(env('DEVICE'))
         .argParser(parseDevice)
         .default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--kv-dtype <dtype>',
+        "element type of this peer's KV cache: fp32, or fp16 (half the KV memory: about twice the sessions' tokens in the same --memory, logits within ~0.2% of fp32; docs/engines.md)",
+      )
+        .env(env('KV_DTYPE'))
+        .argParser(parseKvDtype)
+        .default('fp32'),
     )
     .addOption(
       new Option(

@@ -1,4 +1,5 @@
 import type { DeviceRequest } from '../engine/device-choice.ts';
+import type { KvDtype } from '../../shared/graph/build-stage-graph.ts';
 import type { LogFormatRequest } from './pretty-event.ts';
 
 /** `node-peer start`'s flags, parsed (start-command.ts). */
@@ -25,6 +26,8 @@ export interface StartOptions {
   directLinks?: boolean;
   threads?: number;
   device: DeviceRequest;
+  /** Element type of the stage's KV cache (--kv-dtype; fp16 halves its memory). */
+  kvDtype: KvDtype;
   verifyRate?: number;
   fitTimeout: number;
   /** Seconds (--first-token-timeout, --token-timeout; docs/ring.md, "Deadlines"). */

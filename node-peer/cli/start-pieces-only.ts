@@ -57,7 +57,11 @@ export async function startPiecesOnlyPeer(o: StartOptions, report: StartReporter
         () => false,
       );
       if (!isDir) throw new LocalModelRequiredError(o.model);
-      local ??= await openLocalModel(o.model, new OrtNodeEngine({ device: 'cpu', ...(o.threads === undefined ? {} : { threads: o.threads }) }), o.threads);
+      local ??= await openLocalModel(
+        o.model,
+        new OrtNodeEngine({ device: 'cpu', kvDtype: o.kvDtype, ...(o.threads === undefined ? {} : { threads: o.threads }) }),
+        o.threads,
+      );
       return local;
     },
     async close() {

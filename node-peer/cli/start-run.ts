@@ -98,6 +98,7 @@ export async function runStart(o: StartOptions): Promise<number> {
       ...(o.replica === 'full' ? { replicaFull: true } : {}),
       ...(o.threads === undefined ? {} : { threads: o.threads }),
       device,
+      kvDtype: o.kvDtype,
       ...(o.verifyRate === undefined ? {} : { verify: { rate: o.verifyRate } }),
       requester: { firstTokenMs: o.firstTokenTimeout * 1000, nextTokenMs: o.tokenTimeout * 1000 },
       onEvent: (e) => {

@@ -7,7 +7,7 @@ import { EngineRuntimeError, StageInputError } from '../../shared/engine/errors.
 import type { CreateOrtTensor, OrtSessionLike } from '../../shared/engine/ort-like.ts';
 import { OrtStage, warmUpStage } from '../../shared/engine/ort-stage.ts';
 import { fullGc } from './full-gc.ts';
-import { buildStageGraph, type KvCacheMode } from '../../shared/graph/build-stage-graph.ts';
+import { buildStageGraph, kvElementBytes, type KvCacheMode, type KvDtype } from '../../shared/graph/build-stage-graph.ts';
 
 export interface OrtNodeEngineOptions {
   /**
@@ -39,12 +39,17 @@ export interface OrtNodeEngineOptions {
    * are taken out of ORT, never the whole cache per token. 'present' is the WebGPU-style graph.
    */
   readonly kvCache?: KvCacheMode;
+  /**
+   * Element type of the KV cache each session keeps (`--kv-dtype`). 'fp32' (default); 'fp16' halves
+   * the cache's memory, the attention math staying fp32 (build-stage-graph.ts `KvDtype`, docs/engines.md).
+   */
+  readonly kvDtype?: KvDtype;
 }
 
 /** The devices onnxruntime-node runs a stage on here. */
 export type NodeDevice = 'cpu' | 'cuda' | 'webgpu';
 
-const createTensor = ((type: 'float32' | 'int32', data: Float32Array | Int32Array, dims: readonly number[]) =>
+const createTensor = ((type: 'float32' | 'int32' | 'float16', data: Float32Array | Int32Array | Uint16Array, dims: readonly number[]) =>
   new ort.Tensor(type, data, dims)) as CreateOrtTensor;
 
 /**
@@ -87,6 +92,7 @@ export class OrtNodeEngine implements Engine {
    * listed provider cannot start, so the first entry is the provider that runs the stage.
    */
   readonly providers: readonly NodeDevice[];
+  readonly kvBytesPerElement: number;
   private readonly strict: boolean;
   private readonly stages = new Set<Stage>();
 
@@ -94,11 +100,13 @@ export class OrtNodeEngine implements Engine {
     this.kind = options.device ?? 'cpu';
     this.strict = this.kind !== 'cpu' && (options.strictDevice ?? this.kind === 'webgpu');
     this.providers = this.kind === 'cpu' || this.strict ? [this.kind] : [this.kind, 'cpu'];
+    this.kvBytesPerElement = kvElementBytes(options.kvDtype ?? 'fp32');
   }
 
   async loadStage(spec: StageSpec): Promise<Stage> {
     const graph = buildStageGraph(spec.manifest, spec.range, {
       kvCache: this.options.kvCache ?? 'append',
+      kvDtype: this.options.kvDtype ?? 'fp32',
       ...(this.options.quantAccuracy === undefined ? {} : { quantAccuracy: this.options.quantAccuracy }),
     });
     const label = `[${spec.range.start}, ${spec.range.end})`;

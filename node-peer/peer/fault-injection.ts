@@ -46,6 +46,7 @@ export class FaultyStageDisposedError extends RingmeshError {
 export function faultyEngine(engine: Engine, current: () => StageFault | undefined): Engine {
   return {
     kind: engine.kind,
+    ...(engine.kvBytesPerElement === undefined ? {} : { kvBytesPerElement: engine.kvBytesPerElement }),
     dispose: () => engine.dispose(),
     async loadStage(spec): Promise<Stage> {
       const stage = await engine.loadStage(spec);

@@ -64,7 +64,7 @@ export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
       });
     },
     createEngine: () => {
-      const engine = new OrtNodeEngine({ device, ...(opts.threads === undefined ? {} : { threads: opts.threads }) });
+      const engine = new OrtNodeEngine({ device, kvDtype: opts.kvDtype ?? 'fp32', ...(opts.threads === undefined ? {} : { threads: opts.threads }) });
       return opts.faultInjection === undefined ? engine : faultyEngine(engine, opts.faultInjection);
     },
     ring: {

@@ -10,6 +10,7 @@ import type { TensorDtype } from '../../shared/wire/frame-types.ts';
 import type { IceServer } from '../transport/node-data-peer.ts';
 import type { StageFault } from './fault-injection.ts';
 import type { NodeDevice } from '../engine/ort-node-engine.ts';
+import type { KvDtype } from '../../shared/graph/build-stage-graph.ts';
 
 export interface NodePeerOptions {
   /** `ws(s)://host:port/signal`. */
@@ -43,6 +44,8 @@ export interface NodePeerOptions {
    * `--device`). Announced to the room as the member's `capabilities.engine` and in `status()`.
    */
   readonly device?: NodeDevice;
+  /** Element type of the stage's KV cache (default fp32; fp16 halves its memory, OrtNodeEngineOptions.kvDtype). */
+  readonly kvDtype?: KvDtype;
   /** Announced layer-forward time, ms (planner weight); default: not announced (treated as equal). */
   readonly speedMsPerLayer?: number;
   /** Element type of the activations this peer sends (default fp32; fp16 halves the bytes). */

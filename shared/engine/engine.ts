@@ -58,6 +58,8 @@ export interface Stage {
  */
 export interface Engine {
   readonly kind: EngineKind;
+  /** Bytes one KV cache element takes in this engine's stages (absent: 4, fp32); the stage budget sizes KV by it. */
+  readonly kvBytesPerElement?: number;
   loadStage(spec: StageSpec): Promise<Stage>;
   dispose(): Promise<void>;
 }

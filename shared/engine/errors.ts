@@ -31,3 +31,13 @@ export class EngineRuntimeError extends RingmeshError {
     super(`stage ${range}: ${detail}`, options);
   }
 }
+
+/** An engine was asked for a KV cache element type it does not keep (fp16 KV is Node-only). */
+export class UnsupportedKvDtypeError extends RingmeshError {
+  constructor(
+    readonly engine: string,
+    readonly kvDtype: string,
+  ) {
+    super(`the ${engine} engine keeps its KV cache in fp32 only, ${kvDtype} was asked for (fp16 KV: the Node engine, docs/engines.md)`);
+  }
+}

@@ -18,4 +18,6 @@ export interface OrtSessionLike {
 export type CreateOrtTensor = {
   (type: 'float32', data: Float32Array, dims: readonly number[]): OrtTensorLike;
   (type: 'int32', data: Int32Array, dims: readonly number[]): OrtTensorLike;
+  /** fp16 bit patterns (fp16 KV caches, build-stage-graph.ts `KvDtype`). */
+  (type: 'float16', data: Uint16Array, dims: readonly number[]): OrtTensorLike;
 };

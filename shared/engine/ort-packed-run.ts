@@ -8,7 +8,7 @@ import { StageIo } from '../graph/stage-io.ts';
 import type { StageInput, StageOutput } from './engine.ts';
 import { EngineRuntimeError } from './errors.ts';
 import type { OrtTensorLike } from './ort-like.ts';
-import { appendRows, outputTensor, rowFloatsOf, stateOf, type OrtStageParts } from './ort-session-cache.ts';
+import { allocKvRows, appendRows, kvData, kvTensor, outputTensor, rowFloatsOf, stateOf, type OrtStageParts } from './ort-session-cache.ts';
 
 /** Bounds of one packed run: the mask is rows × (cached + rows) floats. */
 export const MAX_PACKED_SESSIONS = 16;
@@ -144,12 +144,12 @@ export async function runPacked(stage: OrtStageParts, batch: readonly StageReque
   }
   for (const layer of graph.layers) {
     for (const name of [StageIo.pastKey(layer), StageIo.pastValue(layer)]) {
-      const packed = new Float32Array(cached * rowFloats);
+      const packed = allocKvRows(graph, cached * rowFloats);
       parts.forEach((x, i) => {
         const own = x.state.rows.get(name);
         if (own !== undefined && x.past > 0) packed.set(own.subarray(0, x.past * rowFloats), (layout.pastAt[i] as number) * rowFloats);
       });
-      feeds[name] = createTensor('float32', packed, [cached, a.numKvHeads, a.headDim]);
+      feeds[name] = kvTensor(stage, packed, [cached, a.numKvHeads, a.headDim]);
     }
   }
 
@@ -161,8 +161,8 @@ export async function runPacked(stage: OrtStageParts, batch: readonly StageReque
     throw new EngineRuntimeError(stage.label, `packed run of sessions ${who} (${rows} positions) failed`, { cause: err });
   }
   for (const layer of graph.layers) {
-    const keys = outputTensor(stage, out, StageIo.newKey(layer)).data as Float32Array;
-    const values = outputTensor(stage, out, StageIo.newValue(layer)).data as Float32Array;
+    const keys = kvData(stage, outputTensor(stage, out, StageIo.newKey(layer)));
+    const values = kvData(stage, outputTensor(stage, out, StageIo.newValue(layer)));
     parts.forEach((x, i) => {
       const at = rowAt(i) * rowFloats;
       const end = at + x.rows * rowFloats;

@@ -8,7 +8,8 @@ import type { LayerRange } from '../model/layer-range.ts';
 import { ContextLengthExceededError, EngineRuntimeError, StageInputError } from './errors.ts';
 import type { CreateOrtTensor, OrtSessionLike, OrtTensorLike } from './ort-like.ts';
 import { runPacked, takeBatch, type StageRequest } from './ort-packed-run.ts';
-import { appendRows, outputTensor, rowFloatsOf, stateOf, type OrtStageParts, type SessionState } from './ort-session-cache.ts';
+import { allocKvRows, appendRows, kvData, kvTensor, outputTensor, rowFloatsOf, sessionKvBytes, stateOf } from './ort-session-cache.ts';
+import type { OrtStageParts, SessionState } from './ort-session-cache.ts';
 import { createSerialQueue, type SerialQueue } from './serial-queue.ts';
 
 interface Pending extends StageRequest {
@@ -101,6 +102,12 @@ export class OrtStage implements Stage {
     return this.sessions.get(session)?.length ?? 0;
   }
 
+  /** Bytes the session's KV cache holds (0 for an unknown session); halved by an fp16 `kvDtype`. */
+  sessionKvBytes(session: SessionId): number {
+    const state = this.sessions.get(session);
+    return state === undefined ? 0 : sessionKvBytes(this.parts, state);
+  }
+
   freeSession(session: SessionId): void {
     const state = this.sessions.get(session);
     if (state === undefined) return;
@@ -157,7 +164,7 @@ export class OrtStage implements Stage {
     if (this.graph.output === StageIo.logits) feeds[StageIo.logitRows] = this.createTensor('int32', new Int32Array([seqLen - 1]), [1]);
     const append = this.graph.kvCache === 'append';
     const rowFloats = rowFloatsOf(this.manifest);
-    const empty = this.createTensor('float32', new Float32Array(0), append ? [0, a.numKvHeads, a.headDim] : [a.numKvHeads, 0, a.headDim]);
+    const empty = kvTensor(this.parts, allocKvRows(this.graph, 0), append ? [0, a.numKvHeads, a.headDim] : [a.numKvHeads, 0, a.headDim]);
     for (const layer of this.graph.layers) {
       for (const name of [StageIo.pastKey(layer), StageIo.pastValue(layer)]) {
         const rows = state.rows.get(name);
@@ -165,7 +172,7 @@ export class OrtStage implements Stage {
           ? (state.past.get(name) ?? empty)
           : rows === undefined || state.length === 0
             ? empty
-            : this.createTensor('float32', rows.subarray(0, state.length * rowFloats), [state.length, a.numKvHeads, a.headDim]);
+            : kvTensor(this.parts, rows.subarray(0, state.length * rowFloats), [state.length, a.numKvHeads, a.headDim]);
       }
     }
 
@@ -177,8 +184,8 @@ export class OrtStage implements Stage {
     }
     if (append) {
       for (const layer of this.graph.layers) {
-        appendRows(this.parts, state, StageIo.pastKey(layer), outputTensor(this.parts, out, StageIo.newKey(layer)).data as Float32Array, seqLen);
-        appendRows(this.parts, state, StageIo.pastValue(layer), outputTensor(this.parts, out, StageIo.newValue(layer)).data as Float32Array, seqLen);
+        appendRows(this.parts, state, StageIo.pastKey(layer), kvData(this.parts, outputTensor(this.parts, out, StageIo.newKey(layer))), seqLen);
+        appendRows(this.parts, state, StageIo.pastValue(layer), kvData(this.parts, outputTensor(this.parts, out, StageIo.newValue(layer))), seqLen);
       }
     } else {
       const next = new Map<string, OrtTensorLike>();

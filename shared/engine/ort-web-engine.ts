@@ -1,10 +1,10 @@
 import type * as OrtWeb from 'onnxruntime-web';
 import type { Engine, EngineKind, Stage, StageSpec } from './engine.ts';
-import { EngineRuntimeError, StageInputError } from './errors.ts';
+import { EngineRuntimeError, StageInputError, UnsupportedKvDtypeError } from './errors.ts';
 import type { CreateOrtTensor, OrtSessionLike } from './ort-like.ts';
 import { OrtStage, warmUpStage } from './ort-stage.ts';
 import { createSerialQueue } from './serial-queue.ts';
-import { buildStageGraph } from '../graph/build-stage-graph.ts';
+import { buildStageGraph, type KvDtype } from '../graph/build-stage-graph.ts';
 import { StageIo } from '../graph/stage-io.ts';
 import { dequantizeStageUnits } from './dequantize-stage-units.ts';
 
@@ -25,6 +25,8 @@ export interface OrtWebEngineOptions {
    * bytes per weight in the WASM heap (4 GiB at most). Ignored on WebGPU.
    */
   readonly linearWeights?: 'quantized' | 'fp32';
+  /** Only 'fp32' (the default): fp16 KV caches are a Node engine option; 'fp16' here throws UnsupportedKvDtypeError. */
+  readonly kvDtype?: KvDtype;
 }
 
 interface GpuNavigator {
@@ -62,7 +64,9 @@ export class OrtWebEngine implements Engine {
   // stages of this engine share one queue.
   private readonly serial = createSerialQueue();
 
-  constructor(private readonly options: OrtWebEngineOptions = {}) {}
+  constructor(private readonly options: OrtWebEngineOptions = {}) {
+    if ((options.kvDtype ?? 'fp32') !== 'fp32') throw new UnsupportedKvDtypeError('onnxruntime-web', String(options.kvDtype));
+  }
 
   private async runtime(): Promise<typeof OrtWeb> {
     if (this.ort !== undefined) return this.ort;
@@ -103,7 +107,7 @@ export class OrtWebEngine implements Engine {
     } catch (err) {
       throw new EngineRuntimeError(label, `onnxruntime-web (${this.kind}) could not create the session`, { cause: err });
     }
-    const createTensor = ((type: 'float32' | 'int32', data: Float32Array | Int32Array, dims: readonly number[]) =>
+    const createTensor = ((type: 'float32' | 'int32' | 'float16', data: Float32Array | Int32Array | Uint16Array, dims: readonly number[]) =>
       new ort.Tensor(type, data, dims)) as CreateOrtTensor;
     const adapter: OrtSessionLike = {
       run: (feeds) => session.run(feeds as OrtWeb.InferenceSession.FeedsType),

@@ -26,6 +26,8 @@ export interface StageGraph {
   readonly invFreq: Float32Array;
   /** How the KV cache crosses the graph boundary (see StageIo). */
   readonly kvCache: KvCacheMode;
+  /** Element type of the past_* inputs and the present_* / new_* outputs. */
+  readonly kvDtype: KvDtype;
 }
 
 /**
@@ -35,8 +37,19 @@ export interface StageGraph {
  */
 export type KvCacheMode = 'present' | 'append';
 
+/**
+ * 'fp32' (default) or 'fp16': the KV cache crosses the graph boundary (and so is kept by the
+ * engine) in half precision, Cast to fp32 right after the input and back before the output, so
+ * the attention math stays fp32 and only the stored keys/values are rounded (docs/engines.md).
+ */
+export type KvDtype = 'fp32' | 'fp16';
+
+/** Bytes of one stored KV element. */
+export const kvElementBytes = (dtype: KvDtype): number => (dtype === 'fp16' ? 2 : 4);
+
 export interface StageGraphOptions {
   readonly kvCache?: KvCacheMode;
+  readonly kvDtype?: KvDtype;
   /** MatMulNBits accuracy_level for q8/q4 weights (default 4: int8 dot products on CPU). */
   readonly quantAccuracy?: number;
 }
@@ -49,6 +62,7 @@ export interface StageGraphOptions {
  */
 export function buildStageGraph(manifest: ModelManifest, range: LayerRange, options: StageGraphOptions = {}): StageGraph {
   const kvCache = options.kvCache ?? 'present';
+  const kvDtype = options.kvDtype ?? 'fp32';
   const a = manifest.architecture;
   if (!(Number.isInteger(range.start) && Number.isInteger(range.end) && range.start >= 0 && range.start < range.end && range.end <= a.numLayers)) {
     throw new InvalidLayerRangeError(range.start, range.end, a.numLayers);
@@ -73,19 +87,27 @@ export function buildStageGraph(manifest: ModelManifest, range: LayerRange, opti
 
   const layers: number[] = [];
   const kvShape = (dim: string): (number | string)[] => (kvCache === 'append' ? [dim, a.numKvHeads, a.headDim] : [a.numKvHeads, dim, a.headDim]);
+  // fp16 KV: only the cache's boundary is half precision; a Cast on each side keeps the math fp32.
+  const KV = kvDtype === 'fp16' ? OnnxDataType.FLOAT16 : F;
+  const kvIn = (name: string): string => {
+    const x = g.input(name, KV, kvShape('P'));
+    return kvDtype === 'fp16' ? g.op('Cast', [x], { to: attr.int(F) }) : x;
+  };
+  const kvOut = (name: string, value: string, dim: string): void =>
+    g.output(name, kvDtype === 'fp16' ? g.op('Cast', [value], { to: attr.int(KV) }) : value, KV, kvShape(dim));
   for (let i = range.start; i < range.end; i++) {
     layers.push(i);
-    const pastKey = g.input(StageIo.pastKey(i), F, kvShape('P'));
-    const pastValue = g.input(StageIo.pastValue(i), F, kvShape('P'));
+    const pastKey = kvIn(StageIo.pastKey(i));
+    const pastValue = kvIn(StageIo.pastValue(i));
     const attn = blocks.attention(i, blocks.rmsNorm(hidden, `layers.${i}.attn_norm.weight`), { cos, sin, mask: tiledMask, pastKey, pastValue, kvCache });
     hidden = g.op('Add', [hidden, attn.out]);
     hidden = g.op('Add', [hidden, blocks.mlp(i, blocks.rmsNorm(hidden, `layers.${i}.ffn_norm.weight`))]);
     if (kvCache === 'append') {
-      g.output(StageIo.newKey(i), attn.presentKey, F, kvShape('S'));
-      g.output(StageIo.newValue(i), attn.presentValue, F, kvShape('S'));
+      kvOut(StageIo.newKey(i), attn.presentKey, 'S');
+      kvOut(StageIo.newValue(i), attn.presentValue, 'S');
     } else {
-      g.output(StageIo.presentKey(i), attn.presentKey, F, kvShape('T'));
-      g.output(StageIo.presentValue(i), attn.presentValue, F, kvShape('T'));
+      kvOut(StageIo.presentKey(i), attn.presentKey, 'T');
+      kvOut(StageIo.presentValue(i), attn.presentValue, 'T');
     }
   }
 
@@ -111,5 +133,5 @@ export function buildStageGraph(manifest: ModelManifest, range: LayerRange, opti
   const opsets = [{ domain: '', version: STAGE_OPSET }, ...(blocks.usesContribOps ? [{ domain: 'com.microsoft', version: 1 }] : [])];
   const model = encodeOnnxModel(g.build(opsets));
   const files = [...new Set(blocks.weights.map((w) => w.file))];
-  return { model, weights: blocks.weights, files, input: range.start === 0 ? StageIo.inputIds : StageIo.hiddenIn, output, layers, invFreq, kvCache };
+  return { model, weights: blocks.weights, files, input: range.start === 0 ? StageIo.inputIds : StageIo.hiddenIn, output, layers, invFreq, kvCache, kvDtype };
 }

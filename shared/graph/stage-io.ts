@@ -4,6 +4,7 @@
  * 'present' — past [kvHeads, P, headDim] in, present [kvHeads, T, headDim] out (fed back as the
  * next past; suits a cache that stays on the GPU); 'append' — past [P, kvHeads, headDim] in, only
  * the S new rows [S, kvHeads, headDim] out (the caller appends them: no cache-sized output per run).
+ * KV tensors are float32, or float16 in a graph built with `kvDtype: 'fp16'`.
  */
 export const StageIo = {
   /** int32 [S] token ids (stage with start = 0). */

@@ -19,14 +19,19 @@ export interface ModelShape {
   readonly contextTokens: number;
 }
 
-/** KV caches are kept in fp32, like all activations (docs/engines.md, manifest `dtype` note). */
+/** KV caches are kept in fp32 by default, like all activations (docs/engines.md, manifest `dtype` note). */
 const KV_BYTES_PER_ELEMENT = 4;
 
 /**
  * Derives the shape from a manifest. `contextTokens` is what the ring will serve (at most the
- * model's `contextLength`); KV per token per layer = 2 (K and V) × kvHeads × headDim × 4 bytes.
+ * model's `contextLength`); KV per token per layer = 2 (K and V) × kvHeads × headDim ×
+ * `kvBytesPerElement` (4; 2 for an engine keeping an fp16 KV cache).
  */
-export function modelShapeFromManifest(manifest: ModelManifest, contextTokens: number = manifest.architecture.contextLength): ModelShape {
+export function modelShapeFromManifest(
+  manifest: ModelManifest,
+  contextTokens: number = manifest.architecture.contextLength,
+  kvBytesPerElement: number = KV_BYTES_PER_ELEMENT,
+): ModelShape {
   const arch = manifest.architecture;
   if (!Number.isInteger(contextTokens) || contextTokens < 1 || contextTokens > arch.contextLength) {
     throw new InvalidPlanInputError('contextTokens', `${contextTokens} must be an integer in 1..${arch.contextLength} (the model's context length)`);
@@ -46,7 +51,7 @@ export function modelShapeFromManifest(manifest: ModelManifest, contextTokens: n
     bytesPerLayer,
     embedBytes,
     headBytes,
-    kvBytesPerTokenPerLayer: 2 * arch.numKvHeads * arch.headDim * KV_BYTES_PER_ELEMENT,
+    kvBytesPerTokenPerLayer: 2 * arch.numKvHeads * arch.headDim * kvBytesPerElement,
     contextTokens,
   };
   validateModelShape(shape);

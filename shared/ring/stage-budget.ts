@@ -12,12 +12,14 @@ export interface StageBudgetInput {
   readonly contextTokens: number;
   readonly memoryBytes?: number;
   readonly caps?: Partial<Omit<StageLimits, 'kvTokens'>>;
+  /** Bytes of one KV element in the engine's stages (Engine.kvBytesPerElement; default 4, fp32). */
+  readonly kvBytesPerElement?: number;
 }
 
 export function stageLimitsFor(i: StageBudgetInput): StageLimits {
   const caps = { ...DEFAULT_STAGE_LIMITS, ...i.caps };
   const layers = i.range.end - i.range.start;
-  const kvPerToken = modelShapeFromManifest(i.manifest, i.contextTokens).kvBytesPerTokenPerLayer * layers;
+  const kvPerToken = modelShapeFromManifest(i.manifest, i.contextTokens, i.kvBytesPerElement).kvBytesPerTokenPerLayer * layers;
   if (i.memoryBytes === undefined || kvPerToken === 0) return { ...caps, kvTokens: caps.maxSessions * i.contextTokens };
   const wanted = new Set<string>(unitsForRange(i.manifest.architecture.numLayers, i.range.start, i.range.end));
   const weights = i.manifest.units.filter((u) => wanted.has(u.name)).reduce((sum, u) => sum + u.bytes, 0);

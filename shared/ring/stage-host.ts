@@ -164,6 +164,7 @@ export class StageHost {
           contextTokens: this.opts.contextTokens,
           ...(peer.memoryBytes === undefined ? {} : { memoryBytes: peer.memoryBytes }),
           ...(peer.stageLimits === undefined ? {} : { caps: peer.stageLimits }),
+          ...(peer.engine.kvBytesPerElement === undefined ? {} : { kvBytesPerElement: peer.engine.kvBytesPerElement }),
         }),
       });
       this.runnerStage = loaded.stage;

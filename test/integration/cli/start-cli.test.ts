@@ -113,6 +113,11 @@ describe('node-peer start: bad flags exit 2 with a message naming the flag', () 
       /'--direct-links on' needs --bind-address/,
     ],
     ['--fit-timeout negative', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--fit-timeout', '-1'], /--fit-timeout.*not a duration/],
+    [
+      '--kv-dtype bogus',
+      ['start', '--signal', 'ws://h/signal', '--model', 'x', '--kv-dtype', 'bogus'],
+      /--kv-dtype.*not a KV cache type: expected fp32 or fp16/,
+    ],
     ['unknown flag', ['start', '--signal', 'ws://h/signal', '--model', 'x', '--bogus'], /unknown option '--bogus'/],
     ['bad env var', ['start', '--signal', 'ws://h/signal', '--model', 'x'], /--memory.*from env 'RINGMESH_MEMORY'.*not a size/, { RINGMESH_MEMORY: 'much' }],
     ['bad RINGMESH_SIGNAL', ['start', '--model', 'x'], /--signal.*from env 'RINGMESH_SIGNAL'.*must start with ws:\/\//, { RINGMESH_SIGNAL: 'http://h/signal' }],
@@ -139,6 +144,7 @@ describe('node-peer start: bad flags exit 2 with a message naming the flag', () 
       RINGMESH_MEMORY: '64MiB',
       RINGMESH_API_PORT: '0',
       RINGMESH_ICE_SERVERS: 'stun:127.0.0.1:3478,turn:user:pass@127.0.0.1:3479',
+      RINGMESH_KV_DTYPE: 'fp16',
     });
     expect(r.stderr).toMatch(/cannot reach the signaling server/);
     expect(r.code).toBe(4);

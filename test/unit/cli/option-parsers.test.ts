@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { formatBytes, parseByteSize, parseIceServer, parsePort, parseSignalUrl, toIceServer } from '../../../node-peer/cli/option-parsers.ts';
+import { formatBytes, parseByteSize, parseIceServer, parseKvDtype, parsePort, parseSignalUrl, toIceServer } from '../../../node-peer/cli/option-parsers.ts';
 
 describe('node-peer option parsers', () => {
   it.each([
@@ -19,6 +19,13 @@ describe('node-peer option parsers', () => {
     expect(formatBytes(512)).toBe('512 B');
     expect(formatBytes(65536)).toBe('64.0 KiB');
     expect(formatBytes(3 * 1024 ** 3)).toBe('3.0 GiB');
+  });
+
+  it('--kv-dtype: fp32 or fp16, anything else named as not a KV cache type', () => {
+    expect(parseKvDtype('fp16')).toBe('fp16');
+    expect(parseKvDtype(' FP32 ')).toBe('fp32');
+    for (const bad of ['bogus', 'bf16', 'int8', '']) expect(() => parseKvDtype(bad)).toThrow(InvalidArgumentError);
+    expect(() => parseKvDtype('bogus')).toThrow('"bogus" is not a KV cache type: expected fp32 or fp16');
   });
 
   it('ports and signaling URLs', () => {
