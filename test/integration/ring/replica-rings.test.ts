@@ -2,8 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertLlama2c } from '../../../node-peer/convert/convert-llama2c.ts';
+import { OrtNodeEngine } from '../../../node-peer/engine/ort-node-engine.ts';
+import { openModelPackage } from '../../../node-peer/model/open-model-package.ts';
+import { runChain } from '../../../shared/generate/stage-chain.ts';
+import { asSessionId } from '../../../shared/ids.ts';
 import type { ModelManifest } from '../../../shared/model/manifest.ts';
 import { modelShapeFromManifest, totalModelBytes } from '../../../shared/planner/model-shape.ts';
+import { readRangeUnits } from '../../util/engine-fixtures.ts';
 import type { PeerEvent } from '../../util/peer-process.ts';
 import { goldenCases, MODELS_DIR } from '../../util/models.ts';
 import {
@@ -33,6 +38,9 @@ const MAX_TOKENS = 200;
 let signaling: Awaited<ReturnType<typeof startRingSignaling>>;
 const peers: RingPeerProcess[] = [];
 let plan: RecordedPlan;
+let modelDir = '';
+/** Top-two logit gaps below this are float rounding: a prefill or another packing may pick either. */
+const TIE = 1e-4;
 
 const ringsOfPlan = (p: RecordedPlan): string[][] => (p.plan.kind === 'planned' ? (p.plan.rings ?? [p.plan.ring]).map((r) => r.map((s) => s.peerId)) : []);
 const key = (ring: readonly string[]): string => ring.join(',');
@@ -71,9 +79,32 @@ function submissions(requester: RingPeerProcess, from: number): { wire: string; 
     });
 }
 
+/**
+ * Where `b` first leaves `a`, if it does: the tokens `a`'s prefix makes near-tied (within TIE of
+ * the best logit), by a one-stage reference on this process. stories260K on these prompts has such
+ * ties (2e-6 apart, about two float ulps, at step 133 of prompt 7): a session resumed by a prefill
+ * on another ring may take either, and a float cannot tell which is "right".
+ */
+async function firstDivergence(prompt: readonly number[], a: readonly number[], b: readonly number[]): Promise<{ at: number; tied: number[] } | null> {
+  const at = a.findIndex((t, i) => b[i] !== t);
+  if (at < 0 && a.length === b.length) return null;
+  const pkg = await openModelPackage(modelDir);
+  const engine = new OrtNodeEngine({ threads: 1 });
+  try {
+    const range = { start: 0, end: pkg.manifest.architecture.numLayers };
+    const stage = await engine.loadStage({ manifest: pkg.manifest, range, units: await readRangeUnits(pkg, range) });
+    const logits = await runChain([stage], asSessionId('tie-check'), [...prompt, ...a.slice(0, at)]);
+    const best = Math.max(...logits);
+    return { at, tied: [...logits.keys()].filter((j) => logits[j]! >= best - TIE) };
+  } finally {
+    await engine.dispose();
+  }
+}
+
 beforeAll(async () => {
   signaling = await startRingSignaling({ placement: 'latency', openRole: 'trusted' });
   const dir = tmp.path('model');
+  modelDir = dir;
   const { modelId } = await convertLlama2c(join(MODELS_DIR, c.model), join(MODELS_DIR, c.tokenizer), dir, { pieceSize: 64 * 1024 });
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ModelManifest;
   const small = Math.ceil(totalModelBytes(modelShapeFromManifest(manifest)) * 0.45);
@@ -154,7 +185,16 @@ describe('replica rings', () => {
     victim.child.kill('SIGKILL');
     const disturbed = await Promise.all(runs);
 
-    expect(disturbed.map((g) => (g as Generated).tokens)).toEqual(undisturbed.map((g) => (g as Generated).tokens));
+    // Every session resumes where it was, with the undisturbed run's tokens, up to a float tie.
+    for (const [i, g] of disturbed.entries()) {
+      expect(g).toEqual(expect.objectContaining({ reason: 'length' }));
+      const [want, got] = [(undisturbed[i] as Generated).tokens, (g as Generated).tokens];
+      const split = await firstDivergence(prompts[i]!, want, got);
+      if (split !== null) {
+        expect(split.tied, `prompt ${i}: step ${split.at} took ${got[split.at]} for ${want[split.at]}, which is no tie`).toContain(got[split.at]);
+        expect(split.tied).toContain(want[split.at]);
+      }
+    }
     // The victim's unfinished sessions were submitted again, to rings without it: any whose last
     // submission stayed on the victim finished before the kill.
     const after = submissions(requester, from);
