@@ -80,7 +80,7 @@ export class ManifestSource {
     this.fetching = 'idle';
   }
 
-  /** A session closed: if the fetch waited on a peer, it may have been that one. */
+  /** A session closed, or a manifest request failed: if the fetch waited on a peer, it waits no more. */
   peerGone(): void {
     if (this.fetching === 'peer') this.fetching = 'idle';
   }

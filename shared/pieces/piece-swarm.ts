@@ -57,6 +57,9 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> {
       piece: (from, key, data) => void this.receive(key, data, from).catch((err: unknown) => this.fail(err)),
       // A probed member that is not reading the piece (REJECT, or gone): one fewer to ask.
       requestFailed: (from, key) => {
+        // A manifest request refused (busy) or expired: the next tick asks again, instead of
+        // waiting on that peer for as long as its link stays open.
+        if (key === MANIFEST_KEY) this.manifestSource.peerGone();
         this.origin.refused(key, from.id);
         this.schedule();
       },
