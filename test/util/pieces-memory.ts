@@ -6,6 +6,11 @@ import type { ByteRange, Origin } from '../../shared/pieces/origin.ts';
 import type { CloseEvent, ConnectionStats, PeerConnection, PeerConnectionEvents } from '../../shared/transport/transport.ts';
 import type { Frame } from '../../shared/wire/frame-types.ts';
 import { TypedEmitter } from '../../shared/util/typed-emitter.ts';
+import { MemoryPieceStore } from '../../shared/pieces/memory-piece-store.ts';
+import { PieceSwarm } from '../../shared/pieces/piece-swarm.ts';
+import { withVerification } from '../../shared/pieces/with-verification.ts';
+import { systemClock } from '../../shared/util/clock.ts';
+import { seededRng } from './pieces-fixtures.ts';
 
 export class MemoryOrigin implements Origin {
   readonly label = 'memory';
@@ -68,4 +73,19 @@ export function memoryConnectionPair(a: string, b: string): [MemoryConnection, M
   ab.other = ba;
   ba.other = ab;
   return [ab, ba];
+}
+
+/** A whole-model swarm over a verifying memory store (a seed when given its package), ticking every 20 ms. */
+export function memorySwarm(id: string, modelId: string, o: { localPackage?: Origin; store?: MemoryPieceStore } = {}): PieceSwarm {
+  return new PieceSwarm({
+    modelId,
+    store: withVerification(o.store ?? new MemoryPieceStore()),
+    ...(o.localPackage ? { localPackage: o.localPackage } : {}),
+    units: () => 'all',
+    replicaFull: true,
+    self: () => id,
+    clock: systemClock,
+    rng: seededRng(id.length),
+    tickMs: 20,
+  });
 }

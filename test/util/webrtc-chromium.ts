@@ -6,19 +6,9 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { newestMtime } from '../../scripts/newest-mtime.ts';
+import { CHROMIUM_ARGS } from './pieces-browser.ts';
 
-export const WEBRTC_CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-];
+export const WEBRTC_CHROMIUM_ARGS = CHROMIUM_ARGS;
 
 export function launchWebRtcChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: WEBRTC_CHROMIUM_ARGS });

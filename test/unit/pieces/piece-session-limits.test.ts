@@ -1,16 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryPieceStore } from '../../../shared/pieces/memory-piece-store.ts';
 import type { PeerMisbehavedError } from '../../../shared/pieces/errors.ts';
 import { MAX_VIOLATIONS, PieceSession, type SessionHost } from '../../../shared/pieces/piece-session.ts';
 import { MAX_QUEUED_REQUESTS } from '../../../shared/pieces/serve-queue.ts';
 import { PieceSwarm } from '../../../shared/pieces/piece-swarm.ts';
-import { withVerification } from '../../../shared/pieces/with-verification.ts';
-import { systemClock } from '../../../shared/util/clock.ts';
 import { ProtocolViolationError } from '../../../shared/transport/errors.ts';
 import type { Frame } from '../../../shared/wire/frame-types.ts';
 import { InvalidFrameError } from '../../../shared/wire/errors.ts';
-import { seededRng } from '../../util/pieces-fixtures.ts';
-import { MemoryOrigin, memoryConnectionPair } from '../../util/pieces-memory.ts';
+import { MemoryOrigin, memoryConnectionPair, memorySwarm } from '../../util/pieces-memory.ts';
 import { buildSyntheticPackage } from '../../util/pieces-package.ts';
 
 const PIECE = 64 * 1024;
@@ -104,18 +100,7 @@ describe('PieceSession against a hostile peer', () => {
 describe('PieceSwarm with a hostile connection', () => {
   it('drops (and bans) a peer that keeps sending offers for pieces that do not exist; an honest peer completes', async () => {
     const pkg = await buildSyntheticPackage({ layers: 1, unitBytes: 3 * PIECE, pieceSize: PIECE, seed: 61 });
-    const mk = (id: string, seed: boolean): PieceSwarm =>
-      new PieceSwarm({
-        modelId: pkg.modelId,
-        store: withVerification(new MemoryPieceStore()),
-        ...(seed ? { localPackage: new MemoryOrigin(pkg.files, PIECE) } : {}),
-        units: () => 'all',
-        replicaFull: true,
-        self: () => id,
-        clock: systemClock,
-        rng: seededRng(id.length),
-        tickMs: 20,
-      });
+    const mk = (id: string, seed: boolean): PieceSwarm => memorySwarm(id, pkg.modelId, seed ? { localPackage: new MemoryOrigin(pkg.files, PIECE) } : {});
     const seed = mk('seed', true);
     await seed.start();
     await seed.ready;

@@ -2,11 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { manifestFromFile } from '../../../shared/pieces/manifest-bytes.ts';
 import { MemoryPieceStore } from '../../../shared/pieces/memory-piece-store.ts';
 import { PieceSwarm } from '../../../shared/pieces/piece-swarm.ts';
-import { withVerification } from '../../../shared/pieces/with-verification.ts';
-import { systemClock } from '../../../shared/util/clock.ts';
 import type { Frame } from '../../../shared/wire/frame-types.ts';
-import { seededRng } from '../../util/pieces-fixtures.ts';
-import { MemoryOrigin, memoryConnectionPair } from '../../util/pieces-memory.ts';
+import { MemoryOrigin, memoryConnectionPair, memorySwarm } from '../../util/pieces-memory.ts';
 import { buildSyntheticPackage } from '../../util/pieces-package.ts';
 
 // a peer that joins after a holder completed must not depend on the holder's first
@@ -33,17 +30,7 @@ describe('PieceSwarm when the first frames of a connection reach another listene
   ])('a joiner with no origin that $joiner still gets every piece from a holder that completed before it came', async ({ cachedManifest }) => {
     const pkg = await buildSyntheticPackage({ layers: 2, unitBytes: 3 * PIECE, pieceSize: PIECE, seed: 31 });
     const mk = (id: string, o: { local?: boolean; store?: MemoryPieceStore }): PieceSwarm =>
-      new PieceSwarm({
-        modelId: pkg.modelId,
-        store: withVerification(o.store ?? new MemoryPieceStore()),
-        ...(o.local ? { localPackage: new MemoryOrigin(pkg.files, PIECE) } : {}),
-        units: () => 'all',
-        replicaFull: true,
-        self: () => id,
-        clock: systemClock,
-        rng: seededRng(id.length),
-        tickMs: 20,
-      });
+      memorySwarm(id, pkg.modelId, { ...(o.local ? { localPackage: new MemoryOrigin(pkg.files, PIECE) } : {}), ...(o.store ? { store: o.store } : {}) });
     const seed = mk('seed', { local: true });
     await seed.start();
     await seed.ready;

@@ -3,31 +3,18 @@
 // bytes is banned and the next one is asked; with nobody holding it the fetch ends at its deadline.
 import { describe, expect, it } from 'vitest';
 import type { PeerMisbehavedError } from '../../../shared/pieces/errors.ts';
-import { MemoryPieceStore } from '../../../shared/pieces/memory-piece-store.ts';
 import type { Origin } from '../../../shared/pieces/origin.ts';
 import { PieceSwarm } from '../../../shared/pieces/piece-swarm.ts';
 import { fetchTokenizerFromPeers, MAX_TOKENIZER_BYTES, TokenizerTooLargeError } from '../../../shared/pieces/tokenizer-exchange.ts';
-import { withVerification } from '../../../shared/pieces/with-verification.ts';
 import { systemClock } from '../../../shared/util/clock.ts';
 import type { Frame } from '../../../shared/wire/frame-types.ts';
-import { seededRng } from '../../util/pieces-fixtures.ts';
-import { MemoryOrigin, memoryConnectionPair } from '../../util/pieces-memory.ts';
+import { MemoryOrigin, memoryConnectionPair, memorySwarm } from '../../util/pieces-memory.ts';
 import { buildSyntheticPackage, type SyntheticPackage } from '../../util/pieces-package.ts';
 
 const PIECE = 16 * 1024;
 
 function swarm(id: string, modelId: string, localPackage?: Origin): PieceSwarm {
-  return new PieceSwarm({
-    modelId,
-    store: withVerification(new MemoryPieceStore()),
-    ...(localPackage ? { localPackage } : {}),
-    units: () => 'all',
-    replicaFull: true,
-    self: () => id,
-    clock: systemClock,
-    rng: seededRng(id.length),
-    tickMs: 20,
-  });
+  return memorySwarm(id, modelId, localPackage ? { localPackage } : {});
 }
 
 /** Connects `joiner` to each of `others`, in order (the order it asks them in). */
