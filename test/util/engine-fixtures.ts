@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { llamaUnits } from '../../node-peer/convert/llama-units.ts';
 import { openModelPackage, type ModelPackage } from '../../node-peer/model/open-model-package.ts';
 import { writeModelPackage } from '../../node-peer/model/write-model-package.ts';
+import type { Stage } from '../../shared/engine/engine.ts';
+import { runChain } from '../../shared/generate/stage-chain.ts';
+import type { SessionId } from '../../shared/ids.ts';
 import type { LayerRange } from '../../shared/model/layer-range.ts';
 import { unitsForRange, type LlamaArchitecture, type UnitName, type WeightDType } from '../../shared/model/manifest.ts';
 import { fillNormal, Xoshiro128 } from '../../shared/random/xoshiro128.ts';
@@ -88,4 +91,23 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
   return m;
+}
+
+/** Greedy decoding through a chain for one session: `steps` logits, the first after the whole prompt. */
+export async function greedyDecode(
+  stages: readonly Stage[],
+  session: SessionId,
+  prompt: readonly number[],
+  steps: number,
+): Promise<{ ids: number[]; logits: Float32Array[] }> {
+  const ids: number[] = [];
+  const logits: Float32Array[] = [];
+  let next = prompt;
+  for (let i = 0; i < steps; i++) {
+    const l = await runChain(stages, session, next);
+    logits.push(l);
+    ids.push(argmax(l));
+    next = [ids.at(-1) as number];
+  }
+  return { ids, logits };
 }

@@ -13,9 +13,8 @@ import { OrtNodeEngine } from '../../../node-peer/engine/ort-node-engine.ts';
 import { openModelPackage, type ModelPackage } from '../../../node-peer/model/open-model-package.ts';
 import type { Stage } from '../../../shared/engine/engine.ts';
 import { OrtStage } from '../../../shared/engine/ort-stage.ts';
-import { runChain } from '../../../shared/generate/stage-chain.ts';
-import { asSessionId, type SessionId } from '../../../shared/ids.ts';
-import { argmax, maxAbsDiff } from '../../util/engine-fixtures.ts';
+import { asSessionId } from '../../../shared/ids.ts';
+import { greedyDecode, maxAbsDiff } from '../../util/engine-fixtures.ts';
 import { goldenCases, MODELS_DIR } from '../../util/models.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ringmesh-fp16kv-'));
@@ -37,24 +36,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** Greedy decoding through a chain: `steps` logits, the first after the whole prompt. */
-async function greedy(
-  stages: readonly Stage[],
-  session: SessionId,
-  prompt: readonly number[],
-  steps: number,
-): Promise<{ ids: number[]; logits: Float32Array[] }> {
-  const ids: number[] = [];
-  const logits: Float32Array[] = [];
-  let next = prompt;
-  for (let i = 0; i < steps; i++) {
-    const l = await runChain(stages, session, next);
-    logits.push(l);
-    ids.push(argmax(l));
-    next = [ids.at(-1) as number];
-  }
-  return { ids, logits };
-}
+const greedy = greedyDecode;
 
 async function withChain<T>(engine: OrtNodeEngine, pkg: ModelPackage, ranges: typeof split, f: (stages: Stage[]) => Promise<T>): Promise<T> {
   const stages = await loadChain(engine, pkg, ranges, 1);

@@ -10,12 +10,12 @@ import { writeDemoModel } from '../../../node-peer/convert/demo-model.ts';
 import { loadChain } from '../../../node-peer/engine/load-chain.ts';
 import { OrtNodeEngine } from '../../../node-peer/engine/ort-node-engine.ts';
 import { openModelPackage, type ModelPackage } from '../../../node-peer/model/open-model-package.ts';
-import type { Engine, Stage, StageInput } from '../../../shared/engine/engine.ts';
+import type { Engine, StageInput } from '../../../shared/engine/engine.ts';
 import { StageInputError } from '../../../shared/engine/errors.ts';
 import { OrtStage } from '../../../shared/engine/ort-stage.ts';
-import { runChain } from '../../../shared/generate/stage-chain.ts';
-import { asSessionId, type SessionId } from '../../../shared/ids.ts';
+import { asSessionId } from '../../../shared/ids.ts';
 import { OrtWebEngine } from '../../../shared/engine/ort-web-engine.ts';
+import { greedyDecode } from '../../util/engine-fixtures.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ringmesh-packed-'));
 let pkg: ModelPackage;
@@ -31,23 +31,10 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const argmax = (x: Float32Array): number => x.reduce((best, v, i) => (v > (x[best] as number) ? i : best), 0);
 const maxDiff = (x: Float32Array, y: Float32Array): number => x.reduce((m, v, i) => Math.max(m, Math.abs(v - (y[i] as number))), 0);
 
 /** Greedy steps through the chain for one session; concurrent callers' runs meet at each stage. */
-async function decode(stages: readonly Stage[], session: SessionId, prompt: number[], steps: number): Promise<{ ids: number[]; logits: Float32Array[] }> {
-  const ids: number[] = [];
-  const logits: Float32Array[] = [];
-  let next = prompt;
-  for (let i = 0; i < steps; i++) {
-    const l = await runChain(stages, session, next);
-    logits.push(l);
-    const id = argmax(l);
-    ids.push(id);
-    next = [id];
-  }
-  return { ids, logits };
-}
+const decode = greedyDecode;
 
 describe.each(['node', 'wasm'] as const)('packed runs on %s', (name) => {
   it('several sessions at once get the ids and logits of running alone, prefill and decode, split in two', async () => {
