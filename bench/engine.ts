@@ -24,6 +24,7 @@ import type { ModelManifest, WeightDType } from '../shared/model/manifest.ts';
 import { OrtWebEngine } from '../shared/engine/ort-web-engine.ts';
 import { fmtRatio, fmtRuns, measureRound, ratioTo, type Chain } from './_engine-measure.ts';
 import { median, printTable, writeResults, type Row } from './_report.ts';
+import { LLAMA_32_1B_SHAPE } from '../test/util/q4-1b-package.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -63,19 +64,7 @@ const PRESETS: Record<string, Preset> = {
     runs: 5,
   },
   '1b': {
-    shape: {
-      layers: 16,
-      hidden: 2048,
-      intermediate: 8192,
-      heads: 32,
-      kvHeads: 8,
-      vocab: 128256,
-      tied: true,
-      context: 1024,
-      seed: 1,
-      ropeTheta: 500000,
-      ropeScaling: { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 },
-    },
+    shape: { ...LLAMA_32_1B_SHAPE, context: 1024, seed: 1 },
     prefill: 32,
     decode: 16,
     runs: 3,

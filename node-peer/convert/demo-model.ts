@@ -3,7 +3,7 @@ import type { LlamaArchitecture, ModelManifest, RopeScaling } from '../../shared
 import { fillNormal, Xoshiro128 } from '../../shared/random/xoshiro128.ts';
 import { byteLevelVocab } from '../../shared/tokenizer/byte-level-vocab.ts';
 import { serializeLlama2cVocab } from '../../shared/tokenizer/llama2c-vocab.ts';
-import { writeModelPackage } from '../model/write-model-package.ts';
+import { writeModelPackage, type PackageSpec } from '../model/write-model-package.ts';
 import type { ConvertOptions } from './convert-options.ts';
 import { InvalidModelShapeError } from './errors.ts';
 import { llamaUnits, type TensorSource } from './llama-units.ts';
@@ -62,27 +62,32 @@ export async function writeDemoModel(
 ): Promise<{ manifest: ModelManifest; modelId: ModelId }> {
   const arch = demoArchitecture(shape);
   const seed = shape.seed ?? 0;
-  const vocab = byteLevelVocab(arch.vocabSize);
   const dtype = options.dtype ?? 'fp32';
   return writeModelPackage(outDir, {
     name: options.name ?? `demo-${arch.numLayers}x${arch.hiddenSize}-seed${seed}`,
     architecture: arch,
     dtype,
     ...(options.pieceSize === undefined ? {} : { pieceSize: options.pieceSize }),
-    tokenizer: {
-      kind: 'llama2c',
-      file: 'tokenizer.bin',
-      data: serializeLlama2cVocab(vocab.pieces, vocab.scores),
-      bos: 1,
-      eos: [2],
-      addBos: true,
-      chatTemplate: null,
-    },
+    tokenizer: byteLevelTokenizer(arch.vocabSize),
     units: llamaUnits(arch, randomSource(seed, arch.tiedEmbeddings), dtype),
   });
 }
 
 /** Each tensor draws from its own stream seeded by (seed, name): a tied head regenerates the embedding. */
+/** The byte-level llama2c tokenizer every random model carries (BOS 1, EOS 2, no chat template). */
+export function byteLevelTokenizer(vocabSize: number): PackageSpec['tokenizer'] {
+  const vocab = byteLevelVocab(vocabSize);
+  return {
+    kind: 'llama2c',
+    file: 'tokenizer.bin',
+    data: serializeLlama2cVocab(vocab.pieces, vocab.scores),
+    bos: 1,
+    eos: [2],
+    addBos: true,
+    chatTemplate: null,
+  };
+}
+
 function randomSource(seed: number, tied: boolean): TensorSource {
   return {
     get(name, shape) {

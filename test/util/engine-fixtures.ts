@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { byteLevelTokenizer } from '../../node-peer/convert/demo-model.ts';
 import { llamaUnits } from '../../node-peer/convert/llama-units.ts';
 import { openModelPackage, type ModelPackage } from '../../node-peer/model/open-model-package.ts';
 import { writeModelPackage } from '../../node-peer/model/write-model-package.ts';
@@ -10,8 +11,6 @@ import type { SessionId } from '../../shared/ids.ts';
 import type { LayerRange } from '../../shared/model/layer-range.ts';
 import { unitsForRange, type LlamaArchitecture, type UnitName, type WeightDType } from '../../shared/model/manifest.ts';
 import { fillNormal, Xoshiro128 } from '../../shared/random/xoshiro128.ts';
-import { byteLevelVocab } from '../../shared/tokenizer/byte-level-vocab.ts';
-import { serializeLlama2cVocab } from '../../shared/tokenizer/llama2c-vocab.ts';
 
 /** A small llama shape with grouped-query attention; override fields per test. */
 export function testArchitecture(overrides: Partial<LlamaArchitecture> = {}): LlamaArchitecture {
@@ -42,21 +41,12 @@ export function testArchitecture(overrides: Partial<LlamaArchitecture> = {}): Ll
 export async function writeRandomPackage(arch: LlamaArchitecture, dtype: WeightDType = 'fp32', seed = 1): Promise<{ pkg: ModelPackage; cleanup: () => void }> {
   const dir = join(mkdtempSync(join(tmpdir(), 'ringmesh-engine-')), 'model');
   const rng = new Xoshiro128(seed);
-  const vocab = byteLevelVocab(arch.vocabSize);
   await writeModelPackage(dir, {
     name: `random-${seed}`,
     architecture: arch,
     dtype,
     pieceSize: 4096,
-    tokenizer: {
-      kind: 'llama2c',
-      file: 'tokenizer.bin',
-      data: serializeLlama2cVocab(vocab.pieces, vocab.scores),
-      bos: 1,
-      eos: [2],
-      addBos: true,
-      chatTemplate: null,
-    },
+    tokenizer: byteLevelTokenizer(arch.vocabSize),
     units: llamaUnits(
       arch,
       {
