@@ -34,20 +34,11 @@ afterAll(async () => {
 
 /** `node-peer start --api-port 0` alone in its room, seeding the model; resolves with its API once its ring is ready. */
 async function startApiPeer(): Promise<{ peer: PeerProcess; api: string }> {
-  const peer = startPeerProcess('api-peer', [
-    '--signal',
-    signaling.url,
-    '--model',
-    model,
-    '--memory',
-    '256MiB',
-    '--api-port',
-    '0',
-    '--cache-dir',
-    tmp.path(`cache-${nextCache++}`),
-    '--threads',
-    '1',
-  ]);
+  const flags = { signal: signaling.url, model, memory: '256MiB', 'api-port': '0', 'cache-dir': tmp.path(`cache-${nextCache++}`), threads: '1' };
+  const peer = startPeerProcess(
+    'api-peer',
+    Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v]),
+  );
   const api = String((await peer.waitFor((e) => e.event === 'api', 60_000))['url']);
   await peer.waitFor((e) => e.event === 'ring-ready', 60_000);
   return { peer, api };
