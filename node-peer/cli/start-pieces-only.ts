@@ -3,6 +3,7 @@ import { RingmeshError } from '../../shared/errors.ts';
 import { openLocalModel, type LocalModel } from '../api/local-requester.ts';
 import { OrtNodeEngine } from '../engine/ort-node-engine.ts';
 import { startPiecePeer } from '../peer/piece-peer.ts';
+import { definedOnly } from '../../shared/util/defined-only.ts';
 import { toIceServer } from './option-parsers.ts';
 import type { StartOptions } from './start-options.ts';
 import type { StartReporter } from './start-reporter.ts';
@@ -33,14 +34,16 @@ export async function startPiecesOnlyPeer(o: StartOptions, report: StartReporter
     model: o.model,
     cacheDir: o.cacheDir,
     replicaFull: o.replica === 'full',
-    ...(o.origin ? { origin: o.origin } : {}),
-    ...(o.originToken ? { originToken: o.originToken } : {}),
-    ...(o.token ? { joinToken: o.token } : {}),
-    ...(o.layers ? { layers: o.layers } : {}),
-    ...(o.bindAddress ? { bindAddress: o.bindAddress } : {}),
-    ...(o.linkMtu !== undefined ? { linkMtu: o.linkMtu } : {}),
-    ...(o.directLinks !== undefined ? { directLinks: o.directLinks } : {}),
-    ...(o.iceServer ? { iceServers: o.iceServer.map(toIceServer) } : {}),
+    ...definedOnly({
+      origin: o.origin || undefined,
+      originToken: o.originToken || undefined,
+      joinToken: o.token || undefined,
+      layers: o.layers,
+      bindAddress: o.bindAddress || undefined,
+      linkMtu: o.linkMtu,
+      directLinks: o.directLinks,
+      iceServers: o.iceServer?.map(toIceServer),
+    }),
     onCorrupt: (err) => report.event('corrupt-piece', { name: err.name, hash: err.hash, message: err.message }),
   });
   report.event('joined', { modelId: peer.modelId, peerId: peer.peerId });

@@ -8,6 +8,7 @@ import { ERROR_CODES } from '../../shared/signaling/protocol.ts';
 import { nodeSha256Hex } from '../crypto/node-sha256.ts';
 import { OrtNodeEngine } from '../engine/ort-node-engine.ts';
 import type { IceServer } from '../transport/node-data-peer.ts';
+import { definedOnly } from '../../shared/util/defined-only.ts';
 import { faultyEngine } from './fault-injection.ts';
 import type { NodePeer, NodePeerOptions, NodePeerStatus } from './node-peer-types.ts';
 import { nodeJoinDeps } from './piece-peer.ts';
@@ -44,13 +45,15 @@ export async function startNodePeer(opts: NodePeerOptions): Promise<NodePeer> {
     // A seed keeps its whole package in the swarm; others fetch units as plans give them layers.
     ...(seeds || opts.replicaFull === true ? {} : { layers: 'none' as const }),
     capabilities: { engine: device, memoryBytes: opts.memoryBytes, ...(opts.speedMsPerLayer === undefined ? {} : { speedMsPerLayer: opts.speedMsPerLayer }) },
-    ...(opts.origin ? { origin: opts.origin } : {}),
-    ...(opts.originToken ? { originToken: opts.originToken } : {}),
-    ...(opts.joinToken ? { joinToken: opts.joinToken } : {}),
-    ...(opts.bindAddress ? { bindAddress: opts.bindAddress } : {}),
-    ...(opts.linkMtu !== undefined ? { linkMtu: opts.linkMtu } : {}),
-    ...(opts.directLinks !== undefined ? { directLinks: opts.directLinks } : {}),
-    ...(iceServers ? { iceServers } : {}),
+    ...definedOnly({
+      origin: opts.origin || undefined,
+      originToken: opts.originToken || undefined,
+      joinToken: opts.joinToken || undefined,
+      bindAddress: opts.bindAddress || undefined,
+      linkMtu: opts.linkMtu,
+      directLinks: opts.directLinks,
+      iceServers,
+    }),
   });
   let offServerErrors = (): void => undefined;
   const core = await startPeer({

@@ -2,18 +2,13 @@
 // signaling relay from the remote member, so either may be anything.
 import { TransportError } from '../../shared/transport/errors.ts';
 
-/** The answering side got a signal that is not a direct-link offer (or a second one). */
-export class DirectLinkOfferError extends TransportError {
-  override readonly code = 'ERR_DIRECT_LINK_OFFER';
-  constructor() {
-    super('expected a direct-link offer');
-  }
-}
-
-/** The dialing side got an answer without a usable host, port and token. */
-export class DirectLinkAnswerError extends TransportError {
-  override readonly code = 'ERR_DIRECT_LINK_ANSWER';
-  constructor() {
-    super('malformed direct-link answer');
+/**
+ * A direct-link signal that is not what this side waits for: the answering side got something other
+ * than one offer (`offer`), the dialing side an answer without a usable host, port and token (`answer`).
+ */
+export class DirectLinkSignalError extends TransportError {
+  override readonly code = 'ERR_DIRECT_LINK_SIGNAL';
+  constructor(readonly expected: 'offer' | 'answer') {
+    super(expected === 'offer' ? 'expected a direct-link offer' : 'malformed direct-link answer');
   }
 }

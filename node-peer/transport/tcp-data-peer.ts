@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { DataLane, DataPeer } from '../../shared/transport/data-peer.ts';
 import { ChannelNotOpenError } from '../../shared/transport/errors.ts';
 import type { SendQueueOptions } from '../../shared/transport/send-queue.ts';
-import { DirectLinkAnswerError, DirectLinkOfferError } from './direct-link-errors.ts';
+import { DirectLinkSignalError } from './direct-link-errors.ts';
 import { DirectLinkHostError } from './direct-link-host.ts';
 import { LengthPrefixDecoder, lengthPrefix } from './length-prefix.ts';
 import { LINK_TOKEN_BYTES, type TcpLinkListener } from './tcp-link-listener.ts';
@@ -100,13 +100,13 @@ export class TcpDataPeer implements DataPeer {
   signal(data: unknown): void {
     if (this.isDestroyed) return;
     if (!this.opts.initiator) {
-      if (this.answered || !offerSchema.safeParse(data).success) return this.fail(new DirectLinkOfferError());
+      if (this.answered || !offerSchema.safeParse(data).success) return this.fail(new DirectLinkSignalError('offer'));
       this.answered = true;
       void this.answer();
       return;
     }
     const answer = answerSchema.safeParse(data);
-    if (!answer.success) return this.fail(new DirectLinkAnswerError());
+    if (!answer.success) return this.fail(new DirectLinkSignalError('answer'));
     if (this.socket !== undefined) return;
     const { host, port, token } = answer.data;
     // The answer comes from the remote member: its host must be the remote's own address.
