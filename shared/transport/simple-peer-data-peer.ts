@@ -92,6 +92,9 @@ export function wrapSimplePeer(peer: SimplePeerLike, options: { ringChannel?: bo
     ring.addEventListener('close', lost);
     ring.addEventListener('error', lost);
   }
+  // simple-peer emits 'error' on destroy(err) (the ring channel's loss above, too): an owner that
+  // stopped listening after a close must not turn that into an uncaught exception.
+  peer.on('error', () => undefined);
   peer.on('connect', () => {
     peerConnected = true;
     maybeConnected();
