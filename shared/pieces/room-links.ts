@@ -17,8 +17,9 @@ export interface SwarmLinksOptions {
 
 /**
  * Keeps the swarm connected to the room: every member the signaling server reports is dialed
- * (the transport resolves glare when both sides dial), incoming connections are handed to the
- * swarm, and the member list feeds the scheduler's origin assignment. Returns a stop function.
+ * (the transport resolves glare when both sides dial), every connection that opens is handed to
+ * the swarm whoever dialed it, and the member list feeds the scheduler's origin assignment.
+ * Returns a stop function.
  */
 export function linkSwarmToRoom(opts: SwarmLinksOptions): () => void {
   const { signaling, transport, swarm } = opts;
@@ -44,7 +45,9 @@ export function linkSwarmToRoom(opts: SwarmLinksOptions): () => void {
   };
 
   const stops = [
-    transport.on('connection', add),
+    // Every connection as it opens, whichever side and layer dialed it: a ring link dialed by a
+    // plan opens before the next reconcile would dial, and that reconcile then sees it open.
+    transport.on('open', add),
     signaling.on('welcome', () => reconcile(true)), // a welcome lists who was there before me
     signaling.on('peer-joined', () => swarm.setMembers(others())),
     signaling.on('peer-left', () => swarm.setMembers(others())),

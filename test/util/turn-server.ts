@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface TurnServerOptions {
@@ -54,8 +55,9 @@ export async function startTurnServer(o: TurnServerOptions): Promise<TurnServer>
     join(o.dir, 'turndb'),
     '--pidfile',
     join(o.dir, 'turnserver.pid'),
+    // A file, not stdout: coturn's stdout to a pipe is block-buffered, so its tail would lag.
     '--log-file',
-    'stdout',
+    join(o.dir, 'turnserver.log'),
     '--simple-log',
   ];
   const child = spawn('turnserver', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -77,7 +79,15 @@ export async function startTurnServer(o: TurnServerOptions): Promise<TurnServer>
       throw new Error(`turnserver did not answer on ${o.ip}:${o.port}; its log:\n${log}`);
     }
   }
-  return { child, url: `turn:${o.ip}:${o.port}`, log: () => log, stop };
+  const logFile = join(o.dir, 'turnserver.log');
+  const fileLog = (): string => {
+    try {
+      return readFileSync(logFile, 'utf8').slice(-8_000);
+    } catch {
+      return log;
+    }
+  };
+  return { child, url: `turn:${o.ip}:${o.port}`, log: fileLog, stop };
 }
 
 /** One STUN Binding request (RFC 5389); resolves whether a response came within 500 ms. */

@@ -115,6 +115,8 @@ beforeAll(async () => {
     args: [...WEBRTC_CHROMIUM_ARGS.filter((a) => a !== '--allow-loopback-in-peer-connection'), `--unsafely-treat-insecure-origin-as-secure=${pageOrigin}`],
   });
   page = await browser.newPage();
+  const consoleLines: string[] = [];
+  page.on('console', (m) => void consoleLines.push(m.text().slice(0, 600)));
   page.on('pageerror', (err) => console.error(`[page] ${err.message}`));
   const query = new URLSearchParams({
     signal: signaling.server.url,
@@ -124,16 +126,12 @@ beforeAll(async () => {
     'ice-user': TURN_USER,
     'ice-credential': TURN_PASSWORD,
   });
-  const open = async (): Promise<string | undefined> => {
-    await page.goto(`${pages.pageUrl}?${query}`);
-    await page.waitForFunction(() => document.title !== 'loading', undefined, { timeout: 120_000 });
-    return page.evaluate(() => (globalThis as unknown as { rmRing: RmRing }).rmRing.state.error);
-  };
-  // On a loaded machine the page's first relayed link has missed its 60 s manifest wait (CI, once in
-  // four runs): a second join, as a user would reload, must then work; the relay is what is tested.
-  const first = await open();
-  if (first !== undefined) console.error(`[turn] first join failed (${first}); joining again\nturnserver: ${turn?.log().slice(-2000) ?? ''}`);
-  expect(first === undefined ? undefined : await open()).toBeUndefined();
+  await page.goto(`${pages.pageUrl}?${query}`);
+  await page.waitForFunction(() => document.title !== 'loading', undefined, { timeout: 120_000 });
+  const joinError = await page.evaluate(() => (globalThis as unknown as { rmRing: RmRing }).rmRing.state.error);
+  const diagnostics = (): string =>
+    `page console: ${consoleLines.slice(-30).join('\n')}\nnode events: ${JSON.stringify(node!.events.slice(-12))}\nnode stderr: ${node!.stderr().slice(-2000)}\nturnserver: ${turn?.log().slice(-3000) ?? ''}`;
+  expect(joinError, diagnostics()).toBeUndefined();
   pageId = await page.evaluate(() => (globalThis as unknown as { rmRing: RmRing }).rmRing.peerId());
 
   const want = [nodeId, pageId].sort().join(',');

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createNodeTransport } from '../../../node-peer/transport/node-transport.ts';
-import { asRoomId } from '../../../shared/ids.ts';
+import { asPeerId, asRoomId } from '../../../shared/ids.ts';
 import type { UnitName } from '../../../shared/model/manifest.ts';
 import { MemoryPieceStore } from '../../../shared/pieces/memory-piece-store.ts';
 import { PieceSwarm } from '../../../shared/pieces/piece-swarm.ts';
@@ -31,6 +31,8 @@ const members: Member[] = [];
 
 interface Member {
   readonly swarm: PieceSwarm;
+  readonly transport: ReturnType<typeof createNodeTransport>;
+  peerId(): string;
   close(): Promise<void>;
 }
 
@@ -45,7 +47,7 @@ afterAll(async () => {
   await signaling?.close();
 });
 
-async function join(o: { seed?: boolean; units?: readonly UnitName[]; ring?: boolean; dials?: boolean }): Promise<Member> {
+async function join(o: { seed?: boolean; units?: readonly UnitName[]; ring?: boolean; dials?: boolean; reconcileMs?: number }): Promise<Member> {
   const client = createSignalingClient({
     url: signaling.url,
     WebSocket: WebSocket as unknown as WebSocketConstructor,
@@ -65,10 +67,12 @@ async function join(o: { seed?: boolean; units?: readonly UnitName[]; ring?: boo
     rng: Math.random,
   });
   await client.connect();
-  const unlink = linkSwarmToRoom({ signaling: client, transport, swarm, reconcileMs: 300, ...(o.dials === false ? { maxPeers: 0 } : {}) });
+  const unlink = linkSwarmToRoom({ signaling: client, transport, swarm, reconcileMs: o.reconcileMs ?? 300, ...(o.dials === false ? { maxPeers: 0 } : {}) });
   await swarm.start();
   const m = {
     swarm,
+    transport,
+    peerId: () => client.peerId ?? '',
     async close() {
       ring?.close();
       unlink();
@@ -106,5 +110,17 @@ describe('swarm members with no origin (real WebRTC)', () => {
       members.splice(members.indexOf(late), 1);
       await late.close();
     }
+  });
+
+  it('take a connection another layer dialed (a ring link to a planned stage) as one of theirs', async () => {
+    // The joiner is alone when it links to the room and reconciles once a minute; the seed comes
+    // later and dials nobody. The joiner's ring dials the seed (as a plan makes it do): that
+    // connection is the swarm's only way to the seed, and the next reconcile would find it open.
+    const joiner = await join({ reconcileMs: 60_000 });
+    const seed = await join({ seed: true, dials: false });
+    await within(seed.swarm.ready, 20_000, 'seed ready');
+    await joiner.transport.connect(asPeerId(seed.peerId()), { timeoutMs: 20_000 });
+    await within(joiner.swarm.ready, 15_000, 'joiner ready');
+    expect(joiner.swarm.progress()).toMatchObject({ bytesDone: pkg.bytes, fromPeers: pkg.bytes, fromOrigin: 0 });
   });
 });
