@@ -6,6 +6,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame-codec.ts';
 import type { DataPeer, DataPeerFactory } from './data-peer.ts';
 import { DataPeerConnection } from './data-peer-connection.ts';
 import { ConnectTimeoutError, NotJoinedError, PeerFailedError, TransportClosedError } from './errors.ts';
+import { LateCandidates } from './late-candidates.ts';
 import { DEFAULT_SEND_QUEUE_OPTIONS, type SendQueueOptions } from './send-queue.ts';
 import { isOffer, signalEnvelopeSchema, type SignalEnvelope } from './signal-envelope.ts';
 import type { ConnectOptions, PeerConnection, Transport, TransportEvents } from './transport.ts';
@@ -69,6 +70,7 @@ export class PeerTransport implements Transport {
   private readonly attempts = new Map<PeerId, Attempt>();
   private readonly waiters = new Map<PeerId, Set<Waiter>>();
   private readonly dialing = new Map<PeerId, Promise<PeerConnection>>();
+  private readonly late = new LateCandidates();
   private readonly unsubscribe: () => void;
   private readonly sendQueue: SendQueueOptions;
   private closed = false;
@@ -115,6 +117,7 @@ export class PeerTransport implements Transport {
     this.attempts.clear();
     for (const c of this.open.values()) c.close('transport closed');
     this.open.clear();
+    this.late.clear();
     for (const set of this.waiters.values()) for (const w of set) w.reject(new TransportClosedError());
     this.waiters.clear();
     this.events.removeAll();
@@ -210,7 +213,7 @@ export class PeerTransport implements Transport {
     const attempt: Attempt = { remote, id, initiator, peer };
     this.attempts.set(remote, attempt);
     peer.on('signal', (signal) => {
-      if (this.attempts.get(remote) !== attempt) return;
+      if (this.attempts.get(remote) !== attempt && !this.late.mayForward(remote, id, signal)) return;
       const offerTerms = !initiator ? {} : link !== undefined ? { link } : mtu !== undefined ? { mtu } : {};
       const envelope: SignalEnvelope = { rm: 1, attempt: id, ...offerTerms, signal: signal as SignalEnvelope['signal'] };
       try {
@@ -248,7 +251,9 @@ export class PeerTransport implements Transport {
     });
     this.open.get(attempt.remote)?.close('replaced by a new connection');
     this.open.set(attempt.remote, conn);
+    const forget = this.late.opened(attempt.remote, attempt.id, attempt.peer);
     conn.on('close', () => {
+      forget();
       if (this.open.get(attempt.remote) === conn) this.open.delete(attempt.remote);
     });
     this.events.emit('open', conn);
@@ -266,7 +271,8 @@ export class PeerTransport implements Transport {
       current.peer.signal(env.signal);
       return;
     }
-    if (!isOffer(env)) return; // a late candidate of an attempt that is gone
+    if (this.late.deliver(from, env)) return;
+    if (!isOffer(env)) return; // a candidate of an attempt that is gone
     if (current?.initiator) {
       // Glare: both sides dialled. The smaller id keeps its own offer; the other answers.
       const local = this.localPeerId;
