@@ -7,7 +7,7 @@ import type { PieceCatalog } from './piece-catalog.ts';
 import { keyOf, pieceKey, type PieceKey, type PieceRef } from './piece-ref.ts';
 import type { ModelStore } from './piece-store.ts';
 import type { SwarmProgress } from './progress.ts';
-import { withServeCache, type ServeCache } from './serve-cache.ts';
+import { withServeCache, type ServeCache, type ServeCacheOptions } from './serve-cache.ts';
 import { swarmProgress } from './swarm-progress.ts';
 
 /** Where stored bytes came from: a peer, the origin, or this peer's own package ('cache'). */
@@ -28,8 +28,14 @@ export class LocalPieces {
   constructor(
     private readonly store: ModelStore,
     serveCacheBytes: number,
+    cache: ServeCacheOptions = {},
   ) {
-    this.served = withServeCache(store, serveCacheBytes);
+    this.served = withServeCache(store, serveCacheBytes, cache);
+  }
+
+  /** Drops in-memory copies no peer asked for lately (`ServeCache.expireCache`). */
+  expireServeCache(now: number): void {
+    this.served.expireCache(now);
   }
 
   /** Verify on load: every piece the store has is re-hashed once; a corrupt copy is deleted by the store and fetched again. */

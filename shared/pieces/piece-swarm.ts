@@ -49,7 +49,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> {
   constructor(private readonly opts: PieceSwarmOptions) {
     super();
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    this.pieces = new LocalPieces(opts.store, opts.serveCacheBytes ?? DEFAULT_SERVE_CACHE_BYTES);
+    this.pieces = new LocalPieces(opts.store, opts.serveCacheBytes ?? DEFAULT_SERVE_CACHE_BYTES, { now: () => this.now() });
     this.peers = new SwarmPeers(this.pieces, opts.localPackage, {
       now: () => this.now(),
       manifestBytes: () => this.manifestSource.bytes,
@@ -251,6 +251,7 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> {
     if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
     this.timer = this.opts.clock.setTimeout(() => this.tick(), this.opts.tickMs ?? 250);
     for (const s of this.peers.sessions.values()) s.expire(this.opts.requestTimeoutMs ?? 30_000);
+    this.pieces.expireServeCache(this.now());
     const catalog = this.pieces.catalog;
     if (!catalog) return this.tickManifest();
     this.applyWants(catalog);

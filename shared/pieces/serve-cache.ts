@@ -5,10 +5,23 @@ import type { ModelStore } from './piece-store.ts';
 
 /** Default budget of `withServeCache` (`PieceSwarmOptions.serveCacheBytes`). */
 export const DEFAULT_SERVE_CACHE_BYTES = 64 * 1024 * 1024;
+/**
+ * A copy neither stored nor served for this long is dropped (`expireCache`): a relay serves what
+ * just arrived within seconds, and a peer whose download ended must not hold 64 MiB for nobody.
+ */
+export const DEFAULT_SERVE_CACHE_IDLE_MS = 30_000;
 
 export interface ServeCache {
   /** Drops every copy held in memory (the swarm closed: its bytes must not outlive it). */
   clearCache(): void;
+  /** Drops the copies idle (neither stored nor served) for longer than the idle time at `now`. */
+  expireCache(now: number): void;
+}
+
+export interface ServeCacheOptions {
+  /** The clock `expireCache` is compared against (ms). */
+  readonly now?: () => number;
+  readonly idleMs?: number;
 }
 
 /**
@@ -16,31 +29,39 @@ export interface ServeCache {
  * hashed, once, in this process) are kept in memory, oldest first, within `maxBytes`; `get`
  * answers from them without reading or re-hashing. Pieces larger than the budget are not kept; 0
  * disables the cache. `evict`, and a `verify` that finds no good copy, drop the copy in memory
- * too, so `get` never answers what the store no longer holds through this decorator.
+ * too, so `get` never answers what the store no longer holds through this decorator. A serve
+ * makes a copy the newest again; `expireCache` drops the ones idle past `idleMs`.
  */
-export function withServeCache<S extends ModelStore>(store: S, maxBytes: number): S & ServeCache {
-  const recent = new Map<string, Uint8Array>();
+export function withServeCache<S extends ModelStore>(store: S, maxBytes: number, o: ServeCacheOptions = {}): S & ServeCache {
+  const now = o.now ?? Date.now;
+  const idleMs = o.idleMs ?? DEFAULT_SERVE_CACHE_IDLE_MS;
+  // Oldest first: Map order is insertion order, and a store or serve re-inserts.
+  const recent = new Map<string, { readonly data: Uint8Array; readonly at: number }>();
   let bytes = 0;
   const forget = (hash: string): void => {
-    const d = recent.get(hash);
-    if (d === undefined) return;
+    const e = recent.get(hash);
+    if (e === undefined) return;
     recent.delete(hash);
-    bytes -= d.byteLength;
+    bytes -= e.data.byteLength;
   };
   const remember = (hash: string, data: Uint8Array): void => {
     if (data.byteLength > maxBytes) return;
     forget(hash); // the same content stored again: counted once, and now the newest
-    recent.set(hash, data);
+    recent.set(hash, { data, at: now() });
     bytes += data.byteLength;
-    for (const [h, d] of recent) {
+    for (const [h, e] of recent) {
       if (bytes <= maxBytes) break;
       recent.delete(h);
-      bytes -= d.byteLength;
+      bytes -= e.data.byteLength;
     }
   };
   const overrides: Pick<ModelStore, 'get' | 'put' | 'evict' | 'verify'> & ServeCache = {
     async get(hash) {
-      return recent.get(hash) ?? store.get(hash);
+      const e = recent.get(hash);
+      if (e === undefined) return store.get(hash);
+      recent.delete(hash);
+      recent.set(hash, { data: e.data, at: now() });
+      return e.data;
     },
     async put(hash, data) {
       await store.put(hash, data); // the verifying store refuses bad bytes by throwing: never kept
@@ -58,6 +79,13 @@ export function withServeCache<S extends ModelStore>(store: S, maxBytes: number)
     clearCache() {
       recent.clear();
       bytes = 0;
+    },
+    expireCache(at) {
+      for (const [h, e] of recent) {
+        if (at - e.at <= idleMs) break;
+        recent.delete(h);
+        bytes -= e.data.byteLength;
+      }
     },
   };
   // The inner store's other methods (has, list, the model catalog) stay reachable unchanged.

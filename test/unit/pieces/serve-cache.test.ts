@@ -78,4 +78,29 @@ describe('withServeCache', () => {
     await expect(store.put(a.hash, b.data)).rejects.toBeInstanceOf(PieceHashMismatchError);
     expect(await store.get(a.hash)).toBeUndefined();
   });
+
+  it('drops copies neither stored nor served for longer than its idle time; a serve keeps one', async () => {
+    const inner = new CountingStore();
+    let t = 0;
+    const store = withServeCache(inner, 10_000, { now: () => t, idleMs: 1000 });
+    const [a, b, c] = await Promise.all([piece(1, 1000), piece(2, 1000), piece(3, 1000)]);
+    await store.put(a.hash, a.data);
+    await store.put(b.hash, b.data);
+    t = 600;
+    await store.put(c.hash, c.data);
+    t = 900;
+    expect(await store.get(a.hash)).toBe(a.data); // served: fresh again
+    t = 1500; // b idle 1500 ms, c 900, a 600
+    store.expireCache(t);
+    expect(await store.get(a.hash)).toBe(a.data);
+    expect(await store.get(c.hash)).toBe(c.data);
+    expect(inner.reads).toBe(0);
+    expect(await store.get(b.hash)).toEqual(b.data); // from the store now
+    expect(inner.reads).toBe(1);
+    t = 10_000;
+    store.expireCache(t);
+    await store.get(a.hash);
+    await store.get(c.hash);
+    expect(inner.reads).toBe(3);
+  });
 });
