@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nodeSha256Hex } from '../crypto/node-sha256.ts';
 import { CorruptPieceError } from '../../shared/pieces/errors.ts';
@@ -21,12 +21,16 @@ export interface DiskStoreOptions {
   readonly directWriter?: DirectWriter;
 }
 
+/** A temp file no write touched for this long is a crashed run's (a piece's write takes seconds at most). */
+const STALE_TMP_MS = 10 * 60_000;
+
 /**
  * `NodeStore`: a cache directory of content-addressed files.
  *
  *   <dir>/pieces/<hash[0..2]>/<hash>   one verified piece (or a manifest, keyed by model id)
  *   <dir>/models/<modelId>.json        written only once every piece of that model is stored
- *   <dir>/tmp/                         writes in progress; emptied on open (a crash leaves only these)
+ *   <dir>/tmp/                         writes in progress; a crash leaves only these, removed by
+ *                                      a later open once untouched for STALE_TMP_MS
  *
  * A put writes a temp file, fsyncs it and renames it into place, so a piece file is either absent
  * or whole. What the disk gives back is still re-hashed before use (`withVerification`, `verify`):
@@ -49,7 +53,7 @@ export class DiskPieceStore implements ModelStore {
     return this.direct !== undefined;
   }
 
-  /** Creates the layout and removes temp files a crashed run left behind. */
+  /** Creates the layout and removes temp files a crashed run left behind (untouched for STALE_TMP_MS). */
   static async open(dir: string, opts: DiskStoreOptions = {}): Promise<DiskPieceStore> {
     for (const sub of ['pieces', 'models', 'tmp']) {
       const p = join(dir, sub);
@@ -57,8 +61,15 @@ export class DiskPieceStore implements ModelStore {
         throw toStoreError(err, p);
       });
     }
+    // Only what no write touched for STALE_TMP_MS: another peer sharing this cache directory may be
+    // writing into tmp/ right now, and removing its file would fail its rename.
     const tmp = join(dir, 'tmp');
-    for (const name of await readdir(tmp)) await rm(join(tmp, name), { force: true, recursive: true });
+    const now = Date.now();
+    for (const name of await readdir(tmp)) {
+      const path = join(tmp, name);
+      const st = await stat(path).catch(() => null); // gone meanwhile: renamed or removed by its writer
+      if (st !== null && now - st.mtimeMs > STALE_TMP_MS) await rm(path, { force: true, recursive: true });
+    }
     return new DiskPieceStore(dir, opts);
   }
 

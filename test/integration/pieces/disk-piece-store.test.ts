@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -46,13 +46,31 @@ describe('DiskPieceStore', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('removes leftover temp files on open and never lists them', async () => {
+  it('removes temp files a crash left on open (untouched for longer than a write takes), never lists them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rm-disk-'));
     await mkdir(join(dir, 'tmp'), { recursive: true });
-    await writeFile(join(dir, 'tmp', 'abc.part'), seededBytes(3, 100));
+    await writeFile(join(dir, 'tmp', 'old.part'), seededBytes(3, 100));
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(join(dir, 'tmp', 'old.part'), hourAgo, hourAgo);
+    // A write in progress of another peer sharing the cache directory: left alone.
+    await writeFile(join(dir, 'tmp', 'live.part'), seededBytes(4, 100));
     const store = await DiskPieceStore.open(dir);
-    expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+    expect(await readdir(join(dir, 'tmp'))).toEqual(['live.part']);
     expect(await store.list()).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('two peers sharing a cache directory: stores opened while the other writes lose no write', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rm-disk-'));
+    const data = Array.from({ length: 24 }, (_, i) => seededBytes(100 + i, 40_000));
+    const hashes = await Promise.all(data.map((d) => sha256Hex(d)));
+    const first = await DiskPieceStore.open(dir);
+    // The same pieces written by two stores at once while more stores open on the directory.
+    const writes = [first, await DiskPieceStore.open(dir)].flatMap((store) => data.map((d, i) => store.put(hashes[i]!, d)));
+    const opens = Array.from({ length: 6 }, () => DiskPieceStore.open(dir));
+    await Promise.all([...writes, ...opens]);
+    expect((await first.list()).sort()).toEqual([...hashes].sort());
+    for (const [i, h] of hashes.entries()) expect(await first.get(h)).toEqual(data[i]);
     await rm(dir, { recursive: true, force: true });
   });
 
