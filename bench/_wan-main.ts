@@ -204,6 +204,11 @@ try {
         `    run ${r + 1}: one process ${single.at(-1)?.toFixed(1)} tok/s; ${sessions.map((c) => `${c} session${c === 1 ? '' : 's'} ${rates.get(c)!.at(-1)?.toFixed(1)}`).join(', ')}`,
       );
     }
+    // What the requester charged a ring per session and how its own stage packed (ring-choice.ts).
+    const mark = r0.requester.mark();
+    r0.requester.command({ cmd: 'status' });
+    const st = await r0.requester.waitFor((e) => e.event === 'status', 10_000, 'status', mark);
+    console.log(`    requester: session cost ${JSON.stringify(st['sessionCost'])}, links ${JSON.stringify(st['links'])}`);
     await stopRoom(r0);
     room = null;
     const base = median(single);

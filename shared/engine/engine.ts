@@ -1,6 +1,7 @@
 import type { SessionId } from '../ids.ts';
 import type { LayerRange } from '../model/layer-range.ts';
 import type { ModelManifest, UnitName } from '../model/manifest.ts';
+import type { RunTimingSnapshot } from './run-timing.ts';
 
 /** Where a stage's math runs. */
 export type EngineKind = 'cpu' | 'cuda' | 'wasm' | 'webgpu';
@@ -48,6 +49,8 @@ export interface Stage {
   sessionLength(session: SessionId): number;
   freeSession(session: SessionId): void;
   dispose(): Promise<void>;
+  /** What its decode runs cost, alone and per packed row (run-timing.ts); absent: not measured. */
+  runTiming?(): RunTimingSnapshot;
 }
 
 /**

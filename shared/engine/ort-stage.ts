@@ -7,9 +7,10 @@ import type { Stage, StageInput, StageOutput } from './engine.ts';
 import type { LayerRange } from '../model/layer-range.ts';
 import { ContextLengthExceededError, EngineRuntimeError, StageInputError } from './errors.ts';
 import type { CreateOrtTensor, OrtSessionLike, OrtTensorLike } from './ort-like.ts';
-import { runPacked, takeBatch, type StageRequest } from './ort-packed-run.ts';
+import { inputRows, runPacked, takeBatch, type StageRequest } from './ort-packed-run.ts';
 import { allocKvRows, appendRows, kvData, kvTensor, outputTensor, rowFloatsOf, sessionKvBytes, stateOf } from './ort-session-cache.ts';
 import type { OrtStageParts, SessionState } from './ort-session-cache.ts';
+import { RunTiming, type RunTimingSnapshot } from './run-timing.ts';
 import { createSerialQueue, type SerialQueue } from './serial-queue.ts';
 
 interface Pending extends StageRequest {
@@ -32,6 +33,7 @@ export class OrtStage implements Stage {
   private drainScheduled = false;
   /** ORT runs made, and how many of them packed several sessions (how many in all). */
   readonly runStats = { runs: 0, packedRuns: 0, packedSessions: 0 };
+  private readonly timing = new RunTiming();
 
   constructor(
     readonly range: LayerRange,
@@ -83,19 +85,32 @@ export class OrtStage implements Stage {
       }
     }
     if (ok.length > 0) this.runStats.runs++;
+    const started = performance.now();
+    // Decode steps only: a prefill (and the warm-up, a session's first position) costs otherwise.
+    const decodeOnly = ok.every((p) => inputRows(p.input) === 1 && this.sessionLength(p.session) > 0);
     if (ok.length === 1) {
       const p = ok[0] as Pending;
-      await this.runNow(p.session, p.input).then(p.resolve, p.reject);
+      await this.runNow(p.session, p.input).then((out) => {
+        if (decodeOnly) this.timing.record(1, performance.now() - started);
+        p.resolve(out);
+      }, p.reject);
     } else if (ok.length > 1) {
       this.runStats.packedRuns++;
       this.runStats.packedSessions += ok.length;
       try {
         const outs = await runPacked(this.parts, ok);
+        if (decodeOnly) this.timing.record(ok.length, performance.now() - started);
         ok.forEach((p, i) => p.resolve(outs[i] as StageOutput));
       } catch (err) {
         for (const p of ok) p.reject(err);
       }
     }
+  }
+
+  runTiming(): RunTimingSnapshot {
+    const t = this.timing.snapshot();
+    // A graph that cannot pack runs each session alone: one more costs a whole run.
+    return this.graph.kvCache === 'append' || t.decodeMs === undefined ? t : { ...t, extraRowMs: t.decodeMs };
   }
 
   sessionLength(session: SessionId): number {

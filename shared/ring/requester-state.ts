@@ -32,10 +32,12 @@ export interface RequesterConfig {
    */
   readonly audit?: (ring: readonly PeerId[]) => boolean;
   /**
-   * Smoothed round trip to a peer, ms (undefined: not measured): ties between equally loaded
-   * replica rings go to the one whose stage 0 is nearest (ring-choice.ts). Absent: plan order.
+   * Smoothed round trip to a peer, ms (undefined: not measured): a replica ring costs a new
+   * session this round trip to its stage 0 (ring-choice.ts). Absent: none is measured.
    */
   readonly rttMs?: (peer: PeerId) => number | undefined;
+  /** What one more session adds to each step of a ring, ms (ring-choice.ts `sessionCostMs`). Absent: its default. */
+  readonly sessionMs?: () => number;
 }
 
 /** One generation request, fixed at submission. */

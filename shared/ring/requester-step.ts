@@ -24,12 +24,19 @@ export class Step {
     return { state: { ...this.state, requests: this.requests }, effects: this.effects };
   }
   /**
-   * The ring for a submission now (least loaded, nearest) through none of `avoid` — by default
+   * The ring for a submission now (where its tokens are expected soonest; ring-choice.ts) through none of `avoid` — by default
    * the peers lost this epoch; null: none.
    */
   pick(avoid: readonly PeerId[] = this.state.lost): readonly PeerId[] | null {
     const { rings, epoch, config } = this.state;
-    return pickRing({ rings, epoch, self: config.self, ...(config.rttMs === undefined ? {} : { rttMs: config.rttMs }) }, this.requests.values(), avoid);
+    const choice = {
+      rings,
+      epoch,
+      self: config.self,
+      ...(config.rttMs === undefined ? {} : { rttMs: config.rttMs }),
+      ...(config.sessionMs === undefined ? {} : { sessionMs: config.sessionMs() }),
+    };
+    return pickRing(choice, this.requests.values(), avoid);
   }
   drop(reason: Extract<RequesterEffect, { type: 'dropped' }>['reason'], detail: string): RequesterStep {
     this.effects.push({ type: 'dropped', reason, detail });

@@ -1,6 +1,7 @@
 // What RingPeer (ring-peer.ts) takes and tells: its options, events and status, and the unit
 // source it loads stages from.
 import type { Engine } from '../engine/engine.ts';
+import type { RunTimingSnapshot } from '../engine/run-timing.ts';
 import type { LayerRange } from '../model/layer-range.ts';
 import type { PeerId } from '../ids.ts';
 import type { ModelManifest, UnitName } from '../model/manifest.ts';
@@ -107,4 +108,9 @@ export interface RingPeerStatus {
   readonly measuredSpeeds: readonly MeasuredSpeed[];
   /** Members this peer's verifier caught and asked the server to evict. */
   readonly evicted: readonly PeerId[];
+  /**
+   * What this peer's stage's decode runs cost (lone, and each further packed session; absent
+   * without a stage) and what its requester charges a ring per session it has there (ring-choice.ts), ms.
+   */
+  readonly sessionCost: Partial<RunTimingSnapshot> & { readonly sessionMs: number };
 }

@@ -22,6 +22,7 @@ import { RingIntake } from './ring-intake.ts';
 import { planStatus } from './ring-peer-status.ts';
 import type { RingPeerEvent, RingPeerOptions, RingPeerStatus } from './ring-peer-types.ts';
 import { StageHost } from './stage-host.ts';
+import { sessionCostMs } from './ring-choice.ts';
 
 export type { RingPeerEvent, RingPeerOptions, RingPeerStatus, UnitSource } from './ring-peer-types.ts';
 export { RING_STRIKES } from './ring-intake.ts';
@@ -88,6 +89,7 @@ export class RingPeer {
     this.requester = new RingRequester({
       config: {
         rttMs: (peer) => opts.transport.connection(peer)?.stats().rttMs,
+        sessionMs: () => sessionCostMs(this.host.runTiming()),
         self,
         maxRetries: r.maxRetries ?? 3,
         stepTimeoutMs: r.stepTimeoutMs ?? 30_000,
@@ -174,6 +176,7 @@ export class RingPeer {
       evicted: this.audits.evictedPeers(),
       measuredSpeeds: this.audits.measuredSpeeds(),
       links: this.probe.links(),
+      sessionCost: { ...this.host.runTiming(), sessionMs: sessionCostMs(this.host.runTiming()) },
     };
   }
 

@@ -3,6 +3,7 @@
 // end whether the latest plan still wants it; then serves the loaded stage with one runner per
 // stage and evicts its idle sessions.
 import type { Stage } from '../engine/engine.ts';
+import type { RunTimingSnapshot } from '../engine/run-timing.ts';
 import type { LayerRange } from '../model/layer-range.ts';
 import type { PeerId } from '../ids.ts';
 import { unitsForRange } from '../model/manifest.ts';
@@ -57,6 +58,11 @@ export class StageHost {
   /** The runner frames for this peer's stage go to; null while no stage serves the current plan. */
   runner(): RingStageRunner | null {
     return this.serving;
+  }
+
+  /** What the loaded stage's decode runs cost (undefined: no stage, or one that does not measure). */
+  runTiming(): RunTimingSnapshot | undefined {
+    return this.loaded?.stage.runTiming?.();
   }
 
   /** Whether the stage serving now holds `layers`. */

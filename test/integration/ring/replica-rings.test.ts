@@ -26,7 +26,7 @@ import { makeTempDir } from '../../util/temp-dir.ts';
 // each hold the model alone and three that hold 45 % of it each. The latency planner makes each
 // roomy peer a one-stage ring (fewest hops) and, since three small peers together are within 2× of
 // that, their three-stage ring a fourth replica: "at least two rings" here is four. Eight concurrent
-// requests spread over the rings (least loaded by the requester's own sessions); a SIGKILLed stage's
+// requests spread over the rings (where their tokens come soonest: ring-choice.ts); a SIGKILLed stage's
 // sessions fail over to another ring and finish with the ids of the undisturbed run.
 const GiB = 1024 ** 3;
 const tmp = makeTempDir('replica-rings');
@@ -134,7 +134,7 @@ afterAll(async () => {
 
 describe('replica rings', () => {
   it("form, share eight concurrent requests, and take over a killed stage's sessions with the same ids", async () => {
-    const [requester, victim] = [peers[0]!, peers[1]!];
+    const requester = peers[0]!;
     const rings = ringsOfPlan(plan);
     const big = peers.slice(0, 3).map((p) => p.peerId);
     // Each roomy peer a ring of its own, the three small ones together a fourth.
@@ -152,14 +152,16 @@ describe('replica rings', () => {
         .sort(),
     );
 
-    // Undisturbed: the eight requests spread evenly over the ready rings.
+    // Undisturbed: the eight requests spread over the ready rings. Where each goes is the cost model's
+    // (round trip + sessions already there × what one adds; ring-choice.ts, unit-tested): on
+    // loopback the requester's own ring costs nothing to reach, so it may take more than the others.
     const calm = requester.mark();
     const undisturbed = await Promise.all(prompts.map((p) => tryGenerateOn(requester, p, MAX_TOKENS, [], 150_000)));
     for (const g of undisturbed) expect(g).toEqual(expect.objectContaining({ reason: 'length' }));
     const perRing = new Map<string, number>();
     for (const s of submissions(requester, calm)) perRing.set(key(s.ring), (perRing.get(key(s.ring)) ?? 0) + 1);
+    console.log(`replica-rings: sessions per ring ${JSON.stringify(Object.fromEntries(perRing))}`);
     expect(perRing.size).toBeGreaterThanOrEqual(2);
-    expect(Math.max(...perRing.values()) - Math.min(...perRing.values())).toBeLessThanOrEqual(1);
 
     // Disturbed: once every session is mid-flight, SIGKILL the stage of one ring.
     const from = requester.mark();
@@ -177,10 +179,11 @@ describe('replica rings', () => {
       90_000,
       'every session started',
     );
-    const onVictim = submissions(requester, from)
-      .filter((s) => s.ring.includes(victim.peerId))
-      .map((s) => s.request);
-    expect(onVictim.length).toBeGreaterThan(0);
+    // The victim: the stage 0 of another ring than the requester's own that holds sessions now.
+    const busy = submissions(requester, from).filter((s) => !s.ring.includes(requester.peerId));
+    expect(busy.length).toBeGreaterThan(0);
+    const victim = peers.find((p) => p.peerId === busy[0]!.ring[0])!;
+    const onVictim = busy.filter((s) => s.ring.includes(victim.peerId)).map((s) => s.request);
     const killAt = requester.events.length;
     victim.child.kill('SIGKILL');
     const disturbed = await Promise.all(runs);

@@ -4,18 +4,23 @@ import { initialRequesterState, type RequesterEffect } from '../../../shared/rin
 import { relayedFromStats } from '../../../shared/transport/candidate-pair.ts';
 import { A, B, C, CONFIG, D, S1, S2, fold, spec, wire } from './harness.ts';
 
-// Requests over replica rings (docs/ring.md, "Replica rings"): each goes to the least loaded ring,
-// ties to the nearest stage 0; a ring that loses a stage hands its sessions to another at once.
+// Requests over replica rings (docs/ring.md, "Replica rings"): each goes to the ring where its
+// tokens are expected soonest (round trip + the load there); a ring that loses a stage hands its
+// sessions to another at once.
 const S3 = asSessionId('s3');
 const rings = { type: 'plan-changed', now: 0, epoch: 1, ring: [A, B], rings: [[A, B], [C], [D]] } as const;
 const prefillTo = (effects: readonly RequesterEffect[]): string[] => effects.flatMap((e) => (e.type === 'send-prefill' ? [e.to] : []));
 
 describe('replica rings in the requester', () => {
-  it('spreads sessions over the rings, least loaded first, ties to the nearest stage 0', () => {
-    const near = initialRequesterState({ ...CONFIG, rttMs: (p) => (({ a: 9, c: 1 }) as Record<string, number>)[p] });
+  it('spreads sessions where their tokens come soonest: round trip + sessions already there', () => {
+    // Equal costs break by load, then the nearer stage 0: c (1 ms), a (9 ms), d (unmeasured: last).
+    const near = initialRequesterState({ ...CONFIG, rttMs: (p) => (({ a: 9, c: 1 }) as Record<string, number>)[p], sessionMs: () => 20 });
     const { effects } = fold([rings, ...[S1, S2, S3].map((session, i) => ({ type: 'submitted', now: 1 + i, session, spec: spec() }) as const)], near);
-    // c is nearest, a measured, d unmeasured (last): one each, in that order.
     expect(effects.slice(1).map(prefillTo)).toEqual([[C], [A], [D]]);
+    // A session that adds little next to the round trips: the nearest ring takes the next ones too.
+    const cheap = initialRequesterState({ ...CONFIG, rttMs: (p) => (({ a: 9, c: 1 }) as Record<string, number>)[p], sessionMs: () => 3 });
+    const more = fold([rings, ...[S1, S2, S3].map((session, i) => ({ type: 'submitted', now: 1 + i, session, spec: spec() }) as const)], cheap);
+    expect(more.effects.slice(1).map(prefillTo)).toEqual([[C], [C], [C]]);
   });
 
   it('fails a session over to another ring at once when a stage of its ring is lost', () => {
