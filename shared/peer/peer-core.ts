@@ -53,6 +53,7 @@ export async function startPeer(d: PeerDeps): Promise<PeerCore> {
         engine,
         units: r.guardUnits?.(swarm, manifest) ?? swarm,
         pieces: swarm, // a trusted peer challenges contributor stages with it (docs/ring.md, "Proof of holding")
+        linkThroughput: (peer) => swarm.peerThroughput(peer),
         bans: swarm, // one ban list for ring and pieces
         clock: d.clock,
         memoryBytes: d.capabilities.memoryBytes,

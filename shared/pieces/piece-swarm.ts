@@ -166,6 +166,11 @@ export class PieceSwarm extends TypedEmitter<PieceSwarmEvents> {
     return this.pieces.progress(this.opts.modelId, this.wanted, this.peers.sessions.size);
   }
 
+  /** Smoothed bytes/s of the pieces `peer` sent us; undefined before any (or with no session). */
+  peerThroughput(peer: string): number | undefined {
+    return this.peers.sessions.get(peer)?.throughput;
+  }
+
   /** Ids of the peers with an open session (whom `probePeer` can ask). */
   connectedPeers(): string[] {
     return [...this.peers.sessions.keys()];

@@ -1,7 +1,7 @@
 // Measured links (docs/ring.md, "Measured links"): every few seconds this peer PINGs each open
 // connection (the transport smooths the round trips) and asks whether it is relayed; every
 // `reportMs` it sends the round trips as `report rtt` (rtt-report.ts), which the plan hook reads
-// at the next re-plan. `links()` is what status shows.
+// at the next re-plan. `links()` is what status shows, with the piece swarm's throughput per link.
 import type { PeerId } from '../ids.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Transport } from '../transport/transport.ts';
@@ -16,6 +16,8 @@ export interface LinkStatus {
   readonly rttMs: number | null;
   /** Through a TURN relay; null while unknown. */
   readonly relayed: boolean | null;
+  /** Smoothed bytes/s of the pieces received over it; null before any. */
+  readonly throughputBps: number | null;
 }
 
 export interface LinkProbeOptions {
@@ -26,6 +28,8 @@ export interface LinkProbeOptions {
   readonly pingMs?: number;
   /** Between `rtt` reports, ms (default 10 000; nothing is sent while nothing was measured). */
   readonly reportMs?: number;
+  /** Smoothed bytes/s of piece traffic received from `peer` (the piece swarm measures it); absent: none. */
+  readonly throughput?: (peer: PeerId) => number | undefined;
 }
 
 /** A PING's deadline: a link that does not answer within it is slow, not measured. */
@@ -52,6 +56,7 @@ export class LinkProbe {
         ...(c.link === undefined ? {} : { link: c.link }),
         rttMs: c.stats().rttMs ?? null,
         relayed: c.link === 'tcp' ? false : (this.relayed.get(c.remotePeerId) ?? null),
+        throughputBps: this.opts.throughput?.(c.remotePeerId) ?? null,
       }));
   }
 

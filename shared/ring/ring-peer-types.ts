@@ -79,6 +79,8 @@ export interface RingPeerOptions {
    * they hold their units (docs/ring.md, "Proof of holding"); without, it does not challenge.
    */
   readonly pieces?: PieceProbe;
+  /** Smoothed bytes/s of piece traffic received from `peer` (the swarm's measure); status shows it per link. */
+  readonly linkThroughput?: (peer: PeerId) => number | undefined;
   /**
    * Told of every member this peer bans from the ring (the piece swarm): one ban list, so a banned
    * member is not re-dialed or accepted for pieces either.

@@ -75,7 +75,12 @@ export class RingPeer {
       clock: opts.clock,
       onDown: (peer, attempt, reason) => this.emit({ event: 'ring-link-down', epoch: this.plan?.epoch ?? -1, peer, attempt, reason }),
     });
-    this.probe = new LinkProbe({ transport: opts.transport, clock: opts.clock, report: (kind, data) => this.report(kind, data) });
+    this.probe = new LinkProbe({
+      transport: opts.transport,
+      clock: opts.clock,
+      report: (kind, data) => this.report(kind, data),
+      ...(opts.linkThroughput === undefined ? {} : { throughput: opts.linkThroughput }),
+    });
     this.stops.push(() => this.probe.close());
     this.ready = new ReadyRings({
       signaling: opts.signaling,

@@ -53,11 +53,13 @@ export class RmRingView extends LitElement {
     return this.members.find((m) => m.peerId === peerId)?.kind ?? 'peer';
   }
 }
-/** A member's link from this tab: round trip and relay (docs/operating.md, "Rings and links"). */
+/** A member's link from this tab: round trip, piece throughput and relay (docs/operating.md, "Rings and links"). */
 function linkText(m: RingMember): string {
   if (m.link === undefined) return '';
   const rtt = m.link.rttMs === null ? 'rtt …' : `rtt ${m.link.rttMs.toFixed(1)} ms`;
-  return ` · ${rtt}${m.link.relayed === true ? ' · relayed' : ''}`;
+  const bps = m.link.throughputBps;
+  const rate = bps === undefined || bps === null ? '' : ` · pieces ${(bps / 1e6).toFixed(1)} MB/s`;
+  return ` · ${rtt}${rate}${m.link.relayed === true ? ' · relayed' : ''}`;
 }
 
 customElements.define('rm-ring-view', RmRingView);

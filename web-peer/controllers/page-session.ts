@@ -127,7 +127,7 @@ export class PageSession {
     const s = this.signaling;
     if (s === null || this.closed) return;
     const r = this.ring?.status();
-    const links = new Map((r?.links ?? []).map((l) => [l.peer as string, { rttMs: l.rttMs, relayed: l.relayed }]));
+    const links = new Map((r?.links ?? []).map((l) => [l.peer as string, { rttMs: l.rttMs, relayed: l.relayed, throughputBps: l.throughputBps }]));
     const members: RingMember[] = [...s.members.values()].map((m) => {
       const link = links.get(m.peerId);
       return { peerId: m.peerId, kind: m.capabilities.kind, memoryBytes: m.capabilities.memoryBytes, ...(link === undefined ? {} : { link }) };

@@ -11,8 +11,11 @@ export interface RingMember {
   readonly peerId: string;
   readonly kind: 'node' | 'browser';
   readonly memoryBytes: number;
-  /** This tab's open link to the member, when it has one: smoothed round trip (null: not measured yet) and whether relayed. */
-  readonly link?: { readonly rttMs: number | null; readonly relayed: boolean | null };
+  /**
+   * This tab's open link to the member, when it has one: smoothed round trip (null: not measured
+   * yet), whether relayed, and the bytes/s of pieces received over it (null: none yet).
+   */
+  readonly link?: { readonly rttMs: number | null; readonly relayed: boolean | null; readonly throughputBps?: number | null };
 }
 
 export interface RingStage {

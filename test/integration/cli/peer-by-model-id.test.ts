@@ -14,6 +14,7 @@ import { makeTempDir } from '../../util/temp-dir.ts';
 const tmp = makeTempDir('by-id');
 let signaling: SignalingProcess;
 let seed: PeerProcess;
+let seedId: string;
 let modelId: string;
 let unitBytes: number;
 const running: PeerProcess[] = [];
@@ -49,7 +50,7 @@ beforeAll(async () => {
     '1',
   ]);
   running.push(seed);
-  await seed.waitFor((e) => e.event === 'joined', 60_000);
+  seedId = String((await seed.waitFor((e) => e.event === 'joined', 60_000))['peerId']);
 }, 120_000);
 
 afterAll(async () => {
@@ -84,6 +85,16 @@ async function pieces(api: string): Promise<Pieces> {
   return ((await (await fetch(`${api}/status`)).json()) as { pieces: Pieces }).pieces;
 }
 
+interface Link {
+  peer: string;
+  rttMs: number | null;
+  throughputBps: number | null;
+}
+
+async function links(api: string): Promise<Link[]> {
+  return ((await (await fetch(`${api}/status`)).json()) as { links: Link[] }).links;
+}
+
 async function stop(peer: PeerProcess): Promise<void> {
   peer.kill('SIGINT');
   await peer.exited;
@@ -109,6 +120,9 @@ describe('a peer joined by model id, without --origin', () => {
     const first = await startById('first-run', cacheDir);
     await expect.poll(async () => (await pieces(first.api)).bytesDone, { timeout: 60_000 }).toBe(unitBytes);
     expect(await pieces(first.api)).toMatchObject({ fromCache: 0, fromPeers: unitBytes });
+    // Status shows the link it fetched over, with the pieces' measured throughput (docs/ring.md, "Measured links").
+    const toSeed = (await links(first.api)).find((l) => l.peer === seedId);
+    expect(toSeed?.throughputBps).toBeGreaterThan(0);
     await stop(first.peer);
 
     const again = await startById('second-run', cacheDir);
