@@ -14,6 +14,8 @@ export interface LinkStatus {
   readonly link?: 'webrtc' | 'tcp';
   /** Smoothed PING round trip, ms; null before the first PONG. */
   readonly rttMs: number | null;
+  /** Lowest of the latest round trips, ms (what `report rtt` sends); null before the first PONG. */
+  readonly minRttMs: number | null;
   /** Through a TURN relay; null while unknown. */
   readonly relayed: boolean | null;
   /** Smoothed bytes/s of the pieces received over it; null before any. */
@@ -55,6 +57,7 @@ export class LinkProbe {
         peer: c.remotePeerId,
         ...(c.link === undefined ? {} : { link: c.link }),
         rttMs: c.stats().rttMs ?? null,
+        minRttMs: c.stats().minRttMs ?? c.stats().rttMs ?? null,
         relayed: c.link === 'tcp' ? false : (this.relayed.get(c.remotePeerId) ?? null),
         throughputBps: this.opts.throughput?.(c.remotePeerId) ?? null,
       }));
@@ -90,11 +93,13 @@ export class LinkProbe {
 
   private sendReport(): void {
     this.lastReport = this.opts.clock.now();
+    // The lowest recent round trip: the planner adds each stage's compute itself, so a PONG that
+    // waited for a stage's run must not count again as a slow hop.
     const links: RttReport['links'] = this.links()
-      .filter((l): l is LinkStatus & { rttMs: number } => l.rttMs !== null)
-      .sort((a, b) => a.rttMs - b.rttMs)
+      .filter((l): l is LinkStatus & { minRttMs: number } => l.minRttMs !== null)
+      .sort((a, b) => a.minRttMs - b.minRttMs)
       .slice(0, MAX_RTT_ENTRIES)
-      .map((l) => ({ peer: l.peer, rttMs: Math.min(MAX_RTT_MS, Math.round(l.rttMs * 100) / 100), ...(l.relayed === null ? {} : { relayed: l.relayed }) }));
+      .map((l) => ({ peer: l.peer, rttMs: Math.min(MAX_RTT_MS, Math.round(l.minRttMs * 100) / 100), ...(l.relayed === null ? {} : { relayed: l.relayed }) }));
     if (links.length === 0) return;
     const body = JSON.stringify(links);
     // Unchanged since the last report: the server still holds it.

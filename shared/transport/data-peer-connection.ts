@@ -164,6 +164,7 @@ export class DataPeerConnection implements PeerConnection {
         ? 0
         : this.peer.lanes.bulk.bufferedAmount + (this.peer.lanes.ring === this.peer.lanes.bulk ? 0 : this.peer.lanes.ring.bufferedAmount),
       rttMs: this.pings.srtt,
+      minRttMs: this.pings.minRtt,
       dropped: { ...this.drops },
     };
   }

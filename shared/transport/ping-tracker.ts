@@ -2,6 +2,9 @@ import type { PeerId } from '../ids.ts';
 import type { Frame, PongFrame } from '../wire/frame-types.ts';
 import { PingTimeoutError } from './errors.ts';
 
+/** Round trips `minRtt` looks back over: with a PING every 5 s, the last 80 s. */
+const RECENT_SAMPLES = 16;
+
 interface Waiting {
   readonly resolve: (rtt: number) => void;
   readonly reject: (e: unknown) => void;
@@ -13,12 +16,23 @@ export class PingTracker {
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 1;
   private smoothed: number | undefined;
+  /** The latest RECENT_SAMPLES round trips, oldest first. */
+  private readonly recent: number[] = [];
 
   constructor(private readonly remotePeerId: PeerId) {}
 
   /** Latest smoothed round trip in ms; undefined before the first PONG. */
   get srtt(): number | undefined {
     return this.smoothed;
+  }
+
+  /**
+   * Lowest of the latest RECENT_SAMPLES round trips in ms (undefined before the first PONG): the
+   * path itself, without the time a PING or PONG waited for a busy event loop at either end — a
+   * Node peer's event loop is blocked while onnxruntime-node runs a stage.
+   */
+  get minRtt(): number | undefined {
+    return this.recent.length === 0 ? undefined : Math.min(...this.recent);
   }
 
   /** Sends a PING through `send` and resolves with the round trip in ms; rejects with `PingTimeoutError` or `send`'s error. */
@@ -47,6 +61,8 @@ export class PingTracker {
     clearTimeout(waiting.timer);
     const rtt = performance.now() - frame.pingSentAt;
     this.smoothed = this.smoothed === undefined ? rtt : 0.875 * this.smoothed + 0.125 * rtt;
+    this.recent.push(rtt);
+    if (this.recent.length > RECENT_SAMPLES) this.recent.shift();
     waiting.resolve(rtt);
   }
 

@@ -31,6 +31,8 @@ export interface ConnectionStats {
   readonly bufferedAmount: number;
   /** Latest PING round trip in ms (smoothed, RFC 6298 style); undefined before the first PONG. */
   readonly rttMs: number | undefined;
+  /** Lowest of the latest PING round trips in ms (the path without busy-loop waits); undefined before the first PONG. */
+  readonly minRttMs?: number | undefined;
   /** Received frames (or messages) dropped, by reason; absent where a connection does not count them. */
   readonly dropped?: Readonly<Partial<Record<FrameDropReason, number>>>;
 }
