@@ -44,7 +44,7 @@ export class RmRingView extends LitElement {
       }
       ${this.missingBytes !== null ? html`<p class="warn" data-testid="missing">The room needs ${(this.missingBytes / 2 ** 20).toFixed(1)} MiB more memory to hold the model.</p>` : ''}
       <ul data-testid="members">
-        ${this.members.map((m) => html`<li class=${m.peerId === this.self ? 'self' : ''}>${m.kind} ${m.peerId.slice(0, 8)} · ${(m.memoryBytes / 2 ** 20).toFixed(0)} MiB${m.peerId === this.self ? ' (this tab)' : ''}${linkText(m)}</li>`)}
+        ${this.members.map((m) => html`<li class=${m.peerId === this.self ? 'self' : ''} data-testid="member">${m.kind} ${m.peerId.slice(0, 8)} · ${(m.memoryBytes / 2 ** 20).toFixed(0)} MiB${m.peerId === this.self ? ' (this tab)' : ''}${linkText(m)}</li>`)}
       </ul>
     `;
   }

@@ -71,6 +71,11 @@ describe('the web page from npm start', () => {
     const pieces = (await page.locator('[data-testid=pieces]').textContent()) ?? '';
     const done = /([\d.]+) \/ ([\d.]+) MB — cache [\d.]+, peers [\d.]+, origin [\d.]+/.exec(pieces);
     expect(done?.[1]).toBe(done?.[2]);
+    // The member list shows this tab's link to the Node peer: its round trip (PINGs go every 5 s)
+    // and, when pieces came over it, their throughput (docs/ring.md, "Measured links").
+    const nodeMember = page.locator('[data-testid=member]', { hasText: /^node / });
+    await expect.poll(() => nodeMember.first().textContent(), { timeout: 30_000 }).toMatch(/ · rtt [\d.]+ ms/);
+    if (Number(/peers ([\d.]+)/.exec(pieces)?.[1]) > 0) expect(await nodeMember.first().textContent()).toMatch(/ · pieces [\d.]+ MB\/s/);
     await page.locator('[data-testid=chat-input]:not([disabled])').waitFor({ timeout: 60_000 });
 
     await page.locator('[data-testid=chat-input]').fill('Hello ring');
