@@ -25,9 +25,10 @@ import { makeTempDir } from '../../util/temp-dir.ts';
 // Replica rings, end to end (docs/ring.md, "Replica rings"): six Node peers, three of which could
 // each hold the model alone and three that hold 45 % of it each. The latency planner makes each
 // roomy peer a one-stage ring (fewest hops) and, since three small peers together are within 2× of
-// that, their three-stage ring a fourth replica: "at least two rings" here is four. Eight concurrent
-// requests spread over the rings (where their tokens come soonest: ring-choice.ts); a SIGKILLed stage's
-// sessions fail over to another ring and finish with the ids of the undisturbed run.
+// that, their three-stage ring a fourth replica: "at least two rings" here is four. Eight
+// concurrent requests of a seventh peer that only calls the API spread over the rings
+// (ring-choice.ts); a SIGKILLed stage's sessions fail over to another ring and finish with the
+// ids of the undisturbed run.
 const GiB = 1024 ** 3;
 const tmp = makeTempDir('replica-rings');
 const c = goldenCases().find((k) => k.model === 'stories260K.bin')!;
@@ -38,6 +39,7 @@ const MAX_TOKENS = 200;
 let signaling: Awaited<ReturnType<typeof startRingSignaling>>;
 const peers: RingPeerProcess[] = [];
 let plan: RecordedPlan;
+let client: RingPeerProcess | undefined;
 let modelDir = '';
 /** Top-two logit gaps below this are float rounding: a prefill or another packing may pick either. */
 const TIE = 1e-4;
@@ -120,21 +122,24 @@ beforeAll(async () => {
   peers.push(
     ...(await Promise.all(rest.map(([name, memoryBytes]) => startRingPeer(name, { ...opts, memoryBytes, model: modelId, cacheDir: tmp.path(name) }, 120_000)))),
   );
+  // The requester: a machine that only calls the API (no memory, no ring of its own), so every
+  // ring costs it a round trip and none is free to reach; the six above are the room's stages.
+  client = await startRingPeer('client', { ...opts, memoryBytes: 0, model: modelId, cacheDir: tmp.path('client') }, 120_000);
   plan = await readyPlan(
-    peers[0]!,
+    client,
     peers.map((p) => p.peerId),
   );
 }, 240_000);
 
 afterAll(async () => {
-  for (const p of peers) await stopPeer(p);
+  for (const p of [...peers, ...(client === undefined ? [] : [client])]) await stopPeer(p);
   await signaling.server.close();
   tmp.cleanup();
 });
 
 describe('replica rings', () => {
   it("form, share eight concurrent requests, and take over a killed stage's sessions with the same ids", async () => {
-    const requester = peers[0]!;
+    const requester = client!;
     const rings = ringsOfPlan(plan);
     const big = peers.slice(0, 3).map((p) => p.peerId);
     // Each roomy peer a ring of its own, the three small ones together a fourth.
@@ -153,8 +158,7 @@ describe('replica rings', () => {
     );
 
     // Undisturbed: the eight requests spread over the ready rings. Where each goes is the cost model's
-    // (round trip + sessions already there × what one adds; ring-choice.ts, unit-tested): on
-    // loopback the requester's own ring costs nothing to reach, so it may take more than the others.
+    // (round trip + sessions already there × what one adds; ring-choice.ts, unit-tested).
     const calm = requester.mark();
     const undisturbed = await Promise.all(prompts.map((p) => tryGenerateOn(requester, p, MAX_TOKENS, [], 150_000)));
     for (const g of undisturbed) expect(g).toEqual(expect.objectContaining({ reason: 'length' }));
@@ -179,8 +183,8 @@ describe('replica rings', () => {
       90_000,
       'every session started',
     );
-    // The victim: the stage 0 of another ring than the requester's own that holds sessions now.
-    const busy = submissions(requester, from).filter((s) => !s.ring.includes(requester.peerId));
+    // The victim: the stage 0 of a ring that holds sessions now.
+    const busy = submissions(requester, from);
     expect(busy.length).toBeGreaterThan(0);
     const victim = peers.find((p) => p.peerId === busy[0]!.ring[0])!;
     const onVictim = busy.filter((s) => s.ring.includes(victim.peerId)).map((s) => s.request);
