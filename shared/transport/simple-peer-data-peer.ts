@@ -1,4 +1,4 @@
-import { relayedFromStats, type StatsLike } from './candidate-pair.ts';
+import { relayAddressOf, relayedFromStats, type StatsLike } from './candidate-pair.ts';
 import type { DataLane, DataPeer } from './data-peer.ts';
 import { ChannelNotOpenError, RingChannelClosedError } from './errors.ts';
 
@@ -102,8 +102,11 @@ export function wrapSimplePeer(peer: SimplePeerLike, options: { ringChannel?: bo
   peer.on('data', (m: Uint8Array) => deliver(m));
   let lanes: Record<'ring' | 'bulk', DataLane> | undefined;
   let destroyCalled = false;
+  /** The remote's relay candidates (address:port), for `relayed()`: bounded, they come from the remote. */
+  const remoteRelays = new Set<string>();
   return {
     signal(data) {
+      noteRemoteRelays(data, remoteRelays);
       // A known pitfall: a late signal can reach a peer that was just destroyed; simple-peer
       // throws ERR_DESTROYED then. Nothing is left to negotiate, so drop it.
       if (!destroyCalled && !peer.destroyed) peer.signal(data);
@@ -132,7 +135,7 @@ export function wrapSimplePeer(peer: SimplePeerLike, options: { ringChannel?: bo
       const pc = peer._pc;
       if (peer.destroyed || pc?.getStats === undefined) return undefined;
       try {
-        return relayedFromStats(await pc.getStats());
+        return relayedFromStats(await pc.getStats(), remoteRelays);
       } catch {
         return undefined; // closed meanwhile: unknown
       }
@@ -147,4 +150,14 @@ export function wrapSimplePeer(peer: SimplePeerLike, options: { ringChannel?: bo
       }
     },
   };
+}
+
+/** Relay candidates a remote signal carries (a trickled candidate, or lines of an SDP), at most 16 kept. */
+function noteRemoteRelays(data: unknown, into: Set<string>): void {
+  const d = data as { candidate?: { candidate?: unknown }; sdp?: unknown } | null;
+  const lines = typeof d?.candidate?.candidate === 'string' ? [d.candidate.candidate] : typeof d?.sdp === 'string' ? d.sdp.split('\n') : [];
+  for (const line of lines) {
+    const at = line.length < 512 ? relayAddressOf(line) : undefined;
+    if (at !== undefined && into.size < 16) into.add(at);
+  }
 }

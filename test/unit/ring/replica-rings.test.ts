@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { asSessionId } from '../../../shared/ids.ts';
 import { initialRequesterState, type RequesterEffect } from '../../../shared/ring/requester-state.ts';
-import { relayedFromStats } from '../../../shared/transport/candidate-pair.ts';
+import { relayAddressOf, relayedFromStats } from '../../../shared/transport/candidate-pair.ts';
 import { A, B, C, CONFIG, D, S1, S2, fold, spec, wire } from './harness.ts';
 
 // Requests over replica rings (docs/ring.md, "Replica rings"): each goes to the ring where its
@@ -77,5 +77,22 @@ describe('relayedFromStats', () => {
     expect(relayedFromStats(stats('relay', 'host'))).toBe(true);
     expect(relayedFromStats(stats('host', 'relay'))).toBe(true);
     expect(relayedFromStats(new Map())).toBeUndefined();
+  });
+
+  it('a remote learned from checks (prflx) at the address of a relay candidate the remote signalled is that relay', () => {
+    const prflx = new Map<string, unknown>([
+      ['T', { id: 'T', type: 'transport', selectedCandidatePairId: 'P' }],
+      ['P', { id: 'P', type: 'candidate-pair', localCandidateId: 'L', remoteCandidateId: 'R' }],
+      ['L', { id: 'L', type: 'local-candidate', candidateType: 'host', ip: '127.0.0.1', port: 50000 }],
+      ['R', { id: 'R', type: 'remote-candidate', candidateType: 'prflx', ip: '127.0.0.2', port: 49152 }],
+    ]);
+    const relay = relayAddressOf('candidate:3 1 udp 41885695 127.0.0.2 49152 typ relay raddr 0.0.0.0 rport 0 generation 0');
+    expect(relay).toBe('127.0.0.2:49152');
+    expect(relayAddressOf('a=candidate:1 1 UDP 2122317823 127.0.0.1 40000 typ host')).toBeUndefined();
+    expect(relayAddressOf('a=candidate:2 1 UDP 8331263 127.0.0.3 3478 typ relay raddr 127.0.0.1 rport 40000')).toBe('127.0.0.3:3478');
+    expect(relayAddressOf('typ relay')).toBeUndefined();
+    expect(relayedFromStats(prflx, new Set([relay!]))).toBe(true);
+    expect(relayedFromStats(prflx, new Set(['127.0.0.2:49153']))).toBe(false);
+    expect(relayedFromStats(prflx)).toBe(false);
   });
 });
