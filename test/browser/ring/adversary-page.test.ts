@@ -35,6 +35,12 @@ const GiB = 1024 ** 3;
 const MAX_PAGE_HEAP_GROWTH_BYTES = 16 * 1024 * 1024;
 /** Each hostile link is closed by the page within this after its attack is sent. */
 const CLOSE_WITHIN_MS = 20_000;
+/**
+ * A banned member's new connection, closed by the page as it opens: the forger's side sees that
+ * close later than a flood's under full-suite load (two clean-clone runs passed 20 s here; the
+ * test run alone closes it in under 1 s). A bound on the close, not a timing.
+ */
+const REDIAL_CLOSE_WITHIN_MS = 60_000;
 /** The page's used JS heap (no forced GC), sampled as each hostile link closes, stays under this. */
 const MAX_PAGE_HEAP_SAMPLED_BYTES = 96 * 1024 * 1024;
 const MAX_TOKENS = 100;
@@ -281,7 +287,7 @@ describe('a hostile member against a ring with a Chromium page as a stage', () =
     if (again !== null) {
       for (let step = 1; step <= RING_STRIKES; step++)
         sendRing(again, { type: 'token', session: asSessionId('after-ban'), epoch: a.epoch(), step, tokenId: 7, logprob: 0 });
-      await expect.poll(() => again.closed, { timeout: CLOSE_WITHIN_MS }).toBe(true);
+      await expect.poll(() => again.closed, { timeout: REDIAL_CLOSE_WITHIN_MS }).toBe(true);
     }
     expect(totalDropped(await pageStatus())).toBe(droppedBefore);
     expect(relinked).toBe(false);
