@@ -181,7 +181,7 @@ export class RingPeer {
       evicted: this.audits.evictedPeers(),
       measuredSpeeds: this.audits.measuredSpeeds(),
       links: this.probe.links(),
-      sessionCost: { ...this.host.runTiming(), sessionMs: sessionCostMs(this.host.runTiming()) },
+      sessionCost: ((t) => ({ ...t, sessionMs: sessionCostMs(t) }))(this.host.runTiming()),
     };
   }
 
