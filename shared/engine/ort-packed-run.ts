@@ -52,7 +52,11 @@ export interface PackedPart {
   readonly rows: number;
 }
 
-/** Where each part's cached rows and new rows sit in the packed run. */
+/**
+ * Where each part's cached rows and new rows sit in the packed run. `cached` is at least 1: an
+ * 'append' graph must not be fed an empty past (llama-blocks.ts `attention`), so a run of new
+ * sessions only gets one zero row that every row's mask hides.
+ */
 export interface PackedLayout {
   readonly cached: number;
   readonly rows: number;
@@ -71,7 +75,7 @@ export function packedLayout(parts: readonly PackedPart[]): PackedLayout {
     cached += x.past;
     rows += x.rows;
   }
-  return { cached, rows, pastAt, rowAt };
+  return { cached: Math.max(cached, 1), rows, pastAt, rowAt };
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Stage, StageInput, StageOutput } from './engine.ts';
 import type { LayerRange } from '../model/layer-range.ts';
 import { ContextLengthExceededError, EngineRuntimeError, StageInputError } from './errors.ts';
 import type { CreateOrtTensor, OrtSessionLike, OrtTensorLike } from './ort-like.ts';
-import { inputRows, runPacked, takeBatch, type StageRequest } from './ort-packed-run.ts';
+import { inputRows, packedMask, runPacked, takeBatch, type StageRequest } from './ort-packed-run.ts';
 import { allocKvRows, appendRows, kvData, kvTensor, outputTensor, rowFloatsOf, sessionKvBytes, stateOf } from './ort-session-cache.ts';
 import type { OrtStageParts, SessionState } from './ort-session-cache.ts';
 import { RunTiming, type RunTimingSnapshot } from './run-timing.ts';
@@ -174,20 +174,28 @@ export class OrtStage implements Stage {
       [this.graph.input]: main,
       [StageIo.ropeCos]: this.createTensor('float32', cos, [seqLen, a.headDim]),
       [StageIo.ropeSin]: this.createTensor('float32', sin, [seqLen, a.headDim]),
-      [StageIo.attnMask]: this.createTensor('float32', causalMask(state.length, seqLen), [seqLen, state.length + seqLen]),
     };
     if (this.graph.output === StageIo.logits) feeds[StageIo.logitRows] = this.createTensor('int32', new Int32Array([seqLen - 1]), [1]);
     const append = this.graph.kvCache === 'append';
     const rowFloats = rowFloatsOf(this.manifest);
-    const empty = kvTensor(this.parts, allocKvRows(this.graph, 0), append ? [0, a.numKvHeads, a.headDim] : [a.numKvHeads, 0, a.headDim]);
-    for (const layer of this.graph.layers) {
-      for (const name of [StageIo.pastKey(layer), StageIo.pastValue(layer)]) {
-        const rows = state.rows.get(name);
-        feeds[name] = !append
-          ? (state.past.get(name) ?? empty)
-          : rows === undefined || state.length === 0
-            ? empty
-            : kvTensor(this.parts, rows.subarray(0, state.length * rowFloats), [state.length, a.numKvHeads, a.headDim]);
+    if (append && state.length === 0) {
+      // No past yet: one zero row, hidden by the mask ('append' graphs take no empty past).
+      const filler = kvTensor(this.parts, allocKvRows(this.graph, rowFloats), [1, a.numKvHeads, a.headDim]);
+      feeds[StageIo.attnMask] = this.createTensor('float32', packedMask([{ past: 0, rows: seqLen }]), [seqLen, 1 + seqLen]);
+      for (const layer of this.graph.layers) {
+        feeds[StageIo.pastKey(layer)] = filler;
+        feeds[StageIo.pastValue(layer)] = filler;
+      }
+    } else {
+      feeds[StageIo.attnMask] = this.createTensor('float32', causalMask(state.length, seqLen), [seqLen, state.length + seqLen]);
+      const empty = append ? undefined : kvTensor(this.parts, allocKvRows(this.graph, 0), [a.numKvHeads, 0, a.headDim]);
+      for (const layer of this.graph.layers) {
+        for (const name of [StageIo.pastKey(layer), StageIo.pastValue(layer)]) {
+          const rows = state.rows.get(name);
+          if (!append) feeds[name] = state.past.get(name) ?? (empty as OrtTensorLike);
+          else if (rows === undefined) throw new EngineRuntimeError(this.label, `session ${id} has no cached ${name}`);
+          else feeds[name] = kvTensor(this.parts, rows.subarray(0, state.length * rowFloats), [state.length, a.numKvHeads, a.headDim]);
+        }
       }
     }
 

@@ -2,6 +2,7 @@ import type { LayerRange } from '../model/layer-range.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import { GraphBuilder, attr } from '../onnx/graph-builder.ts';
 import { OnnxDataType, encodeOnnxModel } from '../onnx/onnx-model.ts';
+import { attention, rotaryTables } from './attention-block.ts';
 import { InvalidLayerRangeError } from './errors.ts';
 import { LlamaBlocks, type WeightRef } from './llama-blocks.ts';
 import { ropeInverseFrequencies } from './rope.ts';
@@ -82,6 +83,7 @@ export function buildStageGraph(manifest: ModelManifest, range: LayerRange, opti
   const cos = g.input(StageIo.ropeCos, F, ['S', a.headDim]);
   const sin = g.input(StageIo.ropeSin, F, ['S', a.headDim]);
   const mask = g.input(StageIo.attnMask, F, ['S', 'T']);
+  const rotary = rotaryTables(g, a.headDim, cos, sin);
   const rep = a.numHeads / a.numKvHeads;
   const tiledMask = rep === 1 ? mask : g.op('Tile', [mask, g.int64([rep, 1])]);
 
@@ -95,11 +97,20 @@ export function buildStageGraph(manifest: ModelManifest, range: LayerRange, opti
   };
   const kvOut = (name: string, value: string, dim: string): void =>
     g.output(name, kvDtype === 'fp16' ? g.op('Cast', [value], { to: attr.int(KV) }) : value, KV, kvShape(dim));
+  let pastRows: string | undefined; // [P]: where append attention splits the softmax
   for (let i = range.start; i < range.end; i++) {
     layers.push(i);
     const pastKey = kvIn(StageIo.pastKey(i));
+    if (kvCache === 'append') pastRows ??= g.op('Shape', [pastKey], { start: attr.int(0), end: attr.int(1) });
     const pastValue = kvIn(StageIo.pastValue(i));
-    const attn = blocks.attention(i, blocks.rmsNorm(hidden, `layers.${i}.attn_norm.weight`), { cos, sin, mask: tiledMask, pastKey, pastValue, kvCache });
+    const attn = attention(blocks, g, a, i, blocks.rmsNorm(hidden, `layers.${i}.attn_norm.weight`), {
+      rotary,
+      mask: tiledMask,
+      pastKey,
+      pastValue,
+      kvCache,
+      ...(pastRows === undefined ? {} : { pastRows }),
+    });
     hidden = g.op('Add', [hidden, attn.out]);
     hidden = g.op('Add', [hidden, blocks.mlp(i, blocks.rmsNorm(hidden, `layers.${i}.ffn_norm.weight`))]);
     if (kvCache === 'append') {

@@ -47,7 +47,25 @@ describe('takeBatch', () => {
 describe('packedMask', () => {
   it('is the causal mask for one session', () => {
     expect([...packedMask([{ past: 3, rows: 2 }])]).toEqual([...causalMask(3, 2)]);
-    expect([...packedMask([{ past: 0, rows: 4 }])]).toEqual([...causalMask(0, 4)]);
+  });
+
+  it('gives new sessions one cached row that no row sees (an append graph takes no empty past)', () => {
+    const parts = [
+      { past: 0, rows: 2 },
+      { past: 0, rows: 1 },
+    ];
+    const layout = packedLayout(parts);
+    expect(layout.cached).toBe(1);
+    const mask = packedMask(parts, layout);
+    const seen = (row: number): number[] => [...mask.subarray(row * 4, row * 4 + 4)].map((v) => (v === 0 ? 1 : 0));
+    // columns: the filler row, then a's two rows and b's row
+    expect(seen(0)).toEqual([0, 1, 0, 0]);
+    expect(seen(1)).toEqual([0, 1, 1, 0]);
+    expect(seen(2)).toEqual([0, 0, 0, 1]);
+    // one session: the causal mask with a hidden column in front
+    const one = packedMask([{ past: 0, rows: 3 }]);
+    const causal = causalMask(0, 3);
+    for (let r = 0; r < 3; r++) expect([...one.subarray(r * 4, r * 4 + 4)]).toEqual([-1e9, ...causal.subarray(r * 3, r * 3 + 3)]);
   });
 
   it('lets each row see only its own session’s cache and its own earlier rows', () => {

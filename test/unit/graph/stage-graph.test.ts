@@ -108,7 +108,7 @@ describe('buildStageGraph on onnxruntime-node vs the TypeScript reference forwar
 });
 
 describe('KV cache modes', () => {
-  it("'append' (cache kept by the caller) computes bit-identically to 'present' (cache through the graph)", async () => {
+  it("'append' (cache kept by the caller) computes what 'present' (cache through the graph) computes", async () => {
     const present = new OrtNodeEngine({ threads: 1, kvCache: 'present' });
     engines.push(present);
     const ranges = [
@@ -122,7 +122,12 @@ describe('KV cache modes', () => {
     for (const chunk of [prompt, [44, 45, 46], ...Array.from({ length: 70 }, (_, i) => [3 + i])]) {
       const x = await runChain(a.stages, asSessionId('s'), chunk);
       const y = await runChain(b.stages, asSessionId('s'), chunk);
-      expect(x).toEqual(y);
+      // Not bit for bit: 'append' weighs cached and new values apart and adds the two sums.
+      const scale = Math.max(...y.map(Math.abs));
+      let worst = 0;
+      for (let i = 0; i < y.length; i++) worst = Math.max(worst, Math.abs((x[i] as number) - (y[i] as number)));
+      expect(worst).toBeLessThanOrEqual(1e-6 * scale);
+      expect(x.indexOf(Math.max(...x))).toBe(y.indexOf(Math.max(...y)));
     }
     expect(a.stages[1]?.sessionLength(asSessionId('s'))).toBe(prompt.length + 3 + 70);
   });
