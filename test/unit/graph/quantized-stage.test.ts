@@ -53,6 +53,21 @@ describe.each(['q8', 'q4'] as const)('%s stages', (dtype) => {
     expect(text).not.toContain('Gemm');
   });
 
+  it('read q/k/v with one MatMulNBits and gate/up with another, unless their dtypes differ', async () => {
+    const { pkg, cleanup } = await writeRandomPackage(arch, dtype, 11);
+    cleanups.push(cleanup);
+    const m = pkg.manifest;
+    // NodeProto.op_type is field 4: tag 0x22, then the length, then the name (node and value names differ).
+    const count = (model: Uint8Array, op: string): number =>
+      new TextDecoder('latin1').decode(model).split(`\x22${String.fromCharCode(op.length)}${op}`).length - 1;
+    const all = { start: 0, end: arch.numLayers };
+    // per layer: q/k/v, o, gate/up, down; then the classifier
+    expect(count(buildStageGraph(m, all).model, 'MatMulNBits')).toBe(4 * arch.numLayers + 1);
+    const other = dtype === 'q8' ? 'q4' : 'q8';
+    const mixed = { ...m, tensors: m.tensors.map((t) => (t.name === 'layers.0.v.weight' ? { ...t, dtype: other } : t)) } as typeof m;
+    expect(count(buildStageGraph(mixed, all).model, 'MatMulNBits')).toBe(4 * arch.numLayers + 1 + 2);
+  });
+
   // accuracy_level 0: fp32 math on the dequantized weights, so only summation order differs.
   // accuracy_level 4 (the default): activations rounded to int8 per block of 32 as well, a stated
   // error of at most 10% of the largest logit on these deliberately large random weights (std 0.3;
