@@ -54,7 +54,7 @@ export interface PackedPart {
 
 /**
  * Where each part's cached rows and new rows sit in the packed run. `cached` is at least 1: an
- * 'append' graph must not be fed an empty past (llama-blocks.ts `attention`), so a run of new
+ * 'append' graph must not be fed an empty past (attention-block.ts `attention`), so a run of new
  * sessions only gets one zero row that every row's mask hides.
  */
 export interface PackedLayout {

@@ -1,4 +1,4 @@
-// Self-attention of one llama layer for the stage graph (docs/engines.md, "Stage graphs"): q/k/v
+// Self-attention of one llama layer for the stage graph (docs/engines.md, "Graph of a stage"): q/k/v
 // in one linear, RoPE, grouped-query attention over the KV cache in either cache mode, and the
 // output projection.
 import type { GraphBuilder } from '../onnx/graph-builder.ts';
@@ -14,16 +14,17 @@ export interface RotaryTables {
 }
 
 /** What attention() reads besides the layer's input: see StageIo for the cache layouts. */
-export interface AttentionIo {
+export type AttentionIo = {
   readonly rotary: RotaryTables;
   /** The additive mask, already tiled to [rep·S, T]. */
   readonly mask: string;
   readonly pastKey: string;
   readonly pastValue: string;
-  readonly kvCache: 'present' | 'append';
-  /** 'append' only: [P] (int64), the number of cached rows fed (at least 1). */
-  readonly pastRows?: string;
-}
+} & (
+  | { readonly kvCache: 'present' }
+  /** pastRows: [P] (int64), the number of cached rows fed (at least 1). */
+  | { readonly kvCache: 'append'; readonly pastRows: string }
+);
 
 export interface AttentionOut {
   readonly out: string;
@@ -107,7 +108,6 @@ export function attention(blocks: LlamaBlocks, g: GraphBuilder, a: LlamaArchitec
   let presentKey: string;
   let presentValue: string;
   if (io.kvCache === 'append') {
-    if (io.pastRows === undefined) throw new Error('append attention needs pastRows');
     // [kvHeads, S, headDim] ⇄ [S, kvHeads, headDim]: the caller's cache grows by whole rows.
     const headsFirst = attr.ints([1, 0, 2]);
     presentKey = g.op('Transpose', [kRot], { perm: headsFirst });

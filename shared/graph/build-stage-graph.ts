@@ -101,16 +101,18 @@ export function buildStageGraph(manifest: ModelManifest, range: LayerRange, opti
   for (let i = range.start; i < range.end; i++) {
     layers.push(i);
     const pastKey = kvIn(StageIo.pastKey(i));
-    if (kvCache === 'append') pastRows ??= g.op('Shape', [pastKey], { start: attr.int(0), end: attr.int(1) });
     const pastValue = kvIn(StageIo.pastValue(i));
-    const attn = attention(blocks, g, a, i, blocks.rmsNorm(hidden, `layers.${i}.attn_norm.weight`), {
-      rotary,
-      mask: tiledMask,
-      pastKey,
-      pastValue,
-      kvCache,
-      ...(pastRows === undefined ? {} : { pastRows }),
-    });
+    const cache = { rotary, mask: tiledMask, pastKey, pastValue };
+    const attn = attention(
+      blocks,
+      g,
+      a,
+      i,
+      blocks.rmsNorm(hidden, `layers.${i}.attn_norm.weight`),
+      kvCache === 'append'
+        ? { ...cache, kvCache, pastRows: (pastRows ??= g.op('Shape', [pastKey], { start: attr.int(0), end: attr.int(1) })) }
+        : { ...cache, kvCache },
+    );
     hidden = g.op('Add', [hidden, attn.out]);
     hidden = g.op('Add', [hidden, blocks.mlp(i, blocks.rmsNorm(hidden, `layers.${i}.ffn_norm.weight`))]);
     if (kvCache === 'append') {
