@@ -111,9 +111,12 @@ export function applyRequesterEvent(event: RequesterEvent, state: RequesterState
       if (event.from !== undefined && !r.stages.includes(event.from))
         return step.drop('wrong-sender', `end of ${event.session} from ${event.from}, which is no stage of it`);
       if (event.reason === 'busy') {
-        // A stage at its session or KV limit: retrying at once would meet the same limit.
+        // A stage at its session or KV limit: this ring would refuse again at once, but a replica
+        // ring may have room (within the retry budget); with none, the caller hears RingBusyError.
         endOnStages(step, r);
-        giveUp(step, r, new RingBusyError(r.id, event.from ?? 'a stage'));
+        const elsewhere = r.failures < state.config.maxRetries ? step.pick([...state.lost, ...r.stages]) : null;
+        if (elsewhere !== null) submit(step, { ...r, failures: r.failures + 1 }, state.epoch, elsewhere, event.now);
+        else giveUp(step, r, new RingBusyError(r.id, event.from ?? 'a stage'));
         return step.done();
       }
       fail(step, r, `a stage ended the session: ${event.reason}`, event.now);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { asSessionId } from '../../../shared/ids.ts';
+import { RingBusyError } from '../../../shared/ring/errors.ts';
 import { initialRequesterState, type RequesterEffect } from '../../../shared/ring/requester-state.ts';
 import { relayAddressOf, relayedFromStats } from '../../../shared/transport/candidate-pair.ts';
 import { A, B, C, CONFIG, D, S1, S2, fold, spec, wire } from './harness.ts';
@@ -47,6 +48,28 @@ describe('replica rings in the requester', () => {
       state,
     );
     expect(next.effects.map(prefillTo)).toEqual([[D], [C]]);
+  });
+
+  it('sends a session a stage refused as busy to another ring, and gives up only when none is left', () => {
+    const { effects, state } = fold([
+      rings,
+      { type: 'submitted', now: 1, session: S1, spec: spec() },
+      { type: 'ended', now: 2, session: wire('s1.1'), reason: 'busy', from: B },
+    ]);
+    expect(prefillTo(effects[1]!)).toEqual([A]);
+    expect(effects[2]).toContainEqual({ type: 'send-end', to: [A, B], session: wire('s1.1') });
+    expect(effects[2]).toContainEqual(expect.objectContaining({ type: 'send-prefill', to: C, message: expect.objectContaining({ session: wire('s1.2') }) }));
+    expect(state.requests.get(S1)).toMatchObject({ phase: 'running', failures: 1, stages: [C] });
+    // A busy ring is no lost ring: new sessions may still go there.
+    expect(state.lost).toEqual([]);
+    // Busy again on the only ring: RingBusyError, not a wait.
+    const alone = fold([
+      { type: 'plan-changed', now: 0, epoch: 1, ring: [C], rings: [[C]] },
+      { type: 'submitted', now: 1, session: S1, spec: spec() },
+      { type: 'ended', now: 2, session: wire('s1.1'), reason: 'busy', from: C },
+    ]);
+    const failed = alone.effects[2]?.find((e) => e.type === 'failed');
+    expect(failed?.type === 'failed' ? failed.error : null).toBeInstanceOf(RingBusyError);
   });
 
   it('takes more rings of the same epoch as they become ready; a shorter list is no news', () => {

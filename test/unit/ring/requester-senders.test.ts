@@ -41,7 +41,7 @@ describe('requester fold: who may send', () => {
     expect(state.requests.get(S1)).toMatchObject({ phase: 'waiting', failures: 1 });
   });
 
-  it('a stage refusing the session as busy ends the request with RingBusyError and frees the stages', () => {
+  it('a stage refusing the session as busy, with no other ring, ends the request with RingBusyError and frees the stages', () => {
     const { effects } = fold([plan1, submitted, { type: 'ended', now: 2, session: wire('s1.1'), reason: 'busy', from: B }]);
     expect(effects[2]).toMatchObject([
       { type: 'send-end', to: [A, B, C] },
