@@ -22,7 +22,8 @@ export async function loadChain(engine: Engine, pkg: ModelPackage, ranges: reado
         units.set(u, await pkg.readUnit(u));
         unitFiles.set(u, join(pkg.dir, findUnit(pkg.manifest, u).file));
       }
-      stages.push(await engine.loadStage({ manifest: pkg.manifest, range, units, unitFiles, ...(threads === undefined ? {} : { threads }) }));
+      const releaseUnits = (): void => units.clear();
+      stages.push(await engine.loadStage({ manifest: pkg.manifest, range, units, unitFiles, releaseUnits, ...(threads === undefined ? {} : { threads }) }));
     }
   } catch (err) {
     for (const s of stages) await s.dispose();

@@ -122,6 +122,11 @@ export class OrtNodeEngine implements Engine {
         written.add(w.file);
       }
       await writeFile(join(dir, 'model.onnx'), graph.model);
+      // ORT reads the files: the bytes in JS go now, not after the session (the load's peak).
+      if (spec.releaseUnits !== undefined) {
+        spec.releaseUnits();
+        if (this.options.collectAfterLoad ?? true) fullGc();
+      }
       const threads = spec.threads ?? this.options.threads;
       session = await ort.InferenceSession.create(join(dir, 'model.onnx'), {
         executionProviders: [...this.providers],

@@ -33,6 +33,14 @@ export interface StageSpec {
   readonly unitFiles?: ReadonlyMap<UnitName, string>;
   /** Intra-op threads; default: what the engine thinks best. */
   readonly threads?: number;
+  /**
+   * Called once the engine no longer needs `units`' bytes (the Node engine: written or linked next
+   * to the graph, before the runtime loads them; onnxruntime-web: copied into its heap or onto the
+   * GPU): the caller drops its references there, so a large stage's bytes are not held in JS through
+   * the runtime's own load, the peak of a peer's memory (docs/engines.md). Optional; the engine
+   * never keeps the bytes once `loadStage` resolves either way.
+   */
+  readonly releaseUnits?: () => void;
 }
 
 /**

@@ -53,6 +53,24 @@ function kvOnGpu(layers: readonly number[]): Record<string, 'gpu-buffer'> {
 }
 
 /**
+ * The stage's session and tensor factory behind the OrtStage interfaces. Built out here on purpose:
+ * a closure made inside loadStage shares one V8 context with every other closure made there — the
+ * one creating the session captures the unit bytes (`externalData`) — so the stage would keep its
+ * share of the model in JS memory for its whole life, beside the copy in the WASM heap or on the GPU.
+ */
+function sessionAdapter(session: OrtWeb.InferenceSession): OrtSessionLike {
+  return {
+    run: (feeds) => session.run(feeds as OrtWeb.InferenceSession.FeedsType),
+    release: () => session.release(),
+  };
+}
+
+function tensorFactory(ort: typeof OrtWeb): CreateOrtTensor {
+  return ((type: 'float32' | 'int32' | 'float16', data: Float32Array | Int32Array | Uint16Array, dims: readonly number[]) =>
+    new ort.Tensor(type, data, dims)) as CreateOrtTensor;
+}
+
+/**
  * Engine on onnxruntime-web. Weights are handed to ORT as external data mounted under their unit
  * file names (`externalData: [{ path, data }]`), so the unit bytes are used as they are.
  */
@@ -107,13 +125,10 @@ export class OrtWebEngine implements Engine {
     } catch (err) {
       throw new EngineRuntimeError(label, `onnxruntime-web (${this.kind}) could not create the session`, { cause: err });
     }
-    const createTensor = ((type: 'float32' | 'int32' | 'float16', data: Float32Array | Int32Array | Uint16Array, dims: readonly number[]) =>
-      new ort.Tensor(type, data, dims)) as CreateOrtTensor;
-    const adapter: OrtSessionLike = {
-      run: (feeds) => session.run(feeds as OrtWeb.InferenceSession.FeedsType),
-      release: () => session.release(),
-    };
-    const stage = new OrtStage(spec.range, spec.manifest, graph, adapter, createTensor, this.serial);
+    // ORT has copied the unit bytes into the WASM heap or onto the GPU: the caller may drop its own.
+    externalData.length = 0;
+    spec.releaseUnits?.();
+    const stage = new OrtStage(spec.range, spec.manifest, graph, sessionAdapter(session), tensorFactory(ort), this.serial);
     await warmUpStage(stage, spec.manifest);
     this.stages.add(stage);
     return stage;

@@ -20,8 +20,11 @@ import type { LinkStatus } from './link-probe.ts';
 
 /** Where a stage's unit bytes come from (the piece swarm: local store, peers, origin). */
 export interface UnitSource {
-  /** Resolves with every unit's verified bytes once all are held (fetching what is missing). */
-  fetchUnits(units: readonly UnitName[]): Promise<ReadonlyMap<UnitName, Uint8Array>>;
+  /**
+   * Resolves with every unit's verified bytes once all are held (fetching what is missing), in a
+   * map of the caller's own: a stage load clears it once the engine has taken the bytes.
+   */
+  fetchUnits(units: readonly UnitName[]): Promise<Map<UnitName, Uint8Array>>;
 }
 
 export type RingPeerEvent =

@@ -56,6 +56,6 @@ export class ShadowStages {
   private async load(range: LayerRange): Promise<Stage> {
     const { manifest, units, engine, threads } = this.opts;
     const bytes = await units.fetchUnits(unitsForRange(manifest.architecture.numLayers, range.start, range.end));
-    return engine.loadStage({ manifest, range, units: bytes, ...(threads === undefined ? {} : { threads }) });
+    return engine.loadStage({ manifest, range, units: bytes, releaseUnits: () => bytes.clear(), ...(threads === undefined ? {} : { threads }) });
   }
 }

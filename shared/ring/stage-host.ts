@@ -126,6 +126,7 @@ export class StageHost {
       manifest: peer.manifest,
       range,
       units,
+      releaseUnits: () => units.clear(),
       ...(peer.threads === undefined ? {} : { threads: peer.threads }),
     });
     if (this.stopped) return void (await stage.dispose());

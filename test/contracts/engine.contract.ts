@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fullGc } from '../../node-peer/engine/full-gc.ts';
 import type { ModelPackage } from '../../node-peer/model/open-model-package.ts';
 import type { Engine, Stage } from '../../shared/engine/engine.ts';
 import type { LayerRange } from '../../shared/model/layer-range.ts';
@@ -79,6 +80,28 @@ export function runEngineContract(name: string, create: () => Engine): void {
         }
       }
       for (const s of [...whole, ...split]) await s.dispose();
+    });
+
+    it('calls releaseUnits once, needs no unit bytes after it, and keeps none once loaded', async () => {
+      const range = { start: 0, end: 3 };
+      const kept = await load(range);
+      const units = await readRangeUnits(pkg, range);
+      const refs = [...units.values()].map((b) => new WeakRef(b));
+      let released = 0;
+      // The caller drops its bytes when told (as a ring peer does): the stage must not need them.
+      const stage = await engine.loadStage({ manifest: pkg.manifest, range, units, releaseUnits: () => (released++, units.clear()) });
+      expect(released).toBe(1);
+      const ids = [1, 7, 3];
+      const want = await runChain([kept], asSessionId('kept'), ids);
+      const got = await runChain([stage], asSessionId('released'), ids);
+      expect(Array.from(got)).toEqual(Array.from(want));
+      // Nothing in the engine or the stage holds the unit bytes (WeakRefs clear only between jobs).
+      for (let i = 0; i < 3; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        fullGc();
+      }
+      expect(refs.filter((r) => r.deref() !== undefined)).toHaveLength(0);
+      for (const s of [kept, stage]) await s.dispose();
     });
 
     it('rejects the wrong input kind, bad token ids and runs past the context length', async () => {

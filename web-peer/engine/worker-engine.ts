@@ -55,6 +55,7 @@ export class WorkerEngine implements Engine {
       transfer,
     );
     if (r.type !== 'loaded') throw new WorkerEngineError('load', 'ProtocolError', `unexpected reply ${r.type}`);
+    spec.releaseUnits?.(); // the bytes went to the Worker: the caller's views are detached husks
     this.kind = r.kind as EngineKind;
     return new WorkerStage(this, r.stage, spec.range);
   }

@@ -49,7 +49,7 @@ export class StorageGuard implements UnitSource {
 
   constructor(private readonly opts: StorageGuardOptions) {}
 
-  async fetchUnits(units: readonly UnitName[]): Promise<ReadonlyMap<UnitName, Uint8Array>> {
+  async fetchUnits(units: readonly UnitName[]): Promise<Map<UnitName, Uint8Array>> {
     const checked = this.queue.then(() => this.check(units));
     this.queue = checked.catch(() => undefined);
     await checked;
