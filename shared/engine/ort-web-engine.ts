@@ -25,9 +25,24 @@ export interface OrtWebEngineOptions {
    * bytes per weight in the WASM heap (4 GiB at most). Ignored on WebGPU.
    */
   readonly linearWeights?: 'quantized' | 'fp32';
+  /**
+   * WASM, quantized linear weights: the largest fp32 matrix one MatMulNBits widens per run (bytes);
+   * larger linears run in slices of output rows. Default WASM_QUANT_CHUNK_BYTES; Infinity: unsliced.
+   */
+  readonly quantChunkBytes?: number;
   /** Only 'fp32' (the default): fp16 KV caches are a Node engine option; 'fp16' here throws UnsupportedKvDtypeError. */
   readonly kvDtype?: KvDtype;
 }
+
+/**
+ * WASM's largest widened matrix per MatMulNBits (LlamaBlocks' quantChunkBytes). onnxruntime-web's
+ * WASM build has no n-bit GEMM: each run dequantizes the node's whole matrix into a temporary that
+ * its arena then keeps, and the WASM heap never shrinks. On the 1B shape (docs/engines.md) the q8
+ * classifier alone widened to 1 GiB: a stage of one layer and the classifier held 1659 MiB, 714
+ * sliced at 8 MiB (decode 901 → 546 ms a step); two q4 layers 501–556 → 433 MiB. 8 MiB decoded
+ * fastest of 8, 16 and 32 (the slice is read back while still in cache).
+ */
+export const WASM_QUANT_CHUNK_BYTES = 8 * 1024 * 1024;
 
 interface GpuNavigator {
   readonly gpu?: { requestAdapter(): Promise<unknown> };
@@ -101,7 +116,11 @@ export class OrtWebEngine implements Engine {
     if (this.kind === 'wasm' && this.options.linearWeights === 'fp32') spec = { ...spec, ...dequantizeStageUnits(spec.manifest, spec.units) };
     // WebGPU keeps whole caches on the GPU between runs; WASM copies outputs out of its heap, so
     // there only each run's new rows come out and the cache is kept on the JS side.
-    const graph = buildStageGraph(spec.manifest, spec.range, { kvCache: this.kind === 'webgpu' ? 'present' : 'append' });
+    const graph = buildStageGraph(spec.manifest, spec.range, {
+      kvCache: this.kind === 'webgpu' ? 'present' : 'append',
+      // WASM's MatMulNBits widens its whole matrix on every run: bound that temporary.
+      ...(this.kind === 'wasm' ? { quantChunkBytes: this.options.quantChunkBytes ?? WASM_QUANT_CHUNK_BYTES } : {}),
+    });
     const label = `[${spec.range.start}, ${spec.range.end})`;
     const externalData: { path: string; data: Uint8Array }[] = [];
     for (const w of graph.weights) {

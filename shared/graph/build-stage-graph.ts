@@ -53,6 +53,11 @@ export interface StageGraphOptions {
   readonly kvDtype?: KvDtype;
   /** MatMulNBits accuracy_level for q8/q4 weights (default 4: int8 dot products on CPU). */
   readonly quantAccuracy?: number;
+  /**
+   * Largest fp32 matrix one MatMulNBits may stand for (bytes): larger q8/q4 linears are sliced by
+   * output rows (LlamaBlocks). For runtimes that widen the whole matrix on every run. Default: none.
+   */
+  readonly quantChunkBytes?: number;
 }
 
 /**
@@ -70,7 +75,7 @@ export function buildStageGraph(manifest: ModelManifest, range: LayerRange, opti
   }
   const invFreq = ropeInverseFrequencies(a, manifest.name);
   const g = new GraphBuilder(`${manifest.name} layers ${range.start}-${range.end}`);
-  const blocks = new LlamaBlocks(g, manifest, options.quantAccuracy);
+  const blocks = new LlamaBlocks(g, manifest, options.quantAccuracy, options.quantChunkBytes);
   const F = OnnxDataType.FLOAT;
 
   let hidden: string;

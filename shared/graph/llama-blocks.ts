@@ -26,12 +26,21 @@ export class LlamaBlocks {
   private readonly tensors: ReadonlyMap<string, TensorEntry>;
   private readonly files: ReadonlyMap<string, string>;
   private readonly arch: LlamaArchitecture;
+  /** Tensors already in `weights`: a sliced linear reads one tensor several times. */
+  private readonly referenced = new Set<string>();
 
   constructor(
     private readonly g: GraphBuilder,
     manifest: ModelManifest,
     /** MatMulNBits accuracy_level: 4 lets the CPU kernel use int8 dot products (see docs/engines.md). */
     private readonly quantAccuracy = 4,
+    /**
+     * Largest fp32 matrix (bytes) one MatMulNBits may stand for; larger q8/q4 linears run as several,
+     * a slice of output rows each, and are never joined. For a runtime without an n-bit kernel
+     * (onnxruntime-web's WASM), which widens the whole matrix on every run: its temporary is then
+     * this size, not the matrix's (docs/engines.md). Undefined: no limit.
+     */
+    private readonly quantChunkBytes?: number,
   ) {
     this.arch = manifest.architecture;
     this.tensors = new Map(manifest.tensors.map((t) => [t.name, t]));
@@ -46,7 +55,8 @@ export class LlamaBlocks {
       throw new StageWeightError(name, `shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
     }
     const file = this.files.get(t.unit) ?? `${t.unit}.bin`;
-    this.weights.push({ tensor: name, unit: t.unit, file, offset: t.offset, bytes: t.bytes });
+    if (!this.referenced.has(name)) this.weights.push({ tensor: name, unit: t.unit, file, offset: t.offset, bytes: t.bytes });
+    this.referenced.add(name);
     return t;
   }
 
@@ -60,23 +70,32 @@ export class LlamaBlocks {
    * A q8/q4 matrix as its two external initializers: the packed codes as uint8 [rows, blocks,
    * blockBytes] and the scales as float32 [rows·blocks] (stored fp16; the Cast of a constant is
    * folded by ORT when the session loads, so it costs 4 bytes per 32 weights once, not per run).
+   * `rows`: only output rows [start, end), for one slice of a sliced linear.
    */
-  quantized(name: string, shape: readonly number[]): { dtype: QuantDType; codes: string; scales: string; layout: QuantLayout } {
+  quantized(
+    name: string,
+    shape: readonly number[],
+    rows?: { start: number; end: number },
+  ): { dtype: QuantDType; codes: string; scales: string; layout: QuantLayout } {
     const t = this.entry(name, shape);
     if (!isQuantDType(t.dtype)) throw new StageWeightError(name, `stored ${t.dtype}, expected q8 or q4`);
-    const layout = quantLayout(t.dtype, shape[0] as number, shape[1] as number);
+    const whole = quantLayout(t.dtype, shape[0] as number, shape[1] as number);
     const file = this.files.get(t.unit) ?? `${t.unit}.bin`;
+    // Rows [start, end) of the codes and of the scales are each one contiguous byte range.
+    const { start, end } = rows ?? { start: 0, end: whole.rows };
+    const layout = quantLayout(t.dtype, end - start, shape[1] as number);
+    const suffix = rows === undefined ? '' : `.rows${start}`;
     const codes = this.g.initializer({
-      name: `${name}.codes`,
+      name: `${name}.codes${suffix}`,
       dataType: OnnxDataType.UINT8,
       dims: [layout.rows, layout.blocksPerRow, layout.blockBytes],
-      data: { kind: 'external', location: file, offset: t.offset, length: layout.dataBytes },
+      data: { kind: 'external', location: file, offset: t.offset + start * whole.blocksPerRow * whole.blockBytes, length: layout.dataBytes },
     });
     const halfScales = this.g.initializer({
-      name: `${name}.scales`,
+      name: `${name}.scales${suffix}`,
       dataType: OnnxDataType.FLOAT16,
       dims: [layout.rows * layout.blocksPerRow],
-      data: { kind: 'external', location: file, offset: t.offset + layout.scalesOffset, length: layout.scalesBytes },
+      data: { kind: 'external', location: file, offset: t.offset + whole.scalesOffset + start * whole.blocksPerRow * 2, length: layout.scalesBytes },
     });
     const scales = this.g.op('Cast', [halfScales], { to: attr.int(OnnxDataType.FLOAT) });
     return { dtype: t.dtype, codes, scales, layout };
@@ -145,26 +164,39 @@ export class LlamaBlocks {
    */
   linear(x: string, name: string, out: number, inDim: number, biasName?: string): string {
     if (this.quantDType(`${name}.weight`) !== null) {
-      const w = this.quantized(`${name}.weight`, [out, inDim]);
       this.usesContribOps = true;
-      const y = this.g.op(
-        'MatMulNBits',
-        [x, w.codes, w.scales],
-        {
-          K: attr.int(inDim),
-          N: attr.int(out),
-          bits: attr.int(quantBits(w.dtype)),
-          block_size: attr.int(QUANT_BLOCK),
-          accuracy_level: attr.int(this.quantAccuracy),
-        },
-        { domain: 'com.microsoft' },
-      );
+      const slices = this.rowSlices(out, inDim);
+      const ys = slices.map((rows) => {
+        const w = this.quantized(`${name}.weight`, [out, inDim], slices.length === 1 ? undefined : rows);
+        return this.g.op(
+          'MatMulNBits',
+          [x, w.codes, w.scales],
+          {
+            K: attr.int(inDim),
+            N: attr.int(rows.end - rows.start),
+            bits: attr.int(quantBits(w.dtype)),
+            block_size: attr.int(QUANT_BLOCK),
+            accuracy_level: attr.int(this.quantAccuracy),
+          },
+          { domain: 'com.microsoft' },
+        );
+      });
+      const y = ys.length === 1 ? (ys[0] as string) : this.g.op('Concat', ys, { axis: attr.int(-1) });
       return biasName === undefined ? y : this.g.op('Add', [y, this.weight(biasName, [out])]);
     }
     const w = this.weight(`${name}.weight`, [out, inDim]);
     const inputs = [x, w];
     if (biasName !== undefined) inputs.push(this.weight(biasName, [out]));
     return this.g.op('Gemm', inputs, { transB: attr.int(1) });
+  }
+
+  /** Output rows of a quantized [out, inDim] linear, sliced so none widens past quantChunkBytes. */
+  private rowSlices(out: number, inDim: number): { start: number; end: number }[] {
+    const limit = this.quantChunkBytes ?? Infinity;
+    const per = Number.isFinite(limit) ? Math.max(1, Math.floor(limit / (inDim * 4))) : out;
+    const slices: { start: number; end: number }[] = [];
+    for (let start = 0; start < out; start += per) slices.push({ start, end: Math.min(out, start + per) });
+    return slices;
   }
 
   /**
@@ -179,7 +211,8 @@ export class LlamaBlocks {
     const g = this.g;
     const dtypes = new Set(parts.map((p) => this.tensors.get(`${p.name}.weight`)?.dtype));
     const biased = parts.filter((p) => p.bias !== undefined).length;
-    if (parts.length < 2 || dtypes.size !== 1 || (biased !== 0 && biased !== parts.length)) {
+    const sliced = this.quantChunkBytes !== undefined && this.quantDType(`${parts[0]?.name}.weight`) !== null;
+    if (parts.length < 2 || dtypes.size !== 1 || (biased !== 0 && biased !== parts.length) || sliced) {
       return parts.map((p) => this.linear(x, p.name, p.out, inDim, p.bias));
     }
     const total = parts.reduce((n, p) => n + p.out, 0);

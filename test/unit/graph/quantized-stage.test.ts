@@ -68,6 +68,47 @@ describe.each(['q8', 'q4'] as const)('%s stages', (dtype) => {
     expect(count(buildStageGraph(mixed, all).model, 'MatMulNBits')).toBe(4 * arch.numLayers + 1 + 2);
   });
 
+  it('slice a linear over quantChunkBytes by output rows, never joined, and compute the same on WASM', async () => {
+    const { pkg, cleanup } = await writeRandomPackage(arch, dtype, 11);
+    cleanups.push(cleanup);
+    const m = pkg.manifest;
+    const chunk = 16 * 64 * 4; // 16 rows of a 64-wide input, 3 of the 80-wide down projection
+    const count = (model: Uint8Array, op: string): number =>
+      new TextDecoder('latin1').decode(model).split(`\x22${String.fromCharCode(op.length)}${op}`).length - 1;
+    const slices = (out: number, inDim: number): number => Math.ceil(out / Math.floor(chunk / (inDim * 4)));
+    const a = m.architecture;
+    const q = a.numHeads * a.headDim;
+    const kv = a.numKvHeads * a.headDim;
+    const perLayer =
+      slices(q, a.hiddenSize) +
+      2 * slices(kv, a.hiddenSize) +
+      slices(a.hiddenSize, q) +
+      2 * slices(a.intermediateSize, a.hiddenSize) +
+      slices(a.hiddenSize, a.intermediateSize);
+    const all = { start: 0, end: arch.numLayers };
+    expect(perLayer).toBeGreaterThan(7); // some linears are sliced
+    expect(count(buildStageGraph(m, all, { quantChunkBytes: chunk }).model, 'MatMulNBits')).toBe(perLayer * arch.numLayers + slices(a.vocabSize, a.hiddenSize));
+    // Infinity: every linear whole and apart (7 a layer), as a runtime that widens them needs.
+    expect(count(buildStageGraph(m, all, { quantChunkBytes: Infinity }).model, 'MatMulNBits')).toBe(7 * arch.numLayers + 1);
+
+    const sliced = new OrtWebEngine({ backend: 'wasm', quantChunkBytes: chunk });
+    const whole = new OrtWebEngine({ backend: 'wasm', quantChunkBytes: Infinity });
+    engines.push(sliced, whole);
+    const range = { start: 0, end: arch.numLayers };
+    const [a1, b1] = [
+      await sliced.loadStage({ manifest: m, range, units: await readRangeUnits(pkg, range) }),
+      await whole.loadStage({ manifest: m, range, units: await readRangeUnits(pkg, range) }),
+    ];
+    const reference = new ReferenceForward(m, await readRangeUnits(pkg, range));
+    for (const ids of [prompt, [44], [32, 33]]) {
+      const got = await runChain([a1], asSessionId('sliced'), ids);
+      expect(got).toEqual(await runChain([b1], asSessionId('whole'), ids));
+      let expected: number[] = [];
+      for (const t of ids) expected = reference.step(t);
+      expect(maxAbsDiff(got, expected) / Math.max(1, ...expected.map(Math.abs))).toBeLessThan(1e-4);
+    }
+  });
+
   // accuracy_level 0: fp32 math on the dequantized weights, so only summation order differs.
   // accuracy_level 4 (the default): activations rounded to int8 per block of 32 as well, a stated
   // error of at most 10% of the largest logit on these deliberately large random weights (std 0.3;
