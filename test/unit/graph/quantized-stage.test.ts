@@ -25,6 +25,9 @@ function engine(kind: 'node' | 'wasm'): Engine {
   return e;
 }
 
+/** Nodes of type `op` in an ONNX model: NodeProto.op_type is field 4 (tag 0x22, the length, the name). */
+const count = (model: Uint8Array, op: string): number => new TextDecoder('latin1').decode(model).split(`\x22${String.fromCharCode(op.length)}${op}`).length - 1;
+
 // hidden 64 (two blocks), intermediate 80 (a partial last block), GQA 4/2, untied head.
 const arch: LlamaArchitecture = testArchitecture({ hiddenSize: 64, intermediateSize: 80, headDim: 16 });
 const prompt = [1, 72, 101, 108, 108];
@@ -57,9 +60,6 @@ describe.each(['q8', 'q4'] as const)('%s stages', (dtype) => {
     const { pkg, cleanup } = await writeRandomPackage(arch, dtype, 11);
     cleanups.push(cleanup);
     const m = pkg.manifest;
-    // NodeProto.op_type is field 4: tag 0x22, then the length, then the name (node and value names differ).
-    const count = (model: Uint8Array, op: string): number =>
-      new TextDecoder('latin1').decode(model).split(`\x22${String.fromCharCode(op.length)}${op}`).length - 1;
     const all = { start: 0, end: arch.numLayers };
     // per layer: q/k/v, o, gate/up, down; then the classifier
     expect(count(buildStageGraph(m, all).model, 'MatMulNBits')).toBe(4 * arch.numLayers + 1);
@@ -73,8 +73,6 @@ describe.each(['q8', 'q4'] as const)('%s stages', (dtype) => {
     cleanups.push(cleanup);
     const m = pkg.manifest;
     const chunk = 16 * 64 * 4; // 16 rows of a 64-wide input, 3 of the 80-wide down projection
-    const count = (model: Uint8Array, op: string): number =>
-      new TextDecoder('latin1').decode(model).split(`\x22${String.fromCharCode(op.length)}${op}`).length - 1;
     const slices = (out: number, inDim: number): number => Math.ceil(out / Math.floor(chunk / (inDim * 4)));
     const a = m.architecture;
     const q = a.numHeads * a.headDim;
