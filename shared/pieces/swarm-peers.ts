@@ -46,14 +46,18 @@ export class SwarmPeers implements SessionHost {
     this.tokenizer = new TokenizerShare(localPackage);
   }
 
-  /** A session for `conn`, announced to; false when there is one already. A banned peer's connection is closed. */
+  /**
+   * A session for `conn`, announced to; false when there is one already, or when `conn` closed
+   * before the swarm heard of it (its `close` event is gone, so a session would stay listed for
+   * good). A banned peer's connection is closed.
+   */
   add(conn: PeerConnection): boolean {
     const id = conn.remotePeerId;
     if (this.banned.has(id)) {
       conn.close('banned');
       return false;
     }
-    if (this.sessions.has(id)) return false;
+    if (conn.closed || this.sessions.has(id)) return false;
     const s = new PieceSession(conn, this);
     this.sessions.set(id, s);
     this.announce(s);

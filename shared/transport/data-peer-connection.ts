@@ -46,6 +46,14 @@ export class DataPeerConnection implements PeerConnection {
   /** Frames that arrived before the first `frame` listener (early-frames.ts). */
   private readonly early = new EarlyFrames();
   private readonly drops: Partial<Record<FrameDropReason, number>> = {};
+  /**
+   * Messages the DataPeer handed over while this was being built (it replays what arrived before
+   * anyone listened, synchronously, on the first `data` listener), and any that follow them until
+   * they are handled a microtask later. Handled at once, a malformed one closed the connection
+   * before its owner could subscribe to `close`: the link ended unseen, no layer banned the peer,
+   * and the transport kept the dead connection listed.
+   */
+  private replay: Uint8Array[] | undefined = [];
 
   readonly link: LinkKind;
 
@@ -87,7 +95,9 @@ export class DataPeerConnection implements PeerConnection {
     this.queue = new SendQueue(sinks, queueOptions, (err) => this.shutdown('send failed', new SendFailedError(remotePeerId, { cause: err })));
     bulk.onBufferedAmountLow(queueOptions.lowWaterMark, () => this.queue.pump());
     if (ring !== bulk) ring.onBufferedAmountLow(queueOptions.lowWaterMark, () => this.queue.pump());
-    peer.on('data', (m) => this.receive(m));
+    peer.on('data', (m) => (this.replay ? this.replay.push(m) : this.receive(m)));
+    if (this.replay?.length) queueMicrotask(() => this.replayEarly());
+    else this.replay = undefined;
     peer.on('close', () => this.shutdown('closed by remote', new ConnectionClosedError(remotePeerId, 'closed by remote')));
     // In the browser a remote close surfaces as an `error` event, not `close`.
     peer.on('error', (err) => this.shutdown('peer error', new PeerFailedError(remotePeerId, { cause: err })));
@@ -171,6 +181,12 @@ export class DataPeerConnection implements PeerConnection {
 
   close(reason = 'closed locally'): void {
     this.shutdown(reason, undefined);
+  }
+
+  private replayEarly(): void {
+    const held = this.replay ?? [];
+    this.replay = undefined;
+    for (const m of held) this.receive(m);
   }
 
   /** The channel's `data` callback: nothing thrown while handling a message may leave it. */

@@ -36,3 +36,30 @@ describe('PieceSwarm.ban', () => {
     seed.close();
   });
 });
+
+describe('PieceSwarm.addConnection', () => {
+  it('ignores a connection that closed before the swarm heard of it: no session is left listed', async () => {
+    const pkg = await buildSyntheticPackage({ layers: 1, unitBytes: 64 * 1024, pieceSize: 64 * 1024, seed: 6 });
+    const seed = new PieceSwarm({
+      modelId: pkg.modelId,
+      store: withVerification(new MemoryPieceStore()),
+      localPackage: new MemoryOrigin(pkg.files, 64 * 1024),
+      units: () => 'all',
+      replicaFull: true,
+      self: () => 'seed',
+      clock: systemClock,
+      rng: seededRng(1),
+      tickMs: 20,
+    });
+    await seed.start();
+    const [gone] = memoryConnectionPair('seed', 'carol');
+    gone.close('closed by another layer');
+    seed.addConnection(gone);
+    expect(seed.connectedPeers()).not.toContain('carol');
+    // The same member's next connection gets a session.
+    const [next] = memoryConnectionPair('seed', 'carol');
+    seed.addConnection(next);
+    expect(seed.connectedPeers()).toContain('carol');
+    seed.close();
+  });
+});

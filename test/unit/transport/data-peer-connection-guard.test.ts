@@ -32,6 +32,17 @@ class WireEnd implements DataPeer {
   deliver(m: Uint8Array): void {
     for (const h of this.handlers['data'] ?? []) h(m);
   }
+  /**
+   * Messages that arrived before anyone listened: the first `data` listener gets them at once,
+   * synchronously, as the simple-peer DataPeer replays its early messages.
+   */
+  holdEarly(messages: Uint8Array[]): void {
+    const on = this.on.bind(this);
+    this.on = ((event: string, listener: (x: never) => void) => {
+      on(event as 'data', listener as (m: Uint8Array) => void);
+      if (event === 'data') for (const m of messages.splice(0)) (listener as (m: Uint8Array) => void)(m);
+    }) as WireEnd['on'];
+  }
   destroy(): void {
     this.destroyed = true;
   }
@@ -74,6 +85,31 @@ describe('DataPeerConnection guards the process against a link', () => {
     });
     await settle();
     expect(closed[0]?.error).toBeInstanceOf(FrameHandlerError);
+  });
+
+  it('a malformed message that arrived before the connection was built closes it once its owner listens', async () => {
+    const end = new WireEnd();
+    end.holdEarly([new Uint8Array(32).fill(0x41)]);
+    const conn = new DataPeerConnection('remote' as PeerId, end, { sendQueue: DEFAULT_SEND_QUEUE_OPTIONS, maxFrameBytes: 1 << 20 });
+    // The owner subscribes right after construction, as the transport's `open` listeners do.
+    const closed: CloseEvent[] = [];
+    conn.on('close', (e) => closed.push(e));
+    expect(conn.closed).toBe(false);
+    await Promise.resolve();
+    expect(closed.map((e) => e.reason)).toEqual(['protocol violation']);
+    expect(closed[0]?.error).toBeInstanceOf(ProtocolViolationError);
+  });
+
+  it('early messages keep their order before those that follow', async () => {
+    const end = new WireEnd();
+    const frames: Frame[] = [have, { ...have, piece: 2 }, { ...have, piece: 3 }];
+    end.holdEarly(frames.slice(0, 2).map((f) => encodeFrame(f)));
+    const conn = new DataPeerConnection('remote' as PeerId, end, { sendQueue: DEFAULT_SEND_QUEUE_OPTIONS, maxFrameBytes: 1 << 20 });
+    end.deliver(encodeFrame(frames[2] as Frame)); // before the replay's microtask
+    const seen: Frame[] = [];
+    conn.on('frame', (f) => seen.push(f));
+    await settle();
+    expect(seen).toEqual(frames);
   });
 
   it('a close listener that throws is counted; the other close listeners still run', () => {
