@@ -30,14 +30,18 @@ export class Llama2cTokenizer implements Tokenizer {
   readonly eos: readonly number[];
   readonly addBos: boolean;
   private readonly ids = new Map<string, number>();
+  /**
+   * Each token's bytes as a key string (one char per byte): the pieces themselves are not kept. A
+   * Uint8Array per token cost ~36 MiB of JS heap for a 128k vocab (two objects and a native
+   * allocation each), in every peer that holds the tokenizer; keys, map and scores cost ~8 MiB.
+   */
   private readonly keys: string[];
+  private readonly scores: Float32Array;
   private readonly strict: boolean;
 
-  constructor(
-    readonly vocab: Llama2cVocab,
-    options: Llama2cTokenizerOptions = {},
-  ) {
+  constructor(vocab: Llama2cVocab, options: Llama2cTokenizerOptions = {}) {
     this.vocabSize = vocab.pieces.length;
+    this.scores = vocab.scores;
     this.bos = options.bos === undefined ? RUNC_BOS : options.bos;
     this.eos = options.eos ?? [RUNC_BOS];
     this.addBos = options.addBos ?? true;
@@ -78,7 +82,7 @@ export class Llama2cTokenizer implements Tokenizer {
     return mergeBestPairs(
       tokens,
       (l, r) => this.ids.get(this.pieceKey(l) + this.pieceKey(r)),
-      (id) => this.vocab.scores[id] as number,
+      (id) => this.scores[id] as number,
     );
   }
 
@@ -90,8 +94,8 @@ export class Llama2cTokenizer implements Tokenizer {
       let bestIdx = -1;
       for (let i = 0; i < tokens.length - 1; i++) {
         const id = this.ids.get(this.pieceKey(tokens[i] as number) + this.pieceKey(tokens[i + 1] as number));
-        if (id !== undefined && (this.vocab.scores[id] as number) > bestScore) {
-          bestScore = this.vocab.scores[id] as number;
+        if (id !== undefined && (this.scores[id] as number) > bestScore) {
+          bestScore = this.scores[id] as number;
           bestId = id;
           bestIdx = i;
         }
@@ -107,8 +111,9 @@ export class Llama2cTokenizer implements Tokenizer {
 
   /** The bytes run.c prints for `id` following `prev` (null at sequence start). */
   tokenBytes(id: number, prev: number | null): Uint8Array {
-    let piece = this.vocab.pieces[id];
-    if (piece === undefined) throw new TokenIdRangeError(id, this.vocabSize);
+    const k = this.keys[id];
+    if (k === undefined) throw new TokenIdRangeError(id, this.vocabSize);
+    let piece = Uint8Array.from(k, (c) => c.charCodeAt(0));
     if (prev === RUNC_BOS && piece[0] === 0x20) piece = piece.subarray(1);
     const byte = BYTE_TOKEN.exec(key(piece));
     if (byte !== null) piece = Uint8Array.of(parseInt(byte[1] as string, 16));

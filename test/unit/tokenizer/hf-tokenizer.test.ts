@@ -5,7 +5,7 @@ import { createTokenizer } from '../../../shared/tokenizer/create-tokenizer.ts';
 import { byteLevelVocab } from '../../../shared/tokenizer/byte-level-vocab.ts';
 import { HfTokenizer } from '../../../shared/tokenizer/hf-tokenizer.ts';
 import { Llama2cTokenizer } from '../../../shared/tokenizer/llama2c-tokenizer.ts';
-import { serializeLlama2cVocab } from '../../../shared/tokenizer/llama2c-vocab.ts';
+import { parseLlama2cVocab, serializeLlama2cVocab } from '../../../shared/tokenizer/llama2c-vocab.ts';
 import { llama2cVocabToHfJson } from '../../util/hf-tokenizer-json.ts';
 import { modelFile } from '../../util/models.ts';
 
@@ -58,8 +58,9 @@ describe('HfTokenizer', () => {
 
 describe('tokenizer.json generated from a llama2.c vocab', () => {
   it("encodes every text exactly like run.c's algorithm on the real aidreams vocab", () => {
-    const l = Llama2cTokenizer.fromBytes(modelFile('aidreams-tok512.bin'), 'tok', { expectedVocab: 512 });
-    const h = new HfTokenizer(llama2cVocabToHfJson(l.vocab), { bos: 1, eos: [1], addBos: true });
+    const vocab = parseLlama2cVocab(modelFile('aidreams-tok512.bin'), 'tok', 512);
+    const l = new Llama2cTokenizer(vocab);
+    const h = new HfTokenizer(llama2cVocabToHfJson(vocab), { bos: 1, eos: [1], addBos: true });
     const alphabet = fc.constantFrom(...'the machine dreams of probability, a   gentle hum. ÄéΩ✓\n\tXYZqj0123456789'.split(''));
     fc.assert(
       fc.property(

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TokenizerFormatError } from '../../../shared/tokenizer/errors.ts';
 import { Llama2cTokenizer } from '../../../shared/tokenizer/llama2c-tokenizer.ts';
-import { serializeLlama2cVocab } from '../../../shared/tokenizer/llama2c-vocab.ts';
+import { parseLlama2cVocab, serializeLlama2cVocab } from '../../../shared/tokenizer/llama2c-vocab.ts';
 import { goldenCases, modelFile } from '../../util/models.ts';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -33,7 +33,8 @@ describe('Llama2cTokenizer rules', () => {
   for (let b = 0; b < 256; b++) pieces.push(enc(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`));
   const extra = [' ', 'a', 'b', 'ab', ' ab', 'é', ' a'];
   const scores = [...pieces.map(() => 0), -5, -1, -1, -2, -3, -1, -4];
-  const tok = Llama2cTokenizer.fromBytes(serializeLlama2cVocab([...pieces, ...extra.map(enc)], scores));
+  const vocab = parseLlama2cVocab(serializeLlama2cVocab([...pieces, ...extra.map(enc)], scores), 'rules');
+  const tok = new Llama2cTokenizer(vocab);
   const id = (s: string): number => 259 + extra.indexOf(s);
 
   it('adds BOS and a dummy space prefix, then merges best-scoring pairs first', () => {
@@ -59,7 +60,7 @@ describe('Llama2cTokenizer rules', () => {
   });
 
   it('strictRunC drops raw high bytes like run.c, keeps printable and whitespace bytes', () => {
-    const strict = new Llama2cTokenizer(tok.vocab, { strictRunC: true });
+    const strict = new Llama2cTokenizer(vocab, { strictRunC: true });
     expect(strict.decode([1, 0xc3 + 3, 0xbc + 3, 0x0a + 3, 0x41 + 3, 0x07 + 3])).toBe('\nA');
   });
 
@@ -74,7 +75,8 @@ describe('Llama2cTokenizer rules', () => {
 
 describe('fast merge', () => {
   it("gives exactly what run.c's quadratic merge loop gives", () => {
-    const tok = Llama2cTokenizer.fromBytes(modelFile('aidreams-tok512.bin'), 'tok', { expectedVocab: 512 });
+    const vocab = parseLlama2cVocab(modelFile('aidreams-tok512.bin'), 'tok', 512);
+    const tok = new Llama2cTokenizer(vocab);
     const alphabet = fc.constantFrom(...'the machine dreams of probability, a   gentle hum. ÄéΩ✓\n'.split(''));
     fc.assert(
       fc.property(
@@ -82,7 +84,7 @@ describe('fast merge', () => {
         (text) => {
           const fast = tok.encode(text, { bos: true });
           // Re-run from the pre-merge tokens: encode with no merges possible = the byte/codepoint list.
-          const raw = new Llama2cTokenizer({ ...tok.vocab, scores: tok.vocab.scores.map(() => -2e10) }).encode(text, { bos: true });
+          const raw = new Llama2cTokenizer({ ...vocab, scores: vocab.scores.map(() => -2e10) }).encode(text, { bos: true });
           expect(fast).toEqual(tok.mergeQuadratic(raw));
         },
       ),
