@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { writeDemoModel, type DemoModelShape } from '../node-peer/convert/demo-model.ts';
 import { loadChain } from '../node-peer/engine/load-chain.ts';
 import { OrtNodeEngine } from '../node-peer/engine/ort-node-engine.ts';
+import { eagerWasmTierUp } from '../node-peer/engine/wasm-tiering.ts';
 import { openModelPackage, type ModelPackage } from '../node-peer/model/open-model-package.ts';
 import type { Engine } from '../shared/engine/engine.ts';
 import { evenRanges } from '../shared/generate/split.ts';
@@ -83,6 +84,7 @@ function engineBytes(m: ModelManifest, engine: string): number {
 
 function makeEngine(name: string): Engine {
   if (name === 'node') return new OrtNodeEngine({ threads });
+  eagerWasmTierUp(); // measure onnxruntime-web's kernels tiered up, not V8's baseline code (wasm-tiering.ts)
   return new OrtWebEngine({ backend: 'wasm', threads, ...(name === WIDENED ? { linearWeights: 'fp32' as const } : {}) });
 }
 

@@ -3,6 +3,7 @@ import type { Engine } from '../../shared/engine/engine.ts';
 import type { PickToken } from '../../shared/generate/generate.ts';
 import { OrtWebEngine } from '../../shared/engine/ort-web-engine.ts';
 import { OrtNodeEngine } from '../engine/ort-node-engine.ts';
+import { eagerWasmTierUp } from '../engine/wasm-tiering.ts';
 import { localGenerate } from '../engine/local-generate.ts';
 import { parsePositiveInt, parseSeed, reportErrors } from './convert-command.ts';
 import { pickStepToken } from '../../shared/ring/step-sampler.ts';
@@ -36,7 +37,10 @@ function parseEngine(value: string): GenerateOptions['engine'] {
 
 function createEngine(kind: GenerateOptions['engine'], threads?: number): Engine {
   const opts = threads === undefined ? {} : { threads };
-  if (kind === 'wasm') return new OrtWebEngine({ backend: 'wasm', ...opts });
+  if (kind === 'wasm') {
+    eagerWasmTierUp();
+    return new OrtWebEngine({ backend: 'wasm', ...opts });
+  }
   return new OrtNodeEngine({ device: kind === 'node' ? 'cpu' : kind, ...opts });
 }
 
