@@ -137,3 +137,11 @@ export class RingChannelClosedError extends TransportError {
     super('ring data channel closed');
   }
 }
+
+/** The remote sent more than a connection may hold before this side saw it open (simple-peer-data-peer.ts). */
+export class EarlyDataFloodError extends TransportError {
+  override readonly code = 'ERR_EARLY_DATA_FLOOD';
+  constructor(messages: number, bytes: number) {
+    super(`the remote sent ${messages} messages (${bytes} bytes) before the connection opened here: over the bound, link dropped`);
+  }
+}

@@ -1,6 +1,6 @@
 import { relayAddressOf, relayedFromStats, type StatsLike } from './candidate-pair.ts';
 import type { DataLane, DataPeer } from './data-peer.ts';
-import { ChannelNotOpenError, RingChannelClosedError } from './errors.ts';
+import { ChannelNotOpenError, EarlyDataFloodError, RingChannelClosedError } from './errors.ts';
 
 /** A data channel as simple-peer's internals and the RTCPeerConnection expose it (browser or polyfill). */
 export interface RtcChannelLike {
@@ -30,6 +30,15 @@ export interface SimplePeerLike {
  * this id, no extra signalling). simple-peer's own channel takes id 0 or 1 (DTLS role).
  */
 export const RING_CHANNEL_ID = 7;
+
+/**
+ * What one peer may hold for its owner before it listens: the remote's first frames (it saw the
+ * link open first), a few milliseconds' worth. A remote that keeps sending on an open channel while
+ * this side never connects (it withholds the other channel's open) would otherwise grow it without
+ * end; over the bound the peer is destroyed.
+ */
+export const MAX_EARLY_MESSAGES = 1024;
+export const MAX_EARLY_BYTES = 16 * 1024 * 1024;
 
 function laneOf(channel: RtcChannelLike): DataLane {
   return {
@@ -64,9 +73,21 @@ export function wrapSimplePeer(peer: SimplePeerLike, options: { ringChannel?: bo
   // Messages can arrive before the owner listens (the remote may see the connection open first):
   // hold them until the first `data` listener.
   const early: Uint8Array[] = [];
+  let earlyBytes = 0;
   const deliver = (m: Uint8Array): void => {
-    if (dataListeners.length === 0) early.push(m);
-    for (const l of dataListeners) l(m);
+    if (dataListeners.length > 0) {
+      for (const l of dataListeners) l(m);
+      return;
+    }
+    if (peer.destroyed) return;
+    earlyBytes += m.byteLength;
+    if (early.length >= MAX_EARLY_MESSAGES || earlyBytes > MAX_EARLY_BYTES) {
+      const held = early.length + 1;
+      early.length = 0;
+      peer.destroy(new EarlyDataFloodError(held, earlyBytes));
+      return;
+    }
+    early.push(m);
   };
   let ring: RtcChannelLike | undefined;
   let peerConnected = false;
