@@ -7,23 +7,29 @@ import { seededRng } from '../../util/pieces-fixtures.ts';
 import { MemoryOrigin, memoryConnectionPair } from '../../util/pieces-memory.ts';
 import { buildSyntheticPackage } from '../../util/pieces-package.ts';
 
+/** A started swarm seeding a one-layer synthetic package from its own origin. */
+async function seedingSwarm(packageSeed: number): Promise<PieceSwarm> {
+  const pkg = await buildSyntheticPackage({ layers: 1, unitBytes: 64 * 1024, pieceSize: 64 * 1024, seed: packageSeed });
+  const swarm = new PieceSwarm({
+    modelId: pkg.modelId,
+    store: withVerification(new MemoryPieceStore()),
+    localPackage: new MemoryOrigin(pkg.files, 64 * 1024),
+    units: () => 'all',
+    replicaFull: true,
+    self: () => 'seed',
+    clock: systemClock,
+    rng: seededRng(1),
+    tickMs: 20,
+  });
+  await swarm.start();
+  return swarm;
+}
+
 // A member another layer (the ring) banned stops exchanging pieces too: its open session ends and
 // a connection it opens later is closed as it arrives, so a ban is not undone by a re-dial.
 describe('PieceSwarm.ban', () => {
   it("ends the banned peer's session and closes its later connections", async () => {
-    const pkg = await buildSyntheticPackage({ layers: 1, unitBytes: 64 * 1024, pieceSize: 64 * 1024, seed: 5 });
-    const seed = new PieceSwarm({
-      modelId: pkg.modelId,
-      store: withVerification(new MemoryPieceStore()),
-      localPackage: new MemoryOrigin(pkg.files, 64 * 1024),
-      units: () => 'all',
-      replicaFull: true,
-      self: () => 'seed',
-      clock: systemClock,
-      rng: seededRng(1),
-      tickMs: 20,
-    });
-    await seed.start();
+    const seed = await seedingSwarm(5);
     const [first] = memoryConnectionPair('seed', 'mallory');
     seed.addConnection(first);
     expect(first.closed).toBe(false);
@@ -39,19 +45,7 @@ describe('PieceSwarm.ban', () => {
 
 describe('PieceSwarm.addConnection', () => {
   it('ignores a connection that closed before the swarm heard of it: no session is left listed', async () => {
-    const pkg = await buildSyntheticPackage({ layers: 1, unitBytes: 64 * 1024, pieceSize: 64 * 1024, seed: 6 });
-    const seed = new PieceSwarm({
-      modelId: pkg.modelId,
-      store: withVerification(new MemoryPieceStore()),
-      localPackage: new MemoryOrigin(pkg.files, 64 * 1024),
-      units: () => 'all',
-      replicaFull: true,
-      self: () => 'seed',
-      clock: systemClock,
-      rng: seededRng(1),
-      tickMs: 20,
-    });
-    await seed.start();
+    const seed = await seedingSwarm(6);
     const [gone] = memoryConnectionPair('seed', 'carol');
     gone.close('closed by another layer');
     seed.addConnection(gone);
