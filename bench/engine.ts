@@ -8,7 +8,8 @@
 //           1b = Llama-3.2-1B (2048, 8192, 16 layers, 32/8 heads, vocab 128256, llama3 RoPE);
 //           defaults prefill 128 / decode 32 / 5 runs for 110m, 32 / 16 / 3 for 1b.
 //   engines: 'wasm' runs q8/q4 as MatMulNBits; 'wasm-fp32w' widens them to fp32 at load
-//           (OrtWebEngine linearWeights 'fp32'). WASM chains over a 3 GiB heap budget are skipped.
+//           (OrtWebEngine linearWeights 'fp32'); 'kernel' is ringmesh's own WASM SIMD q8/q4 engine
+//           (KernelEngine, q8/q4 only, one thread). WASM chains over a 3 GiB heap budget are skipped.
 //   targets: Node q4 decode ≥ 2.5× fp32, q8 ≥ 1.6×; WASM's fastest quantized ≥ 0.5× Node q4.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -23,6 +24,8 @@ import type { Engine } from '../shared/engine/engine.ts';
 import { evenRanges } from '../shared/generate/split.ts';
 import type { ModelManifest, WeightDType } from '../shared/model/manifest.ts';
 import { OrtWebEngine } from '../shared/engine/ort-web-engine.ts';
+import { KernelEngine } from '../shared/engine/kernel/kernel-engine.ts';
+import { nodeKernelThreadSpawner } from '../node-peer/engine/kernel-thread-spawner.ts';
 import { fmtRatio, fmtRuns, measureRound, ratioTo, type Chain } from './_engine-measure.ts';
 import { median, printTable, writeResults, type Row } from './_report.ts';
 import { LLAMA_32_1B_SHAPE } from '../test/util/q4-1b-package.ts';
@@ -39,7 +42,7 @@ const { values: a } = parseArgs({
     runs: { type: 'string' },
     threads: { type: 'string', default: '2' },
     dtype: { type: 'string', default: 'fp32,q8,q4' },
-    engines: { type: 'string', default: 'node,wasm,wasm-fp32w' },
+    engines: { type: 'string', default: 'node,wasm,wasm-fp32w,kernel' },
     splits: { type: 'string', default: '1' },
   },
 });
@@ -75,6 +78,7 @@ const PRESETS: Record<string, Preset> = {
 /** onnxruntime-web is 32-bit WASM: all its sessions share one heap of at most 4 GiB. */
 const WASM_HEAP_BUDGET = 3 * 2 ** 30;
 const WIDENED = 'wasm-fp32w';
+const KERNEL = 'kernel';
 
 /** Weight bytes a chain holds in its engine: stored bytes, or fp32 for linear weights widened at load. */
 function engineBytes(m: ModelManifest, engine: string): number {
@@ -84,7 +88,8 @@ function engineBytes(m: ModelManifest, engine: string): number {
 
 function makeEngine(name: string): Engine {
   if (name === 'node') return new OrtNodeEngine({ threads });
-  eagerWasmTierUp(); // measure onnxruntime-web's kernels tiered up, not V8's baseline code (wasm-tiering.ts)
+  eagerWasmTierUp();
+  if (name === KERNEL) return new KernelEngine({ threads, spawner: nodeKernelThreadSpawner }); // measure onnxruntime-web's kernels tiered up, not V8's baseline code (wasm-tiering.ts)
   return new OrtWebEngine({ backend: 'wasm', threads, ...(name === WIDENED ? { linearWeights: 'fp32' as const } : {}) });
 }
 
@@ -125,7 +130,7 @@ for (const shapeName of list(a.shapes)) {
     let wasmBytes = 0;
     for (const engine of list(a.engines)) {
       for (const [dtype, pkg] of pkgs) {
-        if (engine === WIDENED && dtype !== 'q8' && dtype !== 'q4') continue; // nothing to widen
+        if ((engine === WIDENED || engine === KERNEL) && dtype !== 'q8' && dtype !== 'q4') continue; // nothing to widen / q8, q4 only
         const bytes = engineBytes(pkg.manifest, engine);
         if (engine !== 'node' && wasmBytes + bytes > WASM_HEAP_BUDGET) {
           skipped.push(
@@ -154,7 +159,7 @@ for (const shapeName of list(a.shapes)) {
       await measureRound(chains, { prefillTokens, decodeTokens, vocab: m0.architecture.vocabSize }, r);
       const line = chains.map((c) => {
         const m = c.runs[r];
-        const fp32 = find(c.engine === WIDENED ? 'wasm' : c.engine, 'fp32', c.sessions);
+        const fp32 = find(c.engine === WIDENED || c.engine === KERNEL ? 'wasm' : c.engine, 'fp32', c.sessions);
         const ratio = fp32 === undefined || c === fp32 ? '' : ` (${((m?.decodeTps ?? 0) / (fp32.runs[r]?.decodeTps ?? Number.NaN)).toFixed(2)}× fp32)`;
         return `${c.engine} ${c.dtype}×${c.sessions} ${m?.prefillTps.toFixed(1)}/${m?.decodeTps.toFixed(2)}${ratio}`;
       });
@@ -163,8 +168,8 @@ for (const shapeName of list(a.shapes)) {
     const loadAfter = load();
 
     const rows: Row[] = chains.map((c) => {
-      const fp32 = find(c.engine === WIDENED ? 'wasm' : c.engine, 'fp32', c.sessions);
-      const vsFp32 = c.dtype === 'fp32' && c.engine !== WIDENED ? null : ratioTo(c, fp32, 'decodeTps');
+      const fp32 = find(c.engine === WIDENED || c.engine === KERNEL ? 'wasm' : c.engine, 'fp32', c.sessions);
+      const vsFp32 = c.dtype === 'fp32' ? null : ratioTo(c, fp32, 'decodeTps');
       return {
         engine: c.engine,
         dtype: c.dtype,
@@ -174,7 +179,7 @@ for (const shapeName of list(a.shapes)) {
         'decode tok/s': median(c.runs.map((m) => m.decodeTps)),
         'decode vs fp32': fmtRatio(vsFp32),
         'per run': fmtRuns(vsFp32),
-        'prefill vs fp32': fmtRatio(c.dtype === 'fp32' && c.engine !== WIDENED ? null : ratioTo(c, fp32, 'prefillTps')),
+        'prefill vs fp32': fmtRatio(c.dtype === 'fp32' ? null : ratioTo(c, fp32, 'prefillTps')),
         'decode vs node fp32': fmtRatio(ratioTo(c, find('node', 'fp32', c.sessions), 'decodeTps')),
         'decode vs node q4': fmtRatio(ratioTo(c, find('node', 'q4', c.sessions), 'decodeTps')),
         'vs node q4 per run': fmtRuns(ratioTo(c, find('node', 'q4', c.sessions), 'decodeTps')),

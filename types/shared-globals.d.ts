@@ -16,6 +16,23 @@ declare global {
   const console: { log(...a: unknown[]): void; warn(...a: unknown[]): void; error(...a: unknown[]): void; debug(...a: unknown[]): void };
   const performance: { now(): number };
   class AbortController { readonly signal: AbortSignal; abort(reason?: unknown): void; }
+  function atob(data: string): string;
+  // The part of the WebAssembly API the kernel engine uses (shared/engine/kernel/).
+  namespace WebAssembly {
+    class Memory {
+      constructor(descriptor: { initial: number; maximum?: number; shared?: boolean });
+      readonly buffer: ArrayBuffer;
+      grow(delta: number): number;
+    }
+    class Module {
+      constructor(bytes: Uint8Array);
+    }
+    class Instance {
+      constructor(module: Module, imports: Record<string, Record<string, unknown>>);
+      readonly exports: Record<string, unknown>;
+    }
+    function validate(bytes: Uint8Array): boolean;
+  }
   interface AbortSignal { readonly aborted: boolean; readonly reason: unknown; addEventListener(type: 'abort', cb: () => void, opts?: { once?: boolean }): void; removeEventListener(type: 'abort', cb: () => void): void; throwIfAborted(): void; }
 }
 export {};

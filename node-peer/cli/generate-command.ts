@@ -3,6 +3,8 @@ import type { Engine } from '../../shared/engine/engine.ts';
 import type { PickToken } from '../../shared/generate/generate.ts';
 import { OrtWebEngine } from '../../shared/engine/ort-web-engine.ts';
 import { OrtNodeEngine } from '../engine/ort-node-engine.ts';
+import { KernelEngine } from '../../shared/engine/kernel/kernel-engine.ts';
+import { nodeKernelThreadSpawner } from '../engine/kernel-thread-spawner.ts';
 import { eagerWasmTierUp } from '../engine/wasm-tiering.ts';
 import { localGenerate } from '../engine/local-generate.ts';
 import { parsePositiveInt, parseSeed, reportErrors } from './convert-command.ts';
@@ -19,7 +21,7 @@ interface GenerateOptions {
   seed: number;
   split?: string;
   stages?: number;
-  engine: 'node' | 'wasm' | 'cuda' | 'webgpu';
+  engine: 'node' | 'wasm' | 'kernel' | 'cuda' | 'webgpu';
   threads?: number;
   json?: boolean;
 }
@@ -31,7 +33,9 @@ function parseNonNegative(value: string): number {
 }
 
 function parseEngine(value: string): GenerateOptions['engine'] {
-  if (value !== 'node' && value !== 'wasm' && value !== 'cuda' && value !== 'webgpu') throw new InvalidArgumentError('expected node, wasm, cuda or webgpu');
+  if (value !== 'node' && value !== 'wasm' && value !== 'kernel' && value !== 'cuda' && value !== 'webgpu') {
+    throw new InvalidArgumentError('expected node, wasm, kernel, cuda or webgpu');
+  }
   return value;
 }
 
@@ -40,6 +44,10 @@ function createEngine(kind: GenerateOptions['engine'], threads?: number): Engine
   if (kind === 'wasm') {
     eagerWasmTierUp();
     return new OrtWebEngine({ backend: 'wasm', ...opts });
+  }
+  if (kind === 'kernel') {
+    eagerWasmTierUp();
+    return new KernelEngine({ ...opts, spawner: nodeKernelThreadSpawner });
   }
   return new OrtNodeEngine({ device: kind === 'node' ? 'cpu' : kind, ...opts });
 }
@@ -63,7 +71,12 @@ export function registerGenerateCommand(program: Command): void {
     .option('--seed <n>', "sampling seed (the same seed as the API's `seed` gives the same tokens)", parseSeed, 0)
     .option('--split <counts>', 'layers per stage, e.g. 2,2')
     .option('--stages <k>', 'split the layers into k even stages', parsePositiveInt)
-    .option('--engine <kind>', 'node (onnxruntime-node CPU), cuda or webgpu (onnxruntime-node providers), wasm (onnxruntime-web)', parseEngine, 'node')
+    .option(
+      '--engine <kind>',
+      "node (onnxruntime-node CPU), cuda or webgpu (onnxruntime-node providers), wasm (onnxruntime-web), kernel (ringmesh's WASM SIMD engine, q8/q4 packages)",
+      parseEngine,
+      'node',
+    )
     .option('--threads <n>', 'intra-op threads per stage', parsePositiveInt)
     .option('--json', 'print {promptIds, generatedIds, text, stopReason} instead of streaming text')
     .action(

@@ -111,6 +111,12 @@ export class OrtWebEngine implements Engine {
     return ort;
   }
 
+  /** The backend stages will run on ('webgpu' when an adapter exists under 'auto', else 'wasm'). */
+  async backend(): Promise<EngineKind> {
+    await this.runtime();
+    return this.kind;
+  }
+
   async loadStage(spec: StageSpec): Promise<Stage> {
     const ort = await this.runtime();
     if (this.kind === 'wasm' && this.options.linearWeights === 'fp32') spec = { ...spec, ...dequantizeStageUnits(spec.manifest, spec.units) };

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convertLlama2c } from '../../../node-peer/convert/convert-llama2c.ts';
 import { OrtNodeEngine } from '../../../node-peer/engine/ort-node-engine.ts';
+import type { Engine } from '../../../shared/engine/engine.ts';
+import { KernelEngine } from '../../../shared/engine/kernel/kernel-engine.ts';
 import { openModelPackage } from '../../../node-peer/model/open-model-package.ts';
 import { runChain } from '../../../shared/generate/stage-chain.ts';
 import { asSessionId } from '../../../shared/ids.ts';
@@ -18,11 +20,14 @@ import { goldenCases, MODELS_DIR, type GoldenCase } from '../../util/models.ts';
 const work = mkdtempSync(join(tmpdir(), 'ringmesh-qacc-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function teacherForced(c: GoldenCase, dtype: WeightDType, label: string): Promise<Float32Array[]> {
-  const dir = join(work, `${label}-${dtype}`);
+type EngineName = 'node' | 'kernel';
+let conversions = 0;
+
+async function teacherForced(c: GoldenCase, dtype: WeightDType, label: string, engineName: EngineName = 'node'): Promise<Float32Array[]> {
+  const dir = join(work, `${label}-${dtype}-${engineName}-${conversions++}`);
   await convertLlama2c(join(MODELS_DIR, c.model), join(MODELS_DIR, c.tokenizer), dir, { dtype });
   const pkg = await openModelPackage(dir);
-  const engine = new OrtNodeEngine({ threads: 1 });
+  const engine: Engine = engineName === 'node' ? new OrtNodeEngine({ threads: 1 }) : new KernelEngine();
   try {
     const range = { start: 0, end: pkg.manifest.architecture.numLayers };
     const stage = await engine.loadStage({ manifest: pkg.manifest, range, units: await readRangeUnits(pkg, range) });
@@ -60,14 +65,15 @@ function compare(ref: Float32Array[], got: Float32Array[]): Agreement {
   return { agree, total: ref.length, meanKl: kl / ref.length };
 }
 
-async function agreement(model: string): Promise<Record<'q8' | 'q4', Agreement>> {
+/** The quantized runs on `engine` against fp32 on onnxruntime-node. */
+async function agreement(model: string, engine: EngineName = 'node'): Promise<Record<'q8' | 'q4', Agreement>> {
   const sums = { q8: { agree: 0, total: 0, kl: 0 }, q4: { agree: 0, total: 0, kl: 0 } };
   for (const [i, c] of goldenCases()
     .filter((k) => k.model === model)
     .entries()) {
     const ref = await teacherForced(c, 'fp32', `${model}-${i}`);
     for (const dtype of ['q8', 'q4'] as const) {
-      const a = compare(ref, await teacherForced(c, dtype, `${model}-${i}`));
+      const a = compare(ref, await teacherForced(c, dtype, `${model}-${i}`, engine));
       sums[dtype].agree += a.agree;
       sums[dtype].total += a.total;
       sums[dtype].kl += a.meanKl * a.total;
@@ -77,7 +83,9 @@ async function agreement(model: string): Promise<Record<'q8' | 'q4', Agreement>>
   const result = { q8: done(sums.q8), q4: done(sums.q4) };
   for (const d of ['q8', 'q4'] as const) {
     const r = result[d];
-    process.stdout.write(`${model} ${d}: top-1 ${((100 * r.agree) / r.total).toFixed(1)}% (${r.agree}/${r.total}), mean KL ${r.meanKl.toExponential(2)}\n`);
+    process.stdout.write(
+      `${model} ${d} (${engine}): top-1 ${((100 * r.agree) / r.total).toFixed(1)}% (${r.agree}/${r.total}), mean KL ${r.meanKl.toExponential(2)}\n`,
+    );
   }
   return result;
 }
@@ -85,6 +93,13 @@ async function agreement(model: string): Promise<Record<'q8' | 'q4', Agreement>>
 describe('quantized packages against fp32, teacher-forced over the golden sequences', () => {
   it('aidreams260K: q8 top-1 ≥ 99%, q4 ≥ 90%', async () => {
     const r = await agreement('aidreams260K.bin');
+    expect(r.q8.agree / r.q8.total).toBeGreaterThanOrEqual(0.99);
+    expect(r.q4.agree / r.q4.total).toBeGreaterThanOrEqual(0.9);
+    expect(r.q8.meanKl).toBeLessThan(1e-3);
+  });
+
+  it('aidreams260K on the WASM kernel engine: q8 top-1 ≥ 99%, q4 ≥ 90%', async () => {
+    const r = await agreement('aidreams260K.bin', 'kernel');
     expect(r.q8.agree / r.q8.total).toBeGreaterThanOrEqual(0.99);
     expect(r.q4.agree / r.q4.total).toBeGreaterThanOrEqual(0.9);
     expect(r.q8.meanKl).toBeLessThan(1e-3);
