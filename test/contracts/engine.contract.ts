@@ -3,6 +3,7 @@ import { fullGc } from '../../node-peer/engine/full-gc.ts';
 import type { ModelPackage } from '../../node-peer/model/open-model-package.ts';
 import type { Engine, Stage } from '../../shared/engine/engine.ts';
 import type { LayerRange } from '../../shared/model/layer-range.ts';
+import type { WeightDType } from '../../shared/model/manifest.ts';
 import { runChain } from '../../shared/generate/stage-chain.ts';
 import { asSessionId } from '../../shared/ids.ts';
 import { readRangeUnits, testArchitecture, writeRandomPackage } from '../util/engine-fixtures.ts';
@@ -18,10 +19,11 @@ async function expectRejectsWith(p: Promise<unknown>, name: string): Promise<voi
 }
 
 /**
- * The behaviour every Engine (onnxruntime-node, onnxruntime-web, the Worker proxy) must have,
- * on a small random GQA model. `create` gets a fresh engine; the suite disposes it.
+ * The behaviour every Engine (onnxruntime-node, onnxruntime-web, the Worker proxy, the WASM kernel
+ * engine) must have, on a small random GQA model stored at `dtype` (fp16 by default; the kernel
+ * engine runs q8/q4 only). `create` gets a fresh engine; the suite disposes it.
  */
-export function runEngineContract(name: string, create: () => Engine): void {
+export function runEngineContract(name: string, create: () => Engine, dtype: WeightDType = 'fp16'): void {
   describe(`Engine contract: ${name}`, () => {
     let pkg: ModelPackage;
     let cleanup: () => void;
@@ -29,7 +31,7 @@ export function runEngineContract(name: string, create: () => Engine): void {
     const load = async (range: LayerRange): Promise<Stage> => engine.loadStage({ manifest: pkg.manifest, range, units: await readRangeUnits(pkg, range) });
 
     beforeAll(async () => {
-      ({ pkg, cleanup } = await writeRandomPackage(testArchitecture({ contextLength: 16 }), 'fp16', 11));
+      ({ pkg, cleanup } = await writeRandomPackage(testArchitecture({ contextLength: 16 }), dtype, 11));
       engine = create();
     });
     afterAll(async () => {

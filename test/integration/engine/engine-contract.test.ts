@@ -6,6 +6,9 @@ import { OrtWebEngine } from '../../../shared/engine/ort-web-engine.ts';
 import { serveEngine } from '../../../web-peer/engine/serve-engine.ts';
 import { WorkerEngine } from '../../../web-peer/engine/worker-engine.ts';
 import { runEngineContract } from '../../contracts/engine.contract.ts';
+import { KernelEngine } from '../../../shared/engine/kernel/kernel-engine.ts';
+import { PageEngine } from '../../../shared/engine/kernel/page-engine.ts';
+import { nodeKernelThreadSpawner } from '../../../node-peer/engine/kernel-thread-spawner.ts';
 
 const channels: MessageChannel[] = [];
 afterAll(() => channels.forEach((c) => (c.port1.close(), c.port2.close())));
@@ -21,3 +24,18 @@ runEngineContract('WorkerEngine over a MessageChannel', () => {
   channel.port1.start();
   return engine;
 });
+runEngineContract('KernelEngine (q4, two threads)', () => new KernelEngine({ threads: 2, spawner: nodeKernelThreadSpawner }), 'q4');
+// What the page's engine worker serves, over the same proxy: a q8 package's stages go to the kernel engine.
+runEngineContract(
+  'WorkerEngine serving the PageEngine (q8, WASM)',
+  () => {
+    const channel = new MessageChannel();
+    channels.push(channel);
+    serveEngine(channel.port2 as unknown as MessagePortLike, new PageEngine(new OrtWebEngine({ backend: 'wasm' }), new KernelEngine()));
+    channel.port2.start();
+    const engine = new WorkerEngine(channel.port1 as unknown as MessagePortLike);
+    channel.port1.start();
+    return engine;
+  },
+  'q8',
+);
