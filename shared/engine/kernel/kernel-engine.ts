@@ -33,7 +33,6 @@ export interface KernelEngineOptions {
 
 export class KernelEngine implements Engine {
   readonly kind: EngineKind = 'wasm';
-  private readonly heaps: KernelHeap[] = [];
   private readonly stages = new Set<Stage>();
   // One stage runs at a time: the engine's thread does all the work, interleaving buys nothing.
   private readonly serial = createSerialQueue();
@@ -51,13 +50,23 @@ export class KernelEngine implements Engine {
       throw new StageInputError(`[${start}, ${end})`, `head dimension ${a.headDim} is not a multiple of 4, which the kernel engine needs`);
     const threads = this.options.threads ?? spec.threads ?? 1;
     const heap = new KernelHeap({ threads, ...(this.options.spawner === undefined ? {} : { spawner: this.options.spawner }) });
-    this.heaps.push(heap);
     const widest = Math.max(a.hiddenSize, a.intermediateSize, a.numHeads * a.headDim);
-    heap.reserve(widest, Math.max(widest, end === a.numLayers ? a.vocabSize : 0));
-    const weights = loadKernelWeights(spec.manifest, spec.range, spec.units, heap);
-    spec.releaseUnits?.();
-    const stage = new KernelStage(spec.range, spec.manifest, weights, heap, ropeInverseFrequencies(a, spec.manifest.name), this.serial);
-    await warmUpStage(stage, spec.manifest);
+    let stage: KernelStage;
+    try {
+      heap.reserve(widest, Math.max(widest, end === a.numLayers ? a.vocabSize : 0));
+      const weights = loadKernelWeights(spec.manifest, spec.range, spec.units, heap);
+      spec.releaseUnits?.();
+      stage = new KernelStage(spec.range, spec.manifest, weights, heap, ropeInverseFrequencies(a, spec.manifest.name), this.serial);
+    } catch (err) {
+      heap.close(); // its helper threads, if any
+      throw err;
+    }
+    try {
+      await warmUpStage(stage, spec.manifest);
+    } catch (err) {
+      await stage.dispose();
+      throw err;
+    }
     this.stages.add(stage);
     return stage;
   }
@@ -65,7 +74,6 @@ export class KernelEngine implements Engine {
   async dispose(): Promise<void> {
     for (const s of this.stages) await s.dispose();
     this.stages.clear();
-    for (const h of this.heaps.splice(0)) h.close();
   }
 }
 

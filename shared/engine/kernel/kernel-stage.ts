@@ -113,10 +113,12 @@ export class KernelStage implements Stage {
     state.values = [];
   }
 
+  /** Idempotent. Ends the stage's helper threads once the runs queued before it are done. */
   async dispose(): Promise<void> {
     this.disposed = true;
     for (const id of [...this.sessions.keys()]) this.freeSession(id);
     await this.serial(async () => undefined);
+    this.heap.close();
   }
 
   private checkInput(id: SessionId, input: StageInput): number {
