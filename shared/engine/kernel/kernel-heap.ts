@@ -55,7 +55,8 @@ function sharedMemory(): WebAssembly.Memory | undefined {
  * One WebAssembly memory holding a stage's quantized matrices, and the matrix-vector kernels of
  * kernels.wat over them. The input vector is set once (setInput: quantized to int8 per block of 32,
  * in the layout each dtype's kernel reads) and then multiplied by any number of matrices, as q, k
- * and v, or gate and up, share theirs. Single-threaded: a stage's runs are serialised.
+ * and v, or gate and up, share theirs. A stage's runs are serialised; with `threads` each product
+ * is shared out by rows among helper threads over a shared memory (kernel-threads.ts).
  */
 export class KernelHeap {
   private readonly memory: WebAssembly.Memory;
