@@ -5,7 +5,8 @@ import { StageIo } from '../graph/stage-io.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { Stage, StageInput, StageOutput } from './engine.ts';
 import type { LayerRange } from '../model/layer-range.ts';
-import { ContextLengthExceededError, EngineRuntimeError, StageInputError } from './errors.ts';
+import { EngineRuntimeError } from './errors.ts';
+import { checkStageInput } from './stage-input.ts';
 import type { CreateOrtTensor, OrtSessionLike, OrtTensorLike } from './ort-like.ts';
 import { inputRows, packedMask, runPacked, takeBatch, type StageRequest } from './ort-packed-run.ts';
 import { allocKvRows, appendRows, kvData, kvTensor, outputTensor, rowFloatsOf, sessionKvBytes, stateOf } from './ort-session-cache.ts';
@@ -142,25 +143,7 @@ export class OrtStage implements Stage {
   /** Checks a request before it runs (alone or packed); returns its number of new positions. */
   private checkInput(id: SessionId, input: StageInput): number {
     if (this.disposed) throw new EngineRuntimeError(this.label, `run of session ${id} after the stage was disposed`);
-    const a = this.manifest.architecture;
-    let seqLen: number;
-    if (this.graph.input === StageIo.inputIds) {
-      if (input.kind !== 'tokens') throw new StageInputError(this.label, 'expected token ids (the stage holds the embedding)');
-      for (const t of input.ids) {
-        if (!(t >= 0 && t < a.vocabSize)) throw new StageInputError(this.label, `token id ${t} outside the vocabulary [0, ${a.vocabSize})`);
-      }
-      seqLen = input.ids.length;
-    } else {
-      if (input.kind !== 'hidden') throw new StageInputError(this.label, 'expected hidden states from the previous stage');
-      if (input.data.length !== input.seqLen * a.hiddenSize) {
-        throw new StageInputError(this.label, `hidden states of ${input.data.length} floats, expected ${input.seqLen} × ${a.hiddenSize}`);
-      }
-      seqLen = input.seqLen;
-    }
-    if (seqLen < 1) throw new StageInputError(this.label, 'expected at least one position');
-    const length = this.sessions.get(id)?.length ?? 0;
-    if (length + seqLen > a.contextLength) throw new ContextLengthExceededError(id, length + seqLen, a.contextLength);
-    return seqLen;
+    return checkStageInput(this.label, this.manifest, this.graph.input === StageIo.inputIds, id, input, this.sessions.get(id)?.length ?? 0);
   }
 
   private async runNow(id: SessionId, input: StageInput): Promise<StageOutput> {

@@ -3,7 +3,8 @@ import { ropeTables } from '../../graph/rope.ts';
 import type { LayerRange } from '../../model/layer-range.ts';
 import type { ModelManifest } from '../../model/manifest.ts';
 import type { Stage, StageInput, StageOutput } from '../engine.ts';
-import { ContextLengthExceededError, EngineRuntimeError, StageInputError } from '../errors.ts';
+import { EngineRuntimeError } from '../errors.ts';
+import { checkStageInput } from '../stage-input.ts';
 import { RunTiming, type RunTimingSnapshot } from '../run-timing.ts';
 import { createSerialQueue, type SerialQueue } from '../serial-queue.ts';
 import type { KernelHeap } from './kernel-heap.ts';
@@ -123,25 +124,7 @@ export class KernelStage implements Stage {
 
   private checkInput(id: SessionId, input: StageInput): number {
     if (this.disposed) throw new EngineRuntimeError(this.label, `run of session ${id} after the stage was disposed`);
-    const a = this.manifest.architecture;
-    let seqLen: number;
-    if (this.range.start === 0) {
-      if (input.kind !== 'tokens') throw new StageInputError(this.label, 'expected token ids (the stage holds the embedding)');
-      for (const t of input.ids) {
-        if (!(t >= 0 && t < a.vocabSize)) throw new StageInputError(this.label, `token id ${t} outside the vocabulary [0, ${a.vocabSize})`);
-      }
-      seqLen = input.ids.length;
-    } else {
-      if (input.kind !== 'hidden') throw new StageInputError(this.label, 'expected hidden states from the previous stage');
-      if (!(Number.isInteger(input.seqLen) && input.data.length === input.seqLen * a.hiddenSize)) {
-        throw new StageInputError(this.label, `hidden states of ${input.data.length} floats, expected ${input.seqLen} × ${a.hiddenSize}`);
-      }
-      seqLen = input.seqLen;
-    }
-    if (seqLen < 1) throw new StageInputError(this.label, 'expected at least one position');
-    const length = this.sessionLength(id);
-    if (length + seqLen > a.contextLength) throw new ContextLengthExceededError(id, length + seqLen, a.contextLength);
-    return seqLen;
+    return checkStageInput(this.label, this.manifest, this.range.start === 0, id, input, this.sessionLength(id));
   }
 
   private runNow(id: SessionId, input: StageInput): StageOutput {
